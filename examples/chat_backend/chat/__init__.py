@@ -1,0 +1,1 @@
+"""A small chat backend: rooms, messages and settings."""

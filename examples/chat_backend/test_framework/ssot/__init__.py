@@ -1,0 +1,1 @@
+"""The team's single source of truth for test infrastructure."""

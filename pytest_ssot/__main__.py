@@ -1,0 +1,3 @@
+from pytest_ssot.cli import main
+
+raise SystemExit(main())

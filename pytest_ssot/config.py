@@ -1,0 +1,441 @@
+"""One home for configuration: ``[tool.ssot]`` in pyproject.toml, or a standalone TOML file.
+
+The plugin and the CLI both call :func:`load`; every problem is collected and raised together
+as a :class:`ConfigError` naming the file, the key and the offending value.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime
+import hashlib
+import json
+import re
+import sys
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, cast
+
+from pytest_ssot.errors import ConfigError
+from pytest_ssot.model import MODES, Mode
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - exercised on 3.10 only
+    import tomli as tomllib
+
+DEFAULT_MOCK_ALLOWED_NAMES = ("ANY", "call", "sentinel", "DEFAULT")
+DEFAULT_TIER = "default"
+SOURCE_CODE_RE = re.compile(r"SSOT2\d\d")
+RULE_CODE_RE = re.compile(r"SSOT\d{3}")
+DOTTED_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*")
+BASE_CLASS_RE = re.compile(r"[A-Za-z_][\w.]*:[A-Za-z_][\w.]*")
+
+
+@dataclasses.dataclass(frozen=True)
+class Tier:
+    """A named group of test paths with its own mode (e.g. a 100 % mission-critical tier)."""
+
+    name: str
+    paths: tuple[str, ...]
+    mode: Mode | None = None  # None: the global mode
+
+
+@dataclasses.dataclass(frozen=True)
+class SourceOfTruth:
+    """A team-defined single source of truth: forbidden APIs and the sanctioned one to use."""
+
+    code: str
+    name: str
+    forbid: tuple[str, ...]
+    use: str
+    modules: tuple[str, ...] = ()
+    runtime: bool = False
+
+
+@dataclasses.dataclass(frozen=True)
+class Config:
+    """The validated ``[tool.ssot]`` table. Relative paths are resolved against ``root``."""
+
+    root: Path
+    path: Path | None = None  # the file it was read from, None for defaults
+    mode: Mode = "warn"
+    base_classes: tuple[str, ...] = ()
+    allow_function_tests: bool = False
+    env_modules: tuple[str, ...] = ()
+    mock_modules: tuple[str, ...] = ()
+    mock_allowed_names: tuple[str, ...] = DEFAULT_MOCK_ALLOWED_NAMES
+    runner: str | None = None
+    baseline: Path | None = None
+    fail_under: float = 0.0
+    exclude: tuple[str, ...] = ()
+    rules: Mapping[str, Mode] = dataclasses.field(default_factory=dict)
+    tiers: tuple[Tier, ...] = ()
+    required_version: str | None = None
+    sources: tuple[SourceOfTruth, ...] = ()
+    fix: Mapping[str, Any] = dataclasses.field(default_factory=dict)
+    mode_override: Mode | None = None
+    warnings: tuple[str, ...] = ()
+
+    @property
+    def effective_mode(self) -> Mode:
+        return self.mode_override or self.mode
+
+    @property
+    def disabled(self) -> bool:
+        """Nothing can be reported: ``--ssot-mode=off``, or everything configured off."""
+        if self.mode_override == "off":
+            return True
+        modes = {self.mode, *(t.mode for t in self.tiers if t.mode), *self.rules.values()}
+        return modes == {"off"}
+
+    def with_overrides(
+        self,
+        *,
+        mode: Mode | None = None,
+        baseline: Path | None = None,
+        fail_under: float | None = None,
+    ) -> Config:
+        changes: dict[str, Any] = {}
+        if mode is not None:
+            changes["mode_override"] = mode
+        if baseline is not None:
+            changes["baseline"] = baseline
+        if fail_under is not None:
+            changes["fail_under"] = fail_under
+        return dataclasses.replace(self, **changes)
+
+    def tier_for(self, relpath: str) -> Tier | None:
+        from pytest_ssot.paths import any_glob_match
+
+        for tier in self.tiers:
+            if any_glob_match(relpath, tier.paths):
+                return tier
+        return None
+
+    def tier_name(self, relpath: str) -> str:
+        tier = self.tier_for(relpath)
+        return tier.name if tier else DEFAULT_TIER
+
+    def mode_for(self, code: str, relpath: str) -> Mode:
+        """The mode of one violation of ``code`` affecting a test in ``relpath``.
+
+        ``rules[code]`` wins, then the tier's mode, then ``mode``; ``--ssot-mode`` replaces
+        all of them except a rule switched off.
+        """
+        rule_mode = self.rules.get(code)
+        if rule_mode == "off":
+            return "off"
+        if self.mode_override is not None:
+            return self.mode_override
+        if rule_mode is not None:
+            return rule_mode
+        tier = self.tier_for(relpath)
+        if tier is not None and tier.mode is not None:
+            return tier.mode
+        return self.mode
+
+    def session_mode_for(self, code: str) -> Mode:
+        """The mode of a session-level violation (not attributed to tests): rules, then mode."""
+        rule_mode = self.rules.get(code)
+        if rule_mode == "off":
+            return "off"
+        return self.mode_override or rule_mode or self.mode
+
+    def is_excluded(self, relpath: str) -> bool:
+        from pytest_ssot.paths import any_glob_match
+
+        return bool(self.exclude) and any_glob_match(relpath, self.exclude)
+
+    def scan_key(self) -> str:
+        """A digest of everything that changes what the static scan of a file yields."""
+        relevant = {
+            "mock_allowed_names": sorted(self.mock_allowed_names),
+            "sources": [dataclasses.asdict(s) for s in self.sources],
+        }
+        return hashlib.sha256(json.dumps(relevant, sort_keys=True).encode()).hexdigest()[:16]
+
+
+KNOWN_KEYS = {f.name for f in dataclasses.fields(Config)} - {
+    "root",
+    "path",
+    "mode_override",
+    "warnings",
+}
+
+
+def read_toml(path: Path) -> dict[str, Any]:
+    try:
+        with path.open("rb") as handle:
+            return tomllib.load(handle)
+    except OSError as exc:
+        raise ConfigError([f"{path}: cannot read the configuration: {exc.strerror}"]) from None
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise ConfigError([f"{path}: not valid TOML: {exc}"]) from None
+
+
+def find_pyproject(start: Path) -> Path | None:
+    """The nearest pyproject.toml above ``start`` with a ``[tool.ssot]`` table, else the
+    nearest pyproject.toml at all (what the CLI uses when not given ``--config``)."""
+    first: Path | None = None
+    for directory in (start, *start.parents):
+        candidate = directory / "pyproject.toml"
+        if candidate.is_file():
+            first = first or candidate
+            try:
+                if "ssot" in read_toml(candidate).get("tool", {}):
+                    return candidate
+            except ConfigError:
+                return candidate  # let load() report it properly
+    return first
+
+
+def load(*, rootdir: Path, config_file: Path | None = None) -> Config:
+    """Read and validate the configuration.
+
+    ``config_file`` is a standalone TOML file with the keys at top level; otherwise the
+    ``[tool.ssot]`` table of ``rootdir/pyproject.toml`` is used, and defaults without one.
+    """
+    if config_file is not None:
+        return parse(read_toml(config_file), path=config_file, root=config_file.parent)
+    pyproject = rootdir / "pyproject.toml"
+    if not pyproject.is_file():
+        return Config(root=rootdir)
+    table = read_toml(pyproject).get("tool", {}).get("ssot")
+    if table is None:
+        return Config(root=rootdir)
+    if not isinstance(table, dict):
+        raise ConfigError([f"{pyproject}: [tool.ssot] must be a table, got {table!r}"])
+    return parse(table, path=pyproject, root=rootdir, prefix="tool.ssot.")
+
+
+class _Validator:
+    """Collects every problem with the table, each naming file, key and value."""
+
+    def __init__(self, path: Path, prefix: str) -> None:
+        self.path = path
+        self.prefix = prefix
+        self.problems: list[str] = []
+
+    def bad(self, key: str, value: object, expected: str) -> None:
+        self.problems.append(f"{self.path}: {self.prefix}{key} = {value!r}: {expected}")
+
+    def mode(self, key: str, value: object) -> Mode | None:
+        if value in MODES:
+            return cast(Mode, value)
+        self.bad(key, value, 'expected one of "off", "warn", "strict"')
+        return None
+
+    def string_list(self, key: str, value: object, pattern: re.Pattern[str] | None = None) -> (
+        tuple[str, ...]
+    ):
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            self.bad(key, value, "expected a list of strings")
+            return ()
+        if pattern is not None:
+            for item in value:
+                if not pattern.fullmatch(item):
+                    self.bad(key, item, f"does not look like {_PATTERN_HELP[pattern.pattern]}")
+        return tuple(value)
+
+
+_PATTERN_HELP = {
+    DOTTED_RE.pattern: "a dotted name (package.module.attribute)",
+    BASE_CLASS_RE.pattern: '"package.module:ClassName"',
+}
+
+
+def parse(table: Mapping[str, Any], *, path: Path, root: Path, prefix: str = "") -> Config:
+    check = _Validator(path, prefix)
+    warnings = [
+        f"{path}: unknown key {prefix}{key} is ignored (known keys: {', '.join(sorted(KNOWN_KEYS))})"
+        for key in table
+        if key not in KNOWN_KEYS
+    ]
+    values: dict[str, Any] = {}
+
+    if "mode" in table:
+        values["mode"] = check.mode("mode", table["mode"])
+    if "base_classes" in table:
+        values["base_classes"] = check.string_list(
+            "base_classes", table["base_classes"], BASE_CLASS_RE
+        )
+    for key in ("env_modules", "mock_modules"):
+        if key in table:
+            values[key] = check.string_list(key, table[key], DOTTED_RE)
+    for key in ("mock_allowed_names", "exclude"):
+        if key in table:
+            values[key] = check.string_list(key, table[key])
+    if "allow_function_tests" in table:
+        if isinstance(table["allow_function_tests"], bool):
+            values["allow_function_tests"] = table["allow_function_tests"]
+        else:
+            check.bad("allow_function_tests", table["allow_function_tests"], "expected true/false")
+    if "runner" in table:
+        if isinstance(table["runner"], str) and table["runner"].strip():
+            values["runner"] = table["runner"]
+        else:
+            check.bad("runner", table["runner"], "expected a non-empty string")
+    if "baseline" in table:
+        if isinstance(table["baseline"], str) and table["baseline"]:
+            values["baseline"] = root / table["baseline"]
+        else:
+            check.bad("baseline", table["baseline"], "expected a path")
+    if "fail_under" in table:
+        values["fail_under"] = validate_fail_under(table["fail_under"], check)
+    if "rules" in table:
+        values["rules"] = _rules(table["rules"], check)
+    if "tiers" in table:
+        values["tiers"] = _tiers(table["tiers"], check)
+    if "required_version" in table:
+        values["required_version"] = _required_version(table["required_version"], check)
+    if "sources" in table:
+        values["sources"] = _sources(table["sources"], check)
+    if "fix" in table:
+        if isinstance(table["fix"], dict):
+            values["fix"] = table["fix"]
+        else:
+            check.bad("fix", table["fix"], "expected a table of templates")
+
+    if check.problems:
+        raise ConfigError(check.problems)
+    return Config(
+        root=root,
+        path=path,
+        warnings=tuple(warnings),
+        **{k: v for k, v in values.items() if v is not None},
+    )
+
+
+def validate_fail_under(value: object, check: _Validator | None = None) -> float | None:
+    if isinstance(value, (int, float)) and not isinstance(value, bool) and 0 <= value <= 100:
+        return float(value)
+    if check is not None:
+        check.bad("fail_under", value, "expected a number from 0 to 100")
+    return None
+
+
+def _rules(value: object, check: _Validator) -> dict[str, Mode] | None:
+    if not isinstance(value, dict):
+        check.bad("rules", value, 'expected a table like {SSOT002 = "warn"}')
+        return None
+    rules: dict[str, Mode] = {}
+    for code, mode in value.items():
+        if not RULE_CODE_RE.fullmatch(code):
+            check.bad(f"rules.{code}", mode, "rule codes look like SSOT002")
+            continue
+        checked = check.mode(f"rules.{code}", mode)
+        if checked is not None:
+            rules[code] = checked
+    return rules
+
+
+def _tiers(value: object, check: _Validator) -> tuple[Tier, ...] | None:
+    if not isinstance(value, list) or not all(isinstance(t, dict) for t in value):
+        check.bad("tiers", value, "expected an array of tables [[tool.ssot.tiers]]")
+        return None
+    tiers: list[Tier] = []
+    names: set[str] = set()
+    for index, entry in enumerate(value):
+        key = f"tiers[{index}]"
+        name = entry.get("name")
+        if not isinstance(name, str) or not name:
+            check.bad(f"{key}.name", name, "every tier needs a name")
+            continue
+        if name in names or name == DEFAULT_TIER:
+            check.bad(f"{key}.name", name, "tier names must be unique and not 'default'")
+        names.add(name)
+        paths = check.string_list(f"{key}.paths", entry.get("paths"))
+        if not paths:
+            check.bad(f"{key}.paths", entry.get("paths"), "a tier needs at least one glob")
+        mode = check.mode(f"{key}.mode", entry["mode"]) if "mode" in entry else None
+        unknown = set(entry) - {"name", "paths", "mode"}
+        for extra in sorted(unknown):
+            check.bad(f"{key}.{extra}", entry[extra], "unknown tier key (name, paths, mode)")
+        tiers.append(Tier(name=name, paths=paths, mode=mode))
+    return tuple(tiers)
+
+
+def _required_version(value: object, check: _Validator) -> str | None:
+    from packaging.specifiers import InvalidSpecifier, SpecifierSet
+
+    if not isinstance(value, str):
+        check.bad("required_version", value, 'expected a PEP 440 specifier such as ">=0.1,<1"')
+        return None
+    try:
+        SpecifierSet(value)
+    except InvalidSpecifier:
+        check.bad("required_version", value, 'expected a PEP 440 specifier such as ">=0.1,<1"')
+        return None
+    return value
+
+
+def _sources(value: object, check: _Validator) -> tuple[SourceOfTruth, ...] | None:
+    if not isinstance(value, list) or not all(isinstance(s, dict) for s in value):
+        check.bad("sources", value, "expected an array of tables [[tool.ssot.sources]]")
+        return None
+    sources: list[SourceOfTruth] = []
+    codes: set[str] = set()
+    for index, entry in enumerate(value):
+        key = f"sources[{index}]"
+        code = entry.get("code")
+        if not isinstance(code, str) or not SOURCE_CODE_RE.fullmatch(code):
+            check.bad(f"{key}.code", code, "team-defined codes are SSOT200 to SSOT299")
+            continue
+        if code in codes:
+            check.bad(f"{key}.code", code, "each source needs its own code")
+        codes.add(code)
+        name = entry.get("name")
+        if not isinstance(name, str) or not re.fullmatch(r"[a-z][a-z0-9-]*", name or ""):
+            check.bad(f"{key}.name", name, "expected a kebab-case name like raw-websocket")
+        forbid = check.string_list(f"{key}.forbid", entry.get("forbid"), DOTTED_RE)
+        if not forbid:
+            check.bad(f"{key}.forbid", entry.get("forbid"), "list at least one forbidden API")
+        use = entry.get("use")
+        if not isinstance(use, str) or not use:
+            check.bad(f"{key}.use", use, "say what to use instead")
+        modules = check.string_list(f"{key}.modules", entry.get("modules", []), DOTTED_RE)
+        runtime = entry.get("runtime", False)
+        if not isinstance(runtime, bool):
+            check.bad(f"{key}.runtime", runtime, "expected true/false")
+        for extra in sorted(set(entry) - {"code", "name", "forbid", "use", "modules", "runtime"}):
+            check.bad(f"{key}.{extra}", entry[extra], "unknown source key")
+        sources.append(
+            SourceOfTruth(
+                code=code,
+                name=str(name),
+                forbid=forbid,
+                use=str(use),
+                modules=modules,
+                runtime=bool(runtime),
+            )
+        )
+    return tuple(sources)
+
+
+def check_required_version(config: Config, installed: str) -> None:
+    """Refuse to run when the installed pytest-ssot does not satisfy ``required_version``."""
+    if config.required_version is None:
+        return
+    from packaging.specifiers import SpecifierSet
+    from packaging.version import InvalidVersion, Version
+
+    try:
+        version = Version(installed)
+    except InvalidVersion:
+        return
+    if not SpecifierSet(config.required_version).contains(version, prereleases=True):
+        raise ConfigError(
+            [
+                f"{config.path}: required_version = {config.required_version!r}, but "
+                f"pytest-ssot {installed} is installed: run "
+                f"pip install 'pytest-ssot{config.required_version}'"
+            ]
+        )
+
+
+def parse_until(value: str) -> datetime.date | None:
+    try:
+        return datetime.date.fromisoformat(value)
+    except ValueError:
+        return None

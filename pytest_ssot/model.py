@@ -1,0 +1,131 @@
+"""Plain data shared by every stage: findings, rule metadata, exemptions.
+
+Everything here is a frozen dataclass or a plain value so it can be cached, pickled and sent
+from an xdist worker to the controller as dicts.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+from collections.abc import Iterable, Mapping
+from typing import Any, Literal
+
+Mode = Literal["off", "warn", "strict"]
+MODES: tuple[Mode, ...] = ("off", "warn", "strict")
+Status = Literal["new", "known", "exempted"]
+Source = Literal["static", "runtime"]
+
+
+@dataclasses.dataclass(frozen=True)
+class RuleInfo:
+    """What a user needs to know about a rule (rendered by `ssot rules`, shown in reports)."""
+
+    code: str
+    name: str
+    summary: str
+    why: str
+    example: str
+    use_instead: str
+    options: str = ""
+
+
+@dataclasses.dataclass(frozen=True)
+class Scope:
+    """Where a finding sits in its file, so it can be attributed to the tests it affects.
+
+    ``qualname`` is the chain of enclosing classes and functions (``()`` at module level);
+    ``fixture`` is the fixture name when the outermost enclosing function is a fixture.
+    """
+
+    qualname: tuple[str, ...] = ()
+    fixture: str | None = None
+    classes: int = 0  # how many leading qualname parts are classes
+
+    @property
+    def dotted(self) -> str:
+        return ".".join(self.qualname)
+
+
+MODULE_SCOPE = Scope()
+
+
+@dataclasses.dataclass(frozen=True)
+class Finding:
+    """One violation at one place in the source, before policy decides what it means."""
+
+    code: str
+    path: str  # rootdir-relative, with "/"
+    line: int
+    col: int
+    message: str
+    scope: Scope = MODULE_SCOPE
+    source: Source = "static"
+    snippet: str = ""  # the offending line, whitespace-normalised: the fingerprint's anchor
+    end_line: int = 0
+
+    @property
+    def key(self) -> tuple[str, str, int, int]:
+        return (self.code, self.path, self.line, self.col)
+
+    def to_dict(self) -> dict[str, Any]:
+        data = dataclasses.asdict(self)
+        data["scope"] = {
+            "qualname": list(self.scope.qualname),
+            "fixture": self.scope.fixture,
+            "classes": self.scope.classes,
+        }
+        return data
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Finding:
+        fields = dict(data)
+        scope = fields.pop("scope")
+        return cls(
+            scope=Scope(tuple(scope["qualname"]), scope["fixture"], scope["classes"]),
+            **fields,
+        )
+
+
+def normalise_snippet(text: str) -> str:
+    """Collapse whitespace so re-indenting or re-spacing a line keeps its fingerprint."""
+    return " ".join(text.split())
+
+
+def fingerprints(findings: Iterable[Finding]) -> dict[tuple[str, str, int, int], str]:
+    """Give each finding a fingerprint that survives moved and inserted lines.
+
+    The anchor is (rule, path, enclosing scope, normalised source line) plus the occurrence
+    index among findings with the same anchor, in source order: moving code keeps it, while a
+    second identical occurrence in the same scope gets a new fingerprint.
+    """
+    seen: dict[tuple[str, str, str, str], int] = {}
+    result: dict[tuple[str, str, int, int], str] = {}
+    for finding in sorted(findings, key=lambda f: (f.path, f.line, f.col, f.code)):
+        anchor = (finding.code, finding.path, finding.scope.dotted, finding.snippet)
+        index = seen.get(anchor, 0)
+        seen[anchor] = index + 1
+        digest = hashlib.sha256("\x1f".join([*anchor, str(index)]).encode("utf-8"))
+        result[finding.key] = digest.hexdigest()[:20]
+    return result
+
+
+@dataclasses.dataclass(frozen=True)
+class Exemption:
+    """An ``ssot_exempt`` marker as applied to one test."""
+
+    codes: frozenset[str]  # empty: every rule
+    reason: str
+    until: str | None = None  # ISO date
+    origin: str = ""  # "path:line" or node id, for the summary
+
+    def covers(self, code: str, name: str) -> bool:
+        return not self.codes or code in self.codes or name in self.codes
+
+
+@dataclasses.dataclass(frozen=True)
+class UncheckedFile:
+    """A file the scanner could not read or parse; counted and listed, never fatal."""
+
+    path: str
+    reason: str

@@ -1,0 +1,83 @@
+"""Path helpers shared by config, scanner and policy: globs, relative paths, module names."""
+
+from __future__ import annotations
+
+import functools
+import os
+import re
+from pathlib import Path
+
+
+@functools.lru_cache(maxsize=512)
+def _glob_regex(pattern: str) -> re.Pattern[str]:
+    pattern = pattern.replace("\\", "/").strip("/")
+    parts: list[str] = []
+    i = 0
+    while i < len(pattern):
+        if pattern.startswith("**/", i):
+            parts.append("(?:.*/)?")
+            i += 3
+        elif pattern.startswith("**", i):
+            parts.append(".*")
+            i += 2
+        elif pattern[i] == "*":
+            parts.append("[^/]*")
+            i += 1
+        elif pattern[i] == "?":
+            parts.append("[^/]")
+            i += 1
+        else:
+            parts.append(re.escape(pattern[i]))
+            i += 1
+    return re.compile("".join(parts))
+
+
+def glob_match(path: str, pattern: str) -> bool:
+    """Match a rootdir-relative ``/`` path against a glob with ``**`` support.
+
+    A pattern also matches everything below a directory it matches, so ``tests/critical``
+    and ``tests/critical/**`` mean the same; a pattern without ``/`` matches at any depth
+    (``conftest.py``, ``*_legacy.py``), as in ``.gitignore``.
+    """
+    regex = _glob_regex(pattern)
+    if "/" not in pattern.strip("/"):
+        regex = _glob_regex("**/" + pattern.strip("/"))
+    candidate = path
+    while candidate:
+        if regex.fullmatch(candidate):
+            return True
+        candidate = candidate.rpartition("/")[0]
+    return False
+
+
+def any_glob_match(path: str, patterns: tuple[str, ...]) -> bool:
+    return any(glob_match(path, pattern) for pattern in patterns)
+
+
+def relpath(path: Path | str, root: Path) -> str:
+    """Rootdir-relative path with ``/``; absolute (still ``/``) when outside the root."""
+    try:
+        rel = os.path.relpath(path, root)
+    except ValueError:  # another drive on Windows
+        rel = str(path)
+    if rel.startswith(".."):
+        rel = os.path.abspath(path)
+    return rel.replace(os.sep, "/")
+
+
+def module_name(path: Path) -> str:
+    """The dotted module name a file gets under pytest's rootdir-less ``prepend`` import mode:
+    its stem, prefixed by every enclosing directory that is a package (has ``__init__.py``)."""
+    parts = [] if path.name == "__init__.py" else [path.stem]
+    directory = path.parent
+    while (directory / "__init__.py").is_file():
+        parts.append(directory.name)
+        if directory.parent == directory:
+            break
+        directory = directory.parent
+    return ".".join(reversed(parts))
+
+
+def in_modules(name: str, modules: tuple[str, ...]) -> bool:
+    """Whether dotted module ``name`` is one of ``modules`` or inside one of them."""
+    return any(name == m or name.startswith(m + ".") for m in modules)

@@ -1,0 +1,506 @@
+"""pytest glue: options, configuration, collection-time checks, setup-time verdicts, summary.
+
+Thin on purpose: it turns pytest's collected objects into plain data for the pure core
+(scanner -> rules -> policy -> reporting) and turns the core's decisions into pytest outcomes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+import warnings
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import pytest_ssot
+from pytest_ssot import baseline as baseline_file
+from pytest_ssot.config import (
+    Config,
+    check_required_version,
+    load,
+    parse_until,
+    validate_fail_under,
+)
+from pytest_ssot.errors import ConfigError
+from pytest_ssot.model import MODES, Exemption, Finding, Mode, Scope, UncheckedFile
+from pytest_ssot.paths import relpath
+from pytest_ssot.policy import Outcome, Result, SessionData, TestRecord, evaluate
+from pytest_ssot.reporting import jsonreport
+from pytest_ssot.reporting.terminal import summary_lines
+from pytest_ssot.rules import NON_SSOT_TEST_CLASS, RuleSet, builtin_rules, check_file
+from pytest_ssot.scanner import FileFacts
+
+
+class SSOTWarning(pytest.PytestWarning):
+    """A violation of the team's SSOT test infrastructure (warn mode)."""
+
+    __module__ = "pytest_ssot"
+
+
+REPORT_FORMATS = {"json": True, "sarif": True, "markdown": True, "html": True, "github": False}
+PLUGIN_KEY = pytest.StashKey["SSOTPlugin"]()
+
+
+def _mode(value: str) -> Mode:
+    if value not in MODES:
+        raise argparse.ArgumentTypeError(
+            f"{value!r} is not a mode; choose from {', '.join(MODES)}"
+        )
+    return value  # type: ignore[return-value]
+
+
+def _fail_under(value: str) -> float:
+    try:
+        number = validate_fail_under(float(value))
+    except ValueError:
+        number = None
+    if number is None:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a number from 0 to 100")
+    return number
+
+
+def _report(value: str) -> tuple[str, Path | None]:
+    fmt, _, path = value.partition(":")
+    if fmt not in REPORT_FORMATS:
+        raise argparse.ArgumentTypeError(
+            f"{value!r}: unknown report format {fmt!r}; choose from "
+            + ", ".join(sorted(REPORT_FORMATS))
+        )
+    if REPORT_FORMATS[fmt] and not path:
+        raise argparse.ArgumentTypeError(f"{value!r}: {fmt} needs a path, as in {fmt}:PATH")
+    return fmt, Path(path) if path else None
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("ssot", "single-source-of-truth test infrastructure (pytest-ssot)")
+    group.addoption(
+        "--ssot-mode",
+        type=_mode,
+        default=None,
+        metavar="MODE",
+        help="off|warn|strict: replaces `mode` and every tier's mode for this run.",
+    )
+    group.addoption(
+        "--ssot-config",
+        default=None,
+        metavar="PATH",
+        help="standalone TOML file with the [tool.ssot] keys at top level.",
+    )
+    group.addoption(
+        "--ssot-baseline", default=None, metavar="PATH", help="JSON file of known violations."
+    )
+    group.addoption(
+        "--ssot-update-baseline",
+        action="store_true",
+        default=False,
+        help="write the current violations to the baseline when the session completes.",
+    )
+    group.addoption(
+        "--ssot-report",
+        action="append",
+        type=_report,
+        default=[],
+        metavar="FORMAT[:PATH]",
+        help="json:PATH, sarif:PATH, markdown:PATH, html:PATH or github (repeatable).",
+    )
+    group.addoption(
+        "--ssot-fail-under",
+        type=_fail_under,
+        default=None,
+        metavar="N",
+        help="fail the session when compliance (%%) is below N.",
+    )
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers",
+        "ssot_exempt(*codes, reason, until=None): exempt a test, class or module from SSOT "
+        "rules (all rules when no codes are given) until an ISO date.",
+    )
+    option = config.option
+    try:
+        ssot_config = load(
+            rootdir=config.rootpath,
+            config_file=Path(option.ssot_config) if option.ssot_config else None,
+        )
+        ssot_config = ssot_config.with_overrides(
+            mode=option.ssot_mode,
+            baseline=Path(option.ssot_baseline) if option.ssot_baseline else None,
+            fail_under=option.ssot_fail_under,
+        )
+        check_required_version(ssot_config, pytest_ssot.__version__)
+    except ConfigError as exc:
+        raise pytest.UsageError(*exc.problems) from None
+    if ssot_config.disabled:
+        return
+    for message in ssot_config.warnings:
+        config.issue_config_time_warning(SSOTWarning(message), stacklevel=2)
+    plugin = SSOTPlugin(config, ssot_config)
+    config.stash[PLUGIN_KEY] = plugin
+    config.pluginmanager.register(plugin, "ssot-session")
+
+
+def _import_base(entry: str, ssot_config: Config) -> type:
+    module_name, _, attr_path = entry.partition(":")
+    try:
+        obj: Any = importlib.import_module(module_name)
+        for attr in attr_path.split("."):
+            obj = getattr(obj, attr)
+    except Exception as exc:
+        raise pytest.UsageError(
+            f"{ssot_config.path}: base_classes entry {entry!r} cannot be imported "
+            f"({type(exc).__name__}: {exc}); check the module path or the pytest pythonpath"
+        ) from None
+    if not isinstance(obj, type):
+        raise pytest.UsageError(
+            f"{ssot_config.path}: base_classes entry {entry!r} is not a class ({obj!r})"
+        )
+    return obj
+
+
+class SSOTPlugin:
+    """Per-session state: scanned files, collected facts, the decisions and the result."""
+
+    def __init__(self, config: pytest.Config, ssot_config: Config) -> None:
+        self.config = config
+        self.ssot = ssot_config
+        self.root = config.rootpath
+        self.ruleset = RuleSet(tuple(builtin_rules(ssot_config)))
+        self.data = SessionData()
+        self.known: dict[str, dict[str, Any]] = {}
+        self._facts: dict[Path, FileFacts | None] = {}
+        self._findings: dict[Path, list[Finding]] = {}
+        self._conftests: dict[Path, Path | None] = {}
+        self._bases: tuple[type, ...] | None = None
+        self._warn_at: dict[str, list[Outcome]] = {}
+        self._failing: dict[str, tuple[Outcome, ...]] = {}
+        self.result: Result | None = None
+        self.collection_errors = 0
+        self.deselected = 0
+        self.interrupted = False
+        self.report_errors: list[str] = []
+        if ssot_config.baseline is not None:
+            try:
+                self.known = baseline_file.load(ssot_config.baseline)
+            except ConfigError as exc:
+                raise pytest.UsageError(*exc.problems) from None
+        if config.option.ssot_update_baseline and ssot_config.baseline is None:
+            raise pytest.UsageError(
+                "--ssot-update-baseline needs a baseline file: pass --ssot-baseline PATH "
+                "or set `baseline` in [tool.ssot]"
+            )
+
+    # -- header ------------------------------------------------------------------------------
+    def pytest_report_header(self) -> str:
+        where = relpath(self.ssot.path, self.root) if self.ssot.path else "defaults"
+        extra = f", baseline {len(self.known)} known" if self.ssot.baseline else ""
+        return f"ssot: mode {self.ssot.effective_mode} ({where}){extra}"
+
+    # -- collection --------------------------------------------------------------------------
+    def pytest_collectreport(self, report: pytest.CollectReport) -> None:
+        if not report.failed:
+            return
+        self.collection_errors += 1
+        # A test file pytest could not import is still part of the suite: scan it so the
+        # summary says why it is unchecked (syntax error, bad encoding, ...).
+        path = self.root / report.nodeid.split("::")[0]
+        if path.suffix == ".py" and path.is_file():
+            facts, _ = self._scan(path)
+            rel = relpath(path, self.root)
+            if facts is not None and facts.error is None:
+                self.data.unchecked[rel] = UncheckedFile(rel, "failed to import (see errors)")
+
+    def pytest_deselected(self, items: list[pytest.Item]) -> None:
+        self.deselected += len(items)
+
+    def pytest_collection_finish(self, session: pytest.Session) -> None:
+        tests = [item for item in session.items if isinstance(item, pytest.Function)]
+        by_file: dict[Path, list[pytest.Function]] = {}
+        for item in tests:
+            rel = relpath(item.path, self.root)
+            if self.ssot.is_excluded(rel):
+                continue
+            self.data.tests[item.nodeid] = TestRecord(
+                nodeid=item.nodeid, path=rel, exemptions=tuple(self._exemptions(item))
+            )
+            by_file.setdefault(item.path, []).append(item)
+        for path, items in by_file.items():
+            self._attribute_module(path, items)
+            for conftest in self._conftests_for(path):
+                self._attribute_conftest(conftest, items)
+        if self.ssot.base_classes:
+            for item in (i for items in by_file.values() for i in items):
+                self._check_test_class(item)
+        self._decide(session.items)
+
+    def _scan(self, path: Path) -> tuple[FileFacts | None, list[Finding]]:
+        if path not in self._facts:
+            rel = relpath(path, self.root)
+            if self.ssot.is_excluded(rel):
+                self._facts[path], self._findings[path] = None, []
+            else:
+                facts, findings = check_file(path, rel, self.ruleset)
+                self._facts[path], self._findings[path] = facts, findings
+                if facts.error is not None:
+                    self.data.unchecked[rel] = UncheckedFile(rel, facts.error)
+                if facts.suppressions:
+                    self.data.suppressions[rel] = facts.suppressions
+        return self._facts[path], self._findings[path]
+
+    def _conftests_for(self, test_file: Path) -> Iterator[Path]:
+        directory = test_file.parent
+        while True:
+            if directory not in self._conftests:
+                candidate = directory / "conftest.py"
+                self._conftests[directory] = candidate if candidate.is_file() else None
+            conftest = self._conftests[directory]
+            if conftest is not None:
+                yield conftest
+            if directory == self.root or directory.parent == directory:
+                return
+            if self.root not in directory.parents:
+                return
+            directory = directory.parent
+
+    def _attribute_module(self, path: Path, items: list[pytest.Function]) -> None:
+        _, findings = self._scan(path)
+        tests = {(_class_path(i), i.originalname) for i in items}
+        for finding in findings:
+            affected = [i.nodeid for i in items if _affects(finding.scope, i, tests)]
+            if affected:
+                self.data.add(finding, affected)
+
+    def _attribute_conftest(self, conftest: Path, items: list[pytest.Function]) -> None:
+        _, findings = self._scan(conftest)
+        for finding in findings:
+            fixture = finding.scope.fixture
+            affected = [
+                i.nodeid for i in items if fixture is None or fixture in i.fixturenames
+            ]
+            if affected:
+                self.data.add(finding, affected)
+
+    def _check_test_class(self, item: pytest.Function) -> None:
+        if self._bases is None:
+            self._bases = tuple(_import_base(e, self.ssot) for e in self.ssot.base_classes)
+        cls = item.cls
+        if cls is None:
+            if self.ssot.allow_function_tests:
+                return
+            path, line = item.path, item.location[1] + 1
+            name = item.originalname
+            finding = Finding(
+                code=NON_SSOT_TEST_CLASS.code,
+                path=relpath(path, self.root),
+                line=line,
+                col=1,
+                message=(
+                    f"test function {name}() is not in an SSOT test class; move it into a "
+                    f"class deriving from {self._base_names()}"
+                ),
+                scope=Scope(qualname=(name,)),
+                snippet=f"def {name}",
+            )
+        elif issubclass(cls, self._bases):
+            return
+        else:
+            path, line = self._class_location(cls, item)
+            finding = Finding(
+                code=NON_SSOT_TEST_CLASS.code,
+                path=relpath(path, self.root),
+                line=line,
+                col=1,
+                message=(
+                    f"test class {cls.__qualname__} does not inherit from an SSOT base class; "
+                    f"derive it from {self._base_names()}"
+                ),
+                scope=Scope(qualname=tuple(cls.__qualname__.split(".")), classes=1),
+                snippet=f"class {cls.__qualname__}",
+            )
+        self.data.add(finding, [item.nodeid])
+
+    def _base_names(self) -> str:
+        return " or ".join(e.rpartition(":")[2] for e in self.ssot.base_classes)
+
+    def _class_location(self, cls: type, item: pytest.Function) -> tuple[Path, int]:
+        module = sys.modules.get(cls.__module__)
+        file = getattr(module, "__file__", None)
+        if file:
+            path = Path(file)
+            facts, _ = self._scan(path)
+            info = facts.classes.get(cls.__qualname__) if facts else None
+            if info is not None:
+                return path, info.line
+        return item.path, item.location[1] + 1
+
+    def _exemptions(self, item: pytest.Function) -> Iterator[Exemption]:
+        for node, mark in item.iter_markers_with_node("ssot_exempt"):
+            origin = node.nodeid or relpath(item.path, self.root)
+            codes = mark.args
+            reason = mark.kwargs.get("reason")
+            until = mark.kwargs.get("until")
+            problem = None
+            if not all(isinstance(c, str) for c in codes):
+                problem = f"codes must be strings such as 'SSOT002', got {codes!r}"
+            elif not isinstance(reason, str) or not reason.strip():
+                problem = 'needs reason="why this test is exempt"'
+            elif until is not None and (
+                not isinstance(until, str) or parse_until(until) is None
+            ):
+                problem = f"until={until!r} is not a YYYY-MM-DD date"
+            if problem is not None:
+                self.data.invalid_exemptions[origin] = f"ssot_exempt {problem}; not applied"
+                continue
+            yield Exemption(codes=frozenset(codes), reason=reason, until=until, origin=origin)
+
+    # -- verdicts ----------------------------------------------------------------------------
+    def _decide(self, items: Iterable[pytest.Item]) -> None:
+        result = self.evaluate()
+        self._failing = dict(result.failing)
+        order = {item.nodeid: index for index, item in enumerate(items)}
+        for outcome in result.outcomes:
+            if outcome.status != "new":
+                continue
+            warned = [
+                n
+                for n in outcome.nodeids
+                if n not in outcome.failing
+                and self.ssot.mode_for(outcome.finding.code, self.data.tests[n].path) == "warn"
+            ]
+            if warned:
+                first = min(warned, key=lambda n: order.get(n, len(order)))
+                self._warn_at.setdefault(first, []).append(outcome)
+
+    def evaluate(self) -> Result:
+        return evaluate(self.data, self.ssot, self.ruleset.infos, known=self.known)
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_runtest_setup(self, item: pytest.Item) -> None:
+        for outcome in self._warn_at.pop(item.nodeid, ()):
+            f = outcome.finding
+            warnings.warn_explicit(
+                SSOTWarning(f"{f.code} {f.message} ({outcome.name})"),
+                category=SSOTWarning,
+                filename=str(self.root / f.path),
+                lineno=f.line,
+            )
+        failing = self._failing.get(item.nodeid)
+        if failing:
+            lines = "\n".join(f"  {o.line_for_error()}" for o in failing)
+            pytest.fail(
+                "pytest-ssot (strict): this test depends on code that bypasses the team's SSOT "
+                f"test infrastructure:\n{lines}",
+                pytrace=False,
+            )
+
+    # -- session end -------------------------------------------------------------------------
+    def pytest_keyboard_interrupt(self) -> None:
+        self.interrupted = True
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
+        self.result = result = self.evaluate()
+        for fmt, path in self.config.option.ssot_report:
+            self._write_report(fmt, path, result)
+        if self.config.option.ssot_update_baseline:
+            self._update_baseline(session, result)
+        if result.compliance < self.ssot.fail_under and session.exitstatus == 0:
+            session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+    def _write_report(self, fmt: str, path: Path | None, result: Result) -> None:
+        version = pytest_ssot.__version__
+        if fmt == "json" and path is not None:
+            text = jsonreport.render(result, self.ssot, version)
+        else:
+            self.report_errors.append(f"report format {fmt!r} is not available yet")
+            return
+        try:
+            baseline_file.write_atomic(path, text)
+        except OSError as exc:
+            self.report_errors.append(f"cannot write the {fmt} report to {path}: {exc}")
+
+    @property
+    def complete(self) -> bool:
+        return not (self.interrupted or self.collection_errors)
+
+    @property
+    def incomplete(self) -> str | None:
+        """Why the numbers do not cover the whole selected suite, if they do not."""
+        if self.interrupted:
+            return "interrupted"
+        if self.collection_errors:
+            return f"{self.collection_errors} collection error(s)"
+        return None
+
+    def _update_baseline(self, session: pytest.Session, result: Result) -> None:
+        path = self.ssot.baseline
+        assert path is not None  # checked in __init__
+        if not self.complete or self.deselected or session.shouldfail or session.shouldstop:
+            self.report_errors.append(
+                f"baseline {path} not updated: the session did not run the whole suite "
+                "(interrupted, collection errors, deselection or early stop)"
+            )
+            return
+        scanned = {t.path for t in self.data.tests.values()} | {
+            o.finding.path for o in result.outcomes
+        }
+        # Entries for files this session never looked at stay: running a subset of the suite
+        # must not forget the rest of it.
+        kept = [e for e in self.known.values() if e.get("path") not in scanned]
+        current = [
+            baseline_file.entry(o.finding, o.fingerprint)
+            for o in result.outcomes
+            if o.status != "exempted"
+        ]
+        try:
+            baseline_file.write_atomic(path, baseline_file.render([*kept, *current]))
+        except OSError as exc:
+            self.report_errors.append(f"cannot write the baseline {path}: {exc}")
+
+    def pytest_terminal_summary(self, terminalreporter: Any) -> None:
+        result = self.result
+        if result is None:
+            return
+        terminalreporter.write_sep("=", "SSOT compliance")
+        verbosity = terminalreporter.verbosity
+        for line in summary_lines(result, verbosity=verbosity, incomplete=self.incomplete):
+            terminalreporter.write_line(line)
+        if result.compliance < self.ssot.fail_under:
+            terminalreporter.write_line(
+                f"FAIL: SSOT compliance {result.compliance:.1f}% is below fail_under "
+                f"{self.ssot.fail_under:g}%",
+                red=True,
+            )
+        for error in self.report_errors:
+            terminalreporter.write_line(f"ssot: {error}", yellow=True)
+
+
+def _class_path(item: pytest.Function) -> tuple[str, ...]:
+    return tuple(item.cls.__qualname__.split(".")) if item.cls else ()
+
+
+def _affects(scope: Scope, item: pytest.Function, tests: set[tuple[tuple[str, ...], str]]) -> bool:
+    """Whether a finding at ``scope`` of the item's own module affects the item.
+
+    ``tests`` holds (class path, function name) of every collected test in the module, so a
+    helper function is told apart from another test's body.
+    """
+    if not scope.qualname:
+        return True
+    cls_parts = scope.qualname[: scope.classes]
+    rest = scope.qualname[scope.classes :]
+    item_cls = _class_path(item)
+    if cls_parts and item_cls[: len(cls_parts)] != cls_parts:
+        return False
+    if not rest:
+        return True  # class body
+    if scope.fixture is not None:
+        return scope.fixture in item.fixturenames
+    if (cls_parts, rest[0]) in tests:
+        return item_cls == cls_parts and item.originalname == rest[0]
+    return True  # a helper function or method: every test of its class or module

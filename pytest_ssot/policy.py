@@ -1,0 +1,262 @@
+"""Policy: exemptions, baseline, tiers and modes applied to findings; says what fails.
+
+A pure function of plain data (:class:`SessionData` in, :class:`Result` out), so the serial
+session, the xdist controller and the CLI all decide the same way.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime
+from collections import Counter
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from pytest_ssot.config import DEFAULT_TIER, Config, parse_until
+from pytest_ssot.model import (
+    Exemption,
+    Finding,
+    Mode,
+    RuleInfo,
+    Status,
+    UncheckedFile,
+    fingerprints,
+)
+
+
+@dataclasses.dataclass(frozen=True)
+class TestRecord:
+    """A checked test: a collected Python test outside ``exclude``."""
+
+    nodeid: str
+    path: str
+    exemptions: tuple[Exemption, ...] = ()
+
+
+@dataclasses.dataclass
+class SessionData:
+    """Everything policy needs, as plain data that merges across xdist workers."""
+
+    tests: dict[str, TestRecord] = dataclasses.field(default_factory=dict)
+    findings: dict[tuple[str, str, int, int], Finding] = dataclasses.field(default_factory=dict)
+    affected: dict[tuple[str, str, int, int], set[str]] = dataclasses.field(default_factory=dict)
+    suppressions: dict[str, dict[int, frozenset[str]]] = dataclasses.field(default_factory=dict)
+    unchecked: dict[str, UncheckedFile] = dataclasses.field(default_factory=dict)
+    session_findings: list[Finding] = dataclasses.field(default_factory=list)
+    invalid_exemptions: dict[str, str] = dataclasses.field(default_factory=dict)
+
+    def add(self, finding: Finding, nodeids: Iterable[str]) -> None:
+        key = finding.key
+        self.findings.setdefault(key, finding)
+        self.affected.setdefault(key, set()).update(nodeids)
+
+    def merge(self, other: SessionData) -> None:
+        self.tests.update(other.tests)
+        for key, finding in other.findings.items():
+            self.add(finding, other.affected.get(key, ()))
+        for path, lines in other.suppressions.items():
+            self.suppressions.setdefault(path, {}).update(lines)
+        self.unchecked.update(other.unchecked)
+        known = {f.key for f in self.session_findings}
+        self.session_findings.extend(f for f in other.session_findings if f.key not in known)
+        self.invalid_exemptions.update(other.invalid_exemptions)
+
+
+@dataclasses.dataclass(frozen=True)
+class Outcome:
+    """A violation as decided: its status, where it counts and whether it fails tests."""
+
+    finding: Finding
+    name: str
+    fingerprint: str
+    status: Status
+    mode: Mode  # the strongest mode over the tests it affects
+    tier: str
+    nodeids: tuple[str, ...]
+    failing: tuple[str, ...]  # tests it makes fail (strict and new)
+    use_instead: str = ""
+
+    @property
+    def severity(self) -> str:
+        return "error" if self.mode == "strict" else "warning"
+
+    def line_for_error(self) -> str:
+        f = self.finding
+        return f"{f.code} {f.path}:{f.line} {f.message} ({self.name})"
+
+
+@dataclasses.dataclass(frozen=True)
+class TierStats:
+    tests: int
+    compliant: int
+
+    @property
+    def compliance(self) -> float:
+        return compliance(self.compliant, self.tests)
+
+
+@dataclasses.dataclass(frozen=True)
+class Result:
+    outcomes: tuple[Outcome, ...]
+    session_outcomes: tuple[Outcome, ...]
+    tests: int
+    compliant: int
+    by_tier: dict[str, TierStats]
+    noncompliant: frozenset[str]
+    failing: dict[str, tuple[Outcome, ...]]  # nodeid -> the new strict violations it has
+    stale: tuple[dict[str, Any], ...]
+    expired: tuple[Exemption, ...]
+    unused_ignores: tuple[tuple[str, int], ...]
+    unchecked: tuple[UncheckedFile, ...]
+    invalid_exemptions: tuple[tuple[str, str], ...]
+
+    @property
+    def compliance(self) -> float:
+        return compliance(self.compliant, self.tests)
+
+    def count(self, status: Status) -> int:
+        return sum(1 for o in self.outcomes if o.status == status)
+
+    @property
+    def by_rule(self) -> dict[str, int]:
+        return dict(sorted(Counter(o.finding.code for o in self.outcomes).items()))
+
+    def worst_files(self, limit: int = 10) -> list[tuple[str, int]]:
+        counts = Counter(o.finding.path for o in self.outcomes if o.status != "exempted")
+        return sorted(counts.items(), key=lambda item: (-item[1], item[0]))[:limit]
+
+
+def compliance(compliant: int, tests: int) -> float:
+    """Compliant / checked x 100, rounded to 0.1; a session with no checked test is 100 %."""
+    return round(100.0 * compliant / tests, 1) if tests else 100.0
+
+
+def _suppressed(finding: Finding, lines: Mapping[int, frozenset[str]], name: str) -> int | None:
+    """The line of the inline ignore that covers ``finding``, if any."""
+    for line in range(finding.line, max(finding.line, finding.end_line) + 1):
+        codes = lines.get(line)
+        if codes is not None and (not codes or finding.code in codes or name in codes):
+            return line
+    return None
+
+
+def evaluate(
+    data: SessionData,
+    config: Config,
+    infos: Mapping[str, RuleInfo],
+    *,
+    known: Mapping[str, Mapping[str, Any]] | None = None,
+    today: datetime.date | None = None,
+) -> Result:
+    """Decide every violation and every test. ``known`` maps baseline fingerprints to entries."""
+    known = known or {}
+    today = today or datetime.date.today()
+    prints = fingerprints([*data.findings.values(), *data.session_findings])
+    used_ignores: set[tuple[str, int]] = set()
+    expired: dict[tuple[str, frozenset[str]], Exemption] = {}
+    noncompliant: set[str] = set()
+    failing: dict[str, list[Outcome]] = {}
+    outcomes: list[Outcome] = []
+    matched: set[str] = set()
+
+    def live(exemption: Exemption) -> bool:
+        until = parse_until(exemption.until) if exemption.until else None
+        if until is not None and until < today:
+            expired[(exemption.origin, exemption.codes)] = exemption
+            return False
+        return True
+
+    for key in sorted(data.findings, key=lambda k: (k[1], k[2], k[3], k[0])):
+        finding = data.findings[key]
+        info = infos.get(finding.code)
+        name = info.name if info else finding.code.lower()
+        nodeids = sorted(n for n in data.affected.get(key, ()) if n in data.tests)
+        modes = {n: config.mode_for(finding.code, data.tests[n].path) for n in nodeids}
+        counted = [n for n in nodeids if modes[n] != "off"]
+        if not counted and (nodeids or config.mode_for(finding.code, finding.path) == "off"):
+            continue  # switched off wherever it would count
+        fingerprint = prints[key]
+        ignore_line = _suppressed(finding, data.suppressions.get(finding.path, {}), name)
+        if ignore_line is not None:
+            used_ignores.add((finding.path, ignore_line))
+            status: Status = "exempted"
+            active: list[str] = []
+        else:
+            active = [
+                n
+                for n in counted
+                if not any(
+                    e.covers(finding.code, name) and live(e) for e in data.tests[n].exemptions
+                )
+            ]
+            if counted and not active:
+                status = "exempted"
+            elif fingerprint in known:
+                status = "known"
+                matched.add(fingerprint)
+            else:
+                status = "new"
+        strongest: Mode = "strict" if any(modes[n] == "strict" for n in counted) else "warn"
+        if not nodeids:
+            strongest = config.mode_for(finding.code, finding.path)
+        failing_ids = tuple(n for n in active if status == "new" and modes[n] == "strict")
+        outcome = Outcome(
+            finding=finding,
+            name=name,
+            fingerprint=fingerprint,
+            status=status,
+            mode=strongest,
+            tier=config.tier_name(finding.path),
+            nodeids=tuple(nodeids),
+            failing=failing_ids,
+            use_instead=info.use_instead if info else "",
+        )
+        outcomes.append(outcome)
+        noncompliant.update(active)
+        for nodeid in failing_ids:
+            failing.setdefault(nodeid, []).append(outcome)
+
+    session_outcomes = []
+    for finding in data.session_findings:
+        mode = config.session_mode_for(finding.code)
+        if mode == "off":
+            continue
+        info = infos.get(finding.code)
+        session_outcomes.append(
+            Outcome(
+                finding=finding,
+                name=info.name if info else finding.code.lower(),
+                fingerprint=prints[finding.key],
+                status="new",
+                mode=mode,
+                tier=DEFAULT_TIER,
+                nodeids=(),
+                failing=(),
+            )
+        )
+
+    by_tier: dict[str, list[int]] = {}
+    for record in data.tests.values():
+        stats = by_tier.setdefault(config.tier_name(record.path), [0, 0])
+        stats[0] += 1
+        stats[1] += record.nodeid not in noncompliant
+    unused = {
+        (path, line)
+        for path, lines in data.suppressions.items()
+        for line in lines
+        if (path, line) not in used_ignores
+    }
+    return Result(
+        outcomes=tuple(outcomes),
+        session_outcomes=tuple(session_outcomes),
+        tests=len(data.tests),
+        compliant=len(data.tests) - len(noncompliant & data.tests.keys()),
+        by_tier={name: TierStats(*stats) for name, stats in sorted(by_tier.items())},
+        noncompliant=frozenset(noncompliant),
+        failing={n: tuple(o) for n, o in failing.items()},
+        stale=tuple(entry for fp, entry in sorted(known.items()) if fp not in matched),
+        expired=tuple(expired.values()),
+        unused_ignores=tuple(sorted(unused)),
+        unchecked=tuple(sorted(data.unchecked.values(), key=lambda u: u.path)),
+        invalid_exemptions=tuple(sorted(data.invalid_exemptions.items())),
+    )

@@ -1,0 +1,294 @@
+"""The rules: each turns scanner facts into findings and carries its whole story for users.
+
+Built-in rules and team-defined sources implement the same small interface (:class:`Rule`),
+which is also what third-party plugins contribute through the ``pytest_ssot_rules`` hook.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterable, Iterator, Sequence
+from pathlib import Path
+from typing import Protocol
+
+from pytest_ssot.config import Config, SourceOfTruth
+from pytest_ssot.model import Finding, RuleInfo
+from pytest_ssot.paths import in_modules
+from pytest_ssot.scanner import ENV_TARGETS, MOCK_MODULES, FileFacts, Ref, scan
+
+NON_SSOT_TEST_CLASS = RuleInfo(
+    code="SSOT001",
+    name="non-ssot-test-class",
+    summary="Test class does not inherit from an SSOT base class",
+    why=(
+        "The SSOT base class is where the team's test infrastructure lives: isolated "
+        "environment, mock factory, cleanup, logging. A test that bypasses it silently skips "
+        "all of that, and every such class is one more place to update by hand."
+    ),
+    example="class TestLogin(unittest.TestCase):\n    def test_ok(self): ...",
+    use_instead="class TestLogin(SSotBaseTestCase):\n    def test_ok(self): ...",
+    options="base_classes, allow_function_tests",
+)
+DIRECT_ENVIRON_ACCESS = RuleInfo(
+    code="SSOT002",
+    name="direct-environ-access",
+    summary="Test code touches the process environment directly",
+    why=(
+        "os.environ is process-global: a test that writes it leaks into every later test "
+        "(and every xdist neighbour), and one that reads it depends on the machine it runs on. "
+        "The isolated-environment API scopes changes to the test and restores them."
+    ),
+    example='os.environ["API_URL"] = "http://localhost"\nmonkeypatch.setenv("DEBUG", "1")',
+    use_instead='get_env().set("API_URL", "http://localhost", source="test")',
+    options="env_modules",
+)
+AD_HOC_MOCK = RuleInfo(
+    code="SSOT003",
+    name="ad-hoc-mock",
+    summary="Test code builds its own mocks instead of using the mock factory",
+    why=(
+        "Hand-rolled MagicMock/patch doubles drift from the real interfaces they stand in for "
+        "and are rebuilt slightly differently in every file; the mock factory keeps one "
+        "spec-checked double per dependency."
+    ),
+    example="from unittest.mock import MagicMock\nclient = MagicMock()",
+    use_instead="client = SSotMockFactory.create_websocket_client()",
+    options="mock_modules, mock_allowed_names",
+)
+UNIFIED_RUNNER_BYPASS = RuleInfo(
+    code="SSOT004",
+    name="unified-runner-bypass",
+    summary="Tests are run outside the unified test runner",
+    why=(
+        "The unified runner sets up services, tiers and reporting the same way for everyone; a "
+        "test file that runs itself, or a session started by hand, skips that and produces "
+        "results nobody else can reproduce."
+    ),
+    example='if __name__ == "__main__":\n    pytest.main([__file__])',
+    use_instead="python tests/unified_test_runner.py --tier <tier>   (or: ssot run)",
+    options="runner",
+)
+RUNTIME_ENVIRON_ACCESS = RuleInfo(
+    code="SSOT102",
+    name="runtime-environ-access",
+    summary="Test code touched the process environment while tests ran",
+    why=(
+        "Static analysis cannot see helpers in test packages or dynamic access such as "
+        'getattr(os, "env" + "iron"); the runtime guard sees every access and attributes it '
+        "to the nearest caller outside the standard library."
+    ),
+    example='def configure():  # tests/helpers.py\n    os.environ["MODE"] = "test"',
+    use_instead='get_env().set("MODE", "test", source="test")',
+    options="env_modules",
+)
+
+
+class Rule(Protocol):
+    """What a rule is: its documentation, and a check from one file's facts to findings.
+
+    Rules that are decided elsewhere (SSOT001 on real classes, SSOT102 at run time) return
+    no static findings but still document themselves here.
+    """
+
+    @property
+    def info(self) -> RuleInfo: ...
+
+    @property
+    def watched(self) -> tuple[str, ...]:
+        """Dotted names whose references the scanner must record for this rule."""
+        ...
+
+    def check(self, facts: FileFacts) -> Iterable[Finding]: ...
+
+
+@dataclasses.dataclass(frozen=True)
+class DocumentedRule:
+    """A rule with no static check (decided on real objects or at run time)."""
+
+    info: RuleInfo
+    watched: tuple[str, ...] = ()
+
+    def check(self, facts: FileFacts) -> Iterable[Finding]:
+        return ()
+
+
+def _finding(info: RuleInfo, facts: FileFacts, ref: Ref, message: str) -> Finding:
+    return Finding(
+        code=info.code,
+        path=facts.path,
+        line=ref.line,
+        col=ref.col,
+        message=message,
+        scope=ref.scope,
+        snippet=ref.snippet,
+        end_line=ref.end_line,
+    )
+
+
+def _use_module(kind: str, modules: Sequence[str], fallback: str) -> str:
+    if modules:
+        return f"use the {kind} ({', '.join(modules)}) instead"
+    return f"use {fallback} instead"
+
+
+@dataclasses.dataclass(frozen=True)
+class EnvironRule:
+    env_modules: tuple[str, ...] = ()
+    info: RuleInfo = DIRECT_ENVIRON_ACCESS
+    watched: tuple[str, ...] = ENV_TARGETS
+
+    def check(self, facts: FileFacts) -> Iterator[Finding]:
+        fix = _use_module(
+            "isolated-environment API", self.env_modules, "the isolated-environment API"
+        )
+        for ref in facts.refs:
+            if ref.kind == "monkeypatch":
+                yield _finding(self.info, facts, ref, f"{ref.target}() changes os.environ; {fix}")
+            elif ref.kind in ("use", "string") and any(
+                ref.target == t or ref.target.startswith(t + ".") for t in ENV_TARGETS
+            ):
+                how = "patched" if ref.kind == "string" else "accessed"
+                yield _finding(self.info, facts, ref, f"{ref.target} {how} directly; {fix}")
+
+
+@dataclasses.dataclass(frozen=True)
+class MockRule:
+    mock_modules: tuple[str, ...] = ()
+    allowed_names: tuple[str, ...] = ()
+    info: RuleInfo = AD_HOC_MOCK
+    watched: tuple[str, ...] = MOCK_MODULES
+
+    def _allowed(self, target: str) -> bool:
+        for module in MOCK_MODULES:
+            if target.startswith(module + "."):
+                return target[len(module) + 1 :].split(".")[0] in self.allowed_names
+        return False
+
+    def check(self, facts: FileFacts) -> Iterator[Finding]:
+        fix = _use_module("mock factory", self.mock_modules, "the team's mock factory")
+        for ref in facts.refs:
+            if not any(ref.target == m or ref.target.startswith(m + ".") for m in MOCK_MODULES):
+                continue
+            if ref.kind == "fixture":
+                fixture = ref.target.rpartition(".")[2]
+                message = f"the pytest-mock '{fixture}' fixture builds ad-hoc mocks; {fix}"
+            elif ref.kind == "star-import":
+                message = f"from {ref.target[:-2]} import * brings in ad-hoc mocks; {fix}"
+            elif self._allowed(ref.target):
+                continue
+            elif ref.kind == "import":
+                message = f"imports {ref.target}; {fix}"
+            elif ref.kind in ("use", "string"):
+                message = f"{ref.target} is an ad-hoc mock; {fix}"
+            else:
+                continue
+            yield _finding(self.info, facts, ref, message)
+
+
+@dataclasses.dataclass(frozen=True)
+class RunnerBypassRule:
+    runner: str | None = None
+    info: RuleInfo = UNIFIED_RUNNER_BYPASS
+    watched: tuple[str, ...] = ()
+
+    def check(self, facts: FileFacts) -> Iterator[Finding]:
+        how = f"run the suite with the unified runner ({self.runner})" if self.runner else (
+            "run it through the unified test runner"
+        )
+        for block in facts.main_blocks:
+            yield Finding(
+                code=self.info.code,
+                path=facts.path,
+                line=block.line,
+                col=block.col,
+                message=(
+                    f"test module runs itself ({', '.join(block.calls)} under "
+                    f'if __name__ == "__main__"); remove the block and {how}'
+                ),
+                snippet=block.snippet,
+                end_line=block.line,
+            )
+
+
+@dataclasses.dataclass(frozen=True)
+class SourceRule:
+    """A team-defined single source of truth from ``[[tool.ssot.sources]]``."""
+
+    source: SourceOfTruth
+
+    @property
+    def info(self) -> RuleInfo:
+        forbid = ", ".join(self.source.forbid)
+        return RuleInfo(
+            code=self.source.code,
+            name=self.source.name,
+            summary=f"Test code uses {forbid} instead of {self.source.use}",
+            why=f"The team's single source of truth for this is {self.source.use}.",
+            example="\n".join(f"{api}(...)" for api in self.source.forbid),
+            use_instead=self.source.use,
+            options="[[tool.ssot.sources]]",
+        )
+
+    @property
+    def watched(self) -> tuple[str, ...]:
+        return self.source.forbid
+
+    def check(self, facts: FileFacts) -> Iterator[Finding]:
+        for ref in facts.refs:
+            if ref.kind not in ("use", "string", "star-import", "import"):
+                continue
+            if any(ref.target == f or ref.target.startswith(f + ".") for f in self.watched):
+                yield _finding(
+                    self.info, facts, ref, f"{ref.target} used directly; use {self.source.use}"
+                )
+
+
+def builtin_rules(config: Config) -> list[Rule]:
+    """The rules of a configuration: the built-in five, then team-defined sources."""
+    rules: list[Rule] = [
+        DocumentedRule(NON_SSOT_TEST_CLASS),
+        EnvironRule(env_modules=config.env_modules),
+        MockRule(mock_modules=config.mock_modules, allowed_names=config.mock_allowed_names),
+        RunnerBypassRule(runner=config.runner),
+        DocumentedRule(RUNTIME_ENVIRON_ACCESS),
+    ]
+    rules.extend(SourceRule(source) for source in config.sources)
+    return rules
+
+
+@dataclasses.dataclass(frozen=True)
+class RuleSet:
+    """The active rules of a session and the scanner settings they need."""
+
+    rules: tuple[Rule, ...]
+
+    @property
+    def watched(self) -> tuple[str, ...]:
+        return tuple(sorted({name for rule in self.rules for name in rule.watched}))
+
+    @property
+    def infos(self) -> dict[str, RuleInfo]:
+        return {rule.info.code: rule.info for rule in self.rules}
+
+    def check(self, facts: FileFacts) -> list[Finding]:
+        findings: list[Finding] = []
+        if facts.error is None:
+            for rule in self.rules:
+                findings.extend(rule.check(facts))
+        return findings
+
+
+def exempt_module(config: Config, module: str) -> bool:
+    """Whether a module is a sanctioned wrapper (env or mock factory), never test code."""
+    return in_modules(module, config.env_modules) or in_modules(module, config.mock_modules)
+
+
+def check_file(path: Path, relpath: str, ruleset: RuleSet) -> tuple[FileFacts, list[Finding]]:
+    """Read, scan and check one file; unreadable files become facts with an error."""
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        facts = FileFacts(path=relpath, error=f"cannot be read: {exc.strerror or exc}")
+        return facts, []
+    facts = scan(data, relpath, ruleset.watched)
+    return facts, ruleset.check(facts)
