@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import tempfile
@@ -32,7 +33,7 @@ def load(path: Path) -> dict[str, dict[str, Any]]:
         raise BaselineError(f"{path}: the baseline is not valid JSON ({exc}); {hint}") from None
     if not isinstance(data, dict) or data.get("version") != BASELINE_VERSION:
         raise BaselineError(
-            f"{path}: not a pytest-ssot baseline (expected {{\"version\": 1, "
+            f'{path}: not a pytest-ssot baseline (expected {{"version": 1, '
             f'"entries": [...]}}); {hint}'
         )
     entries = data.get("entries")
@@ -57,8 +58,13 @@ def entry(finding: Finding, fingerprint: str) -> dict[str, Any]:
 def render(entries: Iterable[Mapping[str, Any]]) -> str:
     ordered = sorted(
         ({k: e[k] for k in ENTRY_KEYS if k in e} for e in entries),
-        key=lambda e: (e["path"], e["code"], e.get("scope", ""), e.get("line", 0),
-                       e["fingerprint"]),  # fmt: skip
+        key=lambda e: (
+            e["path"],
+            e["code"],
+            e.get("scope", ""),
+            e.get("line", 0),
+            e["fingerprint"],
+        ),
     )
     return json.dumps({"version": BASELINE_VERSION, "entries": ordered}, indent=2) + "\n"
 
@@ -75,8 +81,6 @@ def write_atomic(path: Path, text: str) -> None:
             os.fsync(handle.fileno())
         os.replace(tmp, path)
     except BaseException:
-        try:
+        with contextlib.suppress(OSError):
             os.unlink(tmp)
-        except OSError:
-            pass
         raise

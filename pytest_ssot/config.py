@@ -8,13 +8,11 @@ from __future__ import annotations
 
 import dataclasses
 import datetime
-import hashlib
-import json
 import re
 import sys
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 
 from pytest_ssot.errors import ConfigError
 from pytest_ssot.model import MODES, Mode
@@ -22,7 +20,7 @@ from pytest_ssot.model import MODES, Mode
 if sys.version_info >= (3, 11):
     import tomllib
 else:  # pragma: no cover - exercised on 3.10 only
-    import tomli as tomllib
+    import tomli as tomllib  # type: ignore[import-not-found,unused-ignore]
 
 DEFAULT_MOCK_ALLOWED_NAMES = ("ANY", "call", "sentinel", "DEFAULT")
 DEFAULT_TIER = "default"
@@ -147,14 +145,6 @@ class Config:
 
         return bool(self.exclude) and any_glob_match(relpath, self.exclude)
 
-    def scan_key(self) -> str:
-        """A digest of everything that changes what the static scan of a file yields."""
-        relevant = {
-            "mock_allowed_names": sorted(self.mock_allowed_names),
-            "sources": [dataclasses.asdict(s) for s in self.sources],
-        }
-        return hashlib.sha256(json.dumps(relevant, sort_keys=True).encode()).hexdigest()[:16]
-
 
 KNOWN_KEYS = {f.name for f in dataclasses.fields(Config)} - {
     "root",
@@ -167,7 +157,8 @@ KNOWN_KEYS = {f.name for f in dataclasses.fields(Config)} - {
 def read_toml(path: Path) -> dict[str, Any]:
     try:
         with path.open("rb") as handle:
-            return tomllib.load(handle)
+            data: dict[str, Any] = tomllib.load(handle)
+            return data
     except OSError as exc:
         raise ConfigError([f"{path}: cannot read the configuration: {exc.strerror}"]) from None
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
@@ -222,13 +213,13 @@ class _Validator:
 
     def mode(self, key: str, value: object) -> Mode | None:
         if value in MODES:
-            return cast(Mode, value)
+            return value
         self.bad(key, value, 'expected one of "off", "warn", "strict"')
         return None
 
-    def string_list(self, key: str, value: object, pattern: re.Pattern[str] | None = None) -> (
-        tuple[str, ...]
-    ):
+    def string_list(
+        self, key: str, value: object, pattern: re.Pattern[str] | None = None
+    ) -> tuple[str, ...]:
         if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
             self.bad(key, value, "expected a list of strings")
             return ()
@@ -248,7 +239,8 @@ _PATTERN_HELP = {
 def parse(table: Mapping[str, Any], *, path: Path, root: Path, prefix: str = "") -> Config:
     check = _Validator(path, prefix)
     warnings = [
-        f"{path}: unknown key {prefix}{key} is ignored (known keys: {', '.join(sorted(KNOWN_KEYS))})"
+        f"{path}: unknown key {prefix}{key} is ignored "
+        f"(known keys: {', '.join(sorted(KNOWN_KEYS))})"
         for key in table
         if key not in KNOWN_KEYS
     ]

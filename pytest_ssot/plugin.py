@@ -18,6 +18,7 @@ import pytest
 
 import pytest_ssot
 from pytest_ssot import baseline as baseline_file
+from pytest_ssot.cache import ScanCache
 from pytest_ssot.config import (
     Config,
     check_required_version,
@@ -47,10 +48,8 @@ PLUGIN_KEY = pytest.StashKey["SSOTPlugin"]()
 
 def _mode(value: str) -> Mode:
     if value not in MODES:
-        raise argparse.ArgumentTypeError(
-            f"{value!r} is not a mode; choose from {', '.join(MODES)}"
-        )
-    return value  # type: ignore[return-value]
+        raise argparse.ArgumentTypeError(f"{value!r} is not a mode; choose from {', '.join(MODES)}")
+    return value
 
 
 def _fail_under(value: str) -> float:
@@ -171,6 +170,7 @@ class SSOTPlugin:
         self.ssot = ssot_config
         self.root = config.rootpath
         self.ruleset = RuleSet(tuple(builtin_rules(ssot_config)))
+        self.cache = ScanCache(_cache_dir(config), self.ruleset.cache_salt())
         self.data = SessionData()
         self.known: dict[str, dict[str, Any]] = {}
         self._facts: dict[Path, FileFacts | None] = {}
@@ -244,7 +244,7 @@ class SSOTPlugin:
             if self.ssot.is_excluded(rel):
                 self._facts[path], self._findings[path] = None, []
             else:
-                facts, findings = check_file(path, rel, self.ruleset)
+                facts, findings = check_file(path, rel, self.ruleset, self.cache)
                 self._facts[path], self._findings[path] = facts, findings
                 if facts.error is not None:
                     self.data.unchecked[rel] = UncheckedFile(rel, facts.error)
@@ -279,9 +279,7 @@ class SSOTPlugin:
         _, findings = self._scan(conftest)
         for finding in findings:
             fixture = finding.scope.fixture
-            affected = [
-                i.nodeid for i in items if fixture is None or fixture in i.fixturenames
-            ]
+            affected = [i.nodeid for i in items if fixture is None or fixture in i.fixturenames]
             if affected:
                 self.data.add(finding, affected)
 
@@ -292,7 +290,7 @@ class SSOTPlugin:
         if cls is None:
             if self.ssot.allow_function_tests:
                 return
-            path, line = item.path, item.location[1] + 1
+            path, line = item.path, _line(item)
             name = item.originalname
             finding = Finding(
                 code=NON_SSOT_TEST_CLASS.code,
@@ -336,7 +334,7 @@ class SSOTPlugin:
             info = facts.classes.get(cls.__qualname__) if facts else None
             if info is not None:
                 return path, info.line
-        return item.path, item.location[1] + 1
+        return item.path, _line(item)
 
     def _exemptions(self, item: pytest.Function) -> Iterator[Exemption]:
         for node, mark in item.iter_markers_with_node("ssot_exempt"):
@@ -349,14 +347,12 @@ class SSOTPlugin:
                 problem = f"codes must be strings such as 'SSOT002', got {codes!r}"
             elif not isinstance(reason, str) or not reason.strip():
                 problem = 'needs reason="why this test is exempt"'
-            elif until is not None and (
-                not isinstance(until, str) or parse_until(until) is None
-            ):
+            elif until is not None and (not isinstance(until, str) or parse_until(until) is None):
                 problem = f"until={until!r} is not a YYYY-MM-DD date"
             if problem is not None:
                 self.data.invalid_exemptions[origin] = f"ssot_exempt {problem}; not applied"
                 continue
-            yield Exemption(codes=frozenset(codes), reason=reason, until=until, origin=origin)
+            yield Exemption(codes=frozenset(codes), reason=str(reason), until=until, origin=origin)
 
     # -- verdicts ----------------------------------------------------------------------------
     def _decide(self, items: Iterable[pytest.Item]) -> None:
@@ -478,6 +474,22 @@ class SSOTPlugin:
             )
         for error in self.report_errors:
             terminalreporter.write_line(f"ssot: {error}", yellow=True)
+
+
+def _line(item: pytest.Item) -> int:
+    """1-based line of an item's definition (pytest's location is 0-based, maybe unknown)."""
+    return (item.location[1] or 0) + 1
+
+
+def _cache_dir(config: pytest.Config) -> Path | None:
+    """pytest's own cache directory, so ``--cache-clear`` and ``-p no:cacheprovider`` apply."""
+    cache = getattr(config, "cache", None)
+    if cache is None:
+        return None
+    try:
+        return Path(cache.mkdir("ssot-scan"))
+    except OSError:
+        return None
 
 
 def _class_path(item: pytest.Function) -> tuple[str, ...]:

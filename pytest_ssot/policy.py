@@ -104,7 +104,7 @@ class Result:
     by_tier: dict[str, TierStats]
     noncompliant: frozenset[str]
     failing: dict[str, tuple[Outcome, ...]]  # nodeid -> the new strict violations it has
-    stale: tuple[dict[str, Any], ...]
+    stale: tuple[Mapping[str, Any], ...]
     expired: tuple[Exemption, ...]
     unused_ignores: tuple[tuple[str, int], ...]
     unchecked: tuple[UncheckedFile, ...]

@@ -11,6 +11,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Protocol
 
+from pytest_ssot.cache import ScanCache
 from pytest_ssot.config import Config, SourceOfTruth
 from pytest_ssot.model import Finding, RuleInfo
 from pytest_ssot.paths import in_modules
@@ -192,8 +193,10 @@ class RunnerBypassRule:
     watched: tuple[str, ...] = ()
 
     def check(self, facts: FileFacts) -> Iterator[Finding]:
-        how = f"run the suite with the unified runner ({self.runner})" if self.runner else (
-            "run it through the unified test runner"
+        how = (
+            f"run the suite with the unified runner ({self.runner})"
+            if self.runner
+            else ("run it through the unified test runner")
         )
         for block in facts.main_blocks:
             yield Finding(
@@ -270,6 +273,12 @@ class RuleSet:
     def infos(self) -> dict[str, RuleInfo]:
         return {rule.info.code: rule.info for rule in self.rules}
 
+    def cache_salt(self, *, full: bool = False) -> str:
+        """What besides a file's bytes decides its scan: version, watched names, depth."""
+        from pytest_ssot.scanner import SCANNER_VERSION
+
+        return f"{SCANNER_VERSION}|{full}|{','.join(self.watched)}"
+
     def check(self, facts: FileFacts) -> list[Finding]:
         findings: list[Finding] = []
         if facts.error is None:
@@ -283,12 +292,25 @@ def exempt_module(config: Config, module: str) -> bool:
     return in_modules(module, config.env_modules) or in_modules(module, config.mock_modules)
 
 
-def check_file(path: Path, relpath: str, ruleset: RuleSet) -> tuple[FileFacts, list[Finding]]:
+def check_file(
+    path: Path,
+    relpath: str,
+    ruleset: RuleSet,
+    cache: ScanCache | None = None,
+    *,
+    full: bool = False,
+) -> tuple[FileFacts, list[Finding]]:
     """Read, scan and check one file; unreadable files become facts with an error."""
     try:
         data = path.read_bytes()
     except OSError as exc:
         facts = FileFacts(path=relpath, error=f"cannot be read: {exc.strerror or exc}")
         return facts, []
-    facts = scan(data, relpath, ruleset.watched)
+    key = cache.key(data) if cache is not None else ""
+    cached = cache.get(key, relpath) if cache is not None else None
+    if cached is not None:
+        return cached, ruleset.check(cached)
+    facts = scan(data, relpath, ruleset.watched, full=full)
+    if cache is not None:
+        cache.put(key, facts)
     return facts, ruleset.check(facts)

@@ -19,6 +19,9 @@ from typing import Any, Literal
 
 from pytest_ssot.model import MODULE_SCOPE, Scope, normalise_snippet
 
+# Bump when what a scan yields changes, so cached facts from older scanners are not reused.
+SCANNER_VERSION = "1"
+
 RefKind = Literal["use", "string", "import", "star-import", "monkeypatch", "fixture"]
 
 ENV_TARGETS = (
@@ -223,9 +226,7 @@ def _suppressions(data: bytes) -> dict[int, frozenset[str]]:
 
 
 def _matches(dotted: str | None, watched: tuple[str, ...]) -> bool:
-    return dotted is not None and any(
-        dotted == w or dotted.startswith(w + ".") for w in watched
-    )
+    return dotted is not None and any(dotted == w or dotted.startswith(w + ".") for w in watched)
 
 
 class _Visitor(ast.NodeVisitor):
@@ -349,7 +350,7 @@ class _Visitor(ast.NodeVisitor):
         self.generic_visit(node)
         self._pop()
 
-    visit_AsyncFunctionDef = visit_FunctionDef  # type: ignore[assignment]
+    visit_AsyncFunctionDef = visit_FunctionDef
 
     def _fixture_name(self, node: ast.FunctionDef | ast.AsyncFunctionDef) -> str | None:
         for decorator in node.decorator_list:
@@ -378,9 +379,10 @@ class _Visitor(ast.NodeVisitor):
             else:
                 bound = target = alias.name.split(".")[0]
             self.aliases[bound] = target
-            if _matches(alias.name, self.watched) and alias.name.split(".")[0] == target.split(
-                "."
-            )[0]:
+            if (
+                _matches(alias.name, self.watched)
+                and alias.name.split(".")[0] == target.split(".")[0]
+            ):
                 self._note_import(bound, alias.name, node)
 
     def visit_ImportFrom(self, node: ast.ImportFrom) -> None:
@@ -399,20 +401,17 @@ class _Visitor(ast.NodeVisitor):
             if _matches(target, self.watched):
                 self._note_import(bound, target, node)
 
-    def _note_import(self, bound: str, target: str, node: ast.AST) -> None:
-        line = getattr(node, "lineno", 1)
-        ref = Ref(target, "import", line, node.col_offset + 1, line, self.scope,
-                  self._snippet(line))  # fmt: skip
+    def _note_import(self, bound: str, target: str, node: ast.stmt) -> None:
+        line = node.lineno
+        ref = Ref(
+            target, "import", line, node.col_offset + 1, line, self.scope, self._snippet(line)
+        )
         self._imports.append((bound, ref))
 
     def visit_Assign(self, node: ast.Assign) -> None:
         names = [t.id for t in node.targets if isinstance(t, ast.Name)]
         dotted = self._peek(node.value)
-        if (
-            len(node.targets) == 1
-            and len(names) == 1
-            and _matches(dotted, self.watched)
-        ):
+        if len(node.targets) == 1 and len(names) == 1 and _matches(dotted, self.watched):
             # `env = os.environ` binds an alias; its uses are the violations.
             self.aliases[names[0]] = dotted  # type: ignore[assignment]
             return
@@ -486,8 +485,9 @@ class _Visitor(ast.NodeVisitor):
             )
             if calls:
                 self.main_blocks.append(
-                    MainBlock(node.lineno, node.col_offset + 1, tuple(calls),
-                              self._snippet(node.lineno))  # fmt: skip
+                    MainBlock(
+                        node.lineno, node.col_offset + 1, tuple(calls), self._snippet(node.lineno)
+                    )
                 )
         self.generic_visit(node)
 

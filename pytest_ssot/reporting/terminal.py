@@ -55,9 +55,7 @@ def summary_lines(
         )
     if result.expired:
         lines.append(f"expired exemptions {len(result.expired)}:")
-        lines.extend(
-            f"  {e.origin} until {e.until}: {e.reason}" for e in result.expired
-        )
+        lines.extend(f"  {e.origin} until {e.until}: {e.reason}" for e in result.expired)
     if result.invalid_exemptions:
         lines.append(f"invalid exemptions {len(result.invalid_exemptions)}:")
         lines.extend(f"  {where}: {why}" for where, why in result.invalid_exemptions)
