@@ -7,6 +7,7 @@ Thin on purpose: it turns pytest's collected objects into plain data for the pur
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import importlib
 import sys
 import warnings
@@ -32,7 +33,7 @@ from pytest_ssot.paths import relpath
 from pytest_ssot.policy import Outcome, Result, SessionData, TestRecord, evaluate
 from pytest_ssot.reporting import jsonreport
 from pytest_ssot.reporting.terminal import summary_lines
-from pytest_ssot.rules import NON_SSOT_TEST_CLASS, RuleSet, builtin_rules, check_file
+from pytest_ssot.rules import NON_SSOT_TEST_CLASS, Rule, RuleSet, builtin_rules, check_file
 from pytest_ssot.scanner import FileFacts
 
 
@@ -72,6 +73,18 @@ def _report(value: str) -> tuple[str, Path | None]:
     if REPORT_FORMATS[fmt] and not path:
         raise argparse.ArgumentTypeError(f"{value!r}: {fmt} needs a path, as in {fmt}:PATH")
     return fmt, Path(path) if path else None
+
+
+def pytest_addhooks(pluginmanager: pytest.PytestPluginManager) -> None:
+    from pytest_ssot import hookspecs
+
+    pluginmanager.add_hookspecs(hookspecs)
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_ssot_rules(config: pytest.Config, ssot_config: Config) -> list[Rule]:
+    """The built-in rules and ``[[tool.ssot.sources]]``, contributed like any plugin's."""
+    return builtin_rules(ssot_config)
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -169,7 +182,7 @@ class SSOTPlugin:
         self.config = config
         self.ssot = ssot_config
         self.root = config.rootpath
-        self.ruleset = RuleSet(tuple(builtin_rules(ssot_config)))
+        self.ruleset = _ruleset(config, ssot_config)
         self.cache = ScanCache(_cache_dir(config), self.ruleset.cache_salt())
         self.data = SessionData()
         self.known: dict[str, dict[str, Any]] = {}
@@ -179,6 +192,7 @@ class SSOTPlugin:
         self._bases: tuple[type, ...] | None = None
         self._warn_at: dict[str, list[Outcome]] = {}
         self._failing: dict[str, tuple[Outcome, ...]] = {}
+        self._verdicts: dict[tuple[str, str, int, int], Finding | bool] = {}
         self.result: Result | None = None
         self.collection_errors = 0
         self.deselected = 0
@@ -373,7 +387,22 @@ class SSOTPlugin:
                 self._warn_at.setdefault(first, []).append(outcome)
 
     def evaluate(self) -> Result:
-        return evaluate(self.data, self.ssot, self.ruleset.infos, known=self.known)
+        return evaluate(self._filtered(), self.ssot, self.ruleset.infos, known=self.known)
+
+    def _filtered(self) -> SessionData:
+        """The session data as plugins' ``pytest_ssot_violation`` hooks want it."""
+        hook = self.config.hook.pytest_ssot_violation
+        if not hook.get_hookimpls():
+            return self.data
+        view = dataclasses.replace(self.data, findings={}, affected={})
+        for key, finding in self.data.findings.items():
+            if key not in self._verdicts:
+                answer = hook(finding=finding, config=self.config)
+                self._verdicts[key] = finding if answer is None or answer is True else answer
+            verdict = self._verdicts[key]
+            if isinstance(verdict, Finding):
+                view.add(verdict, self.data.affected.get(key, ()))
+        return view
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_runtest_setup(self, item: pytest.Item) -> None:
@@ -474,6 +503,21 @@ class SSOTPlugin:
             )
         for error in self.report_errors:
             terminalreporter.write_line(f"ssot: {error}", yellow=True)
+
+
+def _ruleset(config: pytest.Config, ssot_config: Config) -> RuleSet:
+    contributed = config.hook.pytest_ssot_rules(config=config, ssot_config=ssot_config)
+    rules = [rule for batch in reversed(contributed) for rule in batch]
+    codes: dict[str, Rule] = {}
+    for rule in rules:
+        code = rule.info.code
+        if code in codes and codes[code] is not rule:
+            raise pytest.UsageError(
+                f"two pytest-ssot rules claim the code {code} ({codes[code].info.name} and "
+                f"{rule.info.name}); give the plugin's rule another code"
+            )
+        codes[code] = rule
+    return RuleSet(tuple(rules))
 
 
 def _line(item: pytest.Item) -> int:
