@@ -284,10 +284,7 @@ def parse(table: Mapping[str, Any], *, path: Path, root: Path, prefix: str = "")
     if "sources" in table:
         values["sources"] = _sources(table["sources"], check)
     if "fix" in table:
-        if isinstance(table["fix"], dict):
-            values["fix"] = table["fix"]
-        else:
-            check.bad("fix", table["fix"], "expected a table of templates")
+        values["fix"] = _fix(table["fix"], check, warnings)
 
     if check.problems:
         raise ConfigError(check.problems)
@@ -403,6 +400,130 @@ def _sources(value: object, check: _Validator) -> tuple[SourceOfTruth, ...] | No
             )
         )
     return tuple(sources)
+
+
+# What `ssot fix` rewrites to. Each template is a Python expression with {placeholders}:
+# key -> (placeholders it must use, placeholders it may use).
+FIX_TEMPLATES: dict[str, tuple[frozenset[str], frozenset[str]]] = {
+    "env_get": (frozenset({"key"}), frozenset({"default"})),
+    "env_getitem": (frozenset({"key"}), frozenset()),
+    "env_set": (frozenset({"key", "value"}), frozenset()),
+    "env_delete": (frozenset({"key"}), frozenset()),
+    "env_contains": (frozenset({"key"}), frozenset()),
+    "patch_environ": (frozenset({"values"}), frozenset({"clear"})),
+    "monkeypatch_setenv": (frozenset({"key", "value"}), frozenset()),
+    "monkeypatch_delenv": (frozenset({"key"}), frozenset()),
+}
+FIX_CLASS_KEYS = ("base_class", "async_base_class")
+FIX_KEYS = frozenset({*FIX_TEMPLATES, *FIX_CLASS_KEYS, "base_map", "env_import"})
+PLACEHOLDER_RE = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
+
+
+def placeholder_name(name: str) -> str:
+    """The identifier a ``{name}`` placeholder stands for while a template is parsed."""
+    return f"__ssot_{name}__"
+
+
+def _fix(value: object, check: _Validator, warnings: list[str]) -> dict[str, Any] | None:
+    """Validate ``[tool.ssot.fix]``: class targets, templates and the import they need."""
+    import ast
+    import builtins
+
+    if not isinstance(value, dict):
+        check.bad("fix", value, "expected a table of templates")
+        return None
+    fix: dict[str, Any] = {}
+    for key in sorted(set(value) - FIX_KEYS):
+        warnings.append(
+            f"{check.path}: unknown key {check.prefix}fix.{key} is ignored "
+            f"(known keys: {', '.join(sorted(FIX_KEYS))})"
+        )
+    for key in FIX_CLASS_KEYS:
+        if key in value:
+            if isinstance(value[key], str) and BASE_CLASS_RE.fullmatch(value[key]):
+                fix[key] = value[key]
+            else:
+                check.bad(f"fix.{key}", value[key], 'expected "package.module:ClassName"')
+    if "base_map" in value:
+        mapping = value["base_map"]
+        if not isinstance(mapping, dict):
+            check.bad("fix.base_map", mapping, 'expected a table {"old.module:Base" = "new:Base"}')
+        else:
+            fix["base_map"] = {}
+            for old, new in mapping.items():
+                if not BASE_CLASS_RE.fullmatch(old):
+                    check.bad(f"fix.base_map.{old!r}", new, 'keys look like "module:ClassName"')
+                elif not (isinstance(new, str) and BASE_CLASS_RE.fullmatch(new)):
+                    check.bad(f"fix.base_map.{old!r}", new, 'expected "package.module:ClassName"')
+                else:
+                    fix["base_map"][old] = new
+    imported: set[str] = set()
+    if "env_import" in value:
+        raw = value["env_import"]
+        statements = [raw] if isinstance(raw, str) else raw
+        if not isinstance(statements, list) or not all(isinstance(s, str) for s in statements):
+            check.bad("fix.env_import", raw, "expected an import statement or a list of them")
+        else:
+            good = True
+            for statement in statements:
+                try:
+                    body = ast.parse(statement).body
+                except SyntaxError:
+                    body = []
+                if not body or not all(
+                    isinstance(n, (ast.Import, ast.ImportFrom)) and not getattr(n, "level", 0)
+                    for n in body
+                ):
+                    check.bad("fix.env_import", statement, "expected an absolute import statement")
+                    good = False
+                    continue
+                for node in body:
+                    for alias in node.names:
+                        if alias.name == "*":
+                            check.bad("fix.env_import", statement, "name what it imports, not *")
+                            good = False
+                        imported.add((alias.asname or alias.name).split(".")[0])
+            if good:
+                fix["env_import"] = tuple(statements)
+    known_names = imported | set(dir(builtins)) | {"self"}
+    for key, (required, optional) in FIX_TEMPLATES.items():
+        if key not in value:
+            continue
+        template = value[key]
+        if not isinstance(template, str) or not template.strip():
+            check.bad(f"fix.{key}", template, "expected a Python expression template")
+            continue
+        used = set(PLACEHOLDER_RE.findall(template))
+        unknown = used - required - optional
+        missing = required - used
+        if unknown or missing:
+            allowed = ", ".join("{" + n + "}" for n in sorted(required | optional))
+            check.bad(f"fix.{key}", template, f"expected placeholders {allowed}")
+            continue
+        text = PLACEHOLDER_RE.sub(lambda m: placeholder_name(m.group(1)), template)
+        try:
+            tree = ast.parse(text.strip(), mode="eval")
+        except SyntaxError:
+            check.bad(f"fix.{key}", template, "not a valid Python expression")
+            continue
+        free = sorted(
+            {
+                node.id
+                for node in ast.walk(tree)
+                if isinstance(node, ast.Name)
+                and not node.id.startswith("__ssot_")
+                and node.id not in known_names
+            }
+        )
+        if free:
+            check.bad(
+                f"fix.{key}",
+                template,
+                f"uses {', '.join(free)}, which fix.env_import does not import",
+            )
+            continue
+        fix[key] = template.strip()
+    return fix
 
 
 def check_required_version(config: Config, installed: str) -> None:

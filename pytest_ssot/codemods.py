@@ -1,0 +1,1465 @@
+"""The libcst transforms behind ``ssot fix``: rewrite what is mechanical, refuse the rest.
+
+Needs the optional extra ``pytest-ssot[fix]`` (libcst). :mod:`pytest_ssot.fix` imports this module
+only when the command runs, so the rest of the CLI works without it.
+
+One file at a time: :func:`rewrite` takes the source, the positions of the static findings the
+scanner reported (so exactly what ``ssot check`` flags is considered, and inline ignores are
+honoured) and a :class:`Plan`, and returns the new source with what it fixed and what it left for
+a person, each with a reason. Every rewrite is a pattern match on the concrete syntax tree; a
+shape that does not match exactly is left alone and reported, never guessed at.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+
+import libcst as cst
+from libcst.codemod import CodemodContext
+from libcst.codemod.visitors import AddImportsVisitor, RemoveImportsVisitor
+from libcst.helpers import get_full_name_for_node
+from libcst.metadata import (
+    ExpressionContext,
+    ExpressionContextProvider,
+    ImportAssignment,
+    MetadataWrapper,
+    ParentNodeProvider,
+    PositionProvider,
+    QualifiedNameProvider,
+    QualifiedNameSource,
+    ScopeProvider,
+)
+
+from pytest_ssot.config import PLACEHOLDER_RE, parse_until, placeholder_name
+from pytest_ssot.scanner import LINE_SPLIT_RE
+
+SSOT001 = "SSOT001"
+SSOT002 = "SSOT002"
+SSOT004 = "SSOT004"
+RULE_NAMES = {
+    SSOT001: "non-ssot-test-class",
+    SSOT002: "direct-environ-access",
+    SSOT004: "unified-runner-bypass",
+}
+TESTCASE = "unittest.TestCase"
+ASYNC_TESTCASE = "unittest.IsolatedAsyncioTestCase"
+ENVIRON = "os.environ"
+GETENV = "os.getenv"
+ENV_NAMES = frozenset(
+    {"os.environ", "os.environb", "os.getenv", "os.getenvb", "os.putenv", "os.unsetenv"}
+)
+PATCH_DICT = frozenset({"unittest.mock.patch.dict", "mock.patch.dict"})
+RUNNERS = frozenset({"pytest.main", "unittest.main"})
+EXITS = frozenset({"sys.exit", "builtins.exit", "builtins.quit", "builtins.SystemExit"})
+# unittest.TestCase's own setUp/tearDown do nothing, so a class rebased from it may override
+# them without super(); the SSOT base's do real work, so the call is added.
+SETUPS = ("setUp", "asyncSetUp", "setUpClass")
+TEARDOWNS = ("tearDown", "asyncTearDown", "tearDownClass")
+# Marks that do not work on unittest methods: a function carrying one cannot be wrapped.
+FUNCTION_ONLY_MARKS = frozenset({"parametrize", "usefixtures"})
+
+Position = tuple[int, int]  # (line, 1-based UTF-8 column): the scanner's coordinates
+
+
+@dataclasses.dataclass(frozen=True)
+class Target:
+    """A class to derive from, written ``"package.module:ClassName"`` in the config."""
+
+    module: str
+    name: str
+
+    @classmethod
+    def parse(cls, spec: str) -> Target:
+        module, _, name = spec.partition(":")
+        return cls(module, name)
+
+    @property
+    def dotted(self) -> str:
+        return f"{self.module}.{self.name}"
+
+
+@dataclasses.dataclass(frozen=True)
+class Plan:
+    """What may be rewritten in one file, and to what."""
+
+    templates: Mapping[str, str] = dataclasses.field(default_factory=dict)
+    env_imports: tuple[str, ...] = ()
+    base: Target | None = None
+    async_base: Target | None = None
+    # old base (dotted) -> new base; None: the mapping needs a key that is not configured
+    base_map: Mapping[str, Target | None] = dataclasses.field(default_factory=dict)
+    compliant: frozenset[str] = frozenset()  # dotted names of the SSOT base classes
+    rules: frozenset[str] = frozenset({SSOT001, SSOT002, SSOT004})
+    functions: bool = True  # module-level test functions violate SSOT001
+    wrap_functions: bool = False
+    module_stem: str = "module"
+    today: datetime.date = dataclasses.field(default_factory=datetime.date.today)
+
+
+@dataclasses.dataclass(frozen=True)
+class Change:
+    """One violation fixed, at its position in the original source."""
+
+    code: str
+    line: int
+    col: int
+    what: str
+
+
+@dataclasses.dataclass(frozen=True)
+class Manual:
+    """One violation left for a person, with why it was not rewritten."""
+
+    code: str
+    line: int
+    col: int
+    message: str
+
+
+@dataclasses.dataclass
+class Outcome:
+    code: bytes
+    fixed: list[Change]
+    manual: list[Manual]
+    # qualname -> exempted codes (empty: every rule); () is the module's pytestmark
+    exempt: dict[tuple[str, ...], frozenset[str]]
+    error: str | None = None
+
+
+def rewrite(
+    source: bytes,
+    plan: Plan,
+    targets: Mapping[Position, str],
+    suppressions: Mapping[int, frozenset[str]] | None = None,
+) -> Outcome:
+    """Rewrite one file. ``targets`` maps the scanner's positions of the SSOT002/SSOT004 findings
+    that may be fixed (not suppressed) to their codes."""
+    try:
+        module = cst.parse_module(source)
+    except cst.ParserSyntaxError as exc:
+        return Outcome(source, [], [], {}, error=f"libcst cannot parse it: {exc.message}")
+    except (RecursionError, MemoryError, UnicodeDecodeError, LookupError) as exc:
+        return Outcome(source, [], [], {}, error=f"cannot be parsed: {type(exc).__name__}")
+    lines = LINE_SPLIT_RE.split(module.code)
+    try:
+        wrapper = MetadataWrapper(module)
+        survey = _Survey(plan, suppressions or {}, lines)
+        wrapper.visit(survey)
+        context = CodemodContext()
+        fixer = _Fixer(plan, survey, targets, context, lines)
+        changed = wrapper.visit(fixer)
+        if fixer.dirty:
+            changed = AddImportsVisitor(context).transform_module(changed)
+            changed = _RemoveImports(context).transform_module(changed)
+    except RecursionError:
+        return Outcome(source, [], [], {}, error="nested too deeply to rewrite")
+    except Exception as exc:  # one odd file must not stop a run over thousands
+        return Outcome(source, [], [], {}, error=f"cannot be rewritten: {type(exc).__name__}")
+    code = changed.bytes if fixer.dirty else source
+    return Outcome(code, fixer.fixed, fixer.manual + survey.manual, survey.exempt)
+
+
+# -- helpers ---------------------------------------------------------------------------------
+
+
+def _byte_position(line: int, column: int, lines: Sequence[str]) -> Position:
+    """libcst counts characters; the scanner (like ast) counts UTF-8 bytes from 1."""
+    text = lines[line - 1] if 0 < line <= len(lines) else ""
+    return line, len(text[:column].encode("utf-8")) + 1
+
+
+def _code(node: cst.CSTNode) -> str:
+    return cst.Module(body=[]).code_for_node(node)
+
+
+_ATOMIC = (
+    cst.Name,
+    cst.Attribute,
+    cst.Call,
+    cst.Subscript,
+    cst.SimpleString,
+    cst.ConcatenatedString,
+    cst.FormattedString,
+    cst.Integer,
+    cst.Float,
+    cst.Imaginary,
+    cst.List,
+    cst.Dict,
+    cst.Set,
+    cst.ListComp,
+    cst.SetComp,
+    cst.DictComp,
+    cst.GeneratorExp,
+    cst.Ellipsis,
+)
+
+
+def _atomic(node: cst.BaseExpression) -> bool:
+    return bool(node.lpar) or isinstance(node, _ATOMIC)
+
+
+def _parenthesize(node: cst.BaseExpression) -> cst.BaseExpression:
+    if _atomic(node):
+        return node
+    return node.with_changes(lpar=[cst.LeftParen()], rpar=[cst.RightParen()])
+
+
+class _CountComments(cst.CSTVisitor):
+    def __init__(self) -> None:
+        self.count = 0
+
+    def visit_Comment(self, node: cst.Comment) -> None:
+        self.count += 1
+
+
+def _comments(node: cst.CSTNode) -> int:
+    counter = _CountComments()
+    node.visit(counter)
+    return counter.count
+
+
+def _string_value(node: cst.BaseExpression) -> str | None:
+    if isinstance(node, (cst.SimpleString, cst.ConcatenatedString)):
+        value = node.evaluated_value
+        return value if isinstance(value, str) else None
+    return None
+
+
+class _Fill(cst.CSTTransformer):
+    """Puts argument nodes into a parsed template; drops a call argument left without one."""
+
+    def __init__(self, values: Mapping[str, cst.BaseExpression], absent: set[str]) -> None:
+        self.values = {placeholder_name(k): v for k, v in values.items()}
+        self.absent = {placeholder_name(k) for k in absent}
+
+    def leave_Name(self, original_node: cst.Name, updated_node: cst.Name) -> cst.BaseExpression:
+        if original_node.value in self.values:
+            return _parenthesize(self.values[original_node.value])
+        if original_node.value in self.absent:
+            return cst.Name("None")
+        return updated_node
+
+    def leave_Arg(
+        self, original_node: cst.Arg, updated_node: cst.Arg
+    ) -> cst.Arg | cst.RemovalSentinel:
+        value = original_node.value
+        if isinstance(value, cst.Name) and not original_node.keyword:
+            if value.value in self.absent:
+                return cst.RemovalSentinel.REMOVE
+            if value.value in self.values:  # an argument needs no parentheses
+                return updated_node.with_changes(value=self.values[value.value])
+        return updated_node
+
+    def leave_Call(self, original_node: cst.Call, updated_node: cst.Call) -> cst.Call:
+        if len(updated_node.args) < len(original_node.args) and updated_node.args:
+            args = list(updated_node.args)
+            args[-1] = args[-1].with_changes(comma=cst.MaybeSentinel.DEFAULT)
+            return updated_node.with_changes(args=args)
+        return updated_node
+
+
+@dataclasses.dataclass(frozen=True)
+class _Template:
+    key: str
+    text: str
+    expression: cst.BaseExpression
+    placeholders: frozenset[str]
+    names: frozenset[str]
+
+    @classmethod
+    def parse(cls, key: str, text: str) -> _Template:
+        expression = cst.parse_expression(
+            PLACEHOLDER_RE.sub(lambda m: placeholder_name(m.group(1)), text)
+        )
+        names = frozenset(n.value for n in _walk(expression) if isinstance(n, cst.Name)) - {
+            placeholder_name(p) for p in PLACEHOLDER_RE.findall(text)
+        }
+        return cls(key, text, expression, frozenset(PLACEHOLDER_RE.findall(text)), names)
+
+    def build(self, values: Mapping[str, cst.BaseExpression]) -> cst.BaseExpression:
+        filled = self.expression.visit(_Fill(values, set(self.placeholders) - set(values)))
+        assert isinstance(filled, cst.BaseExpression)
+        return filled
+
+
+def _walk(node: cst.CSTNode) -> Iterator[cst.CSTNode]:
+    yield node
+    for child in node.children:
+        yield from _walk(child)
+
+
+@dataclasses.dataclass(frozen=True)
+class _Import:
+    """One name an import statement binds: what AddImportsVisitor needs to add it."""
+
+    module: str
+    obj: str | None
+    asname: str | None
+
+    @property
+    def bound(self) -> str:
+        return self.asname or self.obj or self.module.split(".")[0]
+
+    @property
+    def dotted(self) -> str:
+        return f"{self.module}.{self.obj}" if self.obj else self.module
+
+
+def _parse_imports(statements: Iterable[str]) -> list[_Import]:
+    found: list[_Import] = []
+    for text in statements:
+        for line in cst.parse_module(text).body:
+            if not isinstance(line, cst.SimpleStatementLine):
+                continue
+            for small in line.body:
+                if isinstance(small, cst.Import):
+                    for alias in small.names:
+                        asname = _asname(alias)
+                        found.append(
+                            _Import(get_full_name_for_node(alias.name) or "", None, asname)
+                        )
+                elif isinstance(small, cst.ImportFrom) and not isinstance(
+                    small.names, cst.ImportStar
+                ):
+                    module = get_full_name_for_node(small.module) if small.module else ""
+                    for alias in small.names:
+                        found.append(
+                            _Import(
+                                module or "", get_full_name_for_node(alias.name), _asname(alias)
+                            )
+                        )
+    return found
+
+
+def _asname(alias: cst.ImportAlias) -> str | None:
+    if alias.asname is not None and isinstance(alias.asname.name, cst.Name):
+        return alias.asname.name.value
+    return None
+
+
+class _RemoveImports(RemoveImportsVisitor):
+    """libcst's unused-import removal, keeping the blank lines around what it removes as a
+    person would: the removed line's spacing passes to the next statement, and a block or
+    file no longer starts with a blank line."""
+
+    def __init__(self, context: CodemodContext) -> None:
+        super().__init__(context)
+        self.emptied: set[int] = set()
+
+    def leave_SimpleStatementLine(
+        self, original_node: cst.SimpleStatementLine, updated_node: cst.SimpleStatementLine
+    ) -> cst.SimpleStatementLine:
+        if updated_node.body:
+            return updated_node
+        # libcst would drop the emptied line with its blank lines; its block does it instead.
+        placeholder = updated_node.with_changes(body=[cst.Pass()])
+        self.emptied.add(id(placeholder))
+        return placeholder
+
+    def leave_IndentedBlock(
+        self, original_node: cst.IndentedBlock, updated_node: cst.IndentedBlock
+    ) -> cst.IndentedBlock:
+        body = _tidy(updated_node.body, self.emptied)
+        return updated_node.with_changes(body=body or [cst.SimpleStatementLine(body=[cst.Pass()])])
+
+    def leave_Module(self, original_node: cst.Module, updated_node: cst.Module) -> cst.Module:
+        updated_node = super().leave_Module(original_node, updated_node)
+        return updated_node.with_changes(body=_tidy(updated_node.body, self.emptied))
+
+
+def _tidy(body: Sequence[cst.BaseStatement], emptied: set[int]) -> list[cst.BaseStatement]:
+    kept: list[cst.BaseStatement] = []
+    carry: list[cst.EmptyLine] | None = None
+    for statement in body:
+        if id(statement) in emptied:
+            if carry is None:
+                carry = list(getattr(statement, "leading_lines", ()))
+            continue
+        if carry is not None:
+            ours: list[cst.EmptyLine] = list(getattr(statement, "leading_lines", ()))
+            lines = [*carry, *ours]
+            if not kept:  # nothing above it any more: no blank lines before the first comment
+                while lines and lines[0].comment is None:
+                    lines.pop(0)
+            statement = statement.with_changes(
+                leading_lines=_collapse(lines, max(_blank_run(carry), _blank_run(ours)))
+            )
+            carry = None
+        kept.append(statement)
+    return kept
+
+
+def _blank_run(lines: Sequence[cst.EmptyLine]) -> int:
+    longest = run = 0
+    for line in lines:
+        run = run + 1 if line.comment is None else 0
+        longest = max(longest, run)
+    return longest
+
+
+def _collapse(lines: Sequence[cst.EmptyLine], limit: int) -> list[cst.EmptyLine]:
+    kept: list[cst.EmptyLine] = []
+    run = 0
+    for line in lines:
+        run = run + 1 if line.comment is None else 0
+        if run <= limit:
+            kept.append(line)
+    return kept
+
+
+# -- survey: what the file holds, decided before anything changes ----------------------------
+
+
+@dataclasses.dataclass
+class _ClassPlan:
+    """What happens to one class for SSOT001."""
+
+    action: str  # "ok" (already SSOT or will be), "replace", "append", "manual", "ignore"
+    target: Target | None = None
+    replace: int = -1  # index of the base argument to replace
+    remove: tuple[int, ...] = ()  # base arguments to drop (a bare ``object``)
+    super_calls: bool = False  # add super().setUp() and friends where missing
+
+
+@dataclasses.dataclass(frozen=True)
+class _Frame:
+    kind: str  # "class" | "def"
+    name: str
+    method: bool = False  # a def directly in a class body whose first parameter is self
+
+
+class _Scoped(cst.CSTVisitor):
+    """Keeps the chain of enclosing classes and functions, as the scanner names scopes."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.frames: list[_Frame] = []
+
+    @property
+    def qualname(self) -> tuple[str, ...]:
+        return tuple(f.name for f in self.frames)
+
+    def _enter_class(self, node: cst.ClassDef) -> None:
+        self.frames.append(_Frame("class", node.name.value))
+
+    def _enter_def(self, node: cst.FunctionDef) -> None:
+        params = node.params.params
+        method = (
+            bool(self.frames)
+            and self.frames[-1].kind == "class"
+            and bool(params)
+            and params[0].name.value == "self"
+        )
+        self.frames.append(_Frame("def", node.name.value, method))
+
+
+class _Survey(_Scoped):
+    METADATA_DEPENDENCIES = (PositionProvider, QualifiedNameProvider, ScopeProvider)
+
+    def __init__(
+        self, plan: Plan, suppressions: Mapping[int, frozenset[str]], lines: Sequence[str]
+    ) -> None:
+        super().__init__()
+        self.plan = plan
+        self.suppressions = suppressions
+        self.lines = lines
+        self.definitions: set[int] = set()  # ids of the Name nodes that name a def
+        self.wrap_positions: dict[str, Position] = {}
+        self.exempt: dict[tuple[str, ...], frozenset[str]] = {}
+        self.classes: dict[tuple[str, ...], _ClassPlan] = {}
+        self.functions: list[cst.FunctionDef] = []
+        self.wrap: dict[str, Target] = {}  # function name -> class to put it in
+        self.manual: list[Manual] = []
+        self.imported: dict[str, str] = {}  # dotted -> module-level name bound to it
+        self.referenced: set[str] = set()
+        self.module_names: set[str] = set()
+        self._pending_manual: list[tuple[cst.CSTNode, str, str]] = []
+
+    # -- positions and exemptions ---------------------------------------------------------
+    def position(self, node: cst.CSTNode) -> Position:
+        start = self.get_metadata(PositionProvider, node).start
+        return _byte_position(start.line, start.column, self.lines)
+
+    def exempted(self, code: str, qualname: tuple[str, ...]) -> bool:
+        for depth in range(len(qualname) + 1):
+            codes = self.exempt.get(qualname[:depth])
+            if codes is not None and (not codes or code in codes or RULE_NAMES[code] in codes):
+                return True
+        return False
+
+    def suppressed(self, code: str, line: int) -> bool:
+        codes = self.suppressions.get(line)
+        return codes is not None and (not codes or code in codes or RULE_NAMES[code] in codes)
+
+    def _qualified(self, node: cst.CSTNode) -> set[str]:
+        return {
+            q.name
+            for q in self.get_metadata(QualifiedNameProvider, node, set())
+            if q.source is not QualifiedNameSource.LOCAL
+        }
+
+    def _exemption(self, marks: Iterable[cst.BaseExpression]) -> frozenset[str] | None:
+        """The codes an ``ssot_exempt`` mark among ``marks`` exempts (empty: all), if any."""
+        for mark in marks:
+            if not isinstance(mark, cst.Call):
+                continue
+            if not any(q.endswith("mark.ssot_exempt") for q in self._qualified(mark.func)):
+                continue
+            until = next(
+                (
+                    _string_value(a.value)
+                    for a in mark.args
+                    if a.keyword and a.keyword.value == "until"
+                ),
+                None,
+            )
+            day = parse_until(until) if until else None
+            if day is not None and day < self.plan.today:
+                continue  # an expired exemption no longer applies
+            codes = [_string_value(a.value) for a in mark.args if a.keyword is None]
+            return frozenset(c for c in codes if c)
+        return None
+
+    # -- module level ------------------------------------------------------------------------
+    def visit_Module(self, node: cst.Module) -> None:
+        for statement in node.body:
+            if isinstance(statement, cst.SimpleStatementLine):
+                for small in statement.body:
+                    self._module_statement(small)
+            elif isinstance(statement, (cst.FunctionDef, cst.ClassDef)):
+                self.module_names.add(statement.name.value)
+                if isinstance(statement, cst.FunctionDef):
+                    self.functions.append(statement)
+
+    def _module_statement(self, small: cst.BaseSmallStatement) -> None:
+        if isinstance(small, cst.ImportFrom) and not isinstance(small.names, cst.ImportStar):
+            module = get_full_name_for_node(small.module) if small.module else None
+            if module and not small.relative:
+                for alias in small.names:
+                    name = get_full_name_for_node(alias.name)
+                    bound = _asname(alias) or name
+                    if name and bound:
+                        self.imported.setdefault(f"{module}.{name}", bound)
+                        self.module_names.add(bound)
+        elif isinstance(small, cst.Import):
+            for alias in small.names:
+                self.module_names.add(_asname(alias) or _code(alias.name).split(".")[0])
+        elif isinstance(small, cst.Assign):
+            for target in small.targets:
+                if isinstance(target.target, cst.Name):
+                    self.module_names.add(target.target.value)
+                    if target.target.value == "pytestmark":
+                        value = small.value
+                        marks = (
+                            [e.value for e in value.elements]
+                            if isinstance(value, (cst.List, cst.Tuple))
+                            else [value]
+                        )
+                        codes = self._exemption(marks)
+                        if codes is not None:
+                            self.exempt[()] = codes
+
+    def visit_Name(self, node: cst.Name) -> None:
+        if id(node) not in self.definitions:
+            self.referenced.add(node.value)
+
+    # -- classes and functions --------------------------------------------------------------
+    def visit_ClassDef(self, node: cst.ClassDef) -> None:
+        self._enter_class(node)
+        codes = self._exemption(d.decorator for d in node.decorators)
+        if codes is not None:
+            self.exempt[self.qualname] = codes
+        if all(f.kind == "class" for f in self.frames):
+            self.classes[self.qualname] = self._class_plan(node)
+
+    def leave_ClassDef(self, original_node: cst.ClassDef) -> None:
+        self.frames.pop()
+
+    def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
+        self.definitions.add(id(node.name))  # its own name is not a reference to it
+        self._enter_def(node)
+        codes = self._exemption(d.decorator for d in node.decorators)
+        if codes is not None:
+            self.exempt[self.qualname] = codes
+        if len(self.frames) == 1 and node.name.value.startswith("test"):
+            self._function_plan(node)
+
+    def leave_FunctionDef(self, original_node: cst.FunctionDef) -> None:
+        self.frames.pop()
+
+    def _active(self, node: cst.CSTNode, qualname: tuple[str, ...]) -> bool:
+        line = self.position(node)[0]
+        return (
+            SSOT001 in self.plan.rules
+            and not self.exempted(SSOT001, qualname)
+            and not self.suppressed(SSOT001, line)
+        )
+
+    def _local_class(self, name: str) -> _ClassPlan | None:
+        return self.classes.get(tuple(name.split(".")))
+
+    def _class_plan(self, node: cst.ClassDef) -> _ClassPlan:
+        plan = self.plan
+        resolved: list[str | None] = []
+        local: list[_ClassPlan | None] = []
+        for arg in node.bases:
+            names = {q.name for q in self.get_metadata(QualifiedNameProvider, arg.value, set())}
+            local_plan = next((p for n in names if (p := self._local_class(n)) is not None), None)
+            local.append(local_plan)
+            resolved.append(next(iter(names)) if len(names) == 1 else None)
+        if any(name in plan.compliant for name in resolved) or any(
+            p is not None and p.action in ("ok", "replace", "append") for p in local
+        ):
+            return _ClassPlan("ok")
+        if not self._active(node.name, self.qualname):
+            return _ClassPlan("ignore")
+        mapped = [i for i, name in enumerate(resolved) if name in plan.base_map]
+        is_async = ASYNC_TESTCASE in resolved or self._has_async_tests(node)
+        if mapped:
+            if len(mapped) > 1:
+                return self._refuse(node, "derives from more than one base to replace")
+            old = resolved[mapped[0]]
+            assert old is not None
+            target = plan.base_map[old]
+            if old == TESTCASE and is_async:
+                target = plan.base_map.get(ASYNC_TESTCASE)
+                if target is None:
+                    return self._refuse(
+                        node, "has async tests; set [tool.ssot.fix] async_base_class"
+                    )
+            if target is None:
+                key = "async_base_class" if old == ASYNC_TESTCASE else "base_class"
+                return self._refuse(node, f"needs [tool.ssot.fix] {key} to be rewritten")
+            return _ClassPlan(
+                "replace", target, replace=mapped[0], super_calls=old in (TESTCASE, ASYNC_TESTCASE)
+            )
+        plain = all(
+            name == "builtins.object" or (p is not None and p.action == "plain")
+            for name, p in zip(resolved, local, strict=True)
+        )
+        if not plain:
+            return _ClassPlan("ignore")  # a base we cannot see into: maybe SSOT already
+        if not node.name.value.startswith("Test") or self._has_init(node):
+            return _ClassPlan("plain")  # not collected as a test class: a mixin or helper
+        problem = self._pytest_only(node)
+        if problem:
+            return self._refuse(node, problem)
+        target = plan.async_base if is_async else plan.base
+        if target is None:
+            key = "async_base_class" if is_async else "base_class"
+            return self._refuse(node, f"needs [tool.ssot.fix] {key} to be rewritten")
+        drop = tuple(i for i, name in enumerate(resolved) if name == "builtins.object")
+        return _ClassPlan("append", target, remove=drop, super_calls=True)
+
+    def _refuse(self, node: cst.ClassDef, why: str) -> _ClassPlan:
+        line, col = self.position(node.name)
+        self.manual.append(Manual(SSOT001, line, col, f"class {node.name.value} {why}"))
+        return _ClassPlan("manual")
+
+    @staticmethod
+    def _methods(node: cst.ClassDef) -> Iterator[cst.FunctionDef]:
+        if isinstance(node.body, cst.IndentedBlock):
+            for statement in node.body.body:
+                if isinstance(statement, cst.FunctionDef):
+                    yield statement
+
+    def _has_async_tests(self, node: cst.ClassDef) -> bool:
+        return any(
+            f.asynchronous is not None and f.name.value.startswith(("test", "asyncSetUp"))
+            for f in self._methods(node)
+        )
+
+    def _has_init(self, node: cst.ClassDef) -> bool:
+        return any(f.name.value == "__init__" for f in self._methods(node))
+
+    def _mark_names(self, decorators: Sequence[cst.Decorator]) -> list[str]:
+        names = []
+        for decorator in decorators:
+            expression = decorator.decorator
+            func = expression.func if isinstance(expression, cst.Call) else expression
+            for qualified in self._qualified(func):
+                if qualified.startswith("pytest.mark."):
+                    names.append(qualified.split(".")[2])
+        return names
+
+    def _pytest_only(self, node: cst.ClassDef) -> str | None:
+        """Why a pytest-style class cannot become a unittest class, if it cannot."""
+        if FUNCTION_ONLY_MARKS & set(self._mark_names(node.decorators)):
+            return "is parametrized or uses fixtures through marks; unittest classes cannot"
+        for method in self._methods(node):
+            if not method.name.value.startswith("test"):
+                continue
+            params = method.params
+            extra = [p.name.value for p in params.params[1:]] + [
+                p.name.value for p in (*params.posonly_params, *params.kwonly_params)
+            ]
+            if extra:
+                return (
+                    f"has {method.name.value} taking fixtures ({', '.join(extra)}); "
+                    "unittest methods cannot receive fixtures"
+                )
+            if FUNCTION_ONLY_MARKS & set(self._mark_names(method.decorators)):
+                return f"has {method.name.value} parametrized or using fixtures by mark"
+        return None
+
+    def _function_plan(self, node: cst.FunctionDef) -> None:
+        plan = self.plan
+        if not plan.functions or not self._active(node.name, self.qualname):
+            return
+        line, col = self.position(node.name)
+        name = node.name.value
+
+        def manual(why: str) -> None:
+            self.manual.append(Manual(SSOT001, line, col, f"test function {name} {why}"))
+
+        if not plan.wrap_functions:
+            manual("is not in an SSOT test class; move it into one (ssot fix --wrap-functions)")
+            return
+        params = node.params
+        args = [
+            p.name.value for p in (*params.posonly_params, *params.params, *params.kwonly_params)
+        ]
+        if args or params.star_arg is not cst.MaybeSentinel.DEFAULT or params.star_kwarg:
+            manual(
+                f"takes fixtures ({', '.join(args) or '*args'}); unittest methods cannot "
+                "receive fixtures: wrap it by hand"
+            )
+            return
+        marks = self._mark_names(node.decorators)
+        if FUNCTION_ONLY_MARKS & set(marks):
+            manual("is parametrized or uses fixtures by mark; unittest methods cannot")
+            return
+        if len(marks) != len(node.decorators):
+            manual("has decorators other than pytest marks; wrap it by hand")
+            return
+        if sum(f.name.value == name for f in self.functions) > 1:
+            manual("is defined more than once; wrap it by hand")
+            return
+        target = plan.async_base if node.asynchronous else plan.base
+        if target is None:
+            key = "async_base_class" if node.asynchronous else "base_class"
+            manual(f"cannot be wrapped: set [tool.ssot.fix] {key}")
+            return
+        self.wrap[name] = target
+        self.wrap_positions[name] = (line, col)
+
+    def leave_Module(self, original_node: cst.Module) -> None:
+        # Only now are all references known: a test function used by name stays put.
+        for name in list(self.wrap):
+            if name in self.referenced:
+                node = next(f for f in self.functions if f.name.value == name)
+                line, col = self.position(node.name)
+                self.manual.append(
+                    Manual(
+                        SSOT001,
+                        line,
+                        col,
+                        f"test function {name} is referenced by name; wrap it by hand",
+                    )
+                )
+                del self.wrap[name]
+
+
+# -- the rewrite -------------------------------------------------------------------------------
+
+_SAFE_PARENTS = (
+    cst.Expr,
+    cst.Arg,
+    cst.Assign,
+    cst.AnnAssign,
+    cst.AugAssign,
+    cst.Return,
+    cst.If,
+    cst.While,
+    cst.Assert,
+    cst.FormattedStringExpression,
+    cst.Element,
+    cst.Index,
+)
+
+
+class _Fixer(cst.CSTTransformer):
+    METADATA_DEPENDENCIES = (
+        PositionProvider,
+        QualifiedNameProvider,
+        ScopeProvider,
+        ParentNodeProvider,
+        ExpressionContextProvider,
+    )
+
+    def __init__(
+        self,
+        plan: Plan,
+        survey: _Survey,
+        targets: Mapping[Position, str],
+        context: CodemodContext,
+        lines: Sequence[str],
+    ) -> None:
+        super().__init__()
+        self.plan = plan
+        self.survey = survey
+        self.targets = targets
+        self.context = context
+        self.lines = lines
+        self.templates = {k: _Template.parse(k, v) for k, v in plan.templates.items()}
+        self.env_imports = _parse_imports(plan.env_imports)
+        self.fixed: list[Change] = []
+        self.manual: list[Manual] = []
+        self.dirty = False
+        self.frames: list[_Frame] = []
+        self.fstrings: list[str] = []
+        self.class_plans: list[_ClassPlan | None] = []
+
+    # -- coordinates -----------------------------------------------------------------------
+    def position(self, node: cst.CSTNode) -> Position:
+        start = self.get_metadata(PositionProvider, node).start
+        return _byte_position(start.line, start.column, self.lines)
+
+    def target(self, node: cst.CSTNode, code: str) -> Position | None:
+        """The node's position when the scanner reported a fixable finding of ``code`` there."""
+        position = self.position(node)
+        if self.targets.get(position) != code:
+            return None
+        if self.survey.exempted(code, tuple(f.name for f in self.frames)):
+            return None
+        return position
+
+    def refuse(self, code: str, position: Position, why: str) -> None:
+        self.manual.append(Manual(code, position[0], position[1], why))
+
+    def env_name(self, node: cst.CSTNode) -> str | None:
+        names = {
+            q.name
+            for q in self.get_metadata(QualifiedNameProvider, node, set())
+            if q.source is QualifiedNameSource.IMPORT
+        }
+        if len(names) == 1 and (name := next(iter(names))) in ENV_NAMES:
+            return name
+        return None
+
+    def qualified(self, node: cst.CSTNode) -> set[str]:
+        return {q.name for q in self.get_metadata(QualifiedNameProvider, node, set())}
+
+    # -- scopes ----------------------------------------------------------------------------
+    def visit_ClassDef(self, node: cst.ClassDef) -> None:
+        qualname = (*(f.name for f in self.frames), node.name.value)
+        plain = all(f.kind == "class" for f in self.frames)
+        self.class_plans.append(self.survey.classes.get(qualname) if plain else None)
+        self.frames.append(_Frame("class", node.name.value))
+
+    def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
+        params = node.params.params
+        method = (
+            bool(self.frames)
+            and self.frames[-1].kind == "class"
+            and bool(params)
+            and params[0].name.value == "self"
+        )
+        self.frames.append(_Frame("def", node.name.value, method))
+
+    def leave_FunctionDef(
+        self, original_node: cst.FunctionDef, updated_node: cst.FunctionDef
+    ) -> cst.FunctionDef:
+        self.frames.pop()
+        return updated_node
+
+    def visit_FormattedString(self, node: cst.FormattedString) -> None:
+        self.fstrings.append(node.start.lstrip("fFrRbBuU")[:1])
+
+    def leave_FormattedString(
+        self, original_node: cst.FormattedString, updated_node: cst.FormattedString
+    ) -> cst.FormattedString:
+        self.fstrings.pop()
+        return updated_node
+
+    # -- the one way every environment rewrite goes ----------------------------------------
+    def build(
+        self,
+        key: str,
+        values: Mapping[str, cst.BaseExpression],
+        original: cst.CSTNode,
+        position: Position,
+        *,
+        fallback: str | None = None,
+    ) -> cst.BaseExpression | None:
+        """The template ``key`` filled with ``values``, or None (and a manual entry) when it is
+        not configured or its result could not stand where ``original`` stands."""
+        template = self.templates.get(key) or (self.templates.get(fallback) if fallback else None)
+        if template is None:
+            self.refuse(
+                SSOT002, position, f"{_code(original).strip()}: no [tool.ssot.fix] {key} template"
+            )
+            return None
+        if "self" in template.names and not (self.frames and self.frames[-1].method):
+            self.refuse(
+                SSOT002, position, f"{template.key} uses self, but this is not in a test method"
+            )
+            return None
+        scope = self.get_metadata(ScopeProvider, original, None)
+        for spec in self.env_imports:
+            if spec.bound not in template.names or scope is None:
+                continue
+            meanings = {q.name for q in scope.get_qualified_names_for(spec.bound)}
+            if meanings - {spec.dotted}:
+                self.refuse(
+                    SSOT002,
+                    position,
+                    f"{spec.bound} already means something else here; rewrite it by hand",
+                )
+                return None
+        result = template.build(values)
+        if isinstance(result, cst.Tuple) and not result.lpar:
+            result = _parenthesize(result)
+        produced = _code(result)
+        if self.fstrings and (
+            "\\" in produced
+            or "\n" in produced
+            or "#" in produced
+            or any(quote in produced for quote in self.fstrings)
+        ):
+            self.refuse(SSOT002, position, "inside an f-string the rewrite would need other quotes")
+            return None
+        kept = sum(_comments(v) for v in values.values())
+        if _comments(original) > kept:
+            self.refuse(SSOT002, position, "rewriting it would drop a comment")
+            return None
+        for spec in self.env_imports:
+            if spec.bound in template.names:
+                AddImportsVisitor.add_needed_import(
+                    self.context, spec.module, spec.obj, spec.asname
+                )
+        return result
+
+    def settle(
+        self,
+        original: cst.BaseExpression,
+        result: cst.BaseExpression,
+        position: Position,
+        what: str,
+    ) -> cst.BaseExpression:
+        """Put an expression where ``original`` stood, keeping its parentheses."""
+        if original.lpar:
+            result = result.with_changes(lpar=original.lpar, rpar=original.rpar)
+        elif not _atomic(result):
+            parent = self.get_metadata(ParentNodeProvider, original, None)
+            if not isinstance(parent, _SAFE_PARENTS):
+                result = _parenthesize(result)
+        self.done(SSOT002, position, what, original)
+        return result
+
+    def done(self, code: str, position: Position, what: str, removed: cst.CSTNode) -> None:
+        self.fixed.append(Change(code, position[0], position[1], what))
+        self.dirty = True
+        self.forget(removed)
+
+    def forget(self, removed: cst.CSTNode) -> None:
+        """Ask for the imports that names in ``removed`` used to be dropped if now unused."""
+        for node in _walk(removed):
+            if not isinstance(node, cst.Name):
+                continue
+            scope = self.get_metadata(ScopeProvider, node, None)
+            if scope is None:
+                continue
+            try:
+                accesses = scope.accesses[node]
+            except Exception:  # not a name lookup (an attribute's name, a keyword)
+                continue
+            for access in accesses:
+                for referent in access.referents:
+                    if isinstance(referent, ImportAssignment):
+                        self._forget_import(referent.node, referent.name)
+
+    def _forget_import(self, statement: cst.CSTNode, bound: str) -> None:
+        if isinstance(statement, cst.Import):
+            for alias in statement.names:
+                name = get_full_name_for_node(alias.name) or ""
+                if (_asname(alias) or name.split(".")[0]) == bound:
+                    RemoveImportsVisitor.remove_unused_import(
+                        self.context, name, asname=_asname(alias)
+                    )
+        elif (
+            isinstance(statement, cst.ImportFrom)
+            and statement.module is not None
+            and not statement.relative
+            and not isinstance(statement.names, cst.ImportStar)
+        ):
+            module = get_full_name_for_node(statement.module) or ""
+            for alias in statement.names:
+                name = get_full_name_for_node(alias.name) or ""
+                if (_asname(alias) or name) == bound:
+                    RemoveImportsVisitor.remove_unused_import(
+                        self.context, module, name, _asname(alias)
+                    )
+
+    # -- SSOT002 shapes ----------------------------------------------------------------------
+    def _environ(self, node: cst.BaseExpression) -> Position | None:
+        """The finding's position when ``node`` is ``os.environ`` (through any alias)."""
+        if self.env_name(node) == ENVIRON:
+            return self.target(node, SSOT002)
+        return None
+
+    @staticmethod
+    def _single_key(node: cst.Subscript) -> cst.BaseExpression | None:
+        if len(node.slice) == 1 and isinstance(node.slice[0].slice, cst.Index):
+            index = node.slice[0].slice
+            if index.star is None:
+                return index.value
+        return None
+
+    def leave_Subscript(
+        self, original_node: cst.Subscript, updated_node: cst.Subscript
+    ) -> cst.BaseExpression:
+        position = self._environ(original_node.value)
+        if position is None:
+            return updated_node
+        context = self.get_metadata(ExpressionContextProvider, original_node, None)
+        if context is not ExpressionContext.LOAD:
+            return updated_node  # a store or delete: its statement decides
+        key = self._single_key(updated_node)
+        if key is None:
+            self.refuse(SSOT002, position, "os.environ[...] with more than one key")
+            return updated_node
+        result = self.build(
+            "env_getitem", {"key": key}, original_node, position, fallback="env_get"
+        )
+        if result is None:
+            return updated_node
+        return self.settle(original_node, result, position, "os.environ[key]")
+
+    def leave_Assign(
+        self, original_node: cst.Assign, updated_node: cst.Assign
+    ) -> cst.BaseSmallStatement:
+        if len(original_node.targets) != 1:
+            return updated_node
+        target = original_node.targets[0].target
+        if not isinstance(target, cst.Subscript):
+            return updated_node
+        position = self._environ(target.value)
+        if position is None:
+            return updated_node
+        new_target = updated_node.targets[0].target
+        assert isinstance(new_target, cst.Subscript)
+        key = self._single_key(new_target)
+        if key is None:
+            self.refuse(SSOT002, position, "os.environ[...] = with more than one key")
+            return updated_node
+        result = self.build(
+            "env_set", {"key": key, "value": updated_node.value}, original_node, position
+        )
+        if result is None:
+            return updated_node
+        self.done(SSOT002, position, "os.environ[key] = value", original_node)
+        return cst.Expr(value=result, semicolon=updated_node.semicolon)
+
+    def leave_Del(self, original_node: cst.Del, updated_node: cst.Del) -> cst.BaseSmallStatement:
+        target = original_node.target
+        if not isinstance(target, cst.Subscript):
+            return updated_node
+        position = self._environ(target.value)
+        if position is None:
+            return updated_node
+        new_target = updated_node.target
+        assert isinstance(new_target, cst.Subscript)
+        key = self._single_key(new_target)
+        if key is None:
+            self.refuse(SSOT002, position, "del os.environ[...] with more than one key")
+            return updated_node
+        result = self.build("env_delete", {"key": key}, original_node, position)
+        if result is None:
+            return updated_node
+        self.done(SSOT002, position, "del os.environ[key]", original_node)
+        return cst.Expr(value=result, semicolon=updated_node.semicolon)
+
+    def leave_Comparison(
+        self, original_node: cst.Comparison, updated_node: cst.Comparison
+    ) -> cst.BaseExpression:
+        if len(original_node.comparisons) != 1:
+            return updated_node
+        operator = original_node.comparisons[0].operator
+        if not isinstance(operator, (cst.In, cst.NotIn)):
+            return updated_node
+        position = self._environ(original_node.comparisons[0].comparator)
+        if position is None:
+            return updated_node
+        result = self.build("env_contains", {"key": updated_node.left}, original_node, position)
+        if result is None:
+            return updated_node
+        if isinstance(operator, cst.NotIn):
+            result = cst.UnaryOperation(operator=cst.Not(), expression=_parenthesize(result))
+        return self.settle(original_node, result, position, "key in os.environ")
+
+    def leave_Call(self, original_node: cst.Call, updated_node: cst.Call) -> cst.BaseExpression:
+        func = original_node.func
+        if isinstance(func, cst.Attribute):
+            if func.attr.value in ("setenv", "delenv"):
+                position = self.target(original_node, SSOT002)
+                if position is not None:
+                    return self._monkeypatch(original_node, updated_node, position)
+            if self.qualified(func) & PATCH_DICT and original_node.args:
+                first = original_node.args[0].value
+                if (self.env_name(first) == ENVIRON or _string_value(first) == ENVIRON) and (
+                    position := self.target(first, SSOT002)
+                ) is not None:
+                    return self._patch_dict(original_node, updated_node, position)
+            position = self._environ(func.value)
+            if position is not None and func.attr.value in ("get", "pop"):
+                return self._environ_method(original_node, updated_node, position)
+        if self.env_name(func) == GETENV and (position := self.target(func, SSOT002)):
+            return self._getenv(original_node, updated_node, position)
+        return updated_node
+
+    @staticmethod
+    def _arguments(
+        call: cst.Call,
+        params: Sequence[str],
+        *,
+        keywords: bool,
+        ignored: frozenset[str] = frozenset(),
+    ) -> dict[str, cst.BaseExpression] | None:
+        """Map a call's arguments onto its parameters ``params`` (by position, and by keyword
+        when the function accepts keywords); None for any other shape. Keyword arguments in
+        ``ignored`` are accepted and dropped."""
+        values: dict[str, cst.BaseExpression] = {}
+        for index, arg in enumerate(call.args):
+            if arg.star:
+                return None
+            if arg.keyword is None:
+                if index >= len(params):
+                    return None
+                values[params[index]] = arg.value
+            elif keywords and arg.keyword.value in ignored:
+                continue
+            elif keywords and arg.keyword.value in params and arg.keyword.value not in values:
+                values[arg.keyword.value] = arg.value
+            else:
+                return None
+        return values
+
+    def _environ_method(
+        self, original: cst.Call, updated: cst.Call, position: Position
+    ) -> cst.BaseExpression:
+        method = original.func.attr.value  # type: ignore[attr-defined]
+        values = self._arguments(updated, ("key", "default"), keywords=False)
+        if values is None or "key" not in values:
+            self.refuse(SSOT002, position, f"os.environ.{method}() with unusual arguments")
+            return updated
+        if method == "pop":
+            parent = self.get_metadata(ParentNodeProvider, original, None)
+            if not isinstance(parent, cst.Expr):
+                self.refuse(SSOT002, position, "os.environ.pop() whose result is used")
+                return updated
+            result = self.build("env_delete", {"key": values["key"]}, original, position)
+            if result is None:
+                return updated
+            return self.settle(original, result, position, "os.environ.pop(key)")
+        result = self.build("env_get", values, original, position)
+        if result is None:
+            return updated
+        return self.settle(original, result, position, "os.environ.get(key, default)")
+
+    def _getenv(
+        self, original: cst.Call, updated: cst.Call, position: Position
+    ) -> cst.BaseExpression:
+        values = self._arguments(updated, ("key", "default"), keywords=True)
+        if values is None or "key" not in values:
+            self.refuse(SSOT002, position, "os.getenv() with unusual arguments")
+            return updated
+        result = self.build("env_get", values, original, position)
+        if result is None:
+            return updated
+        return self.settle(original, result, position, "os.getenv(key, default)")
+
+    def _monkeypatch(
+        self, original: cst.Call, updated: cst.Call, position: Position
+    ) -> cst.BaseExpression:
+        method = original.func.attr.value  # type: ignore[attr-defined]
+        # setenv(name, value, prepend=None); delenv(name, raising=True): a prepend changes
+        # what is set, so it is refused; raising only decides whether a missing name fails.
+        params = ("name", "value") if method == "setenv" else ("name",)
+        ignored = frozenset({"raising"} if method == "delenv" else ())
+        values = self._arguments(updated, params, keywords=True, ignored=ignored)
+        if values is None or set(values) != set(params):
+            self.refuse(SSOT002, position, f"monkeypatch.{method}() with unusual arguments")
+            return updated
+        values["key"] = values.pop("name")
+        result = self.build(f"monkeypatch_{method}", values, original, position)
+        if result is None:
+            return updated
+        return self.settle(original, result, position, f"monkeypatch.{method}()")
+
+    def _patch_dict(
+        self, original: cst.Call, updated: cst.Call, position: Position
+    ) -> cst.BaseExpression:
+        values: dict[str, cst.BaseExpression] = {}
+        for index, arg in enumerate(updated.args[1:], start=1):
+            if arg.star:
+                break
+            if arg.keyword is None and index == 1:
+                values["values"] = arg.value
+            elif arg.keyword is not None and arg.keyword.value in ("values", "clear"):
+                values[arg.keyword.value] = arg.value
+            else:
+                break
+        else:
+            if "values" in values:
+                result = self.build("patch_environ", values, original, position)
+                if result is None:
+                    return updated
+                return self.settle(original, result, position, "patch.dict(os.environ, ...)")
+        self.refuse(SSOT002, position, "patch.dict(os.environ) with unusual arguments")
+        return updated
+
+    # -- SSOT004: a __main__ block that only runs this file's tests --------------------------
+    def leave_If(
+        self, original_node: cst.If, updated_node: cst.If
+    ) -> cst.BaseStatement | cst.RemovalSentinel:
+        position = self.target(original_node, SSOT004)
+        if position is None:
+            return updated_node
+        if not isinstance(self.get_metadata(ParentNodeProvider, original_node, None), cst.Module):
+            self.refuse(SSOT004, position, "the __main__ block is nested; remove it by hand")
+            return updated_node
+        problem = self._main_block_problem(original_node)
+        if problem:
+            self.refuse(SSOT004, position, problem)
+            return updated_node
+        self.done(SSOT004, position, 'if __name__ == "__main__" block', original_node)
+        return cst.RemovalSentinel.REMOVE
+
+    def _main_block_problem(self, node: cst.If) -> str | None:
+        if node.orelse is not None:
+            return "the __main__ block has an else branch; remove it by hand"
+        more = "the __main__ block does more than run the tests; remove it by hand"
+        statements: list[cst.BaseSmallStatement] = []
+        if isinstance(node.body, cst.SimpleStatementSuite):
+            statements.extend(node.body.body)
+        else:
+            for line in node.body.body:
+                if not isinstance(line, cst.SimpleStatementLine):
+                    return more
+                statements.extend(line.body)
+        runs = 0
+        for statement in statements:
+            if isinstance(statement, cst.Pass):
+                continue
+            call: cst.BaseExpression | None = None
+            if isinstance(statement, cst.Expr):
+                call = statement.value
+            elif isinstance(statement, cst.Raise) and statement.exc is not None:
+                call = statement.exc
+            if isinstance(call, cst.Call) and self.qualified(call.func) & EXITS:
+                single = len(call.args) == 1 and call.args[0].keyword is None
+                call = call.args[0].value if single else None
+            if not (isinstance(call, cst.Call) and self._runs_this_file(call)):
+                return more
+            runs += 1
+        return None if runs else "the __main__ block does not just run the tests"
+
+    def _runs_this_file(self, call: cst.Call) -> bool:
+        names = self.qualified(call.func) & RUNNERS
+        if names == {"unittest.main"}:
+            return all(
+                a.keyword is not None
+                and a.keyword.value in ("verbosity", "exit", "failfast", "buffer", "catchbreak")
+                for a in call.args
+            )
+        if names != {"pytest.main"}:
+            return False
+        if not call.args:
+            return True
+        if len(call.args) != 1 or call.args[0].keyword or call.args[0].star:
+            return False
+        value = call.args[0].value
+        if not isinstance(value, (cst.List, cst.Tuple)):
+            return False
+        for element in value.elements:
+            if isinstance(element, cst.StarredElement):
+                return False
+            mentions_file = any(
+                isinstance(n, cst.Name) and n.value == "__file__" for n in _walk(element.value)
+            )
+            if _string_value(element.value) is None and not mentions_file:
+                return False
+        return True
+
+    # -- SSOT001: classes ------------------------------------------------------------------------
+    def leave_ClassDef(
+        self, original_node: cst.ClassDef, updated_node: cst.ClassDef
+    ) -> cst.ClassDef:
+        self.frames.pop()
+        plan = self.class_plans.pop()
+        if plan is None or plan.action not in ("replace", "append") or plan.target is None:
+            return updated_node
+        name = self._class_name(plan.target, original_node)
+        if name is None:
+            return updated_node
+        bases = list(updated_node.bases)
+        if plan.action == "replace":
+            bases[plan.replace] = bases[plan.replace].with_changes(value=cst.Name(name))
+            removed: cst.CSTNode = original_node.bases[plan.replace]
+        else:
+            # Appended last, so the class's own mixins keep precedence in the MRO; libcst
+            # writes the separating comma (and the parentheses of a bare class) itself.
+            bases = [b for i, b in enumerate(bases) if i not in plan.remove]
+            if bases and isinstance(bases[-1].comma, cst.Comma) and not updated_node.keywords:
+                bases[-1] = bases[-1].with_changes(comma=cst.MaybeSentinel.DEFAULT)
+            bases.append(cst.Arg(cst.Name(name)))
+            removed = cst.Module(body=[])
+        updated_node = updated_node.with_changes(bases=bases)
+        if plan.super_calls:
+            updated_node = self._super_calls(updated_node)
+        line, col = self.position(original_node.name)
+        self.done(SSOT001, (line, col), f"class {original_node.name.value}", removed)
+        return updated_node
+
+    def _class_name(self, target: Target, node: cst.ClassDef) -> str | None:
+        """The name to write for ``target`` here, importing it when it is not yet."""
+        existing = self.survey.imported.get(target.dotted)
+        if existing:
+            return existing
+        if target.name in self.survey.module_names:
+            line, col = self.position(node.name)
+            self.refuse(
+                SSOT001,
+                (line, col),
+                f"class {node.name.value}: the name {target.name} is taken in this module",
+            )
+            return None
+        AddImportsVisitor.add_needed_import(self.context, target.module, target.name)
+        return target.name
+
+    def _super_calls(self, node: cst.ClassDef) -> cst.ClassDef:
+        if not isinstance(node.body, cst.IndentedBlock):
+            return node
+        body = []
+        for statement in node.body.body:
+            if isinstance(statement, cst.FunctionDef) and statement.name.value in (
+                *SETUPS,
+                *TEARDOWNS,
+            ):
+                statement = self._with_super(statement, node)
+            body.append(statement)
+        return node.with_changes(body=node.body.with_changes(body=body))
+
+    def _with_super(self, method: cst.FunctionDef, owner: cst.ClassDef) -> cst.FunctionDef:
+        name = method.name.value
+        for sub in _walk(method.body):
+            if (
+                isinstance(sub, cst.Call)
+                and isinstance(sub.func, cst.Attribute)
+                and sub.func.attr.value == name
+                and isinstance(sub.func.value, cst.Call)
+                and _code(sub.func.value.func) == "super"
+            ):
+                return method  # already calls the base
+        call: cst.BaseExpression = cst.Call(
+            func=cst.Attribute(value=cst.Call(func=cst.Name("super")), attr=cst.Name(name))
+        )
+        if name.startswith("async"):
+            call = cst.Await(expression=call)
+        statement = cst.SimpleStatementLine(body=[cst.Expr(call)])
+        body = method.body
+        if not isinstance(body, cst.IndentedBlock):
+            return method
+        lines = list(body.body)
+        if name in SETUPS:
+            docstring = bool(lines) and _is_docstring(lines[0])
+            lines.insert(1 if docstring else 0, statement)
+        else:
+            if any(isinstance(n, cst.Return) for n in _walk(body)):
+                line, col = self.position(owner.name)
+                self.refuse(
+                    SSOT001,
+                    (line, col),
+                    f"class {owner.name.value}: {name} returns early; call "
+                    f"super().{name}() in it by hand",
+                )
+                return method
+            lines.append(statement)
+        return method.with_changes(body=body.with_changes(body=lines))
+
+    # -- SSOT001: --wrap-functions -------------------------------------------------------------
+    def leave_Module(self, original_node: cst.Module, updated_node: cst.Module) -> cst.Module:
+        wrap = self.survey.wrap
+        if not wrap:
+            return updated_node
+        groups: dict[Target, list[cst.FunctionDef]] = {}
+        for statement in updated_node.body:
+            if isinstance(statement, cst.FunctionDef) and statement.name.value in wrap:
+                groups.setdefault(wrap[statement.name.value], []).append(statement)
+        stem = "".join(
+            part.capitalize()
+            for part in self.plan.module_stem.removeprefix("test_").removesuffix("_test").split("_")
+        )
+        classes: dict[Target, cst.ClassDef] = {}
+        taken = set(self.survey.module_names)
+        for target, functions in groups.items():
+            suffix = "Async" if target == self.plan.async_base and target != self.plan.base else ""
+            name = next(
+                (
+                    n
+                    for n in (f"Test{stem}{suffix}", f"Test{stem}{suffix}Functions")
+                    if n not in taken
+                ),
+                None,
+            )
+            base = self.survey.imported.get(target.dotted)
+            if base is None and target.name in taken:
+                name = None
+            for function in functions:
+                line, col = self.survey.wrap_positions[function.name.value]
+                if name is None:
+                    self.refuse(
+                        SSOT001,
+                        (line, col),
+                        f"test function {function.name.value}: no free class name to wrap it in",
+                    )
+                else:
+                    self.done(
+                        SSOT001, (line, col), f"function {function.name.value}", cst.Module([])
+                    )
+            if name is None:
+                continue
+            taken.add(name)
+            if base is None:
+                AddImportsVisitor.add_needed_import(self.context, target.module, target.name)
+                base = target.name
+            methods = []
+            for index, function in enumerate(functions):
+                # The first function's comments now head the class; the others keep theirs.
+                comments = [line for line in function.leading_lines if line.comment is not None]
+                leading = [cst.EmptyLine(indent=False), *comments] if index else []
+                methods.append(
+                    function.with_changes(
+                        params=function.params.with_changes(params=[cst.Param(cst.Name("self"))]),
+                        leading_lines=leading,
+                    )
+                )
+            classes[target] = cst.ClassDef(
+                name=cst.Name(name),
+                bases=[cst.Arg(cst.Name(base))],
+                body=cst.IndentedBlock(body=methods),
+                leading_lines=functions[0].leading_lines,
+            )
+        body: list[cst.BaseStatement] = []
+        for statement in updated_node.body:
+            if isinstance(statement, cst.FunctionDef) and statement.name.value in wrap:
+                target = wrap[statement.name.value]
+                if target not in classes:
+                    body.append(statement)
+                elif statement is groups[target][0]:
+                    body.append(classes[target])
+                continue
+            body.append(statement)
+        return updated_node.with_changes(body=body)
+
+
+def _is_docstring(statement: cst.BaseStatement) -> bool:
+    return (
+        isinstance(statement, cst.SimpleStatementLine)
+        and len(statement.body) == 1
+        and isinstance(statement.body[0], cst.Expr)
+        and isinstance(statement.body[0].value, (cst.SimpleString, cst.ConcatenatedString))
+    )

@@ -1,0 +1,410 @@
+"""``ssot fix``: rewrite test code to the team's SSOT APIs, mechanically and reviewably.
+
+This module picks the files, asks the scanner what ``ssot check`` would report in each, hands
+that to the libcst codemods (:mod:`pytest_ssot.codemods`, imported only here and only when the
+command runs, so the CLI works without the optional ``pytest-ssot[fix]`` extra), checks that
+every rewrite left the file parseable with no violation the scanner did not see before, and then
+prints a unified diff (``--diff``) or replaces each file atomically. Whatever is not rewritten
+is listed as manual work with ``path:line`` and the reason.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import difflib
+import io
+import os
+import stat
+import tempfile
+import tokenize
+from collections import Counter
+from collections.abc import Iterable, Iterator, Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, TextIO
+
+from pytest_ssot.config import FIX_CLASS_KEYS, FIX_TEMPLATES, Config
+from pytest_ssot.model import Finding
+from pytest_ssot.paths import in_modules, module_name, relpath
+from pytest_ssot.rules import (
+    DIRECT_ENVIRON_ACCESS,
+    NON_SSOT_TEST_CLASS,
+    UNIFIED_RUNNER_BYPASS,
+    EnvironRule,
+    RuleSet,
+    RunnerBypassRule,
+)
+from pytest_ssot.scanner import ENV_TARGETS, FileFacts, scan
+
+if TYPE_CHECKING:
+    from pytest_ssot.codemods import Manual, Outcome, Plan
+
+RULE_NAMES = {
+    info.code: info.name
+    for info in (NON_SSOT_TEST_CLASS, DIRECT_ENVIRON_ACCESS, UNIFIED_RUNNER_BYPASS)
+}
+STATIC_CODES = (DIRECT_ENVIRON_ACCESS.code, UNIFIED_RUNNER_BYPASS.code)
+# Directories that never hold the project's own tests.
+SKIP_DIRS = frozenset(
+    {"__pycache__", "node_modules", "site-packages", "build", "dist", "venv", "env"}
+)
+INSTALL_HINT = "ssot fix needs libcst: pip install 'pytest-ssot[fix]'"
+
+
+@dataclasses.dataclass(frozen=True)
+class ManualItem:
+    """A violation ``ssot fix`` left for a person."""
+
+    path: str
+    line: int
+    code: str
+    message: str
+
+    def render(self) -> str:
+        return f"{self.path}:{self.line}: {self.code} {self.message}"
+
+
+@dataclasses.dataclass
+class FileResult:
+    """What fixing one file would do; nothing is written until :func:`run` decides."""
+
+    path: Path
+    relpath: str
+    before: bytes = b""
+    after: bytes = b""
+    fixed: Counter[str] = dataclasses.field(default_factory=Counter)
+    manual: list[ManualItem] = dataclasses.field(default_factory=list)
+    skipped: str | None = None  # why the file was left untouched as a whole
+
+    @property
+    def changed(self) -> bool:
+        return self.skipped is None and self.after != self.before
+
+
+# -- which files ---------------------------------------------------------------------------------
+
+
+def is_test_file(name: str) -> bool:
+    """pytest's default ``python_files`` plus ``conftest.py``."""
+    return name == "conftest.py" or (
+        name.endswith(".py") and (name.startswith("test_") or name.endswith("_test.py"))
+    )
+
+
+def _walk(directory: Path) -> Iterator[Path]:
+    for current, dirs, files in os.walk(directory):
+        here = Path(current)
+        dirs[:] = sorted(
+            d
+            for d in dirs
+            if not d.startswith(".")
+            and d not in SKIP_DIRS
+            and not d.endswith(".egg-info")
+            and not (here / d).is_symlink()
+            and not (here / d / "pyvenv.cfg").exists()
+        )
+        for name in sorted(files):
+            if is_test_file(name):
+                yield here / name
+
+
+def collect(paths: Iterable[Path], config: Config) -> tuple[list[Path], list[FileResult]]:
+    """The files to fix under ``paths`` (test modules and conftest.py files in directories,
+    any Python file named explicitly), and those left out with the reason."""
+    sanctioned = (
+        *config.env_modules,
+        *config.mock_modules,
+        *(b.partition(":")[0] for b in config.base_classes),
+        *(str(config.fix[key]).partition(":")[0] for key in FIX_CLASS_KEYS if key in config.fix),
+    )
+    chosen: list[Path] = []
+    left_out: list[FileResult] = []
+    seen: set[Path] = set()
+    for given in paths:
+        candidates = _walk(given) if given.is_dir() else iter([given])
+        for path in candidates:
+            absolute = path.absolute()
+            if absolute in seen:
+                continue
+            seen.add(absolute)
+            rel = relpath(absolute, config.root)
+            if config.is_excluded(rel):
+                continue  # excluded files are never checked, so never touched
+            if path.suffix != ".py":
+                left_out.append(FileResult(absolute, rel, skipped="not a Python file"))
+            elif path.is_symlink():
+                left_out.append(FileResult(absolute, rel, skipped="a symbolic link"))
+            elif in_modules(module_name(absolute), sanctioned):
+                left_out.append(
+                    FileResult(absolute, rel, skipped="SSOT infrastructure, not test code")
+                )
+            else:
+                chosen.append(absolute)
+    return chosen, left_out
+
+
+# -- one file ------------------------------------------------------------------------------------
+
+
+def plan_for(rel: str, config: Config, *, wrap_functions: bool) -> Plan:
+    from pytest_ssot.codemods import ASYNC_TESTCASE, TESTCASE, Plan, Target
+
+    fix = config.fix
+    base = Target.parse(fix["base_class"]) if "base_class" in fix else None
+    async_base = Target.parse(fix["async_base_class"]) if "async_base_class" in fix else None
+    base_map: dict[str, Target | None] = {TESTCASE: base, ASYNC_TESTCASE: async_base}
+    for old, new in fix.get("base_map", {}).items():
+        base_map[old.replace(":", ".")] = Target.parse(new)
+    compliant = {b.replace(":", ".") for b in config.base_classes}
+    compliant |= {t.dotted for t in (base, async_base, *base_map.values()) if t is not None}
+    name = rel.rpartition("/")[2]
+    rules = {
+        code
+        for code in (NON_SSOT_TEST_CLASS.code, *STATIC_CODES)
+        if config.mode_for(code, rel) != "off"
+    }
+    if not config.base_classes or name == "conftest.py":
+        rules.discard(NON_SSOT_TEST_CLASS.code)  # SSOT001 is inactive / has no tests here
+    return Plan(
+        templates={k: v for k, v in fix.items() if k in FIX_TEMPLATES},
+        env_imports=tuple(fix.get("env_import", ())),
+        base=base,
+        async_base=async_base,
+        base_map=base_map,
+        compliant=frozenset(compliant),
+        rules=frozenset(rules),
+        functions=not config.allow_function_tests,
+        wrap_functions=wrap_functions,
+        module_stem=name.removesuffix(".py"),
+    )
+
+
+def _suppressed(finding: Finding, lines: Mapping[int, frozenset[str]]) -> bool:
+    """Covered by an inline ``# ssot: ignore`` on one of its lines (as policy decides)."""
+    name = RULE_NAMES.get(finding.code, "")
+    for line in range(finding.line, max(finding.line, finding.end_line) + 1):
+        codes = lines.get(line)
+        if codes is not None and (not codes or finding.code in codes or name in codes):
+            return True
+    return False
+
+
+def _static_findings(facts: FileFacts, config: Config, rel: str) -> list[Finding]:
+    """What ``ssot check`` reports here for the rules fix can rewrite, minus inline ignores."""
+    ruleset = RuleSet(
+        (EnvironRule(env_modules=config.env_modules), RunnerBypassRule(runner=config.runner))
+    )
+    return [
+        f
+        for f in ruleset.check(facts)
+        if config.mode_for(f.code, rel) != "off" and not _suppressed(f, facts.suppressions)
+    ]
+
+
+def _exempted(finding: Finding, exempt: Mapping[tuple[str, ...], frozenset[str]]) -> bool:
+    qualname = finding.scope.qualname
+    name = RULE_NAMES.get(finding.code, "")
+    for depth in range(len(qualname) + 1):
+        codes = exempt.get(qualname[:depth])
+        if codes is not None and (not codes or finding.code in codes or name in codes):
+            return True
+    return False
+
+
+def fix_file(
+    path: Path, config: Config, *, wrap_functions: bool = False, rel: str | None = None
+) -> FileResult:
+    """Compute the rewrite of one file (nothing is written)."""
+    from pytest_ssot.codemods import rewrite
+
+    rel = relpath(path, config.root) if rel is None else rel
+    result = FileResult(path, rel)
+    try:
+        result.before = result.after = path.read_bytes()
+    except OSError as exc:
+        result.skipped = f"cannot be read: {exc.strerror or exc}"
+        return result
+    facts = scan(result.before, rel, ENV_TARGETS, full=True)
+    if facts.error is not None:
+        result.skipped = facts.error
+        return result
+    findings = _static_findings(facts, config, rel)
+    outcome = rewrite(
+        result.before,
+        plan_for(rel, config, wrap_functions=wrap_functions),
+        {(f.line, f.col): f.code for f in findings},
+        facts.suppressions,
+    )
+    if outcome.error is not None:
+        result.skipped = outcome.error
+        return result
+    pending = [f for f in findings if not _exempted(f, outcome.exempt)]
+    problem = _verify(outcome, findings, rel, config) if outcome.code != result.before else None
+    if problem is not None:
+        result.skipped = problem
+        result.manual = _manual(rel, pending, outcome.manual, fixed=set())
+        return result
+    result.after = outcome.code
+    result.fixed = Counter(change.code for change in outcome.fixed)
+    fixed = {(c.line, c.col) for c in outcome.fixed if c.code in STATIC_CODES}
+    result.manual = _manual(rel, pending, outcome.manual, fixed)
+    return result
+
+
+def _verify(outcome: Outcome, before: list[Finding], rel: str, config: Config) -> str | None:
+    """The safety net under every rewrite: the result parses, and the scanner finds no more
+    than what was there minus what was fixed (a template must not bring violations back)."""
+    facts = scan(outcome.code, rel, ENV_TARGETS, full=True)
+    if facts.error is not None:
+        return f"the rewrite would not parse ({facts.error}); left unchanged, please report it"
+    after = Counter(f.code for f in _static_findings(facts, config, rel))
+    expected = Counter(f.code for f in before)
+    expected.subtract(Counter(c.code for c in outcome.fixed if c.code in STATIC_CODES))
+    grown = sorted(code for code in after if after[code] > expected[code])
+    if grown:
+        return (
+            f"the rewrite would leave {', '.join(grown)} violations it did not remove "
+            "(check the [tool.ssot.fix] templates); left unchanged"
+        )
+    return None
+
+
+def _manual(
+    rel: str,
+    findings: Iterable[Finding],
+    reasons: Iterable[Manual],
+    fixed: set[tuple[int, int]],
+) -> list[ManualItem]:
+    by_position: dict[tuple[str, int, int], str] = {}
+    items: list[ManualItem] = []
+    for reason in reasons:
+        if reason.code in STATIC_CODES:
+            by_position.setdefault((reason.code, reason.line, reason.col), reason.message)
+        else:
+            items.append(ManualItem(rel, reason.line, reason.code, reason.message))
+    for finding in findings:
+        if (finding.line, finding.col) in fixed:
+            continue
+        why = by_position.get((finding.code, finding.line, finding.col))
+        if why is None:
+            what = finding.message.partition(";")[0]
+            why = f"{what}: not a shape ssot fix rewrites"
+        items.append(ManualItem(rel, finding.line, finding.code, why))
+    return sorted(items, key=lambda i: (i.line, i.code, i.message))
+
+
+# -- writing -------------------------------------------------------------------------------------
+
+
+def _encoding(data: bytes) -> str:
+    try:
+        return tokenize.detect_encoding(io.BytesIO(data).readline)[0]
+    except SyntaxError:
+        return "utf-8"
+
+
+def unified_diff(result: FileResult) -> str:
+    encoding = _encoding(result.before)
+    old = result.before.decode(encoding, errors="replace").splitlines(keepends=True)
+    new = result.after.decode(encoding, errors="replace").splitlines(keepends=True)
+    lines = difflib.unified_diff(old, new, f"a/{result.relpath}", f"b/{result.relpath}")
+    return "".join(line if line.endswith("\n") else line + "\n" for line in lines)
+
+
+def write_atomic(path: Path, data: bytes, expected: bytes) -> str | None:
+    """Replace ``path`` with ``data`` via a temporary file in the same directory, keeping its
+    permissions; refuse (returning why) when the file changed since it was read."""
+    try:
+        if path.read_bytes() != expected:
+            return "changed on disk while ssot fix ran; run it again"
+        mode = stat.S_IMODE(path.stat().st_mode)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".ssot-fix", dir=path.parent)
+        try:
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(data)
+                handle.flush()
+                os.fsync(handle.fileno())
+            os.chmod(tmp, mode)
+            os.replace(tmp, path)
+        except BaseException:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+            raise
+    except OSError as exc:
+        return f"cannot be written: {exc.strerror or exc}"
+    return None
+
+
+# -- the command ---------------------------------------------------------------------------------
+
+
+def usage_problems(paths: Iterable[Path], config: Config) -> list[str]:
+    problems = [f"ssot fix: {p}: no such file or directory" for p in paths if not p.exists()]
+    if not any(key in config.fix for key in (*FIX_CLASS_KEYS, *FIX_TEMPLATES, "base_map")):
+        where = config.path or config.root / "pyproject.toml"
+        problems.append(
+            f"ssot fix: nothing to rewrite to: add a [tool.ssot.fix] table to {where} "
+            '(base_class = "package.module:SSotBaseTestCase", env_get = '
+            '"get_env().get({key}, {default})", env_import = "from ... import get_env", ...)'
+        )
+    return problems
+
+
+def run(paths: list[Path], config: Config, *, diff: bool, wrap_functions: bool, out: TextIO) -> int:
+    """Fix the files under ``paths`` (default: the root). Returns 0 when nothing failed, 1 when
+    a file could not be written, 2 on a usage error (nothing to rewrite to, a missing path,
+    libcst not installed)."""
+    try:
+        import libcst  # noqa: F401
+    except ImportError:
+        print(f"ssot fix: {INSTALL_HINT}", file=out)
+        return 2
+    paths = paths or [config.root]
+    problems = usage_problems(paths, config)
+    if problems:
+        for problem in problems:
+            print(problem, file=out)
+        return 2
+    files, results = collect(paths, config)
+    failed = False
+    for path in files:
+        result = fix_file(path, config, wrap_functions=wrap_functions)
+        results.append(result)
+        if not result.changed:
+            continue
+        if diff:
+            out.write(unified_diff(result))
+            continue
+        not_written = write_atomic(path, result.after, result.before)
+        if not_written is not None:
+            failed = True
+            result.skipped = not_written
+    for line in summary(results, len(files), diff=diff):
+        print(line, file=out)
+    return 1 if failed else 0
+
+
+def summary(results: list[FileResult], considered: int, *, diff: bool) -> list[str]:
+    """The closing report: files changed, violations fixed per rule, what is left to do."""
+    changed = [r for r in results if r.changed]
+    fixed: Counter[str] = Counter()
+    for result in changed:
+        fixed.update(result.fixed)
+    verb = "would change" if diff else "changed"
+    lines = [f"ssot fix: {len(changed)} of {considered} files {verb}"]
+    if diff:
+        lines[0] += " (--diff: nothing was written)"
+    total = sum(fixed.values())
+    per_rule = ", ".join(f"{code} {fixed[code]}" for code in sorted(fixed))
+    lines.append(f"fixed: {total} violations" + (f" ({per_rule})" if per_rule else ""))
+    manual = sorted(
+        (item for r in results for item in r.manual), key=lambda i: (i.path, i.line, i.code)
+    )
+    lines.append(f"left for manual work: {len(manual)}")
+    lines.extend(f"  {item.render()}" for item in manual)
+    skipped = [r for r in results if r.skipped is not None]
+    if skipped:
+        lines.append(f"left untouched: {len(skipped)} files")
+        skipped.sort(key=lambda r: r.relpath)
+        lines.extend(f"  {r.relpath}: {r.skipped}" for r in skipped)
+    return lines
