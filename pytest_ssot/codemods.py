@@ -14,11 +14,10 @@ from __future__ import annotations
 
 import dataclasses
 import datetime
+import re
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 
 import libcst as cst
-from libcst.codemod import CodemodContext
-from libcst.codemod.visitors import AddImportsVisitor, RemoveImportsVisitor
 from libcst.helpers import get_full_name_for_node
 from libcst.metadata import (
     ExpressionContext,
@@ -34,6 +33,8 @@ from libcst.metadata import (
 
 from pytest_ssot.config import PLACEHOLDER_RE, parse_until, placeholder_name
 from pytest_ssot.scanner import LINE_SPLIT_RE
+
+IDENTIFIER_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 SSOT001 = "SSOT001"
 SSOT002 = "SSOT002"
@@ -57,8 +58,8 @@ EXITS = frozenset({"sys.exit", "builtins.exit", "builtins.quit", "builtins.Syste
 # them without super(); the SSOT base's do real work, so the call is added.
 SETUPS = ("setUp", "asyncSetUp", "setUpClass")
 TEARDOWNS = ("tearDown", "asyncTearDown", "tearDownClass")
-# Marks that do not work on unittest methods: a function carrying one cannot be wrapped.
-FUNCTION_ONLY_MARKS = frozenset({"parametrize", "usefixtures"})
+# pytest marks that do not work on unittest methods (skip, xfail, usefixtures... do).
+FUNCTION_ONLY_MARKS = frozenset({"parametrize"})
 
 Position = tuple[int, int]  # (line, 1-based UTF-8 column): the scanner's coordinates
 
@@ -147,12 +148,10 @@ def rewrite(
         wrapper = MetadataWrapper(module)
         survey = _Survey(plan, suppressions or {}, lines)
         wrapper.visit(survey)
-        context = CodemodContext()
-        fixer = _Fixer(plan, survey, targets, context, lines)
+        fixer = _Fixer(plan, survey, targets, lines)
         changed = wrapper.visit(fixer)
         if fixer.dirty:
-            changed = AddImportsVisitor(context).transform_module(changed)
-            changed = _RemoveImports(context).transform_module(changed)
+            changed = _edit_imports(changed, fixer.needed, fixer.unused)
     except RecursionError:
         return Outcome(source, [], [], {}, error="nested too deeply to rewrite")
     except Exception as exc:  # one odd file must not stop a run over thousands
@@ -292,7 +291,8 @@ def _walk(node: cst.CSTNode) -> Iterator[cst.CSTNode]:
 
 @dataclasses.dataclass(frozen=True)
 class _Import:
-    """One name an import statement binds: what AddImportsVisitor needs to add it."""
+    """One name an import statement binds (``import module as asname`` or
+    ``from module import obj as asname``)."""
 
     module: str
     obj: str | None
@@ -339,14 +339,135 @@ def _asname(alias: cst.ImportAlias) -> str | None:
     return None
 
 
-class _RemoveImports(RemoveImportsVisitor):
-    """libcst's unused-import removal, keeping the blank lines around what it removes as a
-    person would: the removed line's spacing passes to the next statement, and a block or
-    file no longer starts with a blank line."""
+class _NameUses(cst.CSTVisitor):
+    """The names each function (and the module) still reads after the rewrite.
 
-    def __init__(self, context: CodemodContext) -> None:
-        super().__init__(context)
+    Deliberately generous: any name in the subtree counts, and so do the names in string
+    annotations and ``__all__``, so an import is only dropped when nothing could need it."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.module: set[str] = set()
+        self.functions: dict[int, set[str]] = {}
+        self.open: list[set[str]] = []
+        self.strings = 0  # inside an annotation or __all__, where strings name things
+
+    def visit_Annotation(self, node: cst.Annotation) -> None:
+        self.strings += 1
+
+    def leave_Annotation(self, original_node: cst.Annotation) -> None:
+        self.strings -= 1
+
+    def visit_Assign(self, node: cst.Assign) -> None:
+        if any(_code(t.target) == "__all__" for t in node.targets):
+            self.strings += 1
+
+    def leave_Assign(self, original_node: cst.Assign) -> None:
+        if any(_code(t.target) == "__all__" for t in original_node.targets):
+            self.strings -= 1
+
+    def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
+        self.open.append(self.functions.setdefault(id(node), set()))
+
+    def leave_FunctionDef(self, original_node: cst.FunctionDef) -> None:
+        self.open.pop()
+
+    def visit_Import(self, node: cst.Import) -> bool:
+        return False  # what an import binds is not a use
+
+    def visit_ImportFrom(self, node: cst.ImportFrom) -> bool:
+        return False
+
+    def visit_Attribute(self, node: cst.Attribute) -> bool:
+        node.value.visit(self)  # ``x.os`` does not use ``os``
+        return False
+
+    def visit_Arg(self, node: cst.Arg) -> bool:
+        node.value.visit(self)  # nor does ``f(os=1)``
+        return False
+
+    def visit_Name(self, node: cst.Name) -> None:
+        self.module.add(node.value)
+        for names in self.open:
+            names.add(node.value)
+
+    def visit_SimpleString(self, node: cst.SimpleString) -> None:
+        value = node.evaluated_value
+        if self.strings and isinstance(value, str):
+            for name in IDENTIFIER_RE.findall(value):
+                self.visit_Name(cst.Name(name))
+
+
+class _ImportEditor(cst.CSTTransformer):
+    """Drops the imports the rewrite left unused and adds the ones it needs.
+
+    An import is dropped only when it is one the rewrite stopped using (``unused``) and nothing
+    in its scope still names it; the removed line's spacing passes to the next statement, and a
+    block or file never starts with a blank line afterwards."""
+
+    def __init__(self, uses: _NameUses, needed: Sequence[_Import], unused: set[_Import]) -> None:
+        super().__init__()
+        self.uses = uses
+        self.needed = needed
+        self.unused = unused
+        self.functions: list[int] = []
         self.emptied: set[int] = set()
+
+    def _used(self, name: str) -> bool:
+        names = self.uses.functions[self.functions[-1]] if self.functions else self.uses.module
+        return name in names
+
+    def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
+        self.functions.append(id(node))
+
+    def leave_FunctionDef(
+        self, original_node: cst.FunctionDef, updated_node: cst.FunctionDef
+    ) -> cst.FunctionDef:
+        self.functions.pop()
+        return updated_node
+
+    def _keep(self, spec: _Import) -> bool:
+        return spec not in self.unused or self._used(spec.bound)
+
+    @staticmethod
+    def _aliases(aliases: Sequence[cst.ImportAlias], keep: list[bool]) -> list[cst.ImportAlias]:
+        kept = [a for a, k in zip(aliases, keep, strict=True) if k]
+        if kept and len(kept) < len(aliases):
+            kept[-1] = kept[-1].with_changes(comma=cst.MaybeSentinel.DEFAULT)
+        return kept
+
+    def leave_Import(
+        self, original_node: cst.Import, updated_node: cst.Import
+    ) -> cst.Import | cst.RemovalSentinel:
+        keep = [
+            self._keep(_Import(get_full_name_for_node(a.name) or "", None, _asname(a)))
+            for a in updated_node.names
+        ]
+        if all(keep):
+            return updated_node
+        if not any(keep):
+            return cst.RemovalSentinel.REMOVE
+        return updated_node.with_changes(names=self._aliases(updated_node.names, keep))
+
+    def leave_ImportFrom(
+        self, original_node: cst.ImportFrom, updated_node: cst.ImportFrom
+    ) -> cst.ImportFrom | cst.RemovalSentinel:
+        if (
+            isinstance(updated_node.names, cst.ImportStar)
+            or updated_node.relative
+            or updated_node.module is None
+        ):
+            return updated_node
+        module = get_full_name_for_node(updated_node.module) or ""
+        keep = [
+            self._keep(_Import(module, get_full_name_for_node(a.name), _asname(a)))
+            for a in updated_node.names
+        ]
+        if all(keep):
+            return updated_node
+        if not any(keep):
+            return cst.RemovalSentinel.REMOVE
+        return updated_node.with_changes(names=self._aliases(updated_node.names, keep))
 
     def leave_SimpleStatementLine(
         self, original_node: cst.SimpleStatementLine, updated_node: cst.SimpleStatementLine
@@ -365,8 +486,116 @@ class _RemoveImports(RemoveImportsVisitor):
         return updated_node.with_changes(body=body or [cst.SimpleStatementLine(body=[cst.Pass()])])
 
     def leave_Module(self, original_node: cst.Module, updated_node: cst.Module) -> cst.Module:
-        updated_node = super().leave_Module(original_node, updated_node)
-        return updated_node.with_changes(body=_tidy(updated_node.body, self.emptied))
+        body = _tidy(updated_node.body, self.emptied)
+        return updated_node.with_changes(body=_add_imports(body, self.needed))
+
+
+def _bound_at_module_level(body: Sequence[cst.BaseStatement]) -> set[_Import]:
+    bound: set[_Import] = set()
+    for line in body:
+        if not isinstance(line, cst.SimpleStatementLine):
+            continue
+        for small in line.body:
+            if isinstance(small, (cst.Import, cst.ImportFrom)):
+                bound.update(_parse_imports([_code(small)]))
+    return bound
+
+
+def _add_imports(
+    body: list[cst.BaseStatement], needed: Sequence[_Import]
+) -> list[cst.BaseStatement]:
+    """Add what is not imported yet: a name joins an existing ``from module import`` line,
+    anything else gets a new line after the module's leading imports (names sorted)."""
+    bound = _bound_at_module_level(body)
+    missing: dict[str, list[_Import]] = {}
+    for spec in needed:
+        if spec not in bound and spec not in missing.setdefault(spec.module, []):
+            missing[spec.module].append(spec)
+    body = list(body)
+    new_lines: list[cst.SimpleStatementLine] = []
+    for module, specs in sorted(missing.items()):
+        plain = [s for s in specs if s.obj is None]
+        names = sorted((s for s in specs if s.obj is not None), key=lambda s: (s.obj, s.asname))
+        for spec in plain:
+            alias = cst.ImportAlias(
+                name=cst.parse_expression(spec.module),  # type: ignore[arg-type]
+                asname=cst.AsName(name=cst.Name(spec.asname)) if spec.asname else None,
+            )
+            new_lines.append(cst.SimpleStatementLine(body=[cst.Import(names=[alias])]))
+        if not names:
+            continue
+        aliases = [
+            cst.ImportAlias(
+                name=cst.Name(s.obj or ""),
+                asname=cst.AsName(name=cst.Name(s.asname)) if s.asname else None,
+            )
+            for s in names
+        ]
+        merged = False
+        for index, line in enumerate(body):
+            if merged or not isinstance(line, cst.SimpleStatementLine):
+                continue
+            for position, small in enumerate(line.body):
+                if (
+                    isinstance(small, cst.ImportFrom)
+                    and not small.relative
+                    and small.module is not None
+                    and get_full_name_for_node(small.module) == module
+                    and not isinstance(small.names, cst.ImportStar)
+                ):
+                    current = list(small.names)
+                    trailing = current[-1].comma
+                    if not isinstance(trailing, cst.Comma):
+                        current[-1] = current[-1].with_changes(
+                            comma=cst.Comma(whitespace_after=cst.SimpleWhitespace(" "))
+                        )
+                    if isinstance(trailing, cst.Comma):
+                        aliases = [a.with_changes(comma=trailing) for a in aliases]
+                    smalls = list(line.body)
+                    smalls[position] = small.with_changes(names=[*current, *aliases])
+                    body[index] = line.with_changes(body=smalls)
+                    merged = True
+                    break
+        if not merged:
+            statement = cst.ImportFrom(
+                module=cst.parse_expression(module),  # type: ignore[arg-type]
+                names=aliases,
+            )
+            new_lines.append(cst.SimpleStatementLine(body=[statement]))
+    if not new_lines:
+        return body
+    # After the docstring and the leading block of imports, as a person would add it.
+    index = 1 if body and _is_docstring(body[0]) else 0
+    after_docstring = index == 1
+    for position in range(index, len(body)):
+        line = body[position]
+        if isinstance(line, cst.SimpleStatementLine) and all(
+            isinstance(s, (cst.Import, cst.ImportFrom)) for s in line.body
+        ):
+            index = position + 1
+            after_docstring = False
+        else:
+            break
+    if after_docstring:
+        new_lines[0] = new_lines[0].with_changes(leading_lines=[cst.EmptyLine()])
+    if index < len(body) and index == (1 if after_docstring else 0) and body:
+        # Nothing imported before: keep the code after the new imports apart from them.
+        following = body[index]
+        lines = list(getattr(following, "leading_lines", ()))
+        if not lines or lines[0].comment is not None:
+            gap = 2 if isinstance(following, (cst.ClassDef, cst.FunctionDef)) else 1
+            body[index] = following.with_changes(leading_lines=[cst.EmptyLine()] * gap + lines)
+    return [*body[:index], *new_lines, *body[index:]]
+
+
+def _edit_imports(
+    module: cst.Module, needed: Sequence[_Import], unused: set[_Import]
+) -> cst.Module:
+    uses = _NameUses()
+    module.visit(uses)
+    edited = module.visit(_ImportEditor(uses, needed, unused))
+    assert isinstance(edited, cst.Module)
+    return edited
 
 
 def _tidy(body: Sequence[cst.BaseStatement], emptied: set[int]) -> list[cst.BaseStatement]:
@@ -687,7 +916,7 @@ class _Survey(_Scoped):
     def _pytest_only(self, node: cst.ClassDef) -> str | None:
         """Why a pytest-style class cannot become a unittest class, if it cannot."""
         if FUNCTION_ONLY_MARKS & set(self._mark_names(node.decorators)):
-            return "is parametrized or uses fixtures through marks; unittest classes cannot"
+            return "is parametrized; unittest classes cannot be"
         for method in self._methods(node):
             if not method.name.value.startswith("test"):
                 continue
@@ -701,7 +930,7 @@ class _Survey(_Scoped):
                     "unittest methods cannot receive fixtures"
                 )
             if FUNCTION_ONLY_MARKS & set(self._mark_names(method.decorators)):
-                return f"has {method.name.value} parametrized or using fixtures by mark"
+                return f"has {method.name.value} parametrized; unittest methods cannot be"
         return None
 
     def _function_plan(self, node: cst.FunctionDef) -> None:
@@ -729,7 +958,7 @@ class _Survey(_Scoped):
             return
         marks = self._mark_names(node.decorators)
         if FUNCTION_ONLY_MARKS & set(marks):
-            manual("is parametrized or uses fixtures by mark; unittest methods cannot")
+            manual("is parametrized; unittest methods cannot be")
             return
         if len(marks) != len(node.decorators):
             manual("has decorators other than pytest marks; wrap it by hand")
@@ -794,14 +1023,14 @@ class _Fixer(cst.CSTTransformer):
         plan: Plan,
         survey: _Survey,
         targets: Mapping[Position, str],
-        context: CodemodContext,
         lines: Sequence[str],
     ) -> None:
         super().__init__()
         self.plan = plan
         self.survey = survey
         self.targets = targets
-        self.context = context
+        self.needed: list[_Import] = []  # imports the rewritten code needs
+        self.unused: set[_Import] = set()  # imports whose uses the rewrite removed
         self.lines = lines
         self.templates = {k: _Template.parse(k, v) for k, v in plan.templates.items()}
         self.env_imports = _parse_imports(plan.env_imports)
@@ -927,9 +1156,7 @@ class _Fixer(cst.CSTTransformer):
             return None
         for spec in self.env_imports:
             if spec.bound in template.names:
-                AddImportsVisitor.add_needed_import(
-                    self.context, spec.module, spec.obj, spec.asname
-                )
+                self.needed.append(spec)
         return result
 
     def settle(
@@ -976,9 +1203,7 @@ class _Fixer(cst.CSTTransformer):
             for alias in statement.names:
                 name = get_full_name_for_node(alias.name) or ""
                 if (_asname(alias) or name.split(".")[0]) == bound:
-                    RemoveImportsVisitor.remove_unused_import(
-                        self.context, name, asname=_asname(alias)
-                    )
+                    self.unused.add(_Import(name, None, _asname(alias)))
         elif (
             isinstance(statement, cst.ImportFrom)
             and statement.module is not None
@@ -989,9 +1214,7 @@ class _Fixer(cst.CSTTransformer):
             for alias in statement.names:
                 name = get_full_name_for_node(alias.name) or ""
                 if (_asname(alias) or name) == bound:
-                    RemoveImportsVisitor.remove_unused_import(
-                        self.context, module, name, _asname(alias)
-                    )
+                    self.unused.add(_Import(module, name, _asname(alias)))
 
     # -- SSOT002 shapes ----------------------------------------------------------------------
     def _environ(self, node: cst.BaseExpression) -> Position | None:
@@ -1327,7 +1550,7 @@ class _Fixer(cst.CSTTransformer):
                 f"class {node.name.value}: the name {target.name} is taken in this module",
             )
             return None
-        AddImportsVisitor.add_needed_import(self.context, target.module, target.name)
+        self.needed.append(_Import(target.module, target.name, None))
         return target.name
 
     def _super_calls(self, node: cst.ClassDef) -> cst.ClassDef:
@@ -1424,7 +1647,7 @@ class _Fixer(cst.CSTTransformer):
                 continue
             taken.add(name)
             if base is None:
-                AddImportsVisitor.add_needed_import(self.context, target.module, target.name)
+                self.needed.append(_Import(target.module, target.name, None))
                 base = target.name
             methods = []
             for index, function in enumerate(functions):

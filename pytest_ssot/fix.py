@@ -15,6 +15,7 @@ import dataclasses
 import difflib
 import io
 import os
+import re
 import stat
 import tempfile
 import tokenize
@@ -48,6 +49,7 @@ STATIC_CODES = (DIRECT_ENVIRON_ACCESS.code, UNIFIED_RUNNER_BYPASS.code)
 SKIP_DIRS = frozenset(
     {"__pycache__", "node_modules", "site-packages", "build", "dist", "venv", "env"}
 )
+TEST_FUNCTION_RE = re.compile(rb"^(?:async[ \t]+)?def[ \t]+test", re.MULTILINE)
 INSTALL_HINT = "ssot fix needs libcst: pip install 'pytest-ssot[fix]'"
 
 
@@ -215,26 +217,30 @@ def fix_file(
     path: Path, config: Config, *, wrap_functions: bool = False, rel: str | None = None
 ) -> FileResult:
     """Compute the rewrite of one file (nothing is written)."""
+    rel = relpath(path, config.root) if rel is None else rel
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        return FileResult(path, rel, skipped=f"cannot be read: {exc.strerror or exc}")
+    return fix_source(data, path, rel, config, wrap_functions=wrap_functions)
+
+
+def fix_source(
+    data: bytes, path: Path, rel: str, config: Config, *, wrap_functions: bool = False
+) -> FileResult:
+    """Compute the rewrite of one file's bytes."""
     from pytest_ssot.codemods import rewrite
 
-    rel = relpath(path, config.root) if rel is None else rel
-    result = FileResult(path, rel)
-    try:
-        result.before = result.after = path.read_bytes()
-    except OSError as exc:
-        result.skipped = f"cannot be read: {exc.strerror or exc}"
-        return result
+    result = FileResult(path, rel, before=data, after=data)
     facts = scan(result.before, rel, ENV_TARGETS, full=True)
     if facts.error is not None:
         result.skipped = facts.error
         return result
     findings = _static_findings(facts, config, rel)
-    outcome = rewrite(
-        result.before,
-        plan_for(rel, config, wrap_functions=wrap_functions),
-        {(f.line, f.col): f.code for f in findings},
-        facts.suppressions,
-    )
+    plan = plan_for(rel, config, wrap_functions=wrap_functions)
+    if not findings and not _may_need_a_base(data, facts, plan):
+        return result  # the common case in a migrated suite: no need for the concrete tree
+    outcome = rewrite(data, plan, {(f.line, f.col): f.code for f in findings}, facts.suppressions)
     if outcome.error is not None:
         result.skipped = outcome.error
         return result
@@ -249,6 +255,24 @@ def fix_file(
     fixed = {(c.line, c.col) for c in outcome.fixed if c.code in STATIC_CODES}
     result.manual = _manual(rel, pending, outcome.manual, fixed)
     return result
+
+
+def _may_need_a_base(data: bytes, facts: FileFacts, plan: Plan) -> bool:
+    """Whether SSOT001 could have work here, judged from the scanner's facts (generously:
+    the codemod decides for real)."""
+    if NON_SSOT_TEST_CLASS.code not in plan.rules:
+        return False
+    if plan.functions and TEST_FUNCTION_RE.search(data):
+        return True
+    mapped = {name.rpartition(".")[2] for name in plan.base_map}
+    for qualname, info in facts.classes.items():
+        if any(base.rpartition(".")[2] in mapped for base in info.bases):
+            return True
+        if qualname.rpartition(".")[2].startswith("Test") and not any(
+            base in plan.compliant for base in info.bases
+        ):
+            return True
+    return False
 
 
 def _verify(outcome: Outcome, before: list[Finding], rel: str, config: Config) -> str | None:
@@ -308,7 +332,9 @@ def unified_diff(result: FileResult) -> str:
     old = result.before.decode(encoding, errors="replace").splitlines(keepends=True)
     new = result.after.decode(encoding, errors="replace").splitlines(keepends=True)
     lines = difflib.unified_diff(old, new, f"a/{result.relpath}", f"b/{result.relpath}")
-    return "".join(line if line.endswith("\n") else line + "\n" for line in lines)
+    return "".join(
+        line if line.endswith("\n") else line + "\n\\ No newline at end of file\n" for line in lines
+    )
 
 
 def write_atomic(path: Path, data: bytes, expected: bytes) -> str | None:
@@ -379,9 +405,19 @@ def run(paths: list[Path], config: Config, *, diff: bool, wrap_functions: bool, 
         if not_written is not None:
             failed = True
             result.skipped = not_written
+            continue
+        # What is left is reported at its line in the rewritten file, which a second pass
+        # over the result finds (it changes nothing more: the rewrite is idempotent).
+        rest = fix_source(result.after, path, result.relpath, config, wrap_functions=wrap_functions)
+        if rest.skipped is None:
+            result.manual = rest.manual
     for line in summary(results, len(files), diff=diff):
         print(line, file=out)
     return 1 if failed else 0
+
+
+def _files(count: int) -> str:
+    return f"{count} file" if count == 1 else f"{count} files"
 
 
 def summary(results: list[FileResult], considered: int, *, diff: bool) -> list[str]:
@@ -391,7 +427,7 @@ def summary(results: list[FileResult], considered: int, *, diff: bool) -> list[s
     for result in changed:
         fixed.update(result.fixed)
     verb = "would change" if diff else "changed"
-    lines = [f"ssot fix: {len(changed)} of {considered} files {verb}"]
+    lines = [f"ssot fix: {len(changed)} of {_files(considered)} {verb}"]
     if diff:
         lines[0] += " (--diff: nothing was written)"
     total = sum(fixed.values())
@@ -404,7 +440,7 @@ def summary(results: list[FileResult], considered: int, *, diff: bool) -> list[s
     lines.extend(f"  {item.render()}" for item in manual)
     skipped = [r for r in results if r.skipped is not None]
     if skipped:
-        lines.append(f"left untouched: {len(skipped)} files")
+        lines.append(f"left untouched: {_files(len(skipped))}")
         skipped.sort(key=lambda r: r.relpath)
         lines.extend(f"  {r.relpath}: {r.skipped}" for r in skipped)
     return lines

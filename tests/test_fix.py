@@ -222,6 +222,25 @@ def test_it_adds_the_import_once_and_keeps_imports_still_in_use(tmp_path: Path) 
     assert 'os.path.join(get_env().get("A"), get_env().get("B"))' in text
 
 
+def test_it_keeps_an_import_a_string_annotation_still_needs(tmp_path: Path) -> None:
+    result = run_fix(
+        tmp_path,
+        """\
+        import os
+        from os import environ
+
+
+        def read(path: "os.PathLike[str]") -> str:
+            return environ["A"]
+        """,
+        name="conftest.py",
+    )
+    text = after(result)
+    assert text.startswith("import os\n")
+    assert "from os import environ" not in text
+    assert 'return get_env().get("A")' in text
+
+
 def test_it_rewrites_monkeypatch_and_patch_dict_only_with_templates(tmp_path: Path) -> None:
     source = """\
         import os
@@ -231,6 +250,7 @@ def test_it_rewrites_monkeypatch_and_patch_dict_only_with_templates(tmp_path: Pa
         @mock.patch.dict(os.environ, {"A": "1"})
         def helper(monkeypatch):
             monkeypatch.setenv("B", "2")
+            monkeypatch.setenv(value="3", name="B3")
             monkeypatch.delenv("C", raising=False)
             with mock.patch.dict("os.environ", {"D": "4"}, clear=True):
                 pass
@@ -241,9 +261,11 @@ def test_it_rewrites_monkeypatch_and_patch_dict_only_with_templates(tmp_path: Pa
         '5: SSOT002 mock.patch.dict(os.environ, {"A": "1"}): no [tool.ssot.fix] '
         "patch_environ template",
         '7: SSOT002 monkeypatch.setenv("B", "2"): no [tool.ssot.fix] monkeypatch_setenv template',
-        '8: SSOT002 monkeypatch.delenv("C", raising=False): no [tool.ssot.fix] '
+        '8: SSOT002 monkeypatch.setenv(value="3", name="B3"): no [tool.ssot.fix] '
+        "monkeypatch_setenv template",
+        '9: SSOT002 monkeypatch.delenv("C", raising=False): no [tool.ssot.fix] '
         "monkeypatch_delenv template",
-        '9: SSOT002 mock.patch.dict("os.environ", {"D": "4"}, clear=True): no [tool.ssot.fix] '
+        '10: SSOT002 mock.patch.dict("os.environ", {"D": "4"}, clear=True): no [tool.ssot.fix] '
         "patch_environ template",
     ]
     templates = {
@@ -258,11 +280,12 @@ def test_it_rewrites_monkeypatch_and_patch_dict_only_with_templates(tmp_path: Pa
     text = after(result)
     assert '@get_env().patched({"A": "1"}, clear=None)' in text
     assert 'get_env().set("B", "2", source="test")' in text
+    assert 'get_env().set("B3", "3", source="test")' in text
     assert 'get_env().delete("C")' in text
     assert 'with get_env().patched({"D": "4"}, clear=True):' in text
     assert "import os" not in text
     assert "from unittest import mock" not in text
-    assert result.fixed == {"SSOT002": 4}
+    assert result.fixed == {"SSOT002": 5}
 
 
 def test_it_refuses_monkeypatch_setenv_with_prepend(tmp_path: Path) -> None:
@@ -564,7 +587,7 @@ def test_it_refuses_classes_that_rely_on_pytest_only_features(tmp_path: Path) ->
     assert manual(result) == [
         "4: SSOT001 class TestFixtures has test_tmp taking fixtures (tmp_path); unittest "
         "methods cannot receive fixtures",
-        "9: SSOT001 class TestParams has test_n parametrized or using fixtures by mark",
+        "9: SSOT001 class TestParams has test_n parametrized; unittest methods cannot be",
     ]
 
 
@@ -596,6 +619,13 @@ def test_it_leaves_ssot_classes_and_their_local_subclasses_alone(tmp_path: Path)
     assert "class TestLegacy(LegacyBase):" in text
     assert text.count("from framework.base import") == 1
     assert result.fixed == {"SSOT001": 1}
+
+
+def test_it_honours_an_inline_ignore_on_a_class(tmp_path: Path) -> None:
+    source = "import unittest\n\n\nclass TestOld(unittest.TestCase):  # ssot: ignore[SSOT001]\n"
+    result = run_fix(tmp_path, source + "    pass\n")
+    assert result.changed is False
+    assert result.manual == []
 
 
 def test_it_applies_the_configured_base_map(tmp_path: Path) -> None:

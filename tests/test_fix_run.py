@@ -83,6 +83,8 @@ def test_diff_prints_a_unified_diff_and_changes_nothing(project: Path) -> None:
     assert "-class TestThing(unittest.TestCase):\n+class TestThing(SSotBaseTestCase):\n" in out
     assert '+        get_env().set("MODE", "test", source="test")\n' in out
     assert "ssot fix: 1 of 2 files would change (--diff: nothing was written)" in out
+    # --diff changed nothing, so what is left is reported at its line in the file as it is
+    assert "  tests/test_thing.py:9: SSOT002 os.environ.clear accessed directly" in out
 
 
 def test_it_rewrites_files_in_place_and_prints_the_summary(project: Path) -> None:
@@ -106,9 +108,10 @@ def test_it_rewrites_files_in_place_and_prints_the_summary(project: Path) -> Non
         "ssot fix: 1 of 2 files changed",
         "fixed: 4 violations (SSOT001 1, SSOT002 2, SSOT004 1)",
         "left for manual work: 1",
-        "  tests/test_thing.py:9: SSOT002 os.environ.clear accessed directly: not a shape "
+        # at its line in the rewritten file (line 9 before the imports changed)
+        "  tests/test_thing.py:10: SSOT002 os.environ.clear accessed directly: not a shape "
         "ssot fix rewrites",
-        "left untouched: 1 files",
+        "left untouched: 1 file",
         "  tests/test_broken.py: syntax error (line 2): invalid syntax",
     ]
 
@@ -126,7 +129,7 @@ def test_an_explicit_file_is_fixed_whatever_its_name_unless_excluded(project: Pa
     assert code == 0
     assert "class TestThing(SSotBaseTestCase):" in (project / "tests/helper.py").read_text()
     assert (project / "tests/legacy/test_old.py").read_text(encoding="utf-8") == LEGACY
-    assert out.startswith("ssot fix: 1 of 1 files changed\n")
+    assert out.startswith("ssot fix: 1 of 1 file changed\n")
 
 
 def test_running_it_twice_changes_nothing_the_second_time(project: Path) -> None:
@@ -176,7 +179,7 @@ def test_it_never_rewrites_the_ssot_infrastructure_itself(project: Path) -> None
     )
     code, out = fix(project, "framework/base.py")
     assert code == 0
-    assert "left untouched: 1 files\n  framework/base.py: SSOT infrastructure" in out
+    assert "left untouched: 1 file\n  framework/base.py: SSOT infrastructure" in out
     assert "unittest.TestCase" in base.read_text(encoding="utf-8")
 
 
