@@ -1,12 +1,18 @@
-"""The migration ratchet: a sorted, human-diffable JSON file of known violations."""
+"""The migration ratchet: a sorted, human-diffable JSON file of known violations.
+
+The file holds one entry per line, sorted by path, scope, rule and line, so a pull request that
+fixes or adds a violation shows up as exactly that line in the diff.
+"""
 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import json
 import os
-import tempfile
-from collections.abc import Iterable, Mapping
+import stat
+import uuid
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +20,11 @@ from pytest_ssot.errors import BaselineError
 from pytest_ssot.model import Finding
 
 BASELINE_VERSION = 1
-ENTRY_KEYS = ("fingerprint", "code", "path", "scope", "line", "message")
+ENTRY_KEYS = ("path", "line", "code", "scope", "message", "source", "fingerprint")
+_REQUIRED = ("fingerprint", "code", "path")
+_HINT = "fix it, or delete it and run with --ssot-update-baseline"
+
+Entry = Mapping[str, Any]
 
 
 def load(path: Path) -> dict[str, dict[str, Any]]:
@@ -25,60 +35,155 @@ def load(path: Path) -> dict[str, dict[str, Any]]:
     except FileNotFoundError:
         return {}
     except (OSError, UnicodeDecodeError) as exc:
-        raise BaselineError(f"{path}: cannot read the baseline: {exc}") from None
-    hint = "fix it or delete it and run with --ssot-update-baseline"
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        raise BaselineError(f"{path}: cannot read the baseline ({reason})") from None
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
-        raise BaselineError(f"{path}: the baseline is not valid JSON ({exc}); {hint}") from None
-    if not isinstance(data, dict) or data.get("version") != BASELINE_VERSION:
+        raise BaselineError(f"{path}: the baseline is not valid JSON ({exc}); {_HINT}") from None
+    if not isinstance(data, dict) or "entries" not in data or "version" not in data:
         raise BaselineError(
-            f'{path}: not a pytest-ssot baseline (expected {{"version": 1, '
-            f'"entries": [...]}}); {hint}'
+            f'{path}: not a pytest-ssot baseline (expected {{"version": 1, "entries": [...]}}); '
+            f"{_HINT}"
         )
-    entries = data.get("entries")
-    if not isinstance(entries, list) or not all(
-        isinstance(e, dict) and isinstance(e.get("fingerprint"), str) for e in entries
-    ):
-        raise BaselineError(f"{path}: every baseline entry needs a fingerprint; {hint}")
-    return {entry["fingerprint"]: entry for entry in entries}
+    if data["version"] != BASELINE_VERSION:
+        raise BaselineError(
+            f"{path}: baseline version {data['version']!r} is not supported by this pytest-ssot "
+            f"(it reads version {BASELINE_VERSION}); upgrade pytest-ssot or regenerate the file"
+        )
+    entries = data["entries"]
+    if not isinstance(entries, list):
+        raise BaselineError(f'{path}: "entries" must be a list; {_HINT}')
+    known: dict[str, dict[str, Any]] = {}
+    for index, item in enumerate(entries):
+        problem = _entry_problem(item)
+        if problem:
+            raise BaselineError(f"{path}: entry {index + 1} {problem}; {_HINT}")
+        known[item["fingerprint"]] = item
+    return known
+
+
+def _entry_problem(item: object) -> str | None:
+    if not isinstance(item, dict):
+        return f"is {type(item).__name__}, not an object"
+    for key in _REQUIRED:
+        if not isinstance(item.get(key), str) or not item[key]:
+            return f"needs a string {key!r}"
+    line = item.get("line", 0)
+    if not isinstance(line, int) or isinstance(line, bool):
+        return f"has a non-integer 'line' ({line!r})"
+    return None
 
 
 def entry(finding: Finding, fingerprint: str) -> dict[str, Any]:
-    return {
-        "fingerprint": fingerprint,
-        "code": finding.code,
+    """The baseline entry of one violation. Only the fingerprint matches; the rest is there
+    for the humans reviewing the diff (and to decide which entries a partial run may judge)."""
+    data: dict[str, Any] = {
         "path": finding.path,
-        "scope": finding.scope.dotted,
         "line": finding.line,
+        "code": finding.code,
+        "scope": finding.scope.dotted,
         "message": finding.message,
+        "fingerprint": fingerprint,
     }
+    if finding.source != "static":
+        data["source"] = finding.source
+    return data
 
 
-def render(entries: Iterable[Mapping[str, Any]]) -> str:
-    ordered = sorted(
-        ({k: e[k] for k in ENTRY_KEYS if k in e} for e in entries),
-        key=lambda e: (
-            e["path"],
-            e["code"],
-            e.get("scope", ""),
-            e.get("line", 0),
-            e["fingerprint"],
-        ),
+def _sort_key(e: Entry) -> tuple[str, str, str, int, str]:
+    return (e["path"], e.get("scope") or "", e["code"], e.get("line") or 0, e["fingerprint"])
+
+
+def render(entries: Iterable[Entry]) -> str:
+    """The file's text: stable key order, one entry per line, sorted, no duplicates."""
+    unique = {e["fingerprint"]: e for e in entries}
+    ordered = sorted(unique.values(), key=_sort_key)
+    lines = [
+        "  " + json.dumps({k: e[k] for k in ENTRY_KEYS if k in e}, ensure_ascii=False)
+        for e in ordered
+    ]
+    body = ",\n".join(lines)
+    return (
+        f'{{\n  "version": {BASELINE_VERSION},\n  "entries": [\n{body}\n  ]\n}}\n'
+        if lines
+        else f'{{\n  "version": {BASELINE_VERSION},\n  "entries": []\n}}\n'
     )
-    return json.dumps({"version": BASELINE_VERSION, "entries": ordered}, indent=2) + "\n"
+
+
+@dataclasses.dataclass(frozen=True)
+class Coverage:
+    """Which baseline entries a session was in a position to confirm or retire.
+
+    A run of part of the suite (paths given, ``-k``/``-m``, ``--lf``, ``--collect-only``) must
+    neither call the rest of the baseline stale nor drop it on update: an entry outside the
+    coverage was simply not looked at.
+    """
+
+    roots: tuple[str, ...] = ("",)  # rootdir-relative paths the session ran ("": all)
+    complete_files: frozenset[str] = frozenset()  # test modules with every test selected
+    scanned: frozenset[str] = frozenset()  # files whose static findings are all attributed
+    gone: frozenset[str] = frozenset()  # entry paths that no longer exist on disk
+    whole: bool = True  # nothing deselected: conftests and helpers under roots are judged
+    ran: bool = True  # tests ran to the end: runtime entries under roots are judged
+
+    def under_roots(self, path: str) -> bool:
+        return any(not r or path == r or path.startswith(r.rstrip("/") + "/") for r in self.roots)
+
+    def covers(self, item: Entry) -> bool:
+        path = item.get("path", "")
+        if not self.under_roots(path):
+            return False
+        if path in self.gone:
+            return True  # the file was deleted: whatever it held is fixed
+        if item.get("source", "static") != "static":
+            return self.whole and self.ran
+        if path in self.complete_files:
+            return True
+        return self.whole and path in self.scanned
+
+
+EVERYTHING = Coverage()
+
+
+def stale(entries: Iterable[Entry], coverage: Coverage = EVERYTHING) -> tuple[Entry, ...]:
+    """The unmatched entries this session could judge: those are fixed."""
+    return tuple(e for e in entries if coverage.covers(e))
+
+
+def updated(
+    known: Mapping[str, Entry],
+    current: Iterable[Entry],
+    covers: Callable[[Entry], bool] = EVERYTHING.covers,
+) -> list[Entry]:
+    """The next baseline: every current violation, plus the known entries this session could
+    not judge (outside the paths it ran, deselected tests, runtime entries of a partial run)."""
+    fresh = list(current)
+    seen = {e["fingerprint"] for e in fresh}
+    kept = [e for fp, e in known.items() if fp not in seen and not covers(e)]
+    return [*kept, *fresh]
 
 
 def write_atomic(path: Path, text: str) -> None:
     """Write via a temporary file in the same directory and ``os.replace``, so a reader (or a
-    crash) only ever sees the old file or the whole new one."""
+    crash, or a full disk) only ever sees the old file or the whole new one.
+
+    The new file keeps the old one's permissions (a plain ``mkstemp`` would leave it 0600).
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:12]}.tmp")
+    try:
+        mode = stat.S_IMODE(path.stat().st_mode)
+    except OSError:
+        mode = None
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
     try:
         with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
             handle.write(text)
             handle.flush()
             os.fsync(handle.fileno())
+        if mode is not None:
+            os.chmod(tmp, mode)
         os.replace(tmp, path)
     except BaseException:
         with contextlib.suppress(OSError):

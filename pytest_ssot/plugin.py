@@ -8,7 +8,11 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import datetime
+import functools
 import importlib
+import math
+import os
 import sys
 import warnings
 from collections.abc import Iterable, Iterator
@@ -19,6 +23,7 @@ import pytest
 
 import pytest_ssot
 from pytest_ssot import baseline as baseline_file
+from pytest_ssot import reporting
 from pytest_ssot.cache import ScanCache
 from pytest_ssot.config import (
     Config,
@@ -31,7 +36,7 @@ from pytest_ssot.errors import ConfigError
 from pytest_ssot.model import MODES, Exemption, Finding, Mode, Scope, UncheckedFile
 from pytest_ssot.paths import relpath
 from pytest_ssot.policy import Outcome, Result, SessionData, TestRecord, evaluate
-from pytest_ssot.reporting import jsonreport
+from pytest_ssot.reporting import history as history_file
 from pytest_ssot.reporting.terminal import summary_lines
 from pytest_ssot.rules import NON_SSOT_TEST_CLASS, Rule, RuleSet, builtin_rules, check_file
 from pytest_ssot.scanner import FileFacts
@@ -43,7 +48,7 @@ class SSOTWarning(pytest.PytestWarning):
     __module__ = "pytest_ssot"
 
 
-REPORT_FORMATS = {"json": True, "sarif": True, "markdown": True, "html": True, "github": False}
+REPORT_FORMATS = {name: needs_path for name, (_, needs_path) in reporting.FORMATS.items()}
 PLUGIN_KEY = pytest.StashKey["SSOTPlugin"]()
 
 
@@ -126,6 +131,13 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         metavar="N",
         help="fail the session when compliance (%%) is below N.",
     )
+    group.addoption(
+        "--ssot-history",
+        default=None,
+        metavar="PATH",
+        help="append one JSON line per completed session (time, commit, compliance, counts); "
+        "the HTML report draws its trend from it.",
+    )
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -198,6 +210,9 @@ class SSOTPlugin:
         self.deselected = 0
         self.interrupted = False
         self.report_errors: list[str] = []
+        self.notes: list[str] = []  # informational lines for the summary (baseline written...)
+        self.deselected_files: set[str] = set()
+        self._github: list[str] = []
         if ssot_config.baseline is not None:
             try:
                 self.known = baseline_file.load(ssot_config.baseline)
@@ -231,6 +246,8 @@ class SSOTPlugin:
 
     def pytest_deselected(self, items: list[pytest.Item]) -> None:
         self.deselected += len(items)
+        # Files only partly selected cannot confirm or retire their baseline entries.
+        self.deselected_files.update(relpath(item.path, self.root) for item in items)
 
     def pytest_collection_finish(self, session: pytest.Session) -> None:
         tests = [item for item in session.items if isinstance(item, pytest.Function)]
@@ -429,25 +446,74 @@ class SSOTPlugin:
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
-        self.result = result = self.evaluate()
-        for fmt, path in self.config.option.ssot_report:
-            self._write_report(fmt, path, result)
-        if self.config.option.ssot_update_baseline:
-            self._update_baseline(session, result)
-        if result.compliance < self.ssot.fail_under and session.exitstatus == 0:
+        result = self.evaluate()
+        coverage = self._coverage(session)
+        # Entries outside what this session ran were not looked at, not fixed.
+        self.result = result = dataclasses.replace(
+            result, stale=baseline_file.stale(result.stale, coverage)
+        )
+        if hasattr(self.config, "workerinput"):
+            return  # only the controller (or the serial session) writes files
+        option = self.config.option
+        records = self._history(result, coverage)
+        if option.ssot_report:
+            context = self._report_context(records)
+            for fmt, path in option.ssot_report:
+                self._write_report(fmt, path, result, context)
+        if option.ssot_update_baseline:
+            self._update_baseline(result, coverage)
+        if self.ssot.fail_under and result.below(self.ssot.fail_under) and session.exitstatus == 0:
             session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
-    def _write_report(self, fmt: str, path: Path | None, result: Result) -> None:
-        version = pytest_ssot.__version__
-        if fmt == "json" and path is not None:
-            text = jsonreport.render(result, self.ssot, version)
-        else:
-            self.report_errors.append(f"report format {fmt!r} is not available yet")
-            return
-        try:
-            baseline_file.write_atomic(path, text)
-        except OSError as exc:
-            self.report_errors.append(f"cannot write the {fmt} report to {path}: {exc}")
+    # -- what this session covered ---------------------------------------------------------
+    def _coverage(self, session: pytest.Session) -> baseline_file.Coverage:
+        """Which baseline entries this run could judge (see :class:`baseline.Coverage`)."""
+        invocation = self.config.invocation_params.dir
+        roots: list[str] = []
+        narrowed = False  # a node id (path::name) selects part of a file
+        partial = set(self.deselected_files)
+        for arg in self.config.args:
+            path_part, sep, _ = str(arg).partition("::")
+            target = Path(path_part)
+            if not target.is_absolute():
+                target = invocation / target
+            if not target.exists():
+                continue
+            rel = relpath(target.resolve(), self.root)
+            if rel.startswith("/"):
+                continue  # outside the rootdir: no baseline entry can be there
+            rel = "" if rel == "." else rel
+            roots.append(rel)
+            if sep:
+                narrowed = True
+                partial.add(rel)
+        checked = {record.path for record in self.data.tests.values()}
+        scanned = {relpath(path, self.root) for path, facts in self._facts.items() if facts}
+        gone = {
+            str(e["path"])
+            for e in self.known.values()
+            if self.ssot.is_excluded(str(e["path"])) or not (self.root / str(e["path"])).exists()
+        }
+        whole = not self.deselected and not narrowed
+        stopped = bool(session.shouldfail or session.shouldstop) or self.interrupted
+        lf = bool(getattr(self.config.option, "lf", False))
+        ran = whole and not stopped and not lf and not self.config.option.collectonly
+        return baseline_file.Coverage(
+            roots=tuple(roots),
+            complete_files=frozenset(checked - partial),
+            scanned=frozenset(scanned - partial),
+            gone=frozenset(gone),
+            whole=whole,
+            ran=ran,
+        )
+
+    def _whole_suite(self, coverage: baseline_file.Coverage) -> bool:
+        """Whether this session ran everything a plain ``pytest`` would (for the history)."""
+        if not (coverage.whole and coverage.ran):
+            return False
+        defaults = [relpath(self.root / p, self.root) for p in self.config.getini("testpaths")]
+        defaults = ["" if d == "." else d for d in defaults] or [""]
+        return all(coverage.under_roots(d) for d in defaults)
 
     @property
     def complete(self) -> bool:
@@ -462,47 +528,166 @@ class SSOTPlugin:
             return f"{self.collection_errors} collection error(s)"
         return None
 
-    def _update_baseline(self, session: pytest.Session, result: Result) -> None:
-        path = self.ssot.baseline
-        assert path is not None  # checked in __init__
-        if not self.complete or self.deselected or session.shouldfail or session.shouldstop:
+    # -- history and reports -----------------------------------------------------------------
+    def _history(
+        self, result: Result, coverage: baseline_file.Coverage
+    ) -> tuple[dict[str, Any], ...]:
+        """Append this session to ``--ssot-history`` (if complete); the records to draw."""
+        option = self.config.getoption("ssot_history")
+        if not option:
+            return ()
+        path = Path(option)
+        try:
+            records, bad = history_file.read(path)
+        except OSError as exc:
+            self.report_errors.append(f"cannot read the history {path}: {_reason(exc)}")
+            records, bad = [], 0
+        if bad:
+            self.report_errors.append(f"history {path}: skipped {bad} unreadable line(s)")
+        if not self.complete:
+            self.notes.append(
+                f"history {path} not extended ({self.incomplete}): only complete sessions count"
+            )
+            return tuple(records)
+        line = history_file.record(
+            result,
+            version=pytest_ssot.__version__,
+            mode=self.ssot.effective_mode,
+            commit=self._commit,
+            partial=not self._whole_suite(coverage),
+        )
+        try:
+            history_file.append(path, line)
+        except OSError as exc:
+            self.report_errors.append(f"cannot append to the history {path}: {_reason(exc)}")
+        return (*records, line)
+
+    @functools.cached_property
+    def _commit(self) -> str | None:
+        """The commit under test: ``git rev-parse HEAD``, else what CI says."""
+        return history_file.git_commit(self.root) or os.environ.get("GITHUB_SHA")
+
+    def _report_context(self, records: tuple[dict[str, Any], ...]) -> reporting.ReportContext:
+        formats = {fmt for fmt, _ in self.config.option.ssot_report}
+        needs_git = bool(formats & {"sarif", "github", "markdown"})
+        return reporting.ReportContext(
+            source_prefix=history_file.git_prefix(self.root) if needs_git else "",
+            history=records,
+            commit=self._commit if formats & {"html", "sarif"} else None,
+            generated=datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+            project=self.root.name,
+        )
+
+    def _write_report(
+        self, fmt: str, path: Path | None, result: Result, context: reporting.ReportContext
+    ) -> None:
+        try:
+            text = reporting.render(
+                fmt, result, self.ssot, self.ruleset.infos, pytest_ssot.__version__, context=context
+            )
+        except Exception as exc:  # a report must never turn a finished session into a crash
             self.report_errors.append(
-                f"baseline {path} not updated: the session did not run the whole suite "
-                "(interrupted, collection errors, deselection or early stop)"
+                f"cannot render the {fmt} report ({type(exc).__name__}: {exc}); this is a "
+                "pytest-ssot bug, please report it"
             )
             return
-        scanned = {t.path for t in self.data.tests.values()} | {
-            o.finding.path for o in result.outcomes
-        }
-        # Entries for files this session never looked at stay: running a subset of the suite
-        # must not forget the rest of it.
-        kept = [e for e in self.known.values() if e.get("path") not in scanned]
+        if path is None:  # github: workflow commands on stdout
+            self._github.extend(text.splitlines())
+            if self.config.pluginmanager.get_plugin("terminalreporter") is None:
+                # -p no:terminal: nothing prints the summary, so print the commands now.
+                print(text, end="", file=sys.__stdout__, flush=True)
+                self._github.clear()
+            return
+        try:
+            baseline_file.write_atomic(path, text)
+        except OSError as exc:
+            self.report_errors.append(f"cannot write the {fmt} report to {path}: {_reason(exc)}")
+
+    # -- the baseline ------------------------------------------------------------------------
+    def _shown(self, path: Path) -> str:
+        """A path as the summary shows it: rootdir-relative when inside the rootdir."""
+        rel = relpath(path.resolve(), self.root)
+        return str(path) if rel.startswith("/") else rel
+
+    def _update_baseline(self, result: Result, coverage: baseline_file.Coverage) -> None:
+        assert self.ssot.baseline is not None  # checked in __init__
+        path, shown = self.ssot.baseline, self._shown(self.ssot.baseline)
+        if not self.complete:
+            hint = (
+                "run again"
+                if self.interrupted
+                else "fix or --ignore the files that fail to collect, then run again"
+            )
+            self.report_errors.append(
+                f"baseline {shown} not updated ({self.incomplete}): it is only written after "
+                f"a complete session; {hint}"
+            )
+            return
         current = [
             baseline_file.entry(o.finding, o.fingerprint)
             for o in result.outcomes
             if o.status != "exempted"
         ]
+        entries = baseline_file.updated(self.known, current, coverage.covers)
         try:
-            baseline_file.write_atomic(path, baseline_file.render([*kept, *current]))
+            baseline_file.write_atomic(path, baseline_file.render(entries))
         except OSError as exc:
-            self.report_errors.append(f"cannot write the baseline {path}: {exc}")
+            self.report_errors.append(f"cannot write the baseline {shown}: {_reason(exc)}")
+            return
+        fingerprints = {e["fingerprint"] for e in entries}
+        added = len(fingerprints - self.known.keys())
+        dropped = len(self.known.keys() - fingerprints)
+        kept = sum(1 for e in entries if e["fingerprint"] in self.known) - sum(
+            1 for o in result.outcomes if o.status == "known"
+        )
+        note = f"baseline {shown} written: {len(entries)} entries ({added} added, {dropped} fixed"
+        note += f", {kept} kept from parts of the suite this run did not cover)" if kept else ")"
+        self.notes.append(note)
+        stopped = sum(len(o.failing) for o in result.outcomes)
+        if stopped:
+            self.notes.append(
+                f"note: strict mode stopped {stopped} test(s) before their body ran, so their "
+                "run-time violations are not in the baseline; update with --ssot-mode=warn"
+            )
+
+    # -- the summary -------------------------------------------------------------------------
+    def _fail_under_line(self, result: Result) -> str:
+        threshold = self.ssot.fail_under
+        if self.config.option.ssot_fail_under is not None:
+            source = "--ssot-fail-under"
+        elif self.ssot.path is not None:
+            source = f"fail_under in {relpath(self.ssot.path, self.root)}"
+        else:
+            source = "fail_under"
+        needed = max(1, math.ceil(threshold * result.tests / 100 - 1e-9) - result.compliant)
+        return (
+            f"FAIL: SSOT compliance {result.compliance:.1f}% is below {source} {threshold:g}% "
+            f"({result.compliant}/{result.tests} tests compliant; {needed} more compliant "
+            f"test{'s' if needed != 1 else ''} needed)"
+        )
 
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
         result = self.result
         if result is None:
             return
+        for line in self._github:
+            terminalreporter.write_line(line)
+        self._github.clear()
         terminalreporter.write_sep("=", "SSOT compliance")
         verbosity = terminalreporter.verbosity
         for line in summary_lines(result, verbosity=verbosity, incomplete=self.incomplete):
             terminalreporter.write_line(line)
-        if result.compliance < self.ssot.fail_under:
-            terminalreporter.write_line(
-                f"FAIL: SSOT compliance {result.compliance:.1f}% is below fail_under "
-                f"{self.ssot.fail_under:g}%",
-                red=True,
-            )
+        if self.ssot.fail_under and result.below(self.ssot.fail_under):
+            terminalreporter.write_line(self._fail_under_line(result), red=True, bold=True)
+        for note in self.notes:
+            terminalreporter.write_line(f"ssot: {note}")
         for error in self.report_errors:
             terminalreporter.write_line(f"ssot: {error}", yellow=True)
+
+
+def _reason(exc: OSError) -> str:
+    """An OSError as a user reads it: "Read-only file system", not "[Errno 30] ... '/x'"."""
+    return exc.strerror or str(exc)
 
 
 def _ruleset(config: pytest.Config, ssot_config: Config) -> RuleSet:

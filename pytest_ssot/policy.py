@@ -18,6 +18,7 @@ from pytest_ssot.model import (
     Finding,
     Mode,
     RuleInfo,
+    Scope,
     Status,
     UncheckedFile,
     fingerprints,
@@ -44,10 +45,18 @@ class SessionData:
     unchecked: dict[str, UncheckedFile] = dataclasses.field(default_factory=dict)
     session_findings: list[Finding] = dataclasses.field(default_factory=list)
     invalid_exemptions: dict[str, str] = dataclasses.field(default_factory=dict)
+    # When a list: every later add() is also appended here, so an xdist worker can stream
+    # what its tests found at run time before it (maybe) crashes. Never copied or merged.
+    journal: list[tuple[Finding, tuple[str, ...]]] | None = dataclasses.field(
+        default=None, init=False, repr=False, compare=False
+    )
 
     def add(self, finding: Finding, nodeids: Iterable[str]) -> None:
         key = finding.key
         self.findings.setdefault(key, finding)
+        if self.journal is not None:
+            nodeids = tuple(nodeids)
+            self.journal.append((finding, nodeids))
         self.affected.setdefault(key, set()).update(nodeids)
 
     def merge(self, other: SessionData) -> None:
@@ -60,6 +69,84 @@ class SessionData:
         known = {f.key for f in self.session_findings}
         self.session_findings.extend(f for f in other.session_findings if f.key not in known)
         self.invalid_exemptions.update(other.invalid_exemptions)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON-able data (what an xdist worker sends); :meth:`from_dict` reverses it.
+
+        Affected tests are sent as indexes into ``tests``: a module-level finding affects
+        every test of its module, and node ids are long.
+        """
+        index = {nodeid: i for i, nodeid in enumerate(self.tests)}
+        return {
+            "tests": [
+                [r.nodeid, r.path, [_exemption_row(e) for e in r.exemptions]]
+                for r in self.tests.values()
+            ],
+            "findings": [
+                [finding_row(f), [index.get(n, n) for n in self.affected.get(key, ())]]
+                for key, f in self.findings.items()
+            ],
+            "suppressions": {
+                path: [[line, sorted(codes)] for line, codes in lines.items()]
+                for path, lines in self.suppressions.items()
+            },
+            "unchecked": [[u.path, u.reason] for u in self.unchecked.values()],
+            "session_findings": [finding_row(f) for f in self.session_findings],
+            "invalid_exemptions": dict(self.invalid_exemptions),
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> SessionData:
+        """Rebuild from :meth:`to_dict`; malformed data raises ValueError, KeyError or
+        TypeError (the caller decides what an unreadable payload means)."""
+        nodeids = [row[0] for row in data["tests"]]
+        result = cls(
+            tests={
+                nodeid: TestRecord(nodeid, str(path), tuple(_exemption(e) for e in exemptions))
+                for nodeid, path, exemptions in data["tests"]
+            },
+            suppressions={
+                str(path): {int(line): frozenset(codes) for line, codes in lines}
+                for path, lines in data["suppressions"].items()
+            },
+            unchecked={str(path): UncheckedFile(str(path), str(r)) for path, r in data["unchecked"]},
+            session_findings=[finding_from_row(row) for row in data["session_findings"]],
+            invalid_exemptions={str(k): str(v) for k, v in data["invalid_exemptions"].items()},
+        )
+        for row, affected in data["findings"]:
+            result.add(
+                finding_from_row(row), [n if isinstance(n, str) else nodeids[n] for n in affected]
+            )
+        return result
+
+
+_FINDING_FIELDS = tuple(field.name for field in dataclasses.fields(Finding))
+
+
+def finding_row(finding: Finding) -> list[Any]:
+    """A finding as a JSON-able list in field order (compact: thousands go over the wire)."""
+    row: list[Any] = [getattr(finding, name) for name in _FINDING_FIELDS]
+    scope = finding.scope
+    row[_FINDING_FIELDS.index("scope")] = [list(scope.qualname), scope.fixture, scope.classes]
+    return row
+
+
+def finding_from_row(row: list[Any]) -> Finding:
+    if len(row) != len(_FINDING_FIELDS):
+        raise ValueError(f"a finding has {len(_FINDING_FIELDS)} fields, got {len(row)}")
+    fields = dict(zip(_FINDING_FIELDS, row))
+    qualname, fixture, classes = fields["scope"]
+    fields["scope"] = Scope(tuple(qualname), fixture, int(classes))
+    return Finding(**fields)
+
+
+def _exemption_row(exemption: Exemption) -> list[Any]:
+    return [sorted(exemption.codes), exemption.reason, exemption.until, exemption.origin]
+
+
+def _exemption(row: list[Any]) -> Exemption:
+    codes, reason, until, origin = row
+    return Exemption(frozenset(codes), str(reason), until, str(origin))
 
 
 @dataclasses.dataclass(frozen=True)
@@ -109,6 +196,8 @@ class Result:
     unused_ignores: tuple[tuple[str, int], ...]
     unchecked: tuple[UncheckedFile, ...]
     invalid_exemptions: tuple[tuple[str, str], ...]
+    # checked tests per test file, for per-file and per-directory views in reports
+    by_file: dict[str, TierStats] = dataclasses.field(default_factory=dict)
 
     @property
     def compliance(self) -> float:
@@ -116,6 +205,13 @@ class Result:
 
     def count(self, status: Status) -> int:
         return sum(1 for o in self.outcomes if o.status == status)
+
+    def below(self, fail_under: float) -> bool:
+        """Whether compliance misses ``fail_under``: compared as displayed (0.1 %), except
+        that 100 means every test, so 99.96 % rounded up to 100.0 % still fails."""
+        if fail_under >= 100:
+            return self.compliant < self.tests
+        return self.compliance < fail_under
 
     @property
     def by_rule(self) -> dict[str, int]:
@@ -236,10 +332,15 @@ def evaluate(
         )
 
     by_tier: dict[str, list[int]] = {}
+    by_file: dict[str, list[int]] = {}
     for record in data.tests.values():
-        stats = by_tier.setdefault(config.tier_name(record.path), [0, 0])
-        stats[0] += 1
-        stats[1] += record.nodeid not in noncompliant
+        compliant_test = record.nodeid not in noncompliant
+        for stats in (
+            by_tier.setdefault(config.tier_name(record.path), [0, 0]),
+            by_file.setdefault(record.path, [0, 0]),
+        ):
+            stats[0] += 1
+            stats[1] += compliant_test
     unused = {
         (path, line)
         for path, lines in data.suppressions.items()
@@ -259,4 +360,5 @@ def evaluate(
         unused_ignores=tuple(sorted(unused)),
         unchecked=tuple(sorted(data.unchecked.values(), key=lambda u: u.path)),
         invalid_exemptions=tuple(sorted(data.invalid_exemptions.items())),
+        by_file={path: TierStats(*stats) for path, stats in sorted(by_file.items())},
     )

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from typing import Any
 
 from pytest_ssot.config import Config
+from pytest_ssot.model import RuleInfo
 from pytest_ssot.policy import Outcome, Result
+from pytest_ssot.reporting import DEFAULT_CONTEXT, ReportContext
 
 REPORT_VERSION = 1
 
@@ -60,5 +63,13 @@ def report(result: Result, config: Config, version: str) -> dict[str, Any]:
     }
 
 
-def render(result: Result, config: Config, version: str) -> str:
-    return json.dumps(report(result, config, version), indent=2, sort_keys=False) + "\n"
+def render(
+    result: Result,
+    config: Config,
+    infos: Mapping[str, RuleInfo],
+    version: str,
+    *,
+    context: ReportContext = DEFAULT_CONTEXT,
+) -> str:
+    """The JSON report (rootdir-relative paths, whatever ``context`` says)."""
+    return json.dumps(report(result, config, version), indent=2, ensure_ascii=False) + "\n"

@@ -1,0 +1,267 @@
+"""The baseline file and fingerprints as plain functions (no pytest session)."""
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+from pathlib import Path
+
+import pytest
+
+from pytest_ssot import baseline
+from pytest_ssot.errors import BaselineError, ConfigError
+from pytest_ssot.model import Finding, Scope, fingerprints
+
+
+def _finding(line: int, snippet: str = "os.environ['A']", **kw: object) -> Finding:
+    fields: dict[str, object] = {
+        "code": "SSOT002",
+        "path": "tests/test_a.py",
+        "line": line,
+        "col": 5,
+        "message": "os.environ accessed directly",
+        "scope": Scope(("TestA", "test_x"), classes=1),
+        "snippet": snippet,
+    }
+    fields.update(kw)
+    return Finding(**fields)  # type: ignore[arg-type]
+
+
+def test_a_fingerprint_survives_moved_and_inserted_lines() -> None:
+    before = fingerprints([_finding(10)])
+    after = fingerprints([_finding(42)])
+    assert list(before.values()) == list(after.values())
+
+
+def test_a_second_identical_occurrence_in_the_same_scope_gets_a_new_fingerprint() -> None:
+    one = fingerprints([_finding(10)])
+    two = fingerprints([_finding(10), _finding(12)])
+    assert set(one.values()) < set(two.values())
+    assert len(set(two.values())) == 2
+
+
+def test_the_same_line_in_another_scope_or_rule_is_another_violation() -> None:
+    base = _finding(10)
+    other_scope = _finding(10, scope=Scope(("TestA", "test_y"), classes=1))
+    other_rule = _finding(10, code="SSOT102", source="runtime")
+    prints = fingerprints([base])
+    assert prints[base.key] != fingerprints([other_scope])[other_scope.key]
+    assert prints[base.key] != fingerprints([other_rule])[other_rule.key]
+
+
+def test_reindenting_the_line_keeps_the_fingerprint_because_snippets_are_normalised() -> None:
+    from pytest_ssot.model import normalise_snippet
+
+    assert normalise_snippet("  x =   os.environ['A']  ") == normalise_snippet(
+        "x = os.environ['A']"
+    )
+
+
+def _entries() -> list[dict[str, object]]:
+    return [
+        baseline.entry(_finding(30, snippet="b"), "fp-b"),
+        baseline.entry(_finding(10, snippet="a", path="tests/test_z.py"), "fp-z"),
+        baseline.entry(_finding(5, snippet="c", code="SSOT102", source="runtime"), "fp-r"),
+    ]
+
+
+def test_render_is_sorted_one_entry_per_line_and_independent_of_input_order() -> None:
+    text = baseline.render(_entries())
+    assert text == baseline.render(list(reversed(_entries())))
+    lines = text.splitlines()
+    assert lines[:3] == ["{", '  "version": 1,', '  "entries": [']
+    body = [json.loads(line.strip().rstrip(",")) for line in lines[3:-2]]
+    assert [e["path"] for e in body] == ["tests/test_a.py", "tests/test_a.py", "tests/test_z.py"]
+    assert [e["code"] for e in body[:2]] == ["SSOT002", "SSOT102"]
+    assert list(body[0]) == ["path", "line", "code", "scope", "message", "fingerprint"]
+    assert body[1]["source"] == "runtime"
+    assert json.loads(text)["entries"] == body
+
+
+def test_render_drops_duplicate_fingerprints_and_writes_an_empty_list_readably() -> None:
+    entries = _entries()
+    assert len(json.loads(baseline.render([*entries, *entries]))["entries"]) == 3
+    assert json.loads(baseline.render([])) == {"version": 1, "entries": []}
+
+
+def test_load_reads_what_render_wrote(tmp_path: Path) -> None:
+    path = tmp_path / "baseline.json"
+    path.write_text(baseline.render(_entries()), encoding="utf-8")
+    known = baseline.load(path)
+    assert set(known) == {"fp-b", "fp-z", "fp-r"}
+    assert known["fp-r"]["source"] == "runtime"
+
+
+def test_a_missing_baseline_is_empty(tmp_path: Path) -> None:
+    assert baseline.load(tmp_path / "nope.json") == {}
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("{not json", "not valid JSON"),
+        ("[]", "not a pytest-ssot baseline"),
+        ('{"entries": []}', "not a pytest-ssot baseline"),
+        ('{"version": 2, "entries": []}', "baseline version 2 is not supported"),
+        ('{"version": 1, "entries": {}}', '"entries" must be a list'),
+        ('{"version": 1, "entries": [3]}', "entry 1 is int"),
+        ('{"version": 1, "entries": [{"code": "SSOT002", "path": "a"}]}', "'fingerprint'"),
+        ('{"version": 1, "entries": [{"fingerprint": "x", "code": "S"}]}', "'path'"),
+        (
+            '{"version": 1, "entries": [{"fingerprint": "x", "code": "S", "path": "a", '
+            '"line": "3"}]}',
+            "non-integer 'line'",
+        ),
+    ],
+)
+def test_a_malformed_baseline_is_a_usage_error_naming_the_file(
+    tmp_path: Path, text: str, expected: str
+) -> None:
+    path = tmp_path / "baseline.json"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(BaselineError) as info:
+        baseline.load(path)
+    assert isinstance(info.value, ConfigError)  # the plugin turns it into exit code 4
+    assert str(info.value).startswith(f"{path}: ")
+    assert expected in str(info.value)
+
+
+def test_an_unreadable_baseline_is_a_usage_error_naming_the_file(tmp_path: Path) -> None:
+    path = tmp_path / "baseline.json"
+    path.mkdir()
+    with pytest.raises(BaselineError, match=r"cannot read the baseline"):
+        baseline.load(path)
+    binary = tmp_path / "binary.json"
+    binary.write_bytes(b"\xff\xfe\x00garbage")
+    with pytest.raises(BaselineError, match=str(binary).replace("\\", "\\\\")):
+        baseline.load(binary)
+
+
+def test_write_atomic_keeps_the_old_files_permissions_and_leaves_no_temporary(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "baseline.json"
+    path.write_text("old", encoding="utf-8")
+    path.chmod(0o640)
+    baseline.write_atomic(path, "new\n")
+    assert path.read_text(encoding="utf-8") == "new\n"
+    assert stat.S_IMODE(path.stat().st_mode) == 0o640
+    assert [p.name for p in tmp_path.iterdir()] == ["baseline.json"]
+
+
+def test_write_atomic_creates_a_new_file_readable_by_others_per_the_umask(tmp_path: Path) -> None:
+    old = os.umask(0o022)
+    try:
+        baseline.write_atomic(tmp_path / "sub" / "baseline.json", "{}\n")
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE((tmp_path / "sub" / "baseline.json").stat().st_mode) == 0o644
+
+
+@pytest.mark.skipif(
+    os.name == "nt" or (hasattr(os, "geteuid") and os.geteuid() == 0),
+    reason="root ignores directory permissions",
+)
+def test_a_failed_write_leaves_the_old_file_untouched(tmp_path: Path) -> None:
+    path = tmp_path / "baseline.json"
+    path.write_text("old", encoding="utf-8")
+    tmp_path.chmod(0o500)
+    try:
+        with pytest.raises(PermissionError):
+            baseline.write_atomic(path, "new")
+    finally:
+        tmp_path.chmod(0o700)
+    assert path.read_text(encoding="utf-8") == "old"
+
+
+def test_a_failed_write_removes_its_temporary_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "baseline.json"
+    path.write_text("old", encoding="utf-8")
+
+    def full_disk(src: object, dst: object) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(os, "replace", full_disk)
+    with pytest.raises(OSError, match="No space left"):
+        baseline.write_atomic(path, "new")
+    assert [p.name for p in tmp_path.iterdir()] == ["baseline.json"]
+    assert path.read_text(encoding="utf-8") == "old"
+
+
+# -- which entries a session may judge ------------------------------------------------------
+STATIC_A = {"fingerprint": "a", "code": "SSOT002", "path": "tests/unit/test_a.py"}
+STATIC_B = {"fingerprint": "b", "code": "SSOT002", "path": "tests/api/test_b.py"}
+CONFTEST = {"fingerprint": "c", "code": "SSOT002", "path": "tests/conftest.py"}
+RUNTIME = {"fingerprint": "r", "code": "SSOT102", "path": "tests/helpers.py", "source": "runtime"}
+GONE = {"fingerprint": "g", "code": "SSOT002", "path": "tests/unit/test_deleted.py"}
+ALL = [STATIC_A, STATIC_B, CONFTEST, RUNTIME, GONE]
+SCANNED = frozenset({"tests/unit/test_a.py", "tests/api/test_b.py", "tests/conftest.py"})
+
+
+def _judged(coverage: baseline.Coverage) -> set[str]:
+    return {e["fingerprint"] for e in ALL if coverage.covers(e)}
+
+
+def test_a_whole_run_judges_every_entry() -> None:
+    coverage = baseline.Coverage(
+        roots=("",),
+        complete_files=frozenset({"tests/unit/test_a.py", "tests/api/test_b.py"}),
+        scanned=SCANNED,
+        gone=frozenset({"tests/unit/test_deleted.py"}),
+    )
+    assert _judged(coverage) == {"a", "b", "c", "r", "g"}
+
+
+def test_a_run_of_one_directory_judges_only_that_directory() -> None:
+    coverage = baseline.Coverage(
+        roots=("tests/unit",),
+        complete_files=frozenset({"tests/unit/test_a.py"}),
+        scanned=frozenset({"tests/unit/test_a.py", "tests/conftest.py"}),
+        gone=frozenset({"tests/unit/test_deleted.py"}),
+    )
+    # The conftest above the directory serves tests that did not run.
+    assert _judged(coverage) == {"a", "g"}
+
+
+def test_a_run_with_deselection_judges_only_fully_selected_test_files() -> None:
+    coverage = baseline.Coverage(
+        roots=("",),
+        complete_files=frozenset({"tests/api/test_b.py"}),
+        scanned=SCANNED,
+        whole=False,
+        ran=True,
+    )
+    assert _judged(coverage) == {"b"}
+
+
+def test_runtime_entries_need_a_run_that_executed_every_test() -> None:
+    coverage = baseline.Coverage(roots=("",), scanned=SCANNED, ran=False)
+    assert "r" not in _judged(coverage)
+    assert {"c"} <= _judged(coverage)
+
+
+def test_a_test_file_that_exists_but_was_not_collected_is_not_judged() -> None:
+    coverage = baseline.Coverage(roots=("",), scanned=frozenset({"tests/unit/test_a.py"}))
+    assert "b" not in _judged(coverage)
+
+
+def test_updated_keeps_what_the_run_could_not_judge_and_replaces_the_rest() -> None:
+    known = {e["fingerprint"]: e for e in ALL}
+    current = [dict(STATIC_A, line=7), {"fingerprint": "n", "code": "SSOT003", "path": "t.py"}]
+    coverage = baseline.Coverage(
+        roots=("tests/unit",),
+        complete_files=frozenset({STATIC_A["path"]}),
+        gone=frozenset({GONE["path"]}),
+    )
+    result = baseline.updated(known, current, coverage.covers)
+    by_fp = {e["fingerprint"]: e for e in result}
+    assert set(by_fp) == {"a", "b", "c", "r", "n"}  # g: a deleted file under the run
+    assert by_fp["a"]["line"] == 7  # the current entry wins over the old one
+
+
+def test_stale_lists_only_judged_entries() -> None:
+    coverage = baseline.Coverage(roots=("tests/api",), complete_files=frozenset({STATIC_B["path"]}))
+    assert baseline.stale(ALL, coverage) == (STATIC_B,)
