@@ -12,6 +12,7 @@ import html
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 import textwrap
@@ -607,3 +608,99 @@ def test_every_format_renders_from_plain_data_without_pytest() -> None:
     assert annotations.startswith("::warning file=sub/dir/t.py,line=3,col=5,")
     report = json.loads(reporting.render("json", result, config, infos, "1.2.3", context=context))
     assert report["violations"][0]["path"] == "t.py"  # JSON stays rootdir-relative
+
+
+def _plain_result(findings: list[Any], tests: int = 1) -> tuple[Any, Any, Any]:
+    from pytest_ssot.config import Config
+    from pytest_ssot.policy import SessionData, TestRecord, evaluate
+    from pytest_ssot.rules import RuleSet, builtin_rules
+
+    config = Config(root=Path("."))
+    infos = RuleSet(tuple(builtin_rules(config))).infos
+    ids = [f"t.py::test_{i}" for i in range(tests)]
+    data = SessionData(tests={n: TestRecord(n, "t.py") for n in ids})
+    for finding in findings:
+        data.add(finding, ids[:1])
+    return evaluate(data, config, infos), config, infos
+
+
+@pytest.mark.parametrize("tests", [0, 3])
+def test_every_format_renders_a_session_without_violations(tests: int) -> None:
+    from pytest_ssot import reporting
+
+    jsonschema = pytest.importorskip("jsonschema")
+    result, config, infos = _plain_result([], tests=tests)
+    for fmt in reporting.FORMATS:
+        assert reporting.render(fmt, result, config, infos, "1.0"), fmt
+    page = reporting.render("html", result, config, infos, "1.0")
+    assert "No violations." in page
+    assert reporting.render("markdown", result, config, infos, "1.0").startswith(
+        "## :white_check_mark: SSOT compliance 100.0%"
+    )
+    sarif = json.loads(reporting.render("sarif", result, config, infos, "1.0"))
+    jsonschema.validate(sarif, json.loads(SCHEMA.read_text(encoding="utf-8")))
+    assert sarif["runs"][0]["results"] == []
+
+
+def test_a_file_outside_the_rootdir_keeps_its_absolute_path_in_every_report() -> None:
+    from pytest_ssot import reporting
+    from pytest_ssot.model import Finding
+
+    outside = Finding("SSOT102", "/opt/helpers/env.py", 4, 1, "read", source="runtime")
+    result, config, infos = _plain_result([outside])
+    context = reporting.ReportContext(source_prefix="svc")
+    sarif = json.loads(reporting.render("sarif", result, config, infos, "1", context=context))
+    location = sarif["runs"][0]["results"][0]["locations"][0]["physicalLocation"]
+    assert location["artifactLocation"] == {"uri": "file:///opt/helpers/env.py"}
+    annotations = reporting.render("github", result, config, infos, "1", context=context)
+    assert annotations.startswith("::warning file=/opt/helpers/env.py,line=4,")
+
+
+def test_history_read_skips_torn_lines_and_append_starts_a_fresh_line(tmp_path: Path) -> None:
+    from pytest_ssot.reporting import history
+
+    path = tmp_path / "h.jsonl"
+    good = {"time": "2026-01-01T00:00:00+00:00", "compliance": 40.0}
+    path.write_text(json.dumps(good) + '\n{"time": "2026-01-02T0', encoding="utf-8")
+    records, bad = history.read(path)
+    assert (records, bad) == ([good], 1)
+    history.append(path, {"time": "2026-01-03T00:00:00+00:00", "compliance": 55.5})
+    records, bad = history.read(path)
+    assert [r["compliance"] for r in records] == [40.0, 55.5]
+    assert bad == 1  # the torn line stays torn; the new record is whole
+    assert history.read(tmp_path / "missing.jsonl") == ([], 0)
+
+
+def test_the_trend_draws_whole_suite_sessions_when_there_are_any() -> None:
+    from pytest_ssot.reporting import history
+
+    whole = {"time": "t1", "compliance": 10.0, "partial": False}
+    part = {"time": "t2", "compliance": 90.0, "partial": True}
+    assert history.trend([whole, part, whole]) == [whole, whole]
+    assert history.trend([part]) == [part]
+
+
+def test_git_commit_is_read_from_the_repository_and_none_outside_one(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from pytest_ssot.reporting import history
+
+    git = shutil.which("git")
+    if git is None:
+        pytest.skip("git is not installed")
+    repo = tmp_path / "repo"
+    (repo / "sub").mkdir(parents=True)
+    env = {**os.environ, "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@example.com"}
+    env.update(GIT_COMMITTER_NAME="t", GIT_COMMITTER_EMAIL="t@example.com")
+    for args in (["init", "-q"], ["commit", "-q", "--allow-empty", "-m", "x"]):
+        subprocess.run([git, *args], cwd=repo, env=env, check=True)
+    head = subprocess.run(
+        [git, "rev-parse", "HEAD"], cwd=repo, capture_output=True, text=True, check=True
+    ).stdout.strip()
+    assert history.git_commit(repo / "sub") == head
+    assert history.git_prefix(repo / "sub") == "sub"
+    assert history.git_prefix(repo) == ""
+    outside = tmp_path / "plain"
+    outside.mkdir()
+    monkeypatch.setenv("GIT_CEILING_DIRECTORIES", str(tmp_path))
+    assert history.git_commit(outside) is None

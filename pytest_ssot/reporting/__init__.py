@@ -35,8 +35,12 @@ class ReportContext:
     project: str = ""  # a display name (the rootdir's name)
 
     def repo_path(self, path: str) -> str:
+        """``path`` (rootdir-relative) relative to the repository root; a path outside the
+        rootdir stays absolute."""
         prefix = self.source_prefix.strip("/")
-        return f"{prefix}/{path}" if prefix and path else path
+        if not prefix or not path or path.startswith("/"):
+            return path
+        return f"{prefix}/{path}"
 
 
 DEFAULT_CONTEXT = ReportContext()

@@ -58,8 +58,12 @@ def _rule(info: RuleInfo, config: Config) -> dict[str, Any]:
     }
 
 
-def _uri(path: str) -> str:
-    return urllib.parse.quote(path, safe="/")
+def _artifact(path: str, context: ReportContext) -> dict[str, str]:
+    """A repository-relative URI under %SRCROOT%; a file outside the rootdir (a helper that
+    touched the environment at run time) gets an absolute ``file:`` URI instead."""
+    if path.startswith("/"):
+        return {"uri": "file://" + urllib.parse.quote(path, safe="/")}
+    return {"uri": urllib.parse.quote(context.repo_path(path), safe="/"), "uriBaseId": SRCROOT}
 
 
 def _result(outcome: Outcome, index: dict[str, int], context: ReportContext) -> dict[str, Any]:
@@ -69,7 +73,7 @@ def _result(outcome: Outcome, index: dict[str, int], context: ReportContext) -> 
         region["endLine"] = f.end_line
     location: dict[str, Any] = {
         "physicalLocation": {
-            "artifactLocation": {"uri": _uri(context.repo_path(f.path)), "uriBaseId": SRCROOT},
+            "artifactLocation": _artifact(f.path, context),
             "region": region,
         }
     }
@@ -132,14 +136,7 @@ def _notifications(
                 "level": "warning",
                 "message": {"text": f"not checked: {unchecked.reason}"},
                 "locations": [
-                    {
-                        "physicalLocation": {
-                            "artifactLocation": {
-                                "uri": _uri(context.repo_path(unchecked.path)),
-                                "uriBaseId": SRCROOT,
-                            }
-                        }
-                    }
+                    {"physicalLocation": {"artifactLocation": _artifact(unchecked.path, context)}}
                 ],
             }
         )
