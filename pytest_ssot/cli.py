@@ -1,10 +1,1295 @@
-"""The ``ssot`` command line (placeholder until the CLI issue lands)."""
+"""The ``ssot`` command line: static checks without running tests, baseline, init, rules, run.
+
+``ssot check`` composes the same stages as the plugin (config, scanner, rules, policy,
+reporting) and never imports pytest or the code under test: test files and tests are found the
+way pytest would (:mod:`pytest_ssot.discovery`), SSOT001 is decided by resolving base classes
+through the project's own source (:mod:`pytest_ssot.resolver`), and findings are attributed to
+tests exactly as the plugin attributes them, so both report the same statically decidable
+violations with the same fingerprints (a baseline written by one is read by the other).
+
+Scans run in worker processes (``--jobs``) and are cached by content in pytest's cache
+directory (``.pytest_cache/d/ssot-scan``, so ``pytest --cache-clear`` clears it too).
+"""
 
 from __future__ import annotations
 
+import argparse
+import concurrent.futures
+import contextlib
+import dataclasses
+import datetime
+import json
+import os
+import re
+import shlex
+import subprocess
 import sys
+import tempfile
+import time
+from collections.abc import Iterable, Iterator, Sequence
+from pathlib import Path
+from typing import Any, TextIO
+
+from pytest_ssot import baseline as baseline_file
+from pytest_ssot import reporting
+from pytest_ssot.cache import ScanCache
+from pytest_ssot.config import (
+    DEFAULT_TIER,
+    Config,
+    check_required_version,
+    find_pyproject,
+    load,
+    parse,
+    parse_until,
+    read_toml,
+)
+from pytest_ssot.discovery import (
+    DiscoveryError,
+    Fixtures,
+    PytestSettings,
+    StaticTest,
+    TestCollector,
+    UnresolvedClass,
+    conftests_for,
+    default_paths,
+    find_test_files,
+    fixtures_of,
+    load_pytest_settings,
+    resolve_goals,
+)
+from pytest_ssot.errors import ConfigError
+from pytest_ssot.model import MODES, Exemption, Finding, RuleInfo, Scope, UncheckedFile
+from pytest_ssot.paths import glob_match, module_name, relpath
+from pytest_ssot.policy import Result, SessionData, TestRecord, evaluate
+from pytest_ssot.reporting.terminal import summary_lines
+from pytest_ssot.resolver import ClassRef, External, ModuleIndex, ModuleRef, Resolver
+from pytest_ssot.rules import NON_SSOT_TEST_CLASS, RuleSet, builtin_rules, check_file
+from pytest_ssot.scanner import ENV_TARGETS, MOCK_MODULES, FileFacts
+
+EXIT_OK, EXIT_VIOLATIONS, EXIT_USAGE = 0, 1, 2
+FORMATS = ("text", "json", "sarif", "github")
+CACHE_NAME = "ssot-scan"
+RUNNER_ENV = "PYTEST_SSOT_RUNNER"
+FIX_HINT = "ssot fix needs the fix extra: pip install 'pytest-ssot[fix]'"
+# Below this many files, starting worker processes costs more than it saves.
+MIN_FILES_FOR_POOL = 64
+PROGRESS_MIN_FILES = 200
 
 
-def main(argv: list[str] | None = None) -> int:
-    print("ssot: the command line is not available yet", file=sys.stderr)
-    return 2
+def _installed_version() -> str:
+    # Not `pytest_ssot.__version__`: the package's __init__ refers to the plugin (for the
+    # lazily loaded SSOTWarning), and the CLI stays clear of anything that imports pytest.
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("pytest-ssot")
+    except PackageNotFoundError:  # pragma: no cover - running from a source tree
+        return "0.0.0+unknown"
+
+
+VERSION = _installed_version()
+
+
+class UsageError(Exception):
+    """A command-line problem: printed as one line, exit code 2."""
+
+
+# -- project -------------------------------------------------------------------------------------
+@dataclasses.dataclass
+class Project:
+    """The pytest settings and the [tool.ssot] configuration of the suite being checked."""
+
+    cwd: Path
+    settings: PytestSettings
+    config: Config
+
+    @property
+    def root(self) -> Path:
+        return self.settings.rootdir
+
+
+def load_project(
+    args: argparse.Namespace, paths: Sequence[Path] = (), *, err: TextIO = sys.stderr
+) -> Project:
+    cwd = Path.cwd().resolve()
+    settings = load_pytest_settings(cwd, paths)
+    config_file = getattr(args, "config", None)
+    if config_file:
+        config = load(rootdir=settings.rootdir, config_file=Path(config_file))
+    else:
+        pyproject = find_pyproject(cwd)
+        root = pyproject.parent if pyproject is not None else settings.rootdir
+        config = load(rootdir=root)
+    config = config.with_overrides(
+        mode=getattr(args, "mode", None),
+        baseline=Path(args.baseline).resolve() if getattr(args, "baseline", None) else None,
+        fail_under=getattr(args, "fail_under", None),
+    )
+    check_required_version(config, VERSION)
+    for warning in config.warnings:
+        print(f"ssot: warning: {warning}", file=err)
+    return Project(cwd=cwd, settings=settings, config=config)
+
+
+# -- scanning ------------------------------------------------------------------------------------
+_WORKER: tuple[RuleSet, ScanCache | None] | None = None
+
+
+def _init_worker(ruleset: RuleSet, cache_dir: str | None, salt: str) -> None:
+    global _WORKER
+    _WORKER = (ruleset, ScanCache(Path(cache_dir), salt) if cache_dir else None)
+
+
+def _scan_one(
+    path: str, rel: str, ruleset: RuleSet, cache: ScanCache | None
+) -> tuple[str, FileFacts, list[Finding]]:
+    facts, findings = check_file(Path(path), rel, ruleset, cache, full=True)
+    # The findings are all the main process needs from the references.
+    return path, dataclasses.replace(facts, refs=()), findings
+
+
+def _scan_batch(batch: list[tuple[str, str]]) -> list[tuple[str, FileFacts, list[Finding]]]:
+    assert _WORKER is not None
+    ruleset, cache = _WORKER
+    return [_scan_one(path, rel, ruleset, cache) for path, rel in batch]
+
+
+class Progress:
+    """A one-line progress bar on a terminal; nothing otherwise."""
+
+    def __init__(self, total: int, stream: TextIO, enabled: bool) -> None:
+        self.total, self.done, self.stream = total, 0, stream
+        self.enabled = enabled and total >= PROGRESS_MIN_FILES
+        self._drawn = 0.0
+
+    def advance(self, count: int) -> None:
+        self.done += count
+        now = time.monotonic()
+        if self.enabled and (now - self._drawn > 0.1 or self.done >= self.total):
+            self._drawn = now
+            width = 30
+            filled = width * self.done // max(self.total, 1)
+            bar = "#" * filled + "-" * (width - filled)
+            self.stream.write(f"\rssot: scanning [{bar}] {self.done}/{self.total} files")
+            self.stream.flush()
+
+    def close(self) -> None:
+        if self.enabled:
+            self.stream.write("\r\033[K")
+            self.stream.flush()
+
+
+def scan_files(
+    files: Sequence[tuple[Path, str]],
+    ruleset: RuleSet,
+    cache_dir: Path | None,
+    jobs: int,
+    progress: Progress,
+) -> dict[Path, tuple[FileFacts, list[Finding]]]:
+    """Full scans of ``files`` (path, rootdir-relative path), in ``jobs`` processes."""
+    salt = ruleset.cache_salt(full=True)
+    results: dict[Path, tuple[FileFacts, list[Finding]]] = {}
+    work = [(str(path), rel) for path, rel in files]
+    if jobs <= 1 or len(work) < MIN_FILES_FOR_POOL:
+        cache = ScanCache(cache_dir, salt) if cache_dir is not None else None
+        for path, rel in work:
+            _, facts, findings = _scan_one(path, rel, ruleset, cache)
+            results[Path(path)] = (facts, findings)
+            progress.advance(1)
+        return results
+    size = max(8, min(128, len(work) // (jobs * 8) or 1))
+    batches = [work[i : i + size] for i in range(0, len(work), size)]
+    with concurrent.futures.ProcessPoolExecutor(
+        max_workers=jobs,
+        initializer=_init_worker,
+        initargs=(ruleset, str(cache_dir) if cache_dir else None, salt),
+    ) as pool:
+        futures = [pool.submit(_scan_batch, batch) for batch in batches]
+        for future in concurrent.futures.as_completed(futures):
+            batch_results = future.result()
+            for path, facts, findings in batch_results:
+                results[Path(path)] = (facts, findings)
+            progress.advance(len(batch_results))
+    return results
+
+
+def cache_dir_for(settings: PytestSettings) -> Path | None:
+    """``<pytest cache_dir>/d/ssot-scan``, created the way pytest creates its cache (with a
+    ``.gitignore``, so the cache is never committed)."""
+    base = settings.cache_dir or settings.rootdir / ".pytest_cache"
+    try:
+        if not base.exists():
+            base.mkdir(parents=True)
+            (base / ".gitignore").write_text("# Created by pytest-ssot.\n*\n", encoding="utf-8")
+            (base / "CACHEDIR.TAG").write_text(
+                "Signature: 8a477f597d28d172789f06886806bc55\n", encoding="utf-8"
+            )
+        directory = base / "d" / CACHE_NAME
+        directory.mkdir(parents=True, exist_ok=True)
+    except OSError:
+        return None
+    return directory
+
+
+# -- the static check ------------------------------------------------------------------------
+@dataclasses.dataclass
+class CheckRun:
+    """Everything a static check found, ready for reports, baselines and ``init``."""
+
+    project: Project
+    ruleset: RuleSet
+    data: SessionData
+    result: Result
+    tests: list[StaticTest]
+    test_files: list[Path]
+    scanned: set[str]
+    roots: tuple[str, ...]
+    unresolved: list[UnresolvedClass]
+    resolver: Resolver
+    facts: dict[Path, FileFacts]
+    known: dict[str, dict[str, Any]]
+    coverage: baseline_file.Coverage
+
+
+def _roots_for(project: Project, paths: Sequence[Path]) -> tuple[str, ...]:
+    roots = []
+    for path in paths:
+        rel = relpath(path.resolve(), project.root)
+        roots.append("" if rel == "." else rel)
+    return tuple(roots) or ("",)
+
+
+def run_check(
+    project: Project,
+    paths: Sequence[Path],
+    *,
+    jobs: int,
+    use_cache: bool,
+    progress_stream: TextIO | None = None,
+) -> CheckRun:
+    settings, config, root = project.settings, project.config, project.root
+    targets = list(paths) or default_paths(settings, project.cwd)
+    all_files = find_test_files(settings, targets)
+    test_files = [f for f in all_files if not config.is_excluded(relpath(f, root))]
+    conftests: list[Path] = []
+    for test_file in test_files:
+        for conftest in conftests_for(test_file, root):
+            if conftest not in conftests and not config.is_excluded(relpath(conftest, root)):
+                conftests.append(conftest)
+    ruleset = RuleSet(tuple(builtin_rules(config)))
+    cache_dir = cache_dir_for(settings) if use_cache else None
+    todo = [(p, relpath(p, root)) for p in [*test_files, *conftests]]
+    progress = Progress(len(todo), progress_stream or sys.stderr, progress_stream is not None)
+    try:
+        scanned = scan_files(todo, ruleset, cache_dir, jobs, progress)
+    finally:
+        progress.close()
+    facts = {path: f for path, (f, _) in scanned.items()}
+    findings = {path: found for path, (_, found) in scanned.items()}
+    salt = ruleset.cache_salt(full=True)
+    lazy_cache = ScanCache(cache_dir, salt) if cache_dir is not None else None
+
+    def facts_for(path: Path) -> FileFacts | None:
+        if path not in facts:
+            if not path.is_file():
+                return None
+            facts[path], _ = check_file(path, relpath(path, root), ruleset, lazy_cache, full=True)
+        return facts[path]
+
+    index = ModuleIndex(_import_roots(settings, test_files))
+    resolver = Resolver(index, facts_for, module_name)
+    goals: list[ClassRef | External] = []
+    if config.base_classes:
+        goals, problems = resolve_goals(resolver, config.base_classes)
+        if problems:
+            where = config.path or "[tool.ssot]"
+            raise ConfigError([f"{where}: {problem}" for problem in problems])
+
+    data = SessionData()
+    tests: list[StaticTest] = []
+    unresolved: list[UnresolvedClass] = []
+    by_file: dict[Path, list[StaticTest]] = {}
+    conftest_fixtures: dict[Path, Fixtures] = {}
+    for test_file in test_files:
+        rel = relpath(test_file, root)
+        module_facts = facts[test_file]
+        if module_facts.error is not None:
+            data.unchecked[rel] = UncheckedFile(rel, module_facts.error)
+            continue
+        assert module_facts.structure is not None
+        outer = Fixtures()
+        chain = conftests_for(test_file, root)
+        for conftest in chain:
+            if conftest not in conftest_fixtures:
+                conftest_facts = facts.get(conftest)
+                conftest_fixtures[conftest] = fixtures_of(
+                    conftest_facts.structure if conftest_facts else None
+                )
+            outer.extend(conftest_fixtures[conftest])
+        collector = TestCollector(settings, resolver, test_file, module_facts.structure, outer)
+        found, undecided = collector.collect()
+        unresolved.extend(undecided)
+        if not found:
+            continue
+        by_file[test_file] = found
+        tests.extend(found)
+        for test in found:
+            data.tests[test.nodeid] = TestRecord(
+                nodeid=test.nodeid, path=rel, exemptions=tuple(_exemptions(test, data))
+            )
+
+    scanned_rel: set[str] = set()
+
+    def record_scan(path: Path) -> list[Finding]:
+        rel = relpath(path, root)
+        scanned_rel.add(rel)
+        file_facts = facts.get(path)
+        if file_facts is not None:
+            if file_facts.error is not None:
+                data.unchecked[rel] = UncheckedFile(rel, file_facts.error)
+            if file_facts.suppressions:
+                data.suppressions[rel] = file_facts.suppressions
+        return findings.get(path, [])
+
+    related = _related(by_file)
+    for path, own in by_file.items():
+        module_findings = record_scan(path)
+        candidates = related[path]
+        defined = {
+            t.function for t in candidates if t.function is not None and t.function[0] == path
+        }
+        for finding in module_findings:
+            affected = [
+                t.nodeid for t in candidates if _affected_by(t, finding.scope, path, defined)
+            ]
+            if affected:
+                data.add(finding, affected)
+        for conftest in conftests_for(path, root):
+            if config.is_excluded(relpath(conftest, root)):
+                continue
+            for finding in record_scan(conftest):
+                fixture = finding.scope.fixture
+                affected = [t.nodeid for t in own if fixture is None or fixture in t.fixturenames]
+                if affected:
+                    data.add(finding, affected)
+    for test_file in test_files:
+        if facts[test_file].error is not None:
+            scanned_rel.add(relpath(test_file, root))
+
+    if config.base_classes:
+        _check_test_classes(tests, goals, resolver, config, root, data, unresolved)
+
+    known: dict[str, dict[str, Any]] = {}
+    if config.baseline is not None:
+        known = baseline_file.load(config.baseline)
+    result = evaluate(data, config, ruleset.infos, known=known)
+    roots = _roots_for(project, targets)
+    coverage = _coverage(project, roots, scanned_rel, by_file, known)
+    result = dataclasses.replace(result, stale=baseline_file.stale(result.stale, coverage))
+    return CheckRun(
+        project=project,
+        ruleset=ruleset,
+        data=data,
+        result=result,
+        tests=tests,
+        test_files=test_files,
+        scanned=scanned_rel,
+        roots=roots,
+        unresolved=sorted(set(unresolved), key=lambda u: (u.path, u.line, u.qualname)),
+        resolver=resolver,
+        facts=facts,
+        known=known,
+        coverage=coverage,
+    )
+
+
+def _coverage(
+    project: Project,
+    roots: tuple[str, ...],
+    scanned: set[str],
+    by_file: dict[Path, list[StaticTest]],
+    known: dict[str, dict[str, Any]],
+) -> baseline_file.Coverage:
+    gone = frozenset(
+        str(e.get("path"))
+        for e in known.values()
+        if e.get("path") and not (project.root / str(e.get("path"))).exists()
+    )
+    return baseline_file.Coverage(
+        roots=roots,
+        complete_files=frozenset(relpath(p, project.root) for p in by_file),
+        scanned=frozenset(scanned),
+        gone=gone,
+        whole=True,
+        ran=False,  # a static check never judges what only a test run can see
+    )
+
+
+def _import_roots(settings: PytestSettings, test_files: Iterable[Path]) -> list[Path]:
+    """What the tests have on ``sys.path``: rootdir, ``pythonpath``, ``src``, and (pytest's
+    ``prepend`` import mode) the directory above each test file's top package."""
+    roots = [settings.rootdir, *settings.pythonpath]
+    if (settings.rootdir / "src").is_dir():
+        roots.append(settings.rootdir / "src")
+    seen: set[Path] = set()
+    for test_file in test_files:
+        directory = test_file.parent
+        if directory in seen:
+            continue
+        seen.add(directory)
+        while (directory / "__init__.py").is_file() and directory.parent != directory:
+            directory = directory.parent
+        if directory not in roots:
+            roots.append(directory)
+    return roots
+
+
+def _exemptions(test: StaticTest, data: SessionData) -> Iterator[Exemption]:
+    """The ``ssot_exempt`` marks of a test, validated as the plugin validates them."""
+    for origin, mark in test.marks:
+        codes = mark.args
+        reason = mark.kwargs.get("reason")
+        until = mark.kwargs.get("until")
+        problem = None
+        if any(isinstance(c, dict) for c in codes):
+            problem = "codes are not literal strings, so ssot check cannot read them"
+        elif not all(isinstance(c, str) for c in codes):
+            problem = f"codes must be strings such as 'SSOT002', got {tuple(codes)!r}"
+        elif isinstance(reason, dict):
+            reason = f"<{reason.get('expr')}>"  # a constant: pytest sees its value
+        elif not isinstance(reason, str) or not reason.strip():
+            problem = 'needs reason="why this test is exempt"'
+        if problem is None and isinstance(until, dict):
+            until = None  # computed: its expiry date is only known at run time
+        elif (
+            problem is None
+            and until is not None
+            and (not isinstance(until, str) or parse_until(until) is None)
+        ):
+            problem = f"until={until!r} is not a YYYY-MM-DD date"
+        if problem is not None:
+            data.invalid_exemptions[origin] = f"ssot_exempt {problem}; not applied"
+            continue
+        yield Exemption(codes=frozenset(codes), reason=str(reason), until=until, origin=origin)
+
+
+def _related(by_file: dict[Path, list[StaticTest]]) -> dict[Path, list[StaticTest]]:
+    """Per test module, the tests its code runs for (the plugin's ``_related``)."""
+    related: dict[Path, list[StaticTest]] = {path: [] for path in by_file}
+    for path, tests in by_file.items():
+        for test in tests:
+            files = {path, *(where for where, _ in test.classes)}
+            if test.function is not None:
+                files.add(test.function[0])
+            for file in files:
+                if file in related:
+                    related[file].append(test)
+    return related
+
+
+def _affected_by(
+    test: StaticTest,
+    scope: Scope,
+    here: Path,
+    defined: set[tuple[Path, tuple[str, ...]]],
+) -> bool:
+    """Whether a finding at ``scope`` of test module ``here`` affects ``test`` (the plugin's
+    ``_Origins.affected_by``, on static facts)."""
+    module = test.file
+    if not scope.qualname:
+        return module == here
+    cls_parts = scope.qualname[: scope.classes]
+    rest = scope.qualname[scope.classes :]
+    if cls_parts and not any(
+        where == here and qualname[: len(cls_parts)] == cls_parts
+        for where, qualname in test.classes
+    ):
+        return False
+    if not rest:
+        return True
+    if scope.fixture is not None:
+        return scope.fixture in test.fixturenames
+    body = (here, (*cls_parts, rest[0]))
+    if body in defined:
+        return test.function == body
+    return bool(cls_parts) or module == here
+
+
+def _check_test_classes(
+    tests: list[StaticTest],
+    goals: list[ClassRef | External],
+    resolver: Resolver,
+    config: Config,
+    root: Path,
+    data: SessionData,
+    unresolved: list[UnresolvedClass],
+) -> None:
+    """SSOT001 on static facts; a class whose ancestry cannot be resolved is reported as
+    unresolved instead of being guessed either way."""
+    names = " or ".join(e.rpartition(":")[2] for e in config.base_classes)
+    for test in tests:
+        if test.cls is None:
+            if config.allow_function_tests:
+                continue
+            finding = Finding(
+                code=NON_SSOT_TEST_CLASS.code,
+                path=test.path,
+                line=test.line,
+                col=1,
+                message=(
+                    f"test function {test.name}() is not in an SSOT test class; move it into a "
+                    f"class deriving from {names}"
+                ),
+                scope=Scope(qualname=(test.name,)),
+                snippet=f"def {test.name}",
+            )
+            data.add(finding, [test.nodeid])
+            continue
+        verdict = resolver.derives_from(test.cls, goals)
+        detail = resolver.detail(test.cls)
+        line = detail.line if detail is not None else test.line
+        class_path = relpath(test.cls.path, root)
+        if verdict.value is None:
+            unresolved.append(UnresolvedClass(class_path, line, test.cls.qualname, verdict.reason))
+            continue
+        if verdict.value:
+            continue
+        qualname = test.cls.qualname
+        finding = Finding(
+            code=NON_SSOT_TEST_CLASS.code,
+            path=class_path,
+            line=line,
+            col=1,
+            message=(
+                f"test class {qualname} does not inherit from an SSOT base class; "
+                f"derive it from {names}"
+            ),
+            scope=Scope(qualname=tuple(qualname.split(".")), classes=1),
+            snippet=f"class {qualname}",
+        )
+        data.add(finding, [test.nodeid])
+
+
+# -- output ----------------------------------------------------------------------------------
+def _violation_lines(result: Result, *, only_new: bool) -> Iterator[str]:
+    for outcome in result.outcomes:
+        if outcome.status == "exempted" or (only_new and outcome.status != "new"):
+            continue
+        f = outcome.finding
+        tag = "" if outcome.status == "new" else f" [{outcome.status}]"
+        yield f"{f.path}:{f.line}:{f.col}: {f.code} {f.message} ({outcome.name}){tag}"
+
+
+def _context(project: Project) -> reporting.ReportContext:
+    prefix = _git_prefix(project.root)
+    return reporting.ReportContext(
+        source_prefix=prefix,
+        generated=datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        project=project.root.name,
+    )
+
+
+def _git_prefix(root: Path) -> str:
+    """The rootdir relative to the enclosing git repository (paths in SARIF and GitHub
+    annotations resolve against the repository)."""
+    for directory in (root, *root.parents):
+        if (directory / ".git").exists():
+            rel = relpath(root, directory)
+            return "" if rel == "." else rel
+    return ""
+
+
+def render_check(run: CheckRun, fmt: str, out: TextIO, *, quiet: bool) -> None:
+    result, config = run.result, run.project.config
+    version = VERSION
+    if fmt == "json":
+        report = json.loads(reporting.render("json", result, config, run.ruleset.infos, version))
+        report["unresolved"] = [dataclasses.asdict(u) for u in run.unresolved]
+        out.write(json.dumps(report, indent=2, ensure_ascii=False) + "\n")
+        return
+    if fmt in ("sarif", "github"):
+        out.write(
+            reporting.render(
+                fmt, result, config, run.ruleset.infos, version, context=_context(run.project)
+            )
+        )
+        return
+    for line in _violation_lines(result, only_new=quiet):
+        out.write(line + "\n")
+    if run.unresolved and not quiet:
+        out.write(f"unresolved base classes {len(run.unresolved)} (SSOT001 not decided):\n")
+        for item in run.unresolved[:50]:
+            out.write(f"  {item.path}:{item.line} {item.qualname}: {item.reason}\n")
+        if len(run.unresolved) > 50:
+            out.write(f"  ... and {len(run.unresolved) - 50} more\n")
+    if not quiet:
+        out.write("SSOT compliance (static, ssot check)\n")
+    for line in summary_lines(result, verbosity=-1 if quiet else 0):
+        out.write(line + "\n")
+    if result.below(config.fail_under):
+        out.write(
+            f"FAIL: SSOT compliance {result.compliance:.1f}% is below fail_under "
+            f"{config.fail_under:g}%\n"
+        )
+
+
+def exit_code(run: CheckRun) -> int:
+    """1 when a new violation fails a test in a strict setting, or compliance is below
+    ``fail_under``; else 0."""
+    result = run.result
+    if result.failing or result.below(run.project.config.fail_under):
+        return EXIT_VIOLATIONS
+    return EXIT_OK
+
+
+# -- commands ------------------------------------------------------------------------------------
+def _jobs(value: int | None) -> int:
+    return max(1, value if value is not None else (os.cpu_count() or 1))
+
+
+def _paths(values: Sequence[str]) -> list[Path]:
+    return [Path(v) for v in values]
+
+
+def cmd_check(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    paths = _paths(args.paths)
+    project = load_project(args, paths, err=err)
+    if args.show_files:
+        targets = paths or default_paths(project.settings, project.cwd)
+        for path in find_test_files(project.settings, targets):
+            if not project.config.is_excluded(relpath(path, project.root)):
+                out.write(os.path.relpath(path, project.cwd) + "\n")
+        return EXIT_OK
+    show_progress = err.isatty() and not args.quiet
+    run = run_check(
+        project,
+        paths,
+        jobs=_jobs(args.jobs),
+        use_cache=not args.no_cache,
+        progress_stream=err if show_progress else None,
+    )
+    render_check(run, args.format, out, quiet=args.quiet)
+    return exit_code(run)
+
+
+def cmd_baseline(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    paths = _paths(args.paths)
+    project = load_project(args, paths, err=err)
+    target = project.config.baseline
+    if target is None:
+        raise UsageError("no baseline file: set `baseline` in [tool.ssot] or pass --baseline PATH")
+    run = run_check(project, paths, jobs=_jobs(args.jobs), use_cache=not args.no_cache)
+    written = write_baseline(run, target)
+    shown = os.path.relpath(target, project.cwd)
+    out.write(f"ssot: baseline {shown} written: {written} entries\n")
+    return EXIT_OK
+
+
+def write_baseline(run: CheckRun, target: Path) -> int:
+    current = [
+        baseline_file.entry(o.finding, o.fingerprint)
+        for o in run.result.outcomes
+        if o.status != "exempted"
+    ]
+    entries = baseline_file.updated(run.known, current, run.coverage.covers)
+    baseline_file.write_atomic(target, baseline_file.render(entries))
+    return len({e["fingerprint"] for e in entries})
+
+
+def rule_doc(info: RuleInfo) -> str:
+    """A rule explained the way ruff explains its rules."""
+    options = [o.strip() for o in info.options.split(",") if o.strip()]
+    parts = [
+        f"# {info.name} ({info.code})",
+        "",
+        "## What it does",
+        info.summary + ".",
+        "",
+        "## Why is this bad?",
+        info.why,
+        "",
+        "## Example",
+        "```python",
+        info.example,
+        "```",
+        "",
+        "## Use instead",
+        "```python",
+        info.use_instead,
+        "```",
+    ]
+    if options:
+        parts += ["", "## Options", *(f"- `{o}`" for o in options)]
+    return "\n".join(parts) + "\n"
+
+
+def cmd_rules(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    try:
+        config = load_project(args, err=err).config
+    except (ConfigError, DiscoveryError) as exc:
+        print(f"ssot: warning: configuration not used ({_first_line(exc)})", file=err)
+        config = Config(root=Path.cwd())
+    infos = RuleSet(tuple(builtin_rules(config))).infos
+    if args.code:
+        wanted = args.code.strip()
+        info = next(
+            (i for i in infos.values() if wanted.upper() == i.code or wanted == i.name), None
+        )
+        if info is None:
+            raise UsageError(
+                f"unknown rule {wanted!r}; `ssot rules` lists them ({', '.join(infos)})"
+            )
+        if args.format == "json":
+            out.write(json.dumps(dataclasses.asdict(info), indent=2) + "\n")
+        else:
+            out.write(rule_doc(info))
+        return EXIT_OK
+    if args.format == "json":
+        out.write(json.dumps([dataclasses.asdict(i) for i in infos.values()], indent=2) + "\n")
+        return EXIT_OK
+    width = max(len(i.name) for i in infos.values())
+    for info in infos.values():
+        out.write(f"{info.code}  {info.name:<{width}}  {info.summary}\n")
+    return EXIT_OK
+
+
+def _first_line(exc: BaseException) -> str:
+    problems = getattr(exc, "problems", None)
+    if problems:
+        return str(problems[0])
+    return str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+
+
+def tier_paths(project: Project, tier_name: str) -> tuple[list[Path], list[Path]]:
+    """(paths of the tier, paths of the other tiers) that exist; for ``default``, no path
+    and every named tier's paths to leave out."""
+    config = project.config
+    names = [t.name for t in config.tiers]
+    if tier_name != DEFAULT_TIER and tier_name not in names:
+        known = ", ".join([*names, DEFAULT_TIER]) if names else "none are configured"
+        raise UsageError(f"unknown tier {tier_name!r} (tiers: {known})")
+    selected: list[Path] = []
+    others: list[Path] = []
+    for tier in config.tiers:
+        found = [p for pattern in tier.paths for p in _existing(project.root, pattern)]
+        (selected if tier.name == tier_name else others).extend(found)
+    if tier_name != DEFAULT_TIER and not selected:
+        raise UsageError(
+            f"tier {tier_name!r} matches no existing path ({', '.join(_tier(config, tier_name))})"
+        )
+    return _outermost(selected), _outermost(others)
+
+
+def _tier(config: Config, name: str) -> tuple[str, ...]:
+    return next(t.paths for t in config.tiers if t.name == name)
+
+
+def _existing(root: Path, pattern: str) -> list[Path]:
+    """The existing files and directories a tier glob stands for."""
+    pattern = pattern.strip("/")
+    literal = re.split(r"[*?\[]", pattern, maxsplit=1)[0]
+    if literal == pattern:
+        path = root / pattern
+        return [path] if path.exists() else []
+    prefix = literal.rpartition("/")[0]
+    rest = pattern[len(prefix) :].lstrip("/")
+    if rest in ("**", "**/*"):
+        path = root / prefix
+        return [path] if prefix and path.is_dir() else [root]
+    base = root / prefix if prefix else root
+    glob = rest if "/" in pattern else "**/" + rest
+    if not base.is_dir():
+        return []
+    return sorted(
+        p
+        for p in base.glob(glob)
+        if glob_match(relpath(p, root), pattern) and "__pycache__" not in p.parts
+    )
+
+
+def _outermost(paths: list[Path]) -> list[Path]:
+    result: list[Path] = []
+    for path in sorted(set(paths), key=lambda p: len(p.parts)):
+        if not any(parent in result for parent in path.parents):
+            result.append(path)
+    return sorted(result)
+
+
+def cmd_run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    project = load_project(args, err=err)
+    runner = project.config.runner
+    if not runner:
+        raise UsageError(
+            '`runner` is not set in [tool.ssot]: set runner = "<id>" so pytest-ssot can tell '
+            "official runs from others"
+        )
+    selected: list[Path] = []
+    if args.tier:
+        selected, others = tier_paths(project, args.tier)
+        if args.tier == DEFAULT_TIER:
+            args.pytest_args = [
+                *(f"--ignore={os.path.relpath(p, project.cwd)}" for p in others),
+                *args.pytest_args,
+            ]
+    command = [
+        sys.executable,
+        "-m",
+        "pytest",
+        "-p",
+        "ssot",
+        *(os.path.relpath(p, project.cwd) for p in selected),
+        *args.pytest_args,
+    ]
+    env = {**os.environ, RUNNER_ENV: runner}
+    if not args.quiet:
+        shown = " ".join(shlex.quote(c) for c in ["python", *command[1:]])
+        print(f"ssot run: {RUNNER_ENV}={runner} {shown}", file=err)
+    err.flush()
+    out.flush()
+    try:
+        completed = subprocess.run(command, env=env, check=False)
+    except KeyboardInterrupt:
+        return 2
+    return completed.returncode
+
+
+def cmd_fix(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    try:
+        from pytest_ssot import fix
+    except ImportError:
+        print(FIX_HINT, file=err)
+        return EXIT_USAGE
+    paths = _paths(args.paths)
+    project = load_project(args, paths, err=err)
+    try:
+        return fix.run(
+            [p.resolve() for p in paths],
+            project.config,
+            diff=args.diff,
+            wrap_functions=args.wrap_functions,
+            out=out,
+            jobs=args.jobs,
+        )
+    except ImportError:
+        print(FIX_HINT, file=err)
+        return EXIT_USAGE
+
+
+# -- init ----------------------------------------------------------------------------------------
+@dataclasses.dataclass
+class Proposal:
+    base_classes: list[tuple[str, int]]
+    env_modules: list[str]
+    mock_modules: list[str]
+    runner: str | None
+    baseline: str
+    files: int
+    tests: int
+
+    def toml(self) -> str:
+        lines = [
+            "[tool.ssot]",
+            f"# Proposed by `ssot init` from {self.files} test files and {self.tests} tests;",
+            "# review it, then tighten `mode` (or add tiers) as the migration goes.",
+            'mode = "warn"',
+        ]
+        if self.base_classes:
+            lines.append("base_classes = [")
+            for entry, count in self.base_classes:
+                plural = "es" if count != 1 else ""
+                lines.append(f"    {_toml_str(entry)},  # {count} test class{plural}")
+            lines.append("]")
+        else:
+            lines.append('# base_classes = ["package.module:SSotBaseTestCase"]')
+        for key, values in (("env_modules", self.env_modules), ("mock_modules", self.mock_modules)):
+            if values:
+                lines.append(f"{key} = [{', '.join(_toml_str(v) for v in values)}]")
+            else:
+                lines.append(f'# {key} = ["package.module"]')
+        if self.runner:
+            lines.append(f"runner = {_toml_str(self.runner)}")
+        else:
+            lines.append('# runner = "unified"  # the value your runner puts in PYTEST_SSOT_RUNNER')
+        lines.append(f"baseline = {_toml_str(self.baseline)}")
+        return "\n".join(lines) + "\n"
+
+
+def _toml_str(value: str) -> str:
+    return json.dumps(value, ensure_ascii=False)
+
+
+RUNNER_RE = re.compile(r"""PYTEST_SSOT_RUNNER['"]\s*(?:\]\s*=|,)\s*['"]([^'"]+)['"]""")
+NAME_ENV_RE = re.compile(r"env", re.IGNORECASE)
+NAME_MOCK_RE = re.compile(r"mock|fake|stub|double", re.IGNORECASE)
+NAME_BASE_RE = re.compile(r"test|case|base", re.IGNORECASE)
+
+
+def propose(run: CheckRun) -> Proposal:
+    """Inspect a suite: its most inherited test base classes, the project modules that wrap
+    the environment and unittest.mock, and the runner id it already uses."""
+    resolver = run.resolver
+    test_files = set(run.test_files)
+    test_classes = {t.cls for t in run.tests if t.cls is not None}
+    counts: dict[ClassRef, int] = {}
+    depth: dict[ClassRef, int] = {}
+    for cls in test_classes:
+        mro, _ = resolver.mro(cls)
+        for entry in mro[1:]:
+            if isinstance(entry, ClassRef) and entry not in test_classes:
+                counts[entry] = counts.get(entry, 0) + 1
+                depth[entry] = len(resolver.mro(entry)[0])
+    candidates = [c for c in counts if c.path not in test_files and c.path.name != "conftest.py"]
+    named = [c for c in candidates if NAME_BASE_RE.search(c.qualname.rpartition(".")[2])]
+    ordered = sorted(named or candidates, key=lambda c: (-counts[c], -depth[c], c.dotted))
+    chosen: list[ClassRef] = []
+    for candidate in ordered:
+        if any(candidate in resolver.mro(c)[0] for c in chosen):
+            continue  # a base of an SSOT class already chosen
+        chosen.append(candidate)
+        if len(chosen) == 3:
+            break
+    bases = [(f"{resolver.module_name(c.path)}:{c.qualname}", counts[c]) for c in chosen]
+    env_modules, mock_modules = _wrapper_modules(run)
+    return Proposal(
+        base_classes=bases,
+        env_modules=env_modules,
+        mock_modules=mock_modules,
+        runner=_runner_id(run),
+        baseline="ssot-baseline.json",
+        files=len(run.test_files),
+        tests=len(run.tests),
+    )
+
+
+def _imported_modules(run: CheckRun, limit: int = 2000) -> list[tuple[str, Path]]:
+    """Project modules reachable by imports from the test files (not test files or
+    conftests themselves), breadth first."""
+    resolver = run.resolver
+    queue: list[Path] = list(run.test_files)
+    seen: set[Path] = set(queue)
+    found: list[tuple[str, Path]] = []
+    while queue and len(seen) < limit:
+        path = queue.pop(0)
+        structure = resolver.structure(path)
+        if structure is None:
+            continue
+        for binding in structure.bindings:
+            names: list[str] = []
+            if binding.kind in ("import", "from", "star"):
+                absolute = resolver.absolute(path, binding.target)
+                if absolute is None:
+                    continue
+                names.append(absolute)
+                if binding.kind == "from":
+                    names.append(f"{absolute}.{binding.attr}")
+            for name in names:
+                target = resolver.module(name)
+                if not isinstance(target, ModuleRef) or target.path is None:
+                    continue
+                if target.path in seen:
+                    continue
+                seen.add(target.path)
+                queue.append(target.path)
+                if target.path.name != "conftest.py":
+                    found.append((name, target.path))
+    return found
+
+
+def _wrapper_modules(run: CheckRun) -> tuple[list[str], list[str]]:
+    env: list[str] = []
+    mocks: list[str] = []
+    ruleset = RuleSet(tuple(builtin_rules(Config(root=run.project.root))))
+    for name, path in _imported_modules(run):
+        try:
+            data = path.read_bytes()
+        except OSError:
+            continue
+        from pytest_ssot.scanner import scan
+
+        facts = scan(data, relpath(path, run.project.root), ruleset.watched, full=True)
+        if facts.error is not None or facts.structure is None:
+            continue
+        defined = [name, *facts.structure.classes, *facts.structure.functions]
+        targets = {r.target for r in facts.refs}
+        touches_env = any(t == e or t.startswith(e + ".") for t in targets for e in ENV_TARGETS)
+        uses_mock = any(t == m or t.startswith(m + ".") for t in targets for m in MOCK_MODULES)
+        if touches_env and any(NAME_ENV_RE.search(d) for d in defined) and name not in env:
+            env.append(name)
+        if uses_mock and any(NAME_MOCK_RE.search(d) for d in defined) and name not in mocks:
+            mocks.append(name)
+    return env, mocks
+
+
+def _runner_id(run: CheckRun) -> str | None:
+    """The id an existing runner script puts in PYTEST_SSOT_RUNNER, if any."""
+    root = run.project.root
+    candidates: list[Path] = []
+    directories = {root, *(p.parent for p in run.test_files)}
+    for directory in sorted(directories):
+        candidates.extend(
+            p for p in directory.glob("*.py") if "runner" in p.name or "run" in p.stem
+        )
+    for path in candidates:
+        try:
+            text = path.read_text(encoding="utf-8", errors="replace")
+        except OSError:
+            continue
+        match = RUNNER_RE.search(text)
+        if match:
+            return match.group(1)
+    return None
+
+
+def append_table(path: Path, table: str) -> None:
+    """Append a TOML table to a file, atomically, leaving every existing byte as it was
+    (line endings and permissions included)."""
+    try:
+        existing = path.read_bytes()
+        mode = path.stat().st_mode & 0o7777
+    except FileNotFoundError:
+        existing, mode = b"", 0o644
+    newline = b"\r\n" if b"\r\n" in existing else b"\n"
+    addition = table.encode("utf-8").replace(b"\n", newline)
+    separator = b""
+    if existing:
+        separator = newline if existing.endswith(newline) else newline * 2
+        if existing.endswith(newline) and not existing.endswith(newline * 2):
+            separator = newline
+        elif existing.endswith(newline * 2):
+            separator = b""
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(existing + separator + addition)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.chmod(tmp, mode)
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+
+
+def cmd_init(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    if getattr(args, "config", None):
+        raise UsageError("ssot init writes [tool.ssot] to pyproject.toml; drop --config")
+    cwd = Path.cwd().resolve()
+    settings = load_pytest_settings(cwd)
+    pyproject = settings.rootdir / "pyproject.toml"
+    if pyproject.is_file() and "ssot" in read_toml(pyproject).get("tool", {}):
+        raise UsageError(
+            f"{pyproject} already has [tool.ssot]; edit it by hand, or run `ssot baseline` "
+            "to refresh the baseline"
+        )
+    project = Project(cwd=cwd, settings=settings, config=Config(root=settings.rootdir))
+    run = run_check(project, [], jobs=_jobs(args.jobs), use_cache=not args.no_cache)
+    proposal = propose(run)
+    table = proposal.toml()
+    # What is written must be what pytest-ssot accepts.
+    parse(
+        tomllib_loads(table)["tool"]["ssot"],
+        path=pyproject,
+        root=settings.rootdir,
+        prefix="tool.ssot.",
+    )
+    shown = os.path.relpath(pyproject, cwd)
+    out.write(f"Proposed configuration for {shown}:\n\n{table}\n")
+    if not args.yes:
+        if not sys.stdin.isatty():
+            out.write(f"Nothing written: re-run with --yes to add it to {shown}.\n")
+            return EXIT_OK
+        answer = input(f"Add this to {shown} and write the baseline? [y/N] ").strip().lower()
+        if answer not in ("y", "yes"):
+            out.write("Nothing written.\n")
+            return EXIT_OK
+    append_table(pyproject, table)
+    config = load(rootdir=settings.rootdir)
+    project = Project(cwd=cwd, settings=settings, config=config)
+    run = run_check(project, [], jobs=_jobs(args.jobs), use_cache=not args.no_cache)
+    assert config.baseline is not None
+    entries = write_baseline(run, config.baseline)
+    result = run.result
+    out.write(
+        f"Wrote [tool.ssot] to {shown} and {entries} known violations to "
+        f"{os.path.relpath(config.baseline, cwd)}.\n"
+        f"Compliance today: {result.compliance:.1f}% ({result.compliant}/{result.tests} tests).\n"
+        "Next: commit both; run `pytest -p ssot` (or `ssot check`) in CI to stop new drift.\n"
+    )
+    return EXIT_OK
+
+
+def tomllib_loads(text: str) -> dict[str, Any]:
+    if sys.version_info >= (3, 11):
+        import tomllib
+    else:  # pragma: no cover - exercised on 3.10 only
+        import tomli as tomllib  # type: ignore[import-not-found,unused-ignore]
+    data: dict[str, Any] = tomllib.loads(text)
+    return data
+
+
+# -- argument parsing ------------------------------------------------------------------------
+def _mode(value: str) -> str:
+    if value not in MODES:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a mode; choose from {', '.join(MODES)}")
+    return value
+
+
+def _positive(value: str) -> int:
+    try:
+        number = int(value)
+    except ValueError:
+        number = 0
+    if number < 1:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a positive number of jobs")
+    return number
+
+
+def build_parser() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument(
+        "--config",
+        metavar="PATH",
+        help="standalone TOML file with the [tool.ssot] keys at top level",
+    )
+    scan = argparse.ArgumentParser(add_help=False)
+    scan.add_argument(
+        "paths",
+        nargs="*",
+        metavar="PATH",
+        help="files or directories (default: pytest testpaths, else the current directory)",
+    )
+    scan.add_argument(
+        "--jobs",
+        "-j",
+        type=_positive,
+        default=None,
+        metavar="N",
+        help="worker processes (default: all cores)",
+    )
+    scan.add_argument("--no-cache", action="store_true", help="do not read or write the scan cache")
+    scan.add_argument("--baseline", metavar="PATH", help="baseline file (overrides `baseline`)")
+
+    parser = argparse.ArgumentParser(
+        prog="ssot",
+        description="Static SSOT checks for pytest suites (pytest-ssot); never imports the tests.",
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {VERSION}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    check = sub.add_parser("check", parents=[common, scan], help="check the suite statically")
+    check.add_argument(
+        "--format", choices=FORMATS, default="text", help="output format (default: text)"
+    )
+    check.add_argument(
+        "--mode",
+        type=_mode,
+        default=None,
+        metavar="MODE",
+        help="off|warn|strict: replaces `mode` and every tier's mode",
+    )
+    check.add_argument(
+        "--show-files",
+        action="store_true",
+        help="list the files it would check, one per line, and stop",
+    )
+    check.add_argument(
+        "--quiet",
+        "-q",
+        action="store_true",
+        help="only new violations and the totals; no progress bar",
+    )
+    check.set_defaults(handler=cmd_check)
+
+    base = sub.add_parser(
+        "baseline", parents=[common, scan], help="write the baseline from a static scan"
+    )
+    base.set_defaults(handler=cmd_baseline)
+
+    rules = sub.add_parser("rules", parents=[common], help="list the rules, or explain one")
+    rules.add_argument(
+        "code", nargs="?", help="a rule code or name, e.g. SSOT002 or direct-environ-access"
+    )
+    rules.add_argument("--format", choices=("text", "json"), default="text")
+    rules.set_defaults(handler=cmd_rules)
+
+    init = sub.add_parser(
+        "init",
+        parents=[common],
+        help="propose [tool.ssot] for a suite and write it with a baseline",
+    )
+    init.add_argument("--yes", "-y", action="store_true", help="write without asking")
+    init.add_argument("--jobs", "-j", type=_positive, default=None, metavar="N")
+    init.add_argument("--no-cache", action="store_true")
+    init.set_defaults(handler=cmd_init)
+
+    run = sub.add_parser(
+        "run",
+        parents=[common],
+        help="run pytest as the unified runner (sets PYTEST_SSOT_RUNNER)",
+        description=(
+            "Reference unified runner: runs `python -m pytest -p ssot` with PYTEST_SSOT_RUNNER "
+            "set to `runner`. Arguments after -- go to pytest. A team's own runner only needs "
+            'os.environ["PYTEST_SSOT_RUNNER"] = "<runner id>" before it starts pytest.'
+        ),
+    )
+    run.add_argument(
+        "--tier",
+        metavar="NAME",
+        help="run only this tier's paths (`default`: everything outside the named tiers)",
+    )
+    run.add_argument("--quiet", "-q", action="store_true", help="do not print the command")
+    run.set_defaults(handler=cmd_run, pytest_args=[])
+
+    fix = sub.add_parser(
+        "fix", parents=[common], help="rewrite to the SSOT APIs (needs pytest-ssot[fix])"
+    )
+    fix.add_argument("paths", nargs="*", metavar="PATH")
+    fix.add_argument("--diff", action="store_true", help="print a diff, change nothing")
+    fix.add_argument(
+        "--wrap-functions",
+        action="store_true",
+        help="move module-level test functions into an SSOT class",
+    )
+    fix.add_argument("--jobs", "-j", type=_positive, default=None, metavar="N")
+    fix.set_defaults(handler=cmd_fix)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    out, err = sys.stdout, sys.stderr
+    parser = build_parser()
+    passthrough: list[str] = []
+    if argv[:1] == ["run"]:
+        # Everything pytest should see: after `--`, and options `ssot run` does not know.
+        if "--" in argv:
+            cut = argv.index("--")
+            argv, passthrough = argv[:cut], argv[cut + 1 :]
+        args, unknown = parser.parse_known_args(argv)
+        passthrough = [*unknown, *passthrough]
+    else:
+        args = parser.parse_args(argv)
+    if getattr(args, "handler", None) is None:
+        parser.print_help(err)
+        return EXIT_USAGE
+    if passthrough:
+        args.pytest_args = passthrough
+    try:
+        code: int = args.handler(args, out, err)
+        return code
+    except ConfigError as exc:
+        for problem in exc.problems:
+            print(f"ssot: error: {problem}", file=err)
+        return EXIT_USAGE
+    except (DiscoveryError, UsageError) as exc:
+        print(f"ssot: error: {exc}", file=err)
+        return EXIT_USAGE
+    except BrokenPipeError:
+        # `ssot check | head`: the reader left; not an error worth a traceback.
+        with contextlib.suppress(OSError):
+            sys.stdout = open(os.devnull, "w")  # noqa: SIM115
+        return EXIT_OK
+    except KeyboardInterrupt:
+        print("ssot: interrupted", file=err)
+        return 130

@@ -10,17 +10,20 @@ that cannot be read or parsed becomes facts with an ``error``.
 from __future__ import annotations
 
 import ast
+import bisect
 import dataclasses
+import functools
 import io
 import re
 import tokenize
+import warnings
 from collections.abc import Iterable, Iterator
 from typing import Any, Literal
 
 from pytest_ssot.model import MODULE_SCOPE, Scope, normalise_snippet
 
 # Bump when what a scan yields changes, so cached facts from older scanners are not reused.
-SCANNER_VERSION = "1"
+SCANNER_VERSION = "3"
 
 RefKind = Literal["use", "string", "import", "star-import", "monkeypatch", "fixture"]
 
@@ -58,6 +61,29 @@ BUILTIN_TRIGGERS = (
     "ssot",
 )
 CLASS_RE = re.compile(rb"^([ \t]*)class[ \t]+([A-Za-z_]\w*)", re.MULTILINE)
+# Besides the file's triggers, a word that makes a statement worth the full visit: a statement
+# mentioning no trigger and no name bound to a watched API cannot yield a fact, so it is skipped.
+STATEMENT_TRIGGERS = ("MonkeyPatch",)
+MOCK_PATCH_DECORATORS = ("unittest.mock.patch", "mock.patch")
+_BLOCKS: tuple[type[ast.AST], ...] = (
+    ast.Module,
+    ast.ClassDef,
+    ast.FunctionDef,
+    ast.AsyncFunctionDef,
+    ast.If,
+    ast.For,
+    ast.AsyncFor,
+    ast.While,
+    ast.With,
+    ast.AsyncWith,
+    ast.Try,
+    getattr(ast, "TryStar", ast.Try),
+    ast.ExceptHandler,
+    ast.Match,
+    ast.match_case,
+)
+_BODY_FIELDS = frozenset({"body", "orelse", "finalbody", "handlers", "cases"})
+_ALWAYS_VISITED = (ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef, ast.Import, ast.ImportFrom)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -90,6 +116,130 @@ class ClassInfo:
 
 
 @dataclasses.dataclass(frozen=True)
+class Mark:
+    """A ``pytest.mark.*`` as written in the source (full scans only).
+
+    ``args``/``kwargs`` hold JSON-compatible literal values; an expression that is not a
+    literal is kept as ``{"expr": "<source>"}``. For ``parametrize``, ``args`` is
+    ``(argnames, ids)`` with the ids pytest derives, ``ids`` being ``None`` when not literal.
+    """
+
+    name: str
+    line: int
+    args: tuple[Any, ...] = ()
+    kwargs: dict[str, Any] = dataclasses.field(default_factory=dict)
+
+
+@dataclasses.dataclass(frozen=True)
+class Binding:
+    """A module-level name binding, in source order (full scans only), for the resolver.
+
+    ``kind`` is ``import`` (``target`` = module), ``from`` (``target`` = module, with leading
+    dots when relative; ``attr`` = imported name), ``star`` (``name`` = ``*``), ``alias``
+    (``target`` = dotted expression), ``class``/``def`` (``target`` = qualname) or ``value``
+    (anything else). ``conditional``: under ``if``/``try``/a loop, so it may not happen.
+    """
+
+    name: str
+    kind: str
+    target: str = ""
+    attr: str = ""
+    line: int = 0
+    conditional: bool = False
+
+
+@dataclasses.dataclass(frozen=True)
+class FunctionInfo:
+    """A module-level function or a method (full scans only)."""
+
+    line: int  # pytest's location: the first decorator's line, else the def line
+    args: tuple[str, ...] = ()  # what pytest may fill with fixtures (no defaults, no self)
+    fixture: str | None = None
+    autouse: bool = False
+    kind: str = "function"  # "function" | "staticmethod" | "classmethod"
+    abstract: bool = False
+    marks: tuple[Mark, ...] = ()
+
+
+@dataclasses.dataclass(frozen=True)
+class ClassDetail:
+    """What test discovery and base resolution need about a class (full scans only)."""
+
+    line: int
+    bases: tuple[str, ...] = ()  # source text of each base expression
+    metaclass: str | None = None
+    names: tuple[str, ...] = ()  # names bound in the class body
+    test_attr: bool | None = None  # a literal ``__test__ = ...``
+    marks: tuple[Mark, ...] = ()  # decorators and ``pytestmark``
+
+
+@dataclasses.dataclass(frozen=True)
+class Structure:
+    """The shape of a module: bindings, functions, classes, module marks (full scans)."""
+
+    bindings: tuple[Binding, ...] = ()
+    functions: dict[str, FunctionInfo] = dataclasses.field(default_factory=dict)
+    classes: dict[str, ClassDetail] = dataclasses.field(default_factory=dict)
+    marks: tuple[Mark, ...] = ()  # module ``pytestmark``
+    all_names: tuple[str, ...] | None = None  # a literal ``__all__``
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "bindings": [list(dataclasses.astuple(b)) for b in self.bindings],
+            "functions": {k: _function_dict(v) for k, v in self.functions.items()},
+            "classes": {k: _class_dict(v) for k, v in self.classes.items()},
+            "marks": [_mark_dict(m) for m in self.marks],
+            "all_names": None if self.all_names is None else list(self.all_names),
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Structure:
+        return cls(
+            bindings=tuple(Binding(*b) for b in data["bindings"]),
+            functions={
+                k: FunctionInfo(**{**v, "args": tuple(v["args"]), "marks": _marks(v["marks"])})
+                for k, v in data["functions"].items()
+            },
+            classes={
+                k: ClassDetail(
+                    **{
+                        **v,
+                        "bases": tuple(v["bases"]),
+                        "names": tuple(v["names"]),
+                        "marks": _marks(v["marks"]),
+                    }
+                )
+                for k, v in data["classes"].items()
+            },
+            marks=_marks(data["marks"]),
+            all_names=None if data["all_names"] is None else tuple(data["all_names"]),
+        )
+
+
+def _mark_dict(mark: Mark) -> dict[str, Any]:
+    return {"name": mark.name, "line": mark.line, "args": list(mark.args), "kwargs": mark.kwargs}
+
+
+def _marks(data: list[dict[str, Any]]) -> tuple[Mark, ...]:
+    return tuple(Mark(m["name"], m["line"], tuple(m["args"]), dict(m["kwargs"])) for m in data)
+
+
+def _function_dict(info: FunctionInfo) -> dict[str, Any]:
+    data = dataclasses.asdict(info)
+    data["args"] = list(info.args)
+    data["marks"] = [_mark_dict(m) for m in info.marks]
+    return data
+
+
+def _class_dict(info: ClassDetail) -> dict[str, Any]:
+    data = dataclasses.asdict(info)
+    data["bases"] = list(info.bases)
+    data["names"] = list(info.names)
+    data["marks"] = [_mark_dict(m) for m in info.marks]
+    return data
+
+
+@dataclasses.dataclass(frozen=True)
 class FileFacts:
     """Everything the rules, the policy and the CLI need to know about one file."""
 
@@ -102,6 +252,7 @@ class FileFacts:
     # line -> suppressed codes/names; an empty set suppresses every rule on that line
     suppressions: dict[int, frozenset[str]] = dataclasses.field(default_factory=dict)
     lines: tuple[str, ...] = ()  # normalised source lines that carry facts, by line number
+    structure: Structure | None = None  # full scans only: what the CLI needs besides refs
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -112,6 +263,7 @@ class FileFacts:
             "classes": {k: [v.line, list(v.bases)] for k, v in self.classes.items()},
             "fixtures": dict(self.fixtures),
             "suppressions": {str(k): sorted(v) for k, v in self.suppressions.items()},
+            "structure": None if self.structure is None else self.structure.to_dict(),
         }
 
     @classmethod
@@ -130,6 +282,7 @@ class FileFacts:
             classes={k: ClassInfo(v[0], tuple(v[1])) for k, v in data["classes"].items()},
             fixtures=dict(data["fixtures"]),
             suppressions={int(k): frozenset(v) for k, v in data["suppressions"].items()},
+            structure=(Structure.from_dict(data["structure"]) if data.get("structure") else None),
         )
 
 
@@ -149,18 +302,24 @@ def scan(
     watched: tuple[str, ...] = ENV_TARGETS + MOCK_MODULES,
     *,
     full: bool = False,
+    prune: bool = True,
 ) -> FileFacts:
-    """Scan one file's bytes. ``full`` forces a parse (the CLI needs every class's bases);
-    otherwise a file mentioning none of the trigger words only gets a cheap class index."""
+    """Scan one file's bytes. ``full`` forces a parse and records the module's
+    :class:`Structure` (the CLI needs every class, test and import); otherwise a file
+    mentioning none of the trigger words only gets a cheap class index.
+
+    ``prune`` skips statements that mention no trigger word and no name bound to a watched
+    API: they cannot yield a fact, and skipping them keeps a scan close to the cost of the
+    parse itself. ``prune=False`` visits everything (tests check that both agree)."""
     try:
+        if b"\0" in data:  # never valid Python; the same reason whichever way it is scanned
+            return FileFacts(path=path, error="contains NUL bytes")
         if not full and not any(word.encode() in data for word in triggers_for(watched)):
-            if b"\0" in data:
-                return FileFacts(path=path, error="contains NUL bytes")
             return FileFacts(path=path, classes=_class_index(data))
-        tree = ast.parse(data, filename=path)
+        tree = _parse(data, path)
         text = _decode(data)
         lines = LINE_SPLIT_RE.split(text)
-        visitor = _Visitor(lines, watched)
+        visitor = _Visitor(lines, watched, text=text if prune else None, full=full)
         visitor.visit(tree)
         suppressions = _suppressions(data) if b"ssot:" in data else {}
         return FileFacts(
@@ -170,6 +329,7 @@ def scan(
             classes=visitor.classes,
             fixtures=visitor.fixtures,
             suppressions=suppressions,
+            structure=visitor.structure() if full else None,
         )
     except SyntaxError as exc:
         where = f" (line {exc.lineno})" if exc.lineno else ""
@@ -180,6 +340,15 @@ def scan(
         return FileFacts(path=path, error="nested too deeply to analyse (RecursionError)")
     except MemoryError:
         return FileFacts(path=path, error="too large to analyse (MemoryError)")
+
+
+def _parse(data: bytes, path: str) -> ast.Module:
+    # The compiler's SyntaxWarnings (`1()`, invalid escapes) are the test file's business, not
+    # the scan's: shown, they clutter pytest's summary; under `-W error` they would turn a valid
+    # file into a "syntax error".
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return ast.parse(data, filename=path)
 
 
 def _decode(data: bytes) -> str:
@@ -230,17 +399,42 @@ def _matches(dotted: str | None, watched: tuple[str, ...]) -> bool:
 
 
 class _Visitor(ast.NodeVisitor):
-    def __init__(self, lines: list[str], watched: tuple[str, ...]) -> None:
+    def __init__(
+        self,
+        lines: list[str],
+        watched: tuple[str, ...],
+        *,
+        text: str | None = None,
+        full: bool = False,
+    ) -> None:
         self.lines = lines
         self.watched = watched
+        self.full = full
+        # Pruning: the lines a statement must touch to be visited (None: visit everything).
+        self.text = text
+        self._hot: set[int] | None = None
+        self._line_starts: list[int] = []
+        self._heated: set[str] = set()
+        if text is not None:
+            self._line_starts = [0, *(m.end() for m in LINE_SPLIT_RE.finditer(text))]
+            self._hot = {self._line_of(m.start()) for m in _trigger_regex(watched).finditer(text)}
+        # Structure (full scans): module bindings, functions, classes, marks.
+        self._conditional = 0
+        self._bindings: list[Binding] = []
+        self._functions: dict[str, FunctionInfo] = {}
+        self._class_details: dict[str, ClassDetail] = {}
+        self._class_body: list[dict[str, Any]] = []  # open classes: names, __test__, marks
+        self._module_marks: list[Mark] = []
+        self._mark_aliases: dict[str, Mark] = {}
+        self._all_names: tuple[str, ...] | None = None
         self.aliases: dict[str, str] = {}
         self.monkeypatches: set[str] = set()
         self.stack: list[tuple[str, str]] = []  # ("class" | "def", name)
         self.fixture_stack: list[str | None] = []
         self.scope = MODULE_SCOPE
         self._refs: list[Ref] = []
-        self._imports: list[tuple[str, Ref]] = []  # (bound local name, ref)
-        self._used: set[str] = set()
+        self._imports: list[Ref] = []
+        self._aliased: set[str] = set()  # targets bound to a local name (`x = mock.ANY`)
         self.main_blocks: list[MainBlock] = []
         self.classes: dict[str, ClassInfo] = {}
         self.fixtures: dict[str, str] = {}
@@ -248,14 +442,206 @@ class _Visitor(ast.NodeVisitor):
     # -- results -------------------------------------------------------------------------
     def refs(self) -> Iterator[Ref]:
         yield from self._refs
-        # An imported mock name that is never used is reported at its import; a used one is
-        # reported at each use instead, so nothing is counted twice.
-        for bound, ref in self._imports:
-            if bound not in self._used:
+        # An imported watched name that is never used is reported at its import; a used one is
+        # reported at each use instead, so nothing is counted twice. "Used" means a use under
+        # the imported name: `import unittest.mock` followed only by `unittest.TestCase`
+        # still imports the mock library.
+        uses = {ref.target for ref in self._refs if ref.kind == "use"} | self._aliased
+        for ref in self._imports:
+            prefix = ref.target + "."
+            if not any(use == ref.target or use.startswith(prefix) for use in uses):
                 yield ref
+
+    def structure(self) -> Structure:
+        return Structure(
+            bindings=tuple(self._bindings),
+            functions=self._functions,
+            classes=self._class_details,
+            marks=tuple(self._module_marks),
+            all_names=self._all_names,
+        )
 
     def _snippet(self, line: int) -> str:
         return normalise_snippet(self.lines[line - 1]) if 0 < line <= len(self.lines) else ""
+
+    # -- pruning -----------------------------------------------------------------------------
+    def _line_of(self, offset: int) -> int:
+        return bisect.bisect_right(self._line_starts, offset)
+
+    def _is_hot(self, first: int, last: int) -> bool:
+        hot = self._hot
+        return hot is None or any(line in hot for line in range(first, last + 1))
+
+    def _bind(self, name: str, target: str) -> None:
+        """Bind a local name to a dotted target; a name that leads to a watched API makes
+        every line mentioning it worth visiting."""
+        self.aliases[name] = target
+        if self._hot is None or name in self._heated or self.text is None:
+            return
+        if any(
+            w == target or w.startswith(target + ".") or target.startswith(w + ".")
+            for w in self.watched
+        ):
+            self._heated.add(name)
+            pattern = re.compile(rf"(?<![\w.]){re.escape(name)}\b")
+            self._hot.update(self._line_of(m.start()) for m in pattern.finditer(self.text))
+
+    def generic_visit(self, node: ast.AST) -> None:
+        if not isinstance(node, _BLOCKS):
+            super().generic_visit(node)
+            return
+        # A block: its statements are visited one by one (pruned), its header only when it
+        # mentions something worth a look.
+        body = next((v for f, v in ast.iter_fields(node) if f in _BODY_FIELDS and v), None)
+        first = _first_line(node)
+        last = max(first, _first_line(body[0]) - 1) if body else first
+        header_hot = not isinstance(node, ast.Module) and self._is_hot(first, last)
+        conditional = not self.stack and not isinstance(node, (ast.Module, *_ALWAYS_VISITED))
+        for field, value in ast.iter_fields(node):
+            if field in _BODY_FIELDS:
+                self._conditional += conditional
+                for child in value:
+                    if isinstance(child, ast.stmt):
+                        self._visit_stmt(child)
+                    else:
+                        self.visit(child)  # except handlers, match cases
+                self._conditional -= conditional
+            elif header_hot:
+                if isinstance(value, list):
+                    for item in value:
+                        if isinstance(item, ast.AST):
+                            self.visit(item)
+                elif isinstance(value, ast.AST):
+                    self.visit(value)
+
+    def _visit_stmt(self, node: ast.stmt) -> None:
+        if self.full and all(kind == "class" for kind, _ in self.stack):
+            self._record_statement(node)
+        if isinstance(node, (_ALWAYS_VISITED, _BLOCKS)) or self._is_hot(
+            node.lineno, node.end_lineno or node.lineno
+        ):
+            self.visit(node)
+
+    # -- structure (full scans) --------------------------------------------------------------
+    def _binding(
+        self, name: str, kind: str, target: str = "", attr: str = "", line: int = 0
+    ) -> None:
+        if self.full and not self.stack:
+            self._bindings.append(
+                Binding(name, kind, target, attr, line, conditional=self._conditional > 0)
+            )
+
+    def _record_statement(self, node: ast.stmt) -> None:
+        """Module- and class-level assignments: aliases, ``__all__``, ``pytestmark``,
+        ``__test__`` and class attribute names."""
+        if isinstance(node, ast.Assign):
+            targets, value = node.targets, node.value
+        elif isinstance(node, ast.AnnAssign) and node.value is not None:
+            targets, value = [node.target], node.value
+        elif isinstance(node, (ast.AugAssign, ast.AnnAssign)):
+            targets, value = [node.target], None
+        else:
+            return
+        names = [t.id for t in targets if isinstance(t, ast.Name)]
+        for target in targets:
+            if isinstance(target, (ast.Tuple, ast.List)):
+                names.extend(e.id for e in target.elts if isinstance(e, ast.Name))
+        if self.stack:  # a class body
+            body = self._class_body[-1]
+            body["names"].extend(names)
+            if "__test__" in names and isinstance(value, ast.Constant):
+                body["test_attr"] = bool(value.value)
+            if "pytestmark" in names and value is not None:
+                body["marks"].extend(self._marks_in(value))
+            return
+        simple = len(targets) == 1 and len(names) == 1 and value is not None
+        for name in names:
+            if simple and _dotted_source(value) is not None:
+                self._binding(name, "alias", _dotted_source(value) or "", line=node.lineno)
+            else:
+                self._binding(name, "value", line=node.lineno)
+        if not simple or value is None:
+            return
+        name = names[0]
+        if name == "__all__" and isinstance(value, (ast.List, ast.Tuple)):
+            items = [e.value for e in value.elts if _is_str(e)]  # type: ignore[attr-defined]
+            if len(items) == len(value.elts):
+                self._all_names = tuple(items)
+        elif name == "pytestmark":
+            self._module_marks.extend(self._marks_in(value))
+        else:
+            marks = self._marks_in(value) if isinstance(value, (ast.Call, ast.Attribute)) else []
+            if len(marks) == 1:
+                self._mark_aliases[name] = marks[0]
+
+    def _marks_in(self, node: ast.expr) -> list[Mark]:
+        items = node.elts if isinstance(node, (ast.List, ast.Tuple)) else [node]
+        return [mark for item in items if (mark := self._mark(item)) is not None]
+
+    def _mark(self, node: ast.expr) -> Mark | None:
+        call = node if isinstance(node, ast.Call) else None
+        target = call.func if call else node
+        if isinstance(target, ast.Name) and target.id in self._mark_aliases and call is None:
+            return self._mark_aliases[target.id]
+        dotted = self._peek(target) or ""
+        if not dotted.startswith("pytest.mark."):
+            return None
+        name = dotted[len("pytest.mark.") :]
+        if name not in ("ssot_exempt", "usefixtures", "parametrize"):
+            return None
+        if call is None:
+            return Mark(name, node.lineno)
+        if name == "parametrize":
+            return Mark(name, node.lineno, _parametrize(call, self._peek))
+        return Mark(
+            name,
+            node.lineno,
+            tuple(_literal(a) for a in call.args),
+            {k.arg: _literal(k.value) for k in call.keywords if k.arg},
+        )
+
+    def _function_info(
+        self, node: ast.FunctionDef | ast.AsyncFunctionDef, fixture: str | None, method: bool
+    ) -> FunctionInfo:
+        kind, abstract, autouse, patches = "function", False, False, 0
+        for decorator in node.decorator_list:
+            call = decorator if isinstance(decorator, ast.Call) else None
+            target = call.func if call else decorator
+            dotted = self._peek(target) or (target.id if isinstance(target, ast.Name) else "")
+            if dotted in ("staticmethod", "classmethod"):
+                kind = dotted
+            elif dotted.endswith("abstractmethod"):
+                abstract = True
+            elif dotted in FIXTURE_DECORATORS and call is not None:
+                autouse = any(
+                    k.arg == "autouse" and isinstance(k.value, ast.Constant) and k.value.value
+                    for k in call.keywords
+                )
+            elif call is not None and dotted.startswith(MOCK_PATCH_DECORATORS):
+                # `@patch(...)` without `new` passes the mock as a leading argument, which
+                # pytest does not treat as a fixture.
+                rest = dotted.rpartition("patch")[2]
+                positional = {"": 2, ".object": 3}.get(rest)
+                new_given = any(k.arg == "new" for k in call.keywords)
+                if positional is not None and not new_given and len(call.args) < positional:
+                    patches += 1
+        a = node.args
+        positional_args = [*a.posonlyargs, *a.args]
+        required = positional_args[: len(positional_args) - len(a.defaults)]
+        names = [x.arg for x in required]
+        names += [x.arg for x, d in zip(a.kwonlyargs, a.kw_defaults, strict=False) if d is None]
+        if method and kind != "staticmethod":
+            names = names[1:]
+        first = min([node.lineno, *(d.lineno for d in node.decorator_list)])
+        return FunctionInfo(
+            line=first,
+            args=tuple(names[patches:]),
+            fixture=fixture,
+            autouse=autouse,
+            kind=kind,
+            abstract=abstract,
+            marks=tuple(m for d in node.decorator_list if (m := self._mark(d)) is not None),
+        )
 
     def _add(self, target: str, kind: RefKind, node: ast.AST) -> Ref:
         line = getattr(node, "lineno", 1)
@@ -274,7 +660,6 @@ class _Visitor(ast.NodeVisitor):
     # -- name resolution ---------------------------------------------------------------------
     def resolve(self, node: ast.AST) -> str | None:
         if isinstance(node, ast.Name):
-            self._used.add(node.id)
             return self.aliases.get(node.id)
         if isinstance(node, ast.Attribute):
             base = self.resolve(node.value)
@@ -328,19 +713,50 @@ class _Visitor(ast.NodeVisitor):
 
     def visit_ClassDef(self, node: ast.ClassDef) -> None:
         qualname = ".".join([*(n for _, n in self.stack), node.name])
-        if all(kind == "class" for kind, _ in self.stack):
+        recorded = all(kind == "class" for kind, _ in self.stack)
+        if recorded:
             bases = tuple(self.resolve(b) or ast.unparse(b) for b in node.bases)
             self.classes[qualname] = ClassInfo(line=node.lineno, bases=bases)
+        structure = self.full and recorded
+        if structure:
+            if self.stack:
+                self._class_body[-1]["names"].append(node.name)
+            self._binding(node.name, "class", qualname, line=node.lineno)
+            self._class_body.append(
+                {
+                    "names": [],
+                    "test_attr": None,
+                    "marks": [m for d in node.decorator_list if (m := self._mark(d)) is not None],
+                }
+            )
         self._push("class", node.name)
         self.generic_visit(node)
         self._pop()
+        if structure:
+            body = self._class_body.pop()
+            metaclass = next((k.value for k in node.keywords if k.arg == "metaclass"), None)
+            self._class_details[qualname] = ClassDetail(
+                line=node.lineno,
+                bases=tuple(ast.unparse(b) for b in node.bases),
+                metaclass=ast.unparse(metaclass) if metaclass is not None else None,
+                names=tuple(body["names"]),
+                test_attr=body["test_attr"],
+                marks=tuple(body["marks"]),
+            )
 
     def visit_FunctionDef(self, node: ast.FunctionDef | ast.AsyncFunctionDef) -> None:
         fixture = None
         if all(kind == "class" for kind, _ in self.stack):
             fixture = self._fixture_name(node)
+            qualname = ".".join([*(n for _, n in self.stack), node.name])
             if fixture is not None:
-                self.fixtures[".".join([*(n for _, n in self.stack), node.name])] = fixture
+                self.fixtures[qualname] = fixture
+            if self.full:
+                method = bool(self.stack)
+                if method:
+                    self._class_body[-1]["names"].append(node.name)
+                self._binding(node.name, "def", qualname, line=node.lineno)
+                self._functions[qualname] = self._function_info(node, fixture, method)
         self._push("def", node.name, fixture)
         for arg in (*node.args.posonlyargs, *node.args.args, *node.args.kwonlyargs):
             if arg.arg in MOCKER_FIXTURES and _matches("pytest_mock", self.watched):
@@ -364,12 +780,8 @@ class _Visitor(ast.NodeVisitor):
         return None
 
     def _peek(self, node: ast.AST) -> str | None:
-        """Resolve without marking names as used (decorators of fixtures, bases)."""
-        used = set(self._used)
-        try:
-            return self.resolve(node)
-        finally:
-            self._used = used
+        """Resolve a name without recording it as a reference."""
+        return self.resolve(node)
 
     # -- imports and aliases ---------------------------------------------------------------
     def visit_Import(self, node: ast.Import) -> None:
@@ -378,42 +790,57 @@ class _Visitor(ast.NodeVisitor):
                 bound, target = alias.asname, alias.name
             else:
                 bound = target = alias.name.split(".")[0]
-            self.aliases[bound] = target
+            self._bind(bound, target)
+            self._binding(bound, "import", target, line=node.lineno)
             if (
                 _matches(alias.name, self.watched)
                 and alias.name.split(".")[0] == target.split(".")[0]
             ):
-                self._note_import(bound, alias.name, node)
+                self._note_import(alias.name, node)
 
     def visit_ImportFrom(self, node: ast.ImportFrom) -> None:
         if node.level or not node.module:
+            module = "." * node.level + (node.module or "")
             for alias in node.names:  # relative imports never name a watched module
+                if alias.name == "*":
+                    self._binding("*", "star", module, line=node.lineno)
+                    continue
                 self.aliases.pop(alias.asname or alias.name, None)
+                self._binding(alias.asname or alias.name, "from", module, alias.name, node.lineno)
             return
         for alias in node.names:
             target = f"{node.module}.{alias.name}"
             if alias.name == "*":
-                if _matches(target[:-2], self.watched):
+                self._binding("*", "star", node.module, line=node.lineno)
+                if _matches(node.module, self.watched):
                     self._add(f"{node.module}.*", "star-import", node)
+                    continue
+                # `from os import *` binds `environ`, `getenv`, ...: their uses are references.
+                for name in self.watched:
+                    parent, _, leaf = name.rpartition(".")
+                    if parent == node.module:
+                        self._bind(leaf, name)
                 continue
             bound = alias.asname or alias.name
-            self.aliases[bound] = target
+            self._bind(bound, target)
+            self._binding(bound, "from", node.module, alias.name, node.lineno)
             if _matches(target, self.watched):
-                self._note_import(bound, target, node)
+                self._note_import(target, node)
 
-    def _note_import(self, bound: str, target: str, node: ast.stmt) -> None:
+    def _note_import(self, target: str, node: ast.stmt) -> None:
         line = node.lineno
         ref = Ref(
             target, "import", line, node.col_offset + 1, line, self.scope, self._snippet(line)
         )
-        self._imports.append((bound, ref))
+        self._imports.append(ref)
 
     def visit_Assign(self, node: ast.Assign) -> None:
         names = [t.id for t in node.targets if isinstance(t, ast.Name)]
         dotted = self._peek(node.value)
         if len(node.targets) == 1 and len(names) == 1 and _matches(dotted, self.watched):
             # `env = os.environ` binds an alias; its uses are the violations.
-            self.aliases[names[0]] = dotted  # type: ignore[assignment]
+            self._bind(names[0], dotted)  # type: ignore[arg-type]
+            self._aliased.add(dotted)  # type: ignore[arg-type]
             return
         for name in names:
             self.aliases.pop(name, None)
@@ -479,6 +906,8 @@ class _Visitor(ast.NodeVisitor):
         self.generic_visit(node)
 
     def visit_If(self, node: ast.If) -> None:
+        # Visit the block first: `import pytest` inside it binds the name its calls use.
+        self.generic_visit(node)
         if not self.stack and _is_main_guard(node.test):
             calls = sorted(
                 {name for call in _calls(node.body) if (name := self._runner_call(call))}
@@ -489,7 +918,6 @@ class _Visitor(ast.NodeVisitor):
                         node.lineno, node.col_offset + 1, tuple(calls), self._snippet(node.lineno)
                     )
                 )
-        self.generic_visit(node)
 
     def _runner_call(self, call: ast.Call) -> str | None:
         name = self._peek(call.func)
@@ -503,6 +931,134 @@ class _Visitor(ast.NodeVisitor):
         ):
             return f"{name} (pytest)"
         return None
+
+
+@functools.lru_cache(maxsize=64)
+def _trigger_regex(watched: tuple[str, ...]) -> re.Pattern[str]:
+    words = (*triggers_for(watched), *STATEMENT_TRIGGERS)
+    return re.compile("|".join(re.escape(w) for w in sorted(set(words))))
+
+
+def _first_line(node: ast.AST) -> int:
+    """A node's first line, decorators included (a match case has no line of its own)."""
+    if isinstance(node, ast.match_case):
+        return node.pattern.lineno
+    line: int = getattr(node, "lineno", 1)
+    decorators = getattr(node, "decorator_list", None)
+    if decorators:
+        line = min(line, *(d.lineno for d in decorators))
+    return line
+
+
+def _dotted_source(node: ast.expr | None) -> str | None:
+    """``a.b.C`` for a plain name or attribute chain, else None."""
+    parts: list[str] = []
+    while isinstance(node, ast.Attribute):
+        parts.append(node.attr)
+        node = node.value
+    if not isinstance(node, ast.Name):
+        return None
+    parts.append(node.id)
+    return ".".join(reversed(parts))
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if value is None or isinstance(value, (str, int, float, bool)):
+        return value
+    raise ValueError("not JSON")
+
+
+def _literal(node: ast.expr) -> Any:
+    """A literal's JSON-compatible value, else ``{"expr": source}``."""
+    try:
+        return _jsonable(ast.literal_eval(node))
+    except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
+        return {"expr": ast.unparse(node)}
+
+
+def _ascii_id(text: str) -> str:
+    escaped = text.encode("unicode_escape").decode("ascii")
+    return "".join(c if c.isprintable() else f"\\x{ord(c):02x}" for c in escaped)
+
+
+def _id_value(node: ast.expr) -> str | None:
+    """The id pytest derives from a literal parameter value, else None (argname + index)."""
+    if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
+        inner = _id_value(node.operand)
+        return f"-{inner}" if inner is not None and isinstance(node.operand, ast.Constant) else None
+    if not isinstance(node, ast.Constant):
+        return None
+    value = node.value
+    if isinstance(value, str):
+        return _ascii_id(value)
+    if isinstance(value, bytes):
+        return _ascii_id(value.decode("latin-1"))
+    if value is None or isinstance(value, (int, float, bool, complex)):
+        return str(value)
+    return None
+
+
+def _parametrize(call: ast.Call, peek: Any) -> tuple[Any, ...]:
+    """``(argnames, ids)`` of a ``parametrize`` call, ``ids`` None when not literal."""
+    keywords = {k.arg: k.value for k in call.keywords if k.arg}
+    names_node = call.args[0] if call.args else keywords.get("argnames")
+    values_node = call.args[1] if len(call.args) > 1 else keywords.get("argvalues")
+    argnames: list[str] | None = None
+    if isinstance(names_node, ast.Constant) and isinstance(names_node.value, str):
+        argnames = [n.strip() for n in names_node.value.split(",") if n.strip()]
+    elif isinstance(names_node, (ast.List, ast.Tuple)) and all(_is_str(e) for e in names_node.elts):
+        argnames = [e.value for e in names_node.elts]  # type: ignore[attr-defined]
+    if argnames is None or not isinstance(values_node, (ast.List, ast.Tuple)):
+        return (argnames, None)
+    explicit = keywords.get("ids")
+    given: list[Any] = []
+    if isinstance(explicit, (ast.List, ast.Tuple)):
+        given = [_id_value(e) for e in explicit.elts]
+    ids: list[str] = []
+    for index, element in enumerate(values_node.elts):
+        values: list[ast.expr] = [element]
+        ident: str | None = None
+        if isinstance(element, ast.Call) and peek(element.func) == "pytest.param":
+            values = list(element.args)
+            for keyword in element.keywords:
+                if keyword.arg == "id":
+                    ident = _id_value(keyword.value)
+        elif len(argnames) > 1 and isinstance(element, (ast.Tuple, ast.List)):
+            values = list(element.elts)
+        if ident is None and index < len(given) and given[index] is not None:
+            ident = given[index]
+        if ident is None:
+            ident = "-".join(
+                _id_value(v) or f"{name}{index}" for v, name in zip(values, argnames, strict=False)
+            )
+        ids.append(ident)
+    return (argnames, _unique_ids(ids))
+
+
+def _unique_ids(ids: list[str]) -> list[str]:
+    """Make ids unique the way pytest does: ``a0``, ``a1``; ``1_0``, ``1_1``."""
+    counts: dict[str, int] = {}
+    for ident in ids:
+        counts[ident] = counts.get(ident, 0) + 1
+    taken = set(ids)
+    suffixes: dict[str, int] = {}
+    result = list(ids)
+    for index, ident in enumerate(ids):
+        if counts[ident] > 1:
+            sep = "_" if ident and ident[-1].isdigit() else ""
+            number = suffixes.get(ident, 0)
+            candidate = f"{ident}{sep}{number}"
+            while candidate in taken:
+                number += 1
+                candidate = f"{ident}{sep}{number}"
+            result[index] = candidate
+            taken.add(candidate)
+            suffixes[ident] = number + 1
+    return result
 
 
 def _is_str(node: ast.AST) -> bool:

@@ -1,0 +1,788 @@
+"""Find test files and tests the way pytest would, without importing pytest or the tests.
+
+The pytest configuration is read from the same files pytest reads (``pytest.toml``,
+``pytest.ini``, ``pyproject.toml`` ``[tool.pytest]``/``[tool.pytest.ini_options]``, ``tox.ini``,
+``setup.cfg``), found the same way (the first one walking up from the common ancestor of the
+arguments). Files are found with ``testpaths``, ``python_files``, ``norecursedirs`` and
+``--ignore``; tests with ``python_classes``/``python_functions``, unittest ``TestCase``
+classes, inherited test methods, ``__test__``, ``__init__``/``__new__``, abstract classes and
+literal ``parametrize`` lists. What pytest decides at run time (``pytest_generate_tests``,
+parametrized fixtures, ``collect_ignore`` in conftests) is out of reach and documented.
+"""
+
+from __future__ import annotations
+
+import configparser
+import dataclasses
+import fnmatch
+import os
+import shlex
+import sys
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from pytest_ssot.paths import relpath
+from pytest_ssot.resolver import (
+    ClassRef,
+    External,
+    FuncRef,
+    Resolver,
+    Target,
+    Unresolved,
+    external_facts,
+)
+from pytest_ssot.scanner import FunctionInfo, Mark, Structure
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - exercised on 3.10 only
+    import tomli as tomllib  # type: ignore[import-not-found,unused-ignore]
+
+CONFIG_NAMES = (
+    "pytest.toml",
+    ".pytest.toml",
+    "pytest.ini",
+    ".pytest.ini",
+    "pyproject.toml",
+    "tox.ini",
+    "setup.cfg",
+)
+DEFAULT_NORECURSEDIRS = (
+    "*.egg",
+    ".*",
+    "_darcs",
+    "build",
+    "CVS",
+    "dist",
+    "node_modules",
+    "venv",
+    "{arch}",
+)
+UNITTEST_BASES = frozenset(
+    {"unittest.case.TestCase", "unittest.async_case.IsolatedAsyncioTestCase"}
+)
+
+
+class DiscoveryError(Exception):
+    """The pytest configuration cannot be read, or a path does not exist (a usage error)."""
+
+
+@dataclasses.dataclass(frozen=True)
+class PytestSettings:
+    """The parts of the pytest configuration that decide which files and tests exist."""
+
+    rootdir: Path
+    inifile: Path | None = None
+    python_files: tuple[str, ...] = ("test_*.py", "*_test.py")
+    python_classes: tuple[str, ...] = ("Test",)
+    python_functions: tuple[str, ...] = ("test",)
+    testpaths: tuple[str, ...] = ()
+    norecursedirs: tuple[str, ...] = DEFAULT_NORECURSEDIRS
+    pythonpath: tuple[Path, ...] = ()
+    usefixtures: tuple[str, ...] = ()
+    collect_imported_tests: bool = True
+    ignore: tuple[Path, ...] = ()
+    ignore_glob: tuple[str, ...] = ()
+    cache_dir: Path | None = None
+
+    def matches_class(self, name: str) -> bool:
+        return _prefix_or_glob(name, self.python_classes)
+
+    def matches_function(self, name: str) -> bool:
+        return _prefix_or_glob(name, self.python_functions)
+
+
+def _prefix_or_glob(name: str, options: Sequence[str]) -> bool:
+    for option in options:
+        if name.startswith(option):
+            return True
+        if any(c in option for c in "*?[") and fnmatch.fnmatch(name, option):
+            return True
+    return False
+
+
+def fnmatch_path(pattern: str, path: Path) -> bool:
+    """pytest's path matching: a pattern without ``/`` matches the name; one with ``/``
+    matches the end of the absolute path."""
+    if "/" not in pattern and os.sep not in pattern:
+        return fnmatch.fnmatch(path.name, pattern)
+    text = str(path).replace(os.sep, "/")
+    if not os.path.isabs(pattern):
+        pattern = "*/" + pattern
+    return fnmatch.fnmatch(text, pattern.replace(os.sep, "/"))
+
+
+# -- configuration -------------------------------------------------------------------------
+def _read_ini_section(path: Path, section: str) -> dict[str, str] | None:
+    parser = configparser.ConfigParser(interpolation=None, strict=False)
+    try:
+        parser.read(path, encoding="utf-8")
+    except (configparser.Error, UnicodeDecodeError, OSError) as exc:
+        raise DiscoveryError(f"{path}: cannot read the pytest configuration: {exc}") from None
+    if not parser.has_section(section):
+        return None
+    return dict(parser.items(section))
+
+
+def read_pytest_config(path: Path) -> dict[str, Any] | None:
+    """The pytest options in one candidate file, or None when it holds no pytest section."""
+    if path.suffix == ".ini":
+        section = _read_ini_section(path, "pytest")
+        if section is None and path.name in ("pytest.ini", ".pytest.ini"):
+            return {}  # always the configuration, even when empty
+        return section
+    if path.suffix == ".cfg":
+        return _read_ini_section(path, "tool:pytest")
+    if path.suffix == ".toml":
+        try:
+            data = tomllib.loads(path.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+            raise DiscoveryError(f"{path}: cannot read the pytest configuration: {exc}") from None
+        if path.name in ("pytest.toml", ".pytest.toml"):
+            table = data.get("pytest", {})
+            return dict(table) if isinstance(table, dict) else {}
+        tool = data.get("tool", {}).get("pytest")
+        if not isinstance(tool, dict):
+            return None
+        native = {k: v for k, v in tool.items() if k != "ini_options"}
+        if native:
+            return native
+        ini = tool.get("ini_options")
+        return dict(ini) if isinstance(ini, dict) else None
+    return None
+
+
+def locate_config(start: Path) -> tuple[Path | None, Path | None, dict[str, Any]]:
+    """(rootdir, inifile, options) as pytest finds them walking up from ``start``."""
+    first_pyproject: Path | None = None
+    for base in (start, *start.parents):
+        for name in CONFIG_NAMES:
+            candidate = base / name
+            if not candidate.is_file():
+                continue
+            if name == "pyproject.toml" and first_pyproject is None:
+                first_pyproject = candidate
+            options = read_pytest_config(candidate)
+            if options is not None:
+                return base, candidate, options
+    if first_pyproject is not None:
+        return first_pyproject.parent, first_pyproject, {}
+    return None, None, {}
+
+
+def common_ancestor(paths: Iterable[Path], default: Path) -> Path:
+    existing = [p for p in paths if p.exists()]
+    if not existing:
+        return default
+    ancestor = Path(os.path.commonpath([str(p) for p in existing]))
+    return ancestor.parent if ancestor.is_file() else ancestor
+
+
+def _args(value: Any) -> tuple[str, ...]:
+    if isinstance(value, str):
+        return tuple(shlex.split(value))
+    if isinstance(value, list):
+        return tuple(str(v) for v in value)
+    return ()
+
+
+def _lines(value: Any) -> tuple[str, ...]:
+    if isinstance(value, str):
+        return tuple(part for line in value.splitlines() for part in line.split())
+    return _args(value)
+
+
+def _bool(value: Any, default: bool) -> bool:
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str):
+        return value.strip().lower() in ("1", "true", "yes", "on")
+    return default
+
+
+def load_pytest_settings(invocation_dir: Path, args: Sequence[Path] = ()) -> PytestSettings:
+    """Read the pytest configuration the way pytest would for these arguments."""
+    invocation_dir = invocation_dir.resolve()
+    dirs = [a if a.is_dir() else a.parent for a in (p.resolve() for p in args) if a.exists()]
+    ancestor = common_ancestor(dirs, invocation_dir)
+    rootdir, inifile, options = locate_config(ancestor)
+    if rootdir is None:
+        rootdir = next(
+            (d for d in (ancestor, *ancestor.parents) if (d / "setup.py").is_file()), None
+        )
+        if rootdir is None:
+            rootdir = common_ancestor([invocation_dir, ancestor], ancestor)
+            if rootdir.parent == rootdir:
+                rootdir = ancestor
+    settings: dict[str, Any] = {"rootdir": rootdir, "inifile": inifile}
+    for key in ("python_files", "python_classes", "python_functions", "norecursedirs"):
+        if key in options:
+            settings[key] = _args(options[key])
+    if "testpaths" in options:
+        settings["testpaths"] = _args(options["testpaths"])
+    if "usefixtures" in options:
+        settings["usefixtures"] = _args(options["usefixtures"])
+    base = inifile.parent if inifile is not None else rootdir
+    if "pythonpath" in options:
+        settings["pythonpath"] = tuple(base / p for p in _lines(options["pythonpath"]))
+    if "collect_imported_tests" in options:
+        settings["collect_imported_tests"] = _bool(options["collect_imported_tests"], True)
+    settings["cache_dir"] = rootdir / os.path.expandvars(
+        str(options.get("cache_dir", ".pytest_cache"))
+    )
+    addopts = [
+        *_args(options.get("addopts", "")),
+        *shlex.split(os.environ.get("PYTEST_ADDOPTS", "")),
+    ]
+    ignore, ignore_glob = _ignores(addopts, invocation_dir)
+    settings["ignore"], settings["ignore_glob"] = ignore, ignore_glob
+    return PytestSettings(**settings)
+
+
+def _ignores(addopts: Sequence[str], base: Path) -> tuple[tuple[Path, ...], tuple[str, ...]]:
+    ignore: list[Path] = []
+    globs: list[str] = []
+    words = list(addopts)
+    for index, word in enumerate(words):
+        for option, target in (("--ignore", ignore), ("--ignore-glob", globs)):
+            value = None
+            if word == option and index + 1 < len(words):
+                value = words[index + 1]
+            elif word.startswith(option + "="):
+                value = word[len(option) + 1 :]
+            if value is None:
+                continue
+            if target is ignore:
+                ignore.append((base / value).resolve())
+            else:
+                globs.append(str(base / value))
+    return tuple(ignore), tuple(globs)
+
+
+# -- files -----------------------------------------------------------------------------------
+def default_paths(settings: PytestSettings, invocation_dir: Path) -> list[Path]:
+    """pytest's default arguments: ``testpaths`` when run from the rootdir, else the cwd."""
+    if settings.testpaths and invocation_dir.resolve() == settings.rootdir:
+        found: list[Path] = []
+        for pattern in settings.testpaths:
+            matches = (
+                sorted(settings.rootdir.glob(pattern))
+                if any(c in pattern for c in "*?[")
+                else [settings.rootdir / pattern]
+            )
+            found.extend(m for m in matches if m.exists())
+        if found:
+            return found
+    return [invocation_dir.resolve()]
+
+
+def _in_venv(path: Path) -> bool:
+    try:
+        return (path / "pyvenv.cfg").is_file() or (path / "conda-meta" / "history").is_file()
+    except OSError:
+        return False
+
+
+def _ignored(path: Path, settings: PytestSettings) -> bool:
+    if path in settings.ignore:
+        return True
+    return any(fnmatch.fnmatch(str(path), pattern) for pattern in settings.ignore_glob)
+
+
+def find_test_files(settings: PytestSettings, paths: Sequence[Path]) -> list[Path]:
+    """Test modules under ``paths`` in pytest's order; a file named explicitly is a test
+    module whatever its name. Raises DiscoveryError for a path that does not exist."""
+    files: list[Path] = []
+    seen: set[Path] = set()
+    for arg in paths:
+        path = arg.resolve()
+        if not path.exists():
+            raise DiscoveryError(f"file or directory not found: {arg}")
+        if path.is_file():
+            if path.suffix == ".py" and path not in seen:
+                seen.add(path)
+                files.append(path)
+            continue
+        for found in _walk(path, settings):
+            if found not in seen:
+                seen.add(found)
+                files.append(found)
+    return files
+
+
+def _walk(directory: Path, settings: PytestSettings) -> Iterator[Path]:
+    try:
+        entries = sorted(os.scandir(directory), key=lambda e: e.name)
+    except OSError:
+        return
+    for entry in entries:
+        path = Path(entry.path)
+        if entry.is_dir(follow_symlinks=True):
+            if entry.name == "__pycache__" or _ignored(path, settings) or _in_venv(path):
+                continue
+            if any(fnmatch_path(p, path) for p in settings.norecursedirs):
+                continue
+            yield from _walk(path, settings)
+        elif entry.name.endswith(".py") and entry.name != "conftest.py":
+            if _ignored(path, settings):
+                continue
+            if any(fnmatch_path(p, path) for p in settings.python_files):
+                yield path
+
+
+def conftests_for(test_file: Path, rootdir: Path) -> list[Path]:
+    """The ``conftest.py`` files that apply to a test file, nearest first, up to the rootdir
+    (the plugin attributes their findings the same way)."""
+    found: list[Path] = []
+    directory = test_file.parent
+    while True:
+        candidate = directory / "conftest.py"
+        if candidate.is_file():
+            found.append(candidate)
+        if (
+            directory == rootdir
+            or directory.parent == directory
+            or rootdir not in directory.parents
+        ):
+            return found
+        directory = directory.parent
+
+
+# -- tests -----------------------------------------------------------------------------------
+@dataclasses.dataclass(frozen=True)
+class StaticTest:
+    """One test as pytest would collect it, read from the source."""
+
+    nodeid: str
+    path: str  # rootdir-relative module path
+    file: Path  # the module it is collected from
+    cls: ClassRef | None  # the collecting class
+    cls_qualname: tuple[str, ...]  # the collecting class's __qualname__, split
+    name: str  # the function's original name
+    line: int  # where pytest locates the function (first decorator)
+    fixturenames: frozenset[str]
+    marks: tuple[tuple[str, Mark], ...] = ()  # (node id of the node carrying it, mark)
+    unittest: bool = False
+    # Where the code that runs for it is defined, as the plugin's attribution sees it: its
+    # class and every project base (file, qualname), and the test function itself.
+    classes: tuple[tuple[Path, tuple[str, ...]], ...] = ()
+    function: tuple[Path, tuple[str, ...]] | None = None
+
+
+@dataclasses.dataclass(frozen=True)
+class UnresolvedClass:
+    """A class whose status cannot be decided statically (reported, never guessed)."""
+
+    path: str
+    line: int
+    qualname: str
+    reason: str
+
+
+@dataclasses.dataclass
+class Fixtures:
+    """Fixture definitions visible at some level: name -> requested arguments, autouse."""
+
+    defs: dict[str, list[tuple[str, ...]]] = dataclasses.field(default_factory=dict)
+    autouse: list[str] = dataclasses.field(default_factory=list)
+
+    def add(self, functions: Mapping[str, FunctionInfo], prefix: str = "") -> None:
+        for qualname, info in functions.items():
+            if info.fixture is None:
+                continue
+            owner, _, _ = qualname.rpartition(".")
+            if owner != prefix:
+                continue
+            self.defs.setdefault(info.fixture, []).append(info.args)
+            if info.autouse and info.fixture not in self.autouse:
+                self.autouse.append(info.fixture)
+
+    def extend(self, other: Fixtures) -> None:
+        for name, args in other.defs.items():
+            self.defs.setdefault(name, []).extend(args)
+        self.autouse.extend(a for a in other.autouse if a not in self.autouse)
+
+
+def fixtures_of(structure: Structure | None, owner: str = "") -> Fixtures:
+    fixtures = Fixtures()
+    if structure is not None:
+        fixtures.add(structure.functions, owner)
+    return fixtures
+
+
+def closure(initial: Iterable[str], visible: Fixtures) -> frozenset[str]:
+    """Every fixture name a test requests, directly or through other fixtures."""
+    names: list[str] = []
+    pending = list(initial)
+    while pending:
+        name = pending.pop(0)
+        if name in names:
+            continue
+        names.append(name)
+        for args in visible.defs.get(name, ()):
+            pending.extend(a for a in args if a not in names)
+    return frozenset(names)
+
+
+def _usefixtures(marks: Iterable[Mark]) -> list[str]:
+    return [a for m in marks if m.name == "usefixtures" for a in m.args if isinstance(a, str)]
+
+
+class TestCollector:
+    """Collects the tests of one module from its structure and the resolver."""
+
+    def __init__(
+        self,
+        settings: PytestSettings,
+        resolver: Resolver,
+        module_path: Path,
+        structure: Structure,
+        outer_fixtures: Fixtures,
+    ) -> None:
+        self.settings = settings
+        self.resolver = resolver
+        self.path = module_path
+        self.rel = relpath(module_path, settings.rootdir)
+        self.structure = structure
+        self.module = resolver.module_name(module_path)
+        self.fixtures = Fixtures()
+        self.fixtures.extend(fixtures_of(structure))
+        self.fixtures.extend(outer_fixtures)
+        self.tests: list[StaticTest] = []
+        self.unresolved: list[UnresolvedClass] = []
+
+    def collect(self) -> tuple[list[StaticTest], list[UnresolvedClass]]:
+        final: dict[str, Any] = {}
+        for binding in self.structure.bindings:
+            if binding.kind != "star":
+                final[binding.name] = binding
+        module_marks = [(self.rel, m) for m in self.structure.marks]
+        for name, binding in final.items():
+            if binding.kind == "class":
+                self._class(
+                    name, ClassRef(self.path, binding.target, self.module), module_marks, self.rel
+                )
+            elif binding.kind == "def":
+                info = self.structure.functions.get(binding.target)
+                if (
+                    info is not None
+                    and self.settings.matches_function(name)
+                    and info.fixture is None
+                ):
+                    origin = (self.path, (binding.target,))
+                    self._function(name, info, None, (), module_marks, self.rel, None, origin, ())
+            elif (
+                binding.kind in ("from", "import", "alias") and self.settings.collect_imported_tests
+            ):
+                self._imported(name, binding, module_marks)
+        return self.tests, self.unresolved
+
+    def _imported(self, name: str, binding: Any, module_marks: list[tuple[str, Mark]]) -> None:
+        if binding.kind == "import":
+            return
+        targets = self.resolver.lookup(self.path, name, None)
+        if len(targets) != 1:
+            return
+        target = targets[0]
+        if isinstance(target, ClassRef):
+            self._class(name, target, module_marks, self.rel, imported=True)
+        elif isinstance(target, FuncRef) and self.settings.matches_function(name):
+            structure = self.resolver.structure(target.path)
+            info = structure.functions.get(target.qualname) if structure else None
+            if info is not None and info.fixture is None and "." not in target.qualname:
+                origin = (target.path, (target.qualname,))
+                self._function(name, info, None, (), module_marks, self.rel, None, origin, ())
+
+    # -- classes -------------------------------------------------------------------------------
+    def _class(
+        self,
+        name: str,
+        ref: ClassRef,
+        outer_marks: list[tuple[str, Mark]],
+        parent_nodeid: str,
+        *,
+        imported: bool = False,
+    ) -> None:
+        detail = self.resolver.detail(ref)
+        if detail is None:
+            return
+        mro, problems = self.resolver.mro(ref)
+        is_unittest: bool | None = False
+        opaque: list[str] = []
+        for entry in mro:
+            if isinstance(entry, External):
+                unit, _, _, _ = external_facts(entry.dotted)
+                if unit is None and entry.dotted not in ("builtins.object",):
+                    opaque.append(entry.dotted)
+                elif unit:
+                    is_unittest = True
+        if (problems or opaque) and not is_unittest:
+            is_unittest = None
+        nodeid = f"{parent_nodeid}::{name}"
+        class_path = relpath(ref.path, self.settings.rootdir)
+        reason = "; ".join(problems) or (
+            f"inherits from {', '.join(opaque)}, which is outside the project"
+        )
+        if is_unittest is None and not self.settings.matches_class(name):
+            if not imported and self._has_tests(mro):
+                self.unresolved.append(
+                    UnresolvedClass(
+                        class_path,
+                        detail.line,
+                        ref.qualname,
+                        f"cannot tell whether pytest collects it: {reason}",
+                    )
+                )
+            return
+        if self._attr(mro, "__test__") is False:
+            return
+        test_attr = self._attr(mro, "__test__")
+        if not is_unittest and not (self.settings.matches_class(name) or test_attr is True):
+            return
+        if self._is_abstract(mro):
+            return
+        if not is_unittest and (self._defines(mro, "__init__") or self._defines(mro, "__new__")):
+            return
+        marks = [
+            (nodeid, m)
+            for entry in mro
+            if isinstance(entry, ClassRef)
+            for m in self._class_marks(entry)
+        ]
+        all_marks = [*marks, *outer_marks]
+        visible = Fixtures()
+        for entry in mro:
+            if isinstance(entry, ClassRef):
+                visible.extend(fixtures_of(self.resolver.structure(entry.path), entry.qualname))
+        visible.extend(self.fixtures)
+        qual = tuple(ref.qualname.split("."))
+        classes = tuple(
+            (e.path, tuple(e.qualname.split("."))) for e in mro if isinstance(e, ClassRef)
+        )
+        if is_unittest:
+            self._unittest_methods(ref, mro, nodeid, qual, all_marks, visible, classes)
+            return
+        seen: set[str] = set()
+        for entry in mro:
+            if not isinstance(entry, ClassRef):
+                if isinstance(entry, External):
+                    seen.update(external_facts(entry.dotted)[3])
+                continue
+            entry_detail = self.resolver.detail(entry)
+            structure = self.resolver.structure(entry.path)
+            if entry_detail is None or structure is None:
+                continue
+            for member in entry_detail.names:
+                if member in seen:
+                    continue
+                seen.add(member)
+                qualname = f"{entry.qualname}.{member}"
+                info = structure.functions.get(qualname)
+                if info is not None:
+                    if self.settings.matches_function(member) and info.fixture is None:
+                        origin = (entry.path, tuple(qualname.split(".")))
+                        self._function(
+                            member, info, ref, qual, all_marks, nodeid, visible, origin, classes
+                        )
+                elif qualname in structure.classes:
+                    self._class(
+                        member, ClassRef(entry.path, qualname, entry.module), all_marks, nodeid
+                    )
+
+    def _has_tests(self, mro: list[ClassRef | External]) -> bool:
+        for entry in mro:
+            if isinstance(entry, ClassRef):
+                detail = self.resolver.detail(entry)
+                if detail is not None and any(n.startswith("test") for n in detail.names):
+                    return True
+        return False
+
+    def _class_marks(self, ref: ClassRef) -> tuple[Mark, ...]:
+        detail = self.resolver.detail(ref)
+        return detail.marks if detail is not None else ()
+
+    def _attr(self, mro: list[ClassRef | External], name: str) -> bool | None:
+        """A literal boolean class attribute as found along the MRO."""
+        for entry in mro:
+            if isinstance(entry, ClassRef):
+                detail = self.resolver.detail(entry)
+                if detail is not None and name in detail.names:
+                    return detail.test_attr if name == "__test__" else None
+        return None
+
+    def _defines(self, mro: list[ClassRef | External], name: str) -> bool:
+        for entry in mro:
+            if isinstance(entry, ClassRef):
+                detail = self.resolver.detail(entry)
+                if detail is not None and name in detail.names:
+                    return True
+            elif isinstance(entry, External) and entry.dotted != "builtins.object":
+                _, has_init, has_new, _ = external_facts(entry.dotted)
+                if (name == "__init__" and has_init) or (name == "__new__" and has_new):
+                    return True
+        return False
+
+    def _is_abstract(self, mro: list[ClassRef | External]) -> bool:
+        """``inspect.isabstract``: an ABCMeta class with an abstract method not overridden."""
+        abc_meta = any(isinstance(e, External) and e.dotted in ("abc.ABC",) for e in mro) or any(
+            isinstance(e, ClassRef)
+            and (d := self.resolver.detail(e)) is not None
+            and (d.metaclass or "").endswith("ABCMeta")
+            for e in mro
+        )
+        if not abc_meta:
+            return False
+        concrete: set[str] = set()
+        for entry in mro:
+            if not isinstance(entry, ClassRef):
+                continue
+            detail = self.resolver.detail(entry)
+            structure = self.resolver.structure(entry.path)
+            if detail is None or structure is None:
+                continue
+            for member in detail.names:
+                if member in concrete:
+                    continue
+                info = structure.functions.get(f"{entry.qualname}.{member}")
+                if info is not None and info.abstract:
+                    return True
+                concrete.add(member)
+        return False
+
+    def _unittest_methods(
+        self,
+        ref: ClassRef,
+        mro: list[ClassRef | External],
+        nodeid: str,
+        qual: tuple[str, ...],
+        marks: list[tuple[str, Mark]],
+        visible: Fixtures,
+        classes: tuple[tuple[Path, tuple[str, ...]], ...],
+    ) -> None:
+        names: dict[str, tuple[FunctionInfo | None, ClassRef | None]] = {}
+        for entry in mro:
+            if isinstance(entry, External):
+                for member in external_facts(entry.dotted)[3]:
+                    names.setdefault(member, (None, None))
+                continue
+            detail = self.resolver.detail(entry)
+            structure = self.resolver.structure(entry.path)
+            if detail is None or structure is None:
+                continue
+            for member in detail.names:
+                info = structure.functions.get(f"{entry.qualname}.{member}")
+                names.setdefault(member, (info, entry))
+        tests = sorted(
+            n for n, (info, _) in names.items() if n.startswith("test") and info is not None
+        )
+        if not tests and names.get("runTest", (None, None))[0] is not None:
+            tests = ["runTest"]
+        initial = [*visible.autouse, *self.settings.usefixtures, *_usefixtures(m for _, m in marks)]
+        for member in tests:
+            info, owner = names[member]
+            assert info is not None
+            assert owner is not None
+            function_marks = [(f"{nodeid}::{member}", m) for m in info.marks]
+            self.tests.append(
+                StaticTest(
+                    nodeid=f"{nodeid}::{member}",
+                    path=self.rel,
+                    file=self.path,
+                    cls=ref,
+                    cls_qualname=qual,
+                    name=member,
+                    line=info.line,
+                    fixturenames=closure([*initial, *_usefixtures(info.marks)], visible),
+                    marks=tuple(self._exempt([*function_marks, *marks])),
+                    unittest=True,
+                    classes=classes,
+                    function=(owner.path, (*owner.qualname.split("."), member)),
+                )
+            )
+
+    # -- functions -----------------------------------------------------------------------------
+    def _function(
+        self,
+        name: str,
+        info: FunctionInfo,
+        cls: ClassRef | None,
+        qual: tuple[str, ...],
+        outer_marks: list[tuple[str, Mark]],
+        parent_nodeid: str,
+        visible: Fixtures | None,
+        origin: tuple[Path, tuple[str, ...]],
+        classes: tuple[tuple[Path, tuple[str, ...]], ...],
+    ) -> None:
+        fixtures = visible if visible is not None else self.fixtures
+        marks = [*info.marks, *(m for _, m in outer_marks)]
+        # The closest decorator is applied first, so its ids come first in the node id.
+        parametrize = [m for m in reversed(info.marks) if m.name == "parametrize"]
+        parametrize += [m for _, m in outer_marks if m.name == "parametrize"]
+        argnames: list[str] = []
+        for mark in parametrize:
+            names = mark.args[0] if mark.args else None
+            if isinstance(names, list):
+                argnames.extend(n for n in names if isinstance(n, str))
+        initial = [
+            *fixtures.autouse,
+            *self.settings.usefixtures,
+            *_usefixtures(marks),
+            *info.args,
+            *argnames,
+        ]
+        fixturenames = closure(initial, fixtures)
+        base = f"{parent_nodeid}::{name}"
+        for suffix in _param_ids(parametrize):
+            nodeid = f"{base}[{suffix}]" if suffix else base
+            function_marks = [(nodeid, m) for m in info.marks]
+            self.tests.append(
+                StaticTest(
+                    nodeid=nodeid,
+                    path=self.rel,
+                    file=self.path,
+                    cls=cls,
+                    cls_qualname=qual,
+                    name=name,
+                    line=info.line,
+                    fixturenames=fixturenames,
+                    marks=tuple(self._exempt([*function_marks, *outer_marks])),
+                    classes=classes,
+                    function=origin,
+                )
+            )
+
+    @staticmethod
+    def _exempt(marks: Iterable[tuple[str, Mark]]) -> Iterator[tuple[str, Mark]]:
+        return ((origin, m) for origin, m in marks if m.name == "ssot_exempt")
+
+
+def _param_ids(marks: Sequence[Mark]) -> list[str]:
+    """The ``[...]`` suffixes of a function's tests (``[""]`` when not parametrized), from
+    its ``parametrize`` marks in the order pytest applies them."""
+    combined = [""]
+    for mark in marks:
+        ids = mark.args[1] if len(mark.args) > 1 else None
+        if not isinstance(ids, list):
+            continue  # not literal: counted as one test
+        if not ids:
+            ids = ["NOTSET"]
+        combined = [f"{c}-{i}" if c else str(i) for c in combined for i in ids]
+    return combined
+
+
+def resolve_goals(
+    resolver: Resolver, entries: Sequence[str]
+) -> tuple[list[ClassRef | External], list[str]]:
+    """The configured ``base_classes`` as definitions; problems for those not found."""
+    goals: list[ClassRef | External] = []
+    problems: list[str] = []
+    for entry in entries:
+        target: Target = resolver.resolve_entry(entry)
+        if isinstance(target, (ClassRef, External)):
+            goals.append(target)
+        elif isinstance(target, Unresolved):
+            problems.append(f"base_classes entry {entry!r} cannot be resolved: {target.reason}")
+        else:
+            problems.append(f"base_classes entry {entry!r} is not a class")
+    return goals, problems

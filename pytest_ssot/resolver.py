@@ -1,0 +1,566 @@
+"""Resolve names and base classes across the project's own modules without importing them.
+
+Inside pytest, SSOT001 is decided with ``issubclass`` on the real classes. ``ssot check`` has no
+classes, only source: it follows each base expression through the module's bindings (absolute,
+relative and star imports, ``X = Y`` aliases, re-exports) to the statement that defines the
+class, so a class is known by its file and qualified name and two classes called
+``BaseTestCase`` are never confused. Whatever cannot be followed (a module that does not exist,
+a computed base, a name bound differently in two branches of an ``if``) is *unresolved*: it is
+reported as such and never guessed.
+
+Classes from outside the project are opaque, except a small allowlist of standard-library
+modules (``unittest``, ``abc``, ``typing``, ...) that are imported to ask what pytest would ask:
+is it a ``unittest.TestCase``, does it define ``__init__``.
+"""
+
+from __future__ import annotations
+
+import builtins
+import dataclasses
+import importlib
+import importlib.util
+import inspect
+from collections.abc import Callable, Iterable, Sequence
+from pathlib import Path
+
+from pytest_ssot.scanner import Binding, ClassDetail, FileFacts, Structure
+
+# Standard-library modules whose classes may be imported and inspected: importing them runs no
+# project code and has no side effects.
+INSPECTABLE_MODULES = frozenset(
+    {
+        "builtins",
+        "abc",
+        "collections",
+        "collections.abc",
+        "contextlib",
+        "enum",
+        "typing",
+        "unittest",
+        "unittest.case",
+        "unittest.async_case",
+        "unittest.mock",
+    }
+)
+MAX_DEPTH = 64
+_Key = tuple[Path, str, "int | None"]
+_Seen = tuple[_Key, ...]
+
+
+@dataclasses.dataclass(frozen=True)
+class ClassRef:
+    """A class statement in a project file, by file and qualified name."""
+
+    path: Path
+    qualname: str
+    # The dotted module name it was reached by, for messages only: identity is the file.
+    module: str = dataclasses.field(default="", compare=False)
+
+    @property
+    def dotted(self) -> str:
+        return f"{self.module}.{self.qualname}" if self.module else self.qualname
+
+
+@dataclasses.dataclass(frozen=True)
+class FuncRef:
+    path: Path
+    qualname: str
+    module: str = dataclasses.field(default="", compare=False)
+
+
+@dataclasses.dataclass(frozen=True)
+class ModuleRef:
+    name: str
+    path: Path | None  # None: a namespace package (a directory without __init__.py)
+
+
+@dataclasses.dataclass(frozen=True)
+class External:
+    """Something outside the project (an installed package or the standard library)."""
+
+    dotted: str
+
+
+@dataclasses.dataclass(frozen=True)
+class Unresolved:
+    reason: str
+
+
+Target = ClassRef | FuncRef | ModuleRef | External | Unresolved
+
+
+@dataclasses.dataclass(frozen=True)
+class Verdict:
+    """Whether a class derives from one of the goals: True, False, or None with a reason."""
+
+    value: bool | None
+    reason: str = ""
+
+
+class ModuleIndex:
+    """Finds the project's modules by dotted name under its import roots.
+
+    The roots are what the tests would have on ``sys.path``: the rootdir, pytest's
+    ``pythonpath``, a ``src`` directory, and the base directory of each test package.
+    """
+
+    def __init__(self, roots: Iterable[Path]) -> None:
+        self.roots: list[Path] = []
+        for root in roots:
+            resolved = root.resolve()
+            if resolved.is_dir() and resolved not in self.roots:
+                self.roots.append(resolved)
+        self._found: dict[str, tuple[Path | None, bool]] = {}
+        self._names: dict[Path, str] = {}
+
+    def add_root(self, root: Path) -> None:
+        resolved = root.resolve()
+        if resolved.is_dir() and resolved not in self.roots:
+            self.roots.append(resolved)
+            self._found = {k: v for k, v in self._found.items() if v[1]}
+
+    def find(self, name: str) -> tuple[Path | None, bool]:
+        """``(file, found)``: the module's file (``None`` for a namespace package)."""
+        if name not in self._found:
+            self._found[name] = self._search(name)
+            path = self._found[name][0]
+            if path is not None:
+                self._names.setdefault(path, name)
+        return self._found[name]
+
+    def _search(self, name: str) -> tuple[Path | None, bool]:
+        parts = name.split(".")
+        if not all(p.isidentifier() for p in parts):
+            return None, False
+        for root in self.roots:
+            base = root.joinpath(*parts)
+            module = base.with_name(base.name + ".py")
+            if module.is_file():
+                return module, True
+            package = base / "__init__.py"
+            if package.is_file():
+                return package, True
+            if base.is_dir():
+                return None, True  # a namespace package: a directory without __init__.py
+        return None, False
+
+    def is_project(self, top: str) -> bool:
+        return self.find(top)[1]
+
+    def name_of(self, path: Path) -> str | None:
+        return self._names.get(path)
+
+    def remember(self, path: Path, name: str) -> None:
+        self._names.setdefault(path, name)
+
+
+def _inspectable(module: str) -> bool:
+    return module in INSPECTABLE_MODULES
+
+
+def external_object(dotted: str) -> object | None:
+    """The object behind an allowlisted standard-library name, else None."""
+    if dotted.startswith("builtins."):
+        return getattr(builtins, dotted[len("builtins.") :], None)
+    parts = dotted.split(".")
+    for cut in range(len(parts) - 1, 0, -1):
+        module = ".".join(parts[:cut])
+        if _inspectable(module):
+            try:
+                obj: object = importlib.import_module(module)
+                for attr in parts[cut:]:
+                    obj = getattr(obj, attr)
+            except (ImportError, AttributeError):
+                return None
+            return obj
+    return None
+
+
+def canonical_external(dotted: str) -> External:
+    """``unittest.TestCase`` and ``unittest.case.TestCase`` are the same class."""
+    obj = external_object(dotted)
+    if isinstance(obj, type):
+        return External(f"{obj.__module__}.{obj.__qualname__}")
+    return External(dotted)
+
+
+def _installed(top: str) -> bool:
+    """Whether a regular top-level module or package of that name is importable (found
+    without importing it)."""
+    try:
+        spec = importlib.util.find_spec(top)
+    except (ImportError, ValueError):
+        return False
+    return spec is not None and spec.origin not in (None, "namespace")
+
+
+class Resolver:
+    """Resolves names in project modules; ``facts_for`` supplies full scans of files."""
+
+    def __init__(
+        self,
+        index: ModuleIndex,
+        facts_for: Callable[[Path], FileFacts | None],
+        module_name: Callable[[Path], str],
+    ) -> None:
+        self.index = index
+        self._facts_for = facts_for
+        self._module_name = module_name
+        self._lookups: dict[tuple[Path, str, int | None], tuple[Target, ...]] = {}
+        self._modules: dict[str, Target] = {}
+        self._installed: dict[str, bool] = {}
+        self._verdicts: dict[tuple[ClassRef, frozenset[object]], Verdict] = {}
+        self._exports: dict[Path, frozenset[str] | None] = {}
+
+    # -- modules -----------------------------------------------------------------------------
+    def module_name(self, path: Path) -> str:
+        return self.index.name_of(path) or self._module_name(path)
+
+    def structure(self, path: Path) -> Structure | None:
+        facts = self._facts_for(path)
+        return facts.structure if facts is not None and facts.error is None else None
+
+    def module(self, name: str) -> Target:
+        if name not in self._modules:
+            self._modules[name] = self._find_module(name)
+        return self._modules[name]
+
+    def _find_module(self, name: str) -> Target:
+        path, found = self.index.find(name)
+        top = name.split(".")[0]
+        if top not in self._installed:
+            self._installed[top] = _installed(top)
+        top_path, top_found = self.index.find(top)
+        if top_found and top_path is None and self._installed[top]:
+            # A directory that happens to share an installed package's name: Python imports
+            # the regular package, never the namespace portion.
+            return External(name)
+        if found:
+            return ModuleRef(name, path)
+        if top_found:
+            return Unresolved(f"module {name} does not exist in the project")
+        if self._installed[top]:
+            return External(name)
+        return Unresolved(f"module {name} cannot be found (not in the project, not installed)")
+
+    def absolute(self, path: Path, relative: str) -> str | None:
+        """The absolute module name of ``..pkg.mod`` imported from ``path``."""
+        level = len(relative) - len(relative.lstrip("."))
+        rest = relative[level:]
+        if level == 0:
+            return rest
+        name = self.module_name(path)
+        package = name if path.name == "__init__.py" else name.rpartition(".")[0]
+        parts = package.split(".") if package else []
+        if level - 1 > len(parts) or (level - 1 == len(parts) and not rest):
+            return None
+        parts = parts[: len(parts) - (level - 1)]
+        if not parts and not rest:
+            return None
+        return ".".join([*parts, rest] if rest else parts)
+
+    # -- names -------------------------------------------------------------------------------
+    def lookup(self, path: Path, name: str, line: int | None = None) -> tuple[Target, ...]:
+        """What ``name`` may be in the module at ``path`` just before ``line`` (None: after
+        the whole module ran). Several targets: bound differently in branches."""
+        return self._lookup(path, name, line, ())
+
+    def _lookup(self, path: Path, name: str, line: int | None, seen: _Seen) -> tuple[Target, ...]:
+        key = (path, name, line)
+        if key in self._lookups:
+            return self._lookups[key]
+        if key in seen:
+            return (Unresolved(f"{name} is defined in a cycle ({self._cycle(seen, key)})"),)
+        if len(seen) > MAX_DEPTH:
+            return (Unresolved(f"{name}: too many levels of aliases and imports"),)
+        result = self._lookup_uncached(path, name, line, (*seen, key))
+        self._lookups[key] = result
+        return result
+
+    def _cycle(self, seen: _Seen, key: _Key) -> str:
+        chain = [*seen[seen.index(key) :], key]
+        return " -> ".join(f"{self.module_name(p)}.{n}" for p, n, _ in chain)
+
+    def _lookup_uncached(
+        self, path: Path, name: str, line: int | None, seen: _Seen
+    ) -> tuple[Target, ...]:
+        structure = self.structure(path)
+        module = self.module_name(path)
+        if structure is None:
+            return (Unresolved(f"{module} cannot be parsed"),)
+        candidates: list[Binding] = []
+        for binding in structure.bindings:
+            if line is not None and binding.line >= line:
+                continue
+            provides = binding.name == name
+            if binding.kind == "star" and not name.startswith("_"):
+                provides = self._star_provides(path, binding, name, seen)
+            if provides:
+                candidates = [*candidates, binding] if binding.conditional else [binding]
+        if not candidates:
+            if hasattr(builtins, name):
+                return (canonical_external(f"builtins.{name}"),)
+            return (Unresolved(f"{name} is not defined in {module}"),)
+        results: list[Target] = []
+        for binding in candidates:
+            for target in self._from_binding(path, binding, name, seen):
+                if target not in results:
+                    results.append(target)
+        return tuple(results)
+
+    def _star_provides(self, path: Path, binding: Binding, name: str, seen: _Seen) -> bool:
+        target = self._star_module(path, binding)
+        if isinstance(target, ModuleRef) and target.path is not None:
+            exports = self._exports_of(target.path, seen)
+            return exports is None or name in exports
+        if isinstance(target, External):
+            obj = external_object(f"{target.dotted}.{name}")
+            return obj is not None or not _inspectable(target.dotted)
+        return False
+
+    def _star_module(self, path: Path, binding: Binding) -> Target:
+        absolute = self.absolute(path, binding.target)
+        if absolute is None:
+            return Unresolved(f"relative import {binding.target} goes beyond the top package")
+        return self.module(absolute)
+
+    def _exports_of(self, path: Path, seen: _Seen) -> frozenset[str] | None:
+        """Names ``from module import *`` binds (None: unknown)."""
+        if path in self._exports:
+            return self._exports[path]
+        self._exports[path] = frozenset()  # a star-import cycle adds nothing more
+        structure = self.structure(path)
+        if structure is None:
+            result: frozenset[str] | None = None
+        elif structure.all_names is not None:
+            result = frozenset(structure.all_names)
+        else:
+            names = {b.name for b in structure.bindings if b.kind != "star"}
+            for binding in structure.bindings:
+                if binding.kind != "star":
+                    continue
+                target = self._star_module(path, binding)
+                if isinstance(target, ModuleRef) and target.path is not None:
+                    names |= self._exports_of(target.path, seen) or set()
+            result = frozenset(n for n in names if not n.startswith("_"))
+        self._exports[path] = result
+        return result
+
+    def _from_binding(
+        self, path: Path, binding: Binding, name: str, seen: _Seen
+    ) -> tuple[Target, ...]:
+        module = self.module_name(path)
+        where = f"{module}:{binding.line}"
+        if binding.kind == "class":
+            return (ClassRef(path, binding.target, module),)
+        if binding.kind == "def":
+            return (FuncRef(path, binding.target, module),)
+        if binding.kind == "value":
+            return (Unresolved(f"{name} is a computed value ({where})"),)
+        if binding.kind == "import":
+            return (self.module(binding.target),)
+        if binding.kind == "alias":
+            return self._resolve_dotted(path, binding.target, binding.line, seen)
+        if binding.kind in ("from", "star"):
+            absolute = self.absolute(path, binding.target)
+            if absolute is None:
+                return (
+                    Unresolved(
+                        f"relative import from {binding.target} goes beyond the top-level "
+                        f"package ({where})"
+                    ),
+                )
+            attr = binding.attr if binding.kind == "from" else name
+            return self._attribute(self.module(absolute), attr, seen)
+        return (Unresolved(f"{name}: unknown binding ({where})"),)
+
+    def _attribute(self, target: Target, attr: str, seen: _Seen) -> tuple[Target, ...]:
+        if isinstance(target, Unresolved):
+            return (target,)
+        if isinstance(target, External):
+            return (canonical_external(f"{target.dotted}.{attr}"),)
+        if isinstance(target, ModuleRef):
+            if target.path is not None:
+                found = self._lookup(target.path, attr, None, seen)
+                if not all(isinstance(t, Unresolved) for t in found):
+                    return found
+                submodule = self.module(f"{target.name}.{attr}")
+                if isinstance(submodule, ModuleRef):
+                    return (submodule,)
+                return found
+            return (self.module(f"{target.name}.{attr}"),)
+        if isinstance(target, ClassRef):
+            structure = self.structure(target.path)
+            nested = f"{target.qualname}.{attr}"
+            if structure is not None and nested in structure.classes:
+                return (ClassRef(target.path, nested, target.module),)
+            return (Unresolved(f"{target.dotted}.{attr} is not a class statement"),)
+        return (Unresolved(f"{attr} is looked up on a function"),)
+
+    def resolve(self, path: Path, expression: str, line: int | None = None) -> tuple[Target, ...]:
+        """Resolve a dotted expression (a base class as written) in a module."""
+        return self._resolve_dotted(path, expression, line, ())
+
+    def _resolve_dotted(
+        self, path: Path, expression: str, line: int | None, seen: _Seen
+    ) -> tuple[Target, ...]:
+        # `Generic[T]` derives from `Generic`; a call or other computed base cannot be followed.
+        base = expression.split("[", 1)[0].strip()
+        parts = base.split(".")
+        if not all(p.isidentifier() for p in parts):
+            return (Unresolved(f"base {expression} is computed, not a name"),)
+        targets = self._lookup(path, parts[0], line, seen)
+        for attr in parts[1:]:
+            following: list[Target] = []
+            for target in targets:
+                for result in self._attribute(target, attr, seen):
+                    if result not in following:
+                        following.append(result)
+            targets = tuple(following)
+        return targets
+
+    def resolve_entry(self, entry: str) -> Target:
+        """A ``base_classes`` entry ``package.module:Name`` to its definition."""
+        module_name, _, qualname = entry.partition(":")
+        targets: tuple[Target, ...] = (self.module(module_name),)
+        for attr in qualname.split("."):
+            targets = tuple(t for target in targets for t in self._attribute(target, attr, ()))
+        if len(targets) != 1:
+            return Unresolved(f"{entry} is bound differently in different branches")
+        return targets[0]
+
+    # -- classes -----------------------------------------------------------------------------
+    def detail(self, ref: ClassRef) -> ClassDetail | None:
+        structure = self.structure(ref.path)
+        return structure.classes.get(ref.qualname) if structure is not None else None
+
+    def bases(self, ref: ClassRef) -> list[tuple[str, tuple[Target, ...]]]:
+        """Each base expression of a class with what it may resolve to."""
+        detail = self.detail(ref)
+        if detail is None:
+            return []
+        return [(base, self.resolve(ref.path, base, detail.line)) for base in detail.bases]
+
+    def derives_from(self, ref: ClassRef, goals: Sequence[ClassRef | External]) -> Verdict:
+        """Whether the class derives (at any depth) from any goal; None when that depends on
+        something that cannot be resolved."""
+        return self._derives(ref, frozenset(goals), ())
+
+    def _derives(
+        self, target: Target, goals: frozenset[object], stack: tuple[ClassRef, ...]
+    ) -> Verdict:
+        if target in goals:
+            return Verdict(True)
+        if isinstance(target, Unresolved):
+            return Verdict(None, target.reason)
+        if isinstance(target, External):
+            return self._external_derives(target, goals)
+        if not isinstance(target, ClassRef):
+            return Verdict(None, "a base is not a class")
+        if target in stack:
+            return Verdict(None, f"{target.dotted} inherits from itself")
+        key = (target, goals)
+        if key in self._verdicts:
+            return self._verdicts[key]
+        unknown: Verdict | None = None
+        verdict = Verdict(False)
+        for expression, alternatives in self.bases(target):
+            results = [self._derives(t, goals, (*stack, target)) for t in alternatives]
+            values = {r.value for r in results}
+            if values == {True}:
+                verdict = Verdict(True)
+                break
+            if values == {False}:
+                continue
+            if len(alternatives) > 1 and None not in values:
+                reason = f"base {expression} of {target.dotted} is bound in several branches"
+            else:
+                reason = next(r.reason for r in results if r.value is None)
+            unknown = unknown or Verdict(None, reason)
+        else:
+            verdict = unknown or Verdict(False)
+        self._verdicts[key] = verdict
+        return verdict
+
+    def _external_derives(self, target: External, goals: frozenset[object]) -> Verdict:
+        external_goals = [g for g in goals if isinstance(g, External)]
+        if not external_goals:
+            # Code outside the project never derives from the project's own classes.
+            return Verdict(False)
+        obj = external_object(target.dotted)
+        if isinstance(obj, type):
+            wanted = [external_object(g.dotted) for g in external_goals]
+            return Verdict(any(isinstance(w, type) and issubclass(obj, w) for w in wanted))
+        return Verdict(
+            None, f"{target.dotted} is outside the project and cannot be inspected statically"
+        )
+
+    def mro(self, ref: ClassRef) -> tuple[list[ClassRef | External], list[str]]:
+        """An approximation of the method resolution order (C3 where consistent) and the
+        problems met: bases that could not be resolved are left out and named."""
+        problems: list[str] = []
+        order = self._mro(ref, (), problems)
+        return order, problems
+
+    def _mro(
+        self, ref: ClassRef | External, stack: tuple[ClassRef, ...], problems: list[str]
+    ) -> list[ClassRef | External]:
+        if isinstance(ref, External):
+            obj = external_object(ref.dotted)
+            if isinstance(obj, type):
+                return [External(f"{c.__module__}.{c.__qualname__}") for c in obj.__mro__]
+            return [ref]
+        if ref in stack:
+            problems.append(f"{ref.dotted} inherits from itself")
+            return []
+        parents: list[ClassRef | External] = []
+        for expression, alternatives in self.bases(ref):
+            usable = [t for t in alternatives if isinstance(t, (ClassRef, External))]
+            if not usable:
+                reasons = [t.reason for t in alternatives if isinstance(t, Unresolved)]
+                problems.append(
+                    f"base {expression} of {ref.dotted}: "
+                    + (reasons[0] if reasons else "not a class")
+                )
+                continue
+            if len(alternatives) > 1:
+                problems.append(f"base {expression} of {ref.dotted} is bound in several branches")
+            parents.append(usable[0])
+        sequences = [self._mro(p, (*stack, ref), problems) for p in parents]
+        merged = _c3([*sequences, list(parents)])
+        if merged is None:  # inconsistent: Python would refuse it; keep a stable order
+            merged = []
+            for sequence in sequences:
+                merged.extend(c for c in sequence if c not in merged)
+        return [ref, *merged]
+
+
+def _c3(sequences: list[list[ClassRef | External]]) -> list[ClassRef | External] | None:
+    sequences = [list(s) for s in sequences if s]
+    result: list[ClassRef | External] = []
+    while sequences:
+        for sequence in sequences:
+            head = sequence[0]
+            if not any(head in s[1:] for s in sequences):
+                break
+        else:
+            return None
+        result.append(head)
+        sequences = [[c for c in s if c != head] for s in sequences]
+        sequences = [s for s in sequences if s]
+    return result
+
+
+def external_facts(dotted: str) -> tuple[bool | None, bool, bool, tuple[str, ...]]:
+    """For an external class: (is a unittest.TestCase | None if unknown, has __init__,
+    has __new__, test method names) as pytest would see them."""
+    obj = external_object(dotted)
+    if not isinstance(obj, type):
+        return None, False, False, ()
+    import unittest
+
+    is_unittest = issubclass(obj, unittest.TestCase)
+    has_init = getattr(obj, "__init__", None) not in (None, object.__init__)
+    has_new = getattr(obj, "__new__", None) not in (None, object.__new__)
+    names = tuple(n for n, v in inspect.getmembers(obj) if n.startswith("test") and callable(v))
+    return is_unittest, has_init, has_new, names
