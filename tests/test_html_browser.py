@@ -168,7 +168,7 @@ def test_a_filter_in_the_address_shows_only_matching_violations(page: Page) -> N
 
 def test_the_hostile_test_name_shows_as_text_and_runs_nothing(dom: Dom) -> None:
     assert any(HOSTILE_ID in e["text"] for e in dom.find("li"))
-    assert len(dom.find("script")) == 1  # only the page's own
+    assert len(dom.find("script")) == 2  # only the page's own two
     title = dom.find("title")[0]["text"]
     assert title.startswith("SSOT compliance ")
     assert "pwned" not in title
@@ -190,3 +190,28 @@ def test_a_screenshot_of_the_report_for_the_docs(page: Page, tmp_path: Path) -> 
     if os.environ.get("SSOT_UPDATE_SCREENSHOT"):
         DOCS_SCREENSHOT.parent.mkdir(exist_ok=True)
         shutil.copyfile(shot, DOCS_SCREENSHOT)
+
+
+def test_a_long_violation_list_shows_a_page_and_a_button_for_more(
+    browser: str, tmp_path: Path
+) -> None:
+    from pytest_ssot import reporting
+    from pytest_ssot.config import Config
+    from pytest_ssot.model import Finding
+    from pytest_ssot.policy import SessionData, TestRecord, evaluate
+
+    data = SessionData()
+    for i in range(450):
+        path = f"tests/test_{i}.py"
+        data.tests[f"{path}::test_x"] = TestRecord(f"{path}::test_x", path)
+        data.add(Finding("SSOT002", path, 3, 1, "os.environ", snippet="x"), [f"{path}::test_x"])
+    config = Config(root=Path("."))
+    (tmp_path / "out").mkdir()
+    report = reporting.render("html", evaluate(data, config, {}), config, {}, "1.0")
+    (tmp_path / "out" / "report.html").write_text(report, encoding="utf-8")
+    (tmp_path / "out" / "report.json").write_text("{}", encoding="utf-8")
+    dom = Page(browser, tmp_path).dom()
+    rows = [e for e in dom.with_attr("data-status") if e["tag"] == "tr"]
+    assert len(rows) == 450  # all there, for search and for readers without JavaScript
+    assert len([r for r in rows if "hidden" not in r["attrs"]]) == 200
+    assert dom.find("button", id="show-more")[0]["text"].strip() == "show 200 more (250 not shown)"

@@ -516,10 +516,10 @@ def page(
         else '<p class="empty">No violations. Every checked test uses the SSOT infrastructure.</p>'
     )
     script = _SCRIPT
-    digest = base64.b64encode(hashlib.sha256(script.encode("utf-8")).digest()).decode("ascii")
+    hashes = " ".join(f"'sha256-{_digest(code)}'" for code in (_EARLY_SCRIPT, script))
     csp = (
         "default-src 'none'; img-src data:; style-src 'unsafe-inline'; "
-        f"script-src 'sha256-{digest}'; base-uri 'none'; form-action 'none'"
+        f"script-src {hashes}; base-uri 'none'; form-action 'none'"
     )
     return f"""<!DOCTYPE html>
 <html lang="en" data-js="off">
@@ -530,6 +530,7 @@ def page(
 <meta name="generator" content="pytest-ssot {esc(version)}">
 <title>SSOT compliance {_pct(result.compliance)} · {esc(project)}</title>
 <style>{_CSS}</style>
+<script>{_EARLY_SCRIPT}</script>
 </head>
 <body>
 <header class="hero">
@@ -569,6 +570,11 @@ loads nothing from the network.</footer>
 </body>
 </html>
 """
+
+
+def _digest(code: str) -> str:
+    """A script's CSP hash: only the page's own scripts may run."""
+    return base64.b64encode(hashlib.sha256(code.encode("utf-8")).digest()).decode("ascii")
 
 
 def render(
@@ -643,12 +649,19 @@ padding:10px 14px;margin-bottom:14px}
 details{margin:6px 0}summary{cursor:pointer}.rule p{margin:8px 0}
 .pair{display:grid;grid-template-columns:1fr 1fr;gap:14px}
 #filters{display:flex;flex-wrap:wrap;gap:10px;margin-bottom:12px}
+#show-more{margin-top:10px}
+html[data-js="loading"] #violations tbody tr:nth-child(n+201){display:none}
 #filters select,#filters input{font:inherit;padding:4px 8px;border:1px solid var(--line);
 border-radius:6px;background:var(--card);color:var(--ink)}
 a.filter-link{color:inherit}.scroll{overflow-x:auto}
 #worst td:first-child{overflow-wrap:break-word}footer{padding:10px 40px 30px}
 .empty{color:var(--good);font-weight:600}
 """
+
+# Runs before the body is parsed, so the browser never lays out more than the first page of a
+# long violations table (10,000 rows take seconds); without JavaScript it never runs and every
+# row shows.
+_EARLY_SCRIPT = 'document.documentElement.setAttribute("data-js", "loading");'
 
 # Filtering only: the page is complete without it. Builds every element with textContent, so
 # values read from the table (already text) can never become markup.
@@ -663,6 +676,13 @@ _SCRIPT = """
   var fields = [["status", "status"], ["rule", "rule"], ["tier", "tier"]];
   var state = {status: "", rule: "", tier: "", path: "", q: ""};
   var selects = {};
+  // Laying out ten thousand rows takes a browser seconds: show a page, then more on demand.
+  var PAGE = 200;
+  var limit = PAGE;
+  var more = document.createElement("button");
+  more.type = "button"; more.id = "show-more"; more.hidden = true;
+  more.addEventListener("click", function () { limit += PAGE; apply(false); });
+  table.parentNode.insertBefore(more, table.nextSibling);
   function distinct(key) {
     var seen = {};
     rows.forEach(function (r) { seen[r.getAttribute("data-" + key)] = true; });
@@ -680,19 +700,24 @@ _SCRIPT = """
       option.value = value; option.textContent = value;
       select.appendChild(option);
     });
-    select.addEventListener("change", function () { state[field[0]] = select.value; apply(true); });
+    select.addEventListener("change", function () {
+      state[field[0]] = select.value; limit = PAGE; apply(true);
+    });
     selects[field[0]] = select;
     holder.appendChild(select);
   });
   var search = document.createElement("input");
   search.type = "search"; search.id = "filter-q";
   search.placeholder = "file, message or test";
-  search.addEventListener("input", function () { state.q = search.value; apply(true); });
+  search.addEventListener("input", function () {
+    state.q = search.value; limit = PAGE; apply(true);
+  });
   holder.appendChild(search);
   var clear = document.createElement("button");
   clear.type = "button"; clear.textContent = "clear"; clear.id = "filter-clear";
   clear.addEventListener("click", function () {
     Object.keys(state).forEach(function (k) { state[k] = ""; });
+    limit = PAGE;
     apply(true);
   });
   holder.appendChild(clear);
@@ -706,21 +731,27 @@ _SCRIPT = """
     return true;
   }
   function apply(writeHash) {
-    var shown = 0;
+    var matched = 0;
     rows.forEach(function (row) {
       var ok = matches(row);
-      row.hidden = !ok;
-      if (ok) shown += 1;
+      if (ok) matched += 1;
+      row.hidden = !(ok && matched <= limit);
     });
     Object.keys(selects).forEach(function (k) { selects[k].value = state[k]; });
     if (search.value !== state.q) search.value = state.q;
-    counter.textContent = shown === rows.length ? String(shown) : shown + " of " + rows.length;
+    counter.textContent =
+      matched === rows.length ? String(matched) : matched + " of " + rows.length;
+    more.hidden = matched <= limit;
+    more.textContent = "show " + Math.min(PAGE, matched - limit) + " more (" +
+      (matched - limit) + " not shown)";
     if (writeHash) {
       var parts = [];
       Object.keys(state).forEach(function (k) {
         if (state[k]) parts.push(encodeURIComponent(k) + "=" + encodeURIComponent(state[k]));
       });
-      history.replaceState(null, "", parts.length ? "#" + parts.join("&") : location.pathname);
+      try {
+        history.replaceState(null, "", parts.length ? "#" + parts.join("&") : location.pathname);
+      } catch (e) { /* some browsers refuse it for file: pages; the filter still applies */ }
     }
   }
   function readHash() {
@@ -729,11 +760,14 @@ _SCRIPT = """
     hash.split("&").forEach(function (pair) {
       var at = pair.indexOf("=");
       if (at < 0) return;
-      var key = decodeURIComponent(pair.slice(0, at));
-      if (Object.prototype.hasOwnProperty.call(state, key)) {
-        state[key] = decodeURIComponent(pair.slice(at + 1));
-      }
+      try {
+        var key = decodeURIComponent(pair.slice(0, at));
+        if (Object.prototype.hasOwnProperty.call(state, key)) {
+          state[key] = decodeURIComponent(pair.slice(at + 1));
+        }
+      } catch (e) { /* a malformed %-escape: ignore that pair */ }
     });
+    limit = PAGE;
     apply(false);
   }
   document.addEventListener("click", function (event) {
@@ -742,6 +776,7 @@ _SCRIPT = """
     event.preventDefault();
     Object.keys(state).forEach(function (k) { state[k] = ""; });
     state.path = link.getAttribute("data-filter-path");
+    limit = PAGE;
     apply(true);
     document.getElementById("violations-section").scrollIntoView();
   });
