@@ -1,0 +1,255 @@
+"""Policy as a pure function: statuses, modes per test, compliance, tiers, exemptions."""
+
+from __future__ import annotations
+
+import datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from pytest_ssot.config import Config, Tier
+from pytest_ssot.model import Exemption, Finding, Scope, UncheckedFile, fingerprints
+from pytest_ssot.policy import SessionData, compliance, evaluate
+from pytest_ssot.policy import TestRecord as Record  # not a test class
+from pytest_ssot.rules import RuleSet, builtin_rules
+
+TODAY = datetime.date(2030, 6, 15)
+
+
+def _config(**kwargs: Any) -> Config:
+    return Config(root=Path("/p"), **kwargs)
+
+
+def _infos(config: Config) -> dict[str, Any]:
+    return RuleSet(tuple(builtin_rules(config))).infos
+
+
+def _finding(code: str = "SSOT002", path: str = "tests/test_a.py", line: int = 3) -> Finding:
+    return Finding(
+        code=code,
+        path=path,
+        line=line,
+        col=5,
+        message="os.environ accessed directly",
+        scope=Scope(("test_x",)),
+        snippet=f"os.environ.get('L{line}')",
+        end_line=line,
+    )
+
+
+def _data(*tests: tuple[str, str], **exemptions: tuple[Exemption, ...]) -> SessionData:
+    data = SessionData()
+    for nodeid, path in tests:
+        name = nodeid.rpartition("::")[2]
+        data.tests[nodeid] = Record(nodeid, path, exemptions.get(name, ()))
+    return data
+
+
+def _evaluate(data: SessionData, config: Config, **kwargs: Any) -> Any:
+    return evaluate(data, config, _infos(config), today=TODAY, **kwargs)
+
+
+def test_a_new_violation_makes_its_tests_non_compliant() -> None:
+    data = _data(
+        ("tests/test_a.py::test_x", "tests/test_a.py"),
+        ("tests/test_a.py::test_y", "tests/test_a.py"),
+    )
+    data.add(_finding(), ["tests/test_a.py::test_x"])
+    result = _evaluate(data, _config())
+    (outcome,) = result.outcomes
+    assert outcome.status == "new"
+    assert outcome.name == "direct-environ-access"
+    assert outcome.mode == "warn"
+    assert outcome.severity == "warning"
+    assert outcome.failing == ()
+    assert (result.tests, result.compliant, result.compliance) == (2, 1, 50.0)
+    assert result.noncompliant == {"tests/test_a.py::test_x"}
+
+
+def test_strict_new_violations_fail_exactly_their_strict_tests() -> None:
+    config = _config(tiers=(Tier("critical", ("tests/critical/**",), "strict"),))
+    data = _data(
+        ("tests/critical/test_c.py::test_x", "tests/critical/test_c.py"),
+        ("tests/test_a.py::test_x", "tests/test_a.py"),
+    )
+    shared = _finding(path="tests/conftest.py")
+    data.add(shared, ["tests/critical/test_c.py::test_x", "tests/test_a.py::test_x"])
+    result = _evaluate(data, config)
+    (outcome,) = result.outcomes
+    assert outcome.mode == "strict"
+    assert outcome.failing == ("tests/critical/test_c.py::test_x",)
+    assert result.failing == {"tests/critical/test_c.py::test_x": (outcome,)}
+    assert outcome.line_for_error() == (
+        "SSOT002 tests/conftest.py:3 os.environ accessed directly (direct-environ-access)"
+    )
+
+
+def test_known_violations_never_fail_and_unmatched_entries_are_stale() -> None:
+    data = _data(("tests/test_a.py::test_x", "tests/test_a.py"))
+    finding = _finding()
+    data.add(finding, ["tests/test_a.py::test_x"])
+    fingerprint = fingerprints([finding])[finding.key]
+    stale = {"fingerprint": "0" * 20, "code": "SSOT003", "path": "tests/test_b.py"}
+    known = {fingerprint: {"fingerprint": fingerprint}, "0" * 20: stale}
+    result = _evaluate(data, _config(mode="strict"), known=known)
+    (outcome,) = result.outcomes
+    assert outcome.status == "known"
+    assert outcome.failing == ()
+    assert result.compliant == 0  # known still counts as non-compliant
+    assert result.stale == (stale,)
+
+
+def test_exemptions_cover_codes_names_or_everything_until_they_expire() -> None:
+    def exempt(*codes: str, until: str | None = None) -> tuple[Exemption, ...]:
+        return (Exemption(frozenset(codes), "why", until, origin="origin"),)
+
+    data = _data(
+        ("t.py::test_code", "t.py"),
+        ("t.py::test_name", "t.py"),
+        ("t.py::test_all", "t.py"),
+        ("t.py::test_other", "t.py"),
+        ("t.py::test_expired", "t.py"),
+        ("t.py::test_current", "t.py"),
+        test_code=exempt("SSOT002"),
+        test_name=exempt("direct-environ-access"),
+        test_all=exempt(),
+        test_other=exempt("SSOT003"),
+        test_expired=exempt(until="2030-06-14"),
+        test_current=exempt(until="2030-06-15"),
+    )
+    for line, nodeid in enumerate(sorted(data.tests), start=1):
+        data.add(_finding(path="t.py", line=line), [nodeid])
+    result = _evaluate(data, _config(mode="strict"))
+    statuses = {o.nodeids[0].partition("::")[2]: o.status for o in result.outcomes}
+    assert statuses == {
+        "test_code": "exempted",
+        "test_name": "exempted",
+        "test_all": "exempted",
+        "test_other": "new",
+        "test_expired": "new",
+        "test_current": "exempted",
+    }
+    assert [e.until for e in result.expired] == ["2030-06-14"]
+    assert set(result.failing) == {"t.py::test_other", "t.py::test_expired"}
+
+
+def test_a_violation_exempted_for_some_tests_stays_new_for_the_others() -> None:
+    data = _data(
+        ("t.py::test_a", "t.py"),
+        ("t.py::test_b", "t.py"),
+        test_a=(Exemption(frozenset(), "why"),),
+    )
+    data.add(_finding(path="conftest.py"), ["t.py::test_a", "t.py::test_b"])
+    result = _evaluate(data, _config(mode="strict"))
+    (outcome,) = result.outcomes
+    assert outcome.status == "new"
+    assert outcome.failing == ("t.py::test_b",)
+    assert result.noncompliant == {"t.py::test_b"}
+
+
+def test_inline_ignores_exempt_by_code_or_name_and_unused_ones_are_listed() -> None:
+    data = _data(("t.py::test_x", "t.py"))
+    data.add(_finding(path="t.py", line=3), ["t.py::test_x"])
+    data.add(_finding(path="t.py", line=4), ["t.py::test_x"])
+    data.add(_finding("SSOT003", path="t.py", line=5), ["t.py::test_x"])
+    data.suppressions["t.py"] = {
+        3: frozenset({"SSOT002"}),
+        4: frozenset({"direct-environ-access"}),
+        5: frozenset({"SSOT002"}),  # the wrong code: not used
+        9: frozenset(),  # nothing there: not used
+    }
+    result = _evaluate(data, _config())
+    assert [o.status for o in result.outcomes] == ["exempted", "exempted", "new"]
+    assert result.unused_ignores == (("t.py", 5), ("t.py", 9))
+
+
+def test_an_ignore_on_any_line_of_a_multiline_violation_applies() -> None:
+    data = _data(("t.py::test_x", "t.py"))
+    finding = Finding("SSOT002", "t.py", 3, 1, "m", end_line=5)
+    data.add(finding, ["t.py::test_x"])
+    data.suppressions["t.py"] = {5: frozenset()}
+    assert _evaluate(data, _config()).outcomes[0].status == "exempted"
+
+
+def test_rules_switched_off_are_dropped_wherever_they_would_count() -> None:
+    config = _config(rules={"SSOT003": "off"}, tiers=(Tier("legacy", ("tests/legacy/**",), "off"),))
+    data = _data(
+        ("tests/legacy/test_l.py::test_x", "tests/legacy/test_l.py"),
+        ("tests/test_a.py::test_x", "tests/test_a.py"),
+    )
+    data.add(_finding("SSOT003", path="tests/test_a.py"), ["tests/test_a.py::test_x"])
+    data.add(_finding(path="tests/legacy/test_l.py"), ["tests/legacy/test_l.py::test_x"])
+    result = _evaluate(data, config)
+    assert result.outcomes == ()
+    assert result.compliance == 100.0
+
+
+def test_compliance_is_per_tier_and_the_worst_files_skip_exempted() -> None:
+    config = _config(tiers=(Tier("critical", ("tests/critical/**",), "strict"),))
+    data = _data(
+        ("tests/critical/test_c.py::test_1", "tests/critical/test_c.py"),
+        ("tests/critical/test_c.py::test_2", "tests/critical/test_c.py"),
+        ("tests/test_a.py::test_1", "tests/test_a.py"),
+        ("tests/test_a.py::test_2", "tests/test_a.py"),
+        ("tests/test_a.py::test_3", "tests/test_a.py"),
+    )
+    data.add(_finding(path="tests/test_a.py", line=1), ["tests/test_a.py::test_1"])
+    data.add(_finding(path="tests/test_a.py", line=2), ["tests/test_a.py::test_1"])
+    data.add(_finding(path="tests/test_b.py", line=1), ["tests/test_a.py::test_2"])
+    data.add(_finding(path="tests/critical/test_c.py"), ["tests/critical/test_c.py::test_1"])
+    data.suppressions["tests/test_b.py"] = {1: frozenset()}
+    result = _evaluate(data, config)
+    assert {name: (s.tests, s.compliant, s.compliance) for name, s in result.by_tier.items()} == {
+        "critical": (2, 1, 50.0),
+        "default": (3, 2, 66.7),
+    }
+    assert result.worst_files() == [("tests/test_a.py", 2), ("tests/critical/test_c.py", 1)]
+    assert result.by_rule == {"SSOT002": 4}
+
+
+def test_findings_of_tests_that_are_not_checked_are_not_decided() -> None:
+    data = _data(("t.py::test_x", "t.py"))
+    data.add(_finding(path="t.py"), ["excluded.py::test_y"])
+    result = _evaluate(data, _config())
+    # Attributed only to tests outside the checked set: reported, affecting nobody counted.
+    assert all(o.nodeids == () for o in result.outcomes)
+    assert result.compliant == 1
+
+
+@pytest.mark.parametrize(
+    ("compliant", "tests", "expected"),
+    [(0, 0, 100.0), (1, 3, 33.3), (2, 3, 66.7), (3, 3, 100.0), (0, 7, 0.0)],
+)
+def test_compliance_is_rounded_to_a_tenth(compliant: int, tests: int, expected: float) -> None:
+    assert compliance(compliant, tests) == expected
+
+
+def test_session_data_merges_without_duplicates() -> None:
+    left = _data(("t.py::test_a", "t.py"))
+    right = _data(("t.py::test_b", "t.py"))
+    finding = _finding(path="conftest.py")
+    left.add(finding, ["t.py::test_a"])
+    right.add(finding, ["t.py::test_b"])
+    right.unchecked["bad.py"] = UncheckedFile("bad.py", "syntax error")
+    right.invalid_exemptions["t.py::test_b"] = "needs reason"
+    left.merge(right)
+    assert set(left.tests) == {"t.py::test_a", "t.py::test_b"}
+    assert left.affected[finding.key] == {"t.py::test_a", "t.py::test_b"}
+    assert len(left.findings) == 1
+    assert set(left.unchecked) == {"bad.py"}
+    result = _evaluate(left, _config())
+    assert result.invalid_exemptions == (("t.py::test_b", "needs reason"),)
+    assert result.unchecked == (UncheckedFile("bad.py", "syntax error"),)
+
+
+def test_session_level_findings_are_reported_but_attributed_to_no_test() -> None:
+    data = _data(("t.py::test_a", "t.py"))
+    data.session_findings.append(Finding("SSOT004", "", 0, 0, "not started by the runner"))
+    result = _evaluate(data, _config(mode="strict"))
+    (outcome,) = result.session_outcomes
+    assert outcome.nodeids == ()
+    assert outcome.mode == "strict"
+    assert result.compliant == 1
+    off = _evaluate(data, _config(mode="strict", rules={"SSOT004": "off"}))
+    assert off.session_outcomes == ()
