@@ -14,9 +14,11 @@ import contextlib
 import dataclasses
 import difflib
 import io
+import itertools
 import os
 import re
 import stat
+import sys
 import tempfile
 import tokenize
 from collections import Counter
@@ -50,6 +52,7 @@ SKIP_DIRS = frozenset(
     {"__pycache__", "node_modules", "site-packages", "build", "dist", "venv", "env"}
 )
 TEST_FUNCTION_RE = re.compile(rb"^(?:async[ \t]+)?def[ \t]+test", re.MULTILINE)
+PARALLEL_FROM = 48  # below this many files, starting worker processes costs more than it saves
 INSTALL_HINT = "ssot fix needs libcst: pip install 'pytest-ssot[fix]'"
 
 
@@ -77,6 +80,8 @@ class FileResult:
     fixed: Counter[str] = dataclasses.field(default_factory=Counter)
     manual: list[ManualItem] = dataclasses.field(default_factory=list)
     skipped: str | None = None  # why the file was left untouched as a whole
+    # what is left, at its line in the rewritten file (reported once the file is written)
+    manual_after: list[ManualItem] | None = None
 
     @property
     def changed(self) -> bool:
@@ -214,15 +219,77 @@ def _exempted(finding: Finding, exempt: Mapping[tuple[str, ...], frozenset[str]]
 
 
 def fix_file(
-    path: Path, config: Config, *, wrap_functions: bool = False, rel: str | None = None
+    path: Path,
+    config: Config,
+    *,
+    wrap_functions: bool = False,
+    rel: str | None = None,
+    renumber: bool = False,
 ) -> FileResult:
-    """Compute the rewrite of one file (nothing is written)."""
+    """Compute the rewrite of one file (nothing is written). With ``renumber``, also what
+    would be left, at its line in the rewritten file: a second pass over the result, which
+    changes nothing more (the rewrite is idempotent) and finds exactly what remains."""
     rel = relpath(path, config.root) if rel is None else rel
     try:
         data = path.read_bytes()
     except OSError as exc:
         return FileResult(path, rel, skipped=f"cannot be read: {exc.strerror or exc}")
-    return fix_source(data, path, rel, config, wrap_functions=wrap_functions)
+    result = fix_source(data, path, rel, config, wrap_functions=wrap_functions)
+    if renumber and result.changed:
+        rest = fix_source(result.after, path, rel, config, wrap_functions=wrap_functions)
+        if rest.skipped is None:
+            result.manual_after = rest.manual
+    return result
+
+
+def _fix_one(path: Path, config: Config, wrap_functions: bool, renumber: bool) -> FileResult:
+    """One file in a worker process: a bug on one odd file must not stop the run."""
+    try:
+        return fix_file(path, config, wrap_functions=wrap_functions, renumber=renumber)
+    except Exception as exc:
+        rel = relpath(path, config.root)
+        return FileResult(path, rel, skipped=f"internal error ({type(exc).__name__}: {exc})")
+
+
+def fix_all(
+    files: list[Path], config: Config, *, wrap_functions: bool, renumber: bool, jobs: int
+) -> Iterator[FileResult]:
+    """Results in file order, computed in ``jobs`` processes when there are enough files."""
+    if jobs <= 1 or len(files) < PARALLEL_FROM:
+        for path in files:
+            yield _fix_one(path, config, wrap_functions, renumber)
+        return
+    import concurrent.futures
+    import multiprocessing
+
+    # fork on Linux (cheap, and the CLI runs no threads); spawn elsewhere, where fork is unsafe
+    method = "fork" if sys.platform == "linux" else "spawn"
+    done = 0
+    try:
+        with concurrent.futures.ProcessPoolExecutor(
+            jobs, mp_context=multiprocessing.get_context(method)
+        ) as pool:
+            for result in pool.map(
+                _fix_one,
+                files,
+                itertools.repeat(config),
+                itertools.repeat(wrap_functions),
+                itertools.repeat(renumber),
+                chunksize=max(1, min(32, len(files) // (jobs * 4))),
+            ):
+                done += 1
+                yield result
+    except (concurrent.futures.process.BrokenProcessPool, OSError):
+        # No worker processes here (a sandbox, an unimportable __main__): carry on in this one.
+        for path in files[done:]:
+            yield _fix_one(path, config, wrap_functions, renumber)
+
+
+def default_jobs() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
 
 
 def fix_source(
@@ -265,13 +332,14 @@ def _may_need_a_base(data: bytes, facts: FileFacts, plan: Plan) -> bool:
     if plan.functions and TEST_FUNCTION_RE.search(data):
         return True
     mapped = {name.rpartition(".")[2] for name in plan.base_map}
-    for qualname, info in facts.classes.items():
-        if any(base.rpartition(".")[2] in mapped for base in info.bases):
-            return True
-        if qualname.rpartition(".")[2].startswith("Test") and not any(
-            base in plan.compliant for base in info.bases
-        ):
-            return True
+    ssot: set[str] = set()  # classes of this file that already derive from an SSOT base
+    for qualname, info in facts.classes.items():  # in source order, so bases come first
+        if any(base in plan.compliant or base in ssot for base in info.bases):
+            ssot.add(qualname)
+        else:
+            name = qualname.rpartition(".")[2]
+            if name.startswith("Test") or any(b.rpartition(".")[2] in mapped for b in info.bases):
+                return True
     return False
 
 
@@ -376,10 +444,18 @@ def usage_problems(paths: Iterable[Path], config: Config) -> list[str]:
     return problems
 
 
-def run(paths: list[Path], config: Config, *, diff: bool, wrap_functions: bool, out: TextIO) -> int:
+def run(
+    paths: list[Path],
+    config: Config,
+    *,
+    diff: bool,
+    wrap_functions: bool,
+    out: TextIO,
+    jobs: int | None = None,
+) -> int:
     """Fix the files under ``paths`` (default: the root). Returns 0 when nothing failed, 1 when
     a file could not be written, 2 on a usage error (nothing to rewrite to, a missing path,
-    libcst not installed)."""
+    libcst not installed). ``jobs``: worker processes (default: the usable cores)."""
     try:
         import libcst  # noqa: F401
     except ImportError:
@@ -393,24 +469,22 @@ def run(paths: list[Path], config: Config, *, diff: bool, wrap_functions: bool, 
         return 2
     files, results = collect(paths, config)
     failed = False
-    for path in files:
-        result = fix_file(path, config, wrap_functions=wrap_functions)
+    jobs = default_jobs() if jobs is None else jobs
+    for result in fix_all(
+        files, config, wrap_functions=wrap_functions, renumber=not diff, jobs=jobs
+    ):
         results.append(result)
         if not result.changed:
             continue
         if diff:
             out.write(unified_diff(result))
             continue
-        not_written = write_atomic(path, result.after, result.before)
+        not_written = write_atomic(result.path, result.after, result.before)
         if not_written is not None:
             failed = True
             result.skipped = not_written
-            continue
-        # What is left is reported at its line in the rewritten file, which a second pass
-        # over the result finds (it changes nothing more: the rewrite is idempotent).
-        rest = fix_source(result.after, path, result.relpath, config, wrap_functions=wrap_functions)
-        if rest.skipped is None:
-            result.manual = rest.manual
+        elif result.manual_after is not None:
+            result.manual = result.manual_after
     for line in summary(results, len(files), diff=diff):
         print(line, file=out)
     return 1 if failed else 0

@@ -14,6 +14,7 @@ import pytest
 
 pytest.importorskip("libcst")
 
+import pytest_ssot.fix
 from pytest_ssot.config import Config, load
 from pytest_ssot.fix import run, write_atomic
 
@@ -231,3 +232,15 @@ def test_it_refuses_to_overwrite_a_file_that_changed_since_it_was_read(tmp_path:
     assert path.read_bytes() == b"edited by someone else\n"
     assert write_atomic(path, b"new\n", expected=b"edited by someone else\n") is None
     assert path.read_bytes() == b"new\n"
+
+
+def test_many_files_are_fixed_in_worker_processes_with_the_same_result(
+    project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(pytest_ssot.fix, "PARALLEL_FROM", 4)  # workers from 4 files on
+    for index in range(7):
+        (project / f"tests/test_many_{index}.py").write_text(LEGACY, encoding="utf-8")
+    serial = fix(project, "tests", diff=True, jobs=1)
+    parallel = fix(project, "tests", diff=True, jobs=2)
+    assert parallel == serial
+    assert serial[1].count("+class TestThing(SSotBaseTestCase):\n") == 8
