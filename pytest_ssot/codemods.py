@@ -1532,7 +1532,7 @@ class _Fixer(cst.CSTTransformer):
             removed = cst.Module(body=[])
         updated_node = updated_node.with_changes(bases=bases)
         if plan.super_calls:
-            updated_node = self._super_calls(updated_node)
+            updated_node = self._super_calls(updated_node, original_node)
         line, col = self.position(original_node.name)
         self.done(SSOT001, (line, col), f"class {original_node.name.value}", removed)
         return updated_node
@@ -1553,7 +1553,7 @@ class _Fixer(cst.CSTTransformer):
         self.needed.append(_Import(target.module, target.name, None))
         return target.name
 
-    def _super_calls(self, node: cst.ClassDef) -> cst.ClassDef:
+    def _super_calls(self, node: cst.ClassDef, original: cst.ClassDef) -> cst.ClassDef:
         if not isinstance(node.body, cst.IndentedBlock):
             return node
         body = []
@@ -1562,7 +1562,7 @@ class _Fixer(cst.CSTTransformer):
                 *SETUPS,
                 *TEARDOWNS,
             ):
-                statement = self._with_super(statement, node)
+                statement = self._with_super(statement, original)
             body.append(statement)
         return node.with_changes(body=node.body.with_changes(body=body))
 
@@ -1582,24 +1582,28 @@ class _Fixer(cst.CSTTransformer):
         )
         if name.startswith("async"):
             call = cst.Await(expression=call)
-        statement = cst.SimpleStatementLine(body=[cst.Expr(call)])
         body = method.body
+        if name not in SETUPS and any(isinstance(n, cst.Return) for n in _walk(body)):
+            line, col = self.position(owner.name)
+            self.refuse(
+                SSOT001,
+                (line, col),
+                f"class {owner.name.value}: {name} returns early; call "
+                f"super().{name}() in it by hand",
+            )
+            return method
+        if isinstance(body, cst.SimpleStatementSuite):  # def setUp(self): ...
+            smalls = list(body.body)
+            smalls.insert(0 if name in SETUPS else len(smalls), cst.Expr(call))
+            return method.with_changes(body=body.with_changes(body=smalls))
         if not isinstance(body, cst.IndentedBlock):
             return method
         lines = list(body.body)
+        statement = cst.SimpleStatementLine(body=[cst.Expr(call)])
         if name in SETUPS:
             docstring = bool(lines) and _is_docstring(lines[0])
             lines.insert(1 if docstring else 0, statement)
         else:
-            if any(isinstance(n, cst.Return) for n in _walk(body)):
-                line, col = self.position(owner.name)
-                self.refuse(
-                    SSOT001,
-                    (line, col),
-                    f"class {owner.name.value}: {name} returns early; call "
-                    f"super().{name}() in it by hand",
-                )
-                return method
             lines.append(statement)
         return method.with_changes(body=body.with_changes(body=lines))
 

@@ -485,6 +485,46 @@ def test_it_rebases_a_unittest_class_and_drops_the_dead_import(tmp_path: Path) -
     assert result.fixed == {"SSOT001": 1}
 
 
+def test_it_handles_one_line_set_ups_nested_classes_and_keywords(tmp_path: Path) -> None:
+    result = run_fix(
+        tmp_path,
+        """\
+        import abc
+        import unittest
+
+
+        class Mixin:
+            pass
+
+
+        class TestMeta(Mixin, metaclass=abc.ABCMeta):
+            def test_a(self):
+                pass
+
+
+        class TestOuter(unittest.TestCase):
+            class TestInner(unittest.TestCase):
+                def test_d(self):
+                    pass
+
+            def setUp(self): self.x = 1
+
+            def tearDown(self):
+                if self.x:
+                    return
+                self.x = None
+        """,
+    )
+    text = after(result)
+    assert "class TestMeta(Mixin, SSotBaseTestCase, metaclass=abc.ABCMeta):" in text
+    assert "class TestOuter(SSotBaseTestCase):\n    class TestInner(SSotBaseTestCase):" in text
+    assert "def setUp(self): super().setUp(); self.x = 1" in text
+    assert result.fixed == {"SSOT001": 3}
+    assert manual(result) == [
+        "14: SSOT001 class TestOuter: tearDown returns early; call super().tearDown() in it by hand"
+    ]
+
+
 def test_it_maps_async_tests_to_the_async_base(tmp_path: Path) -> None:
     result = run_fix(
         tmp_path,
