@@ -23,7 +23,7 @@ from typing import Any, Literal
 from pytest_ssot.model import MODULE_SCOPE, Scope, normalise_snippet
 
 # Bump when what a scan yields changes, so cached facts from older scanners are not reused.
-SCANNER_VERSION = "3"
+SCANNER_VERSION = "4"
 
 RefKind = Literal["use", "string", "import", "star-import", "monkeypatch", "fixture"]
 
@@ -761,7 +761,11 @@ class _Visitor(ast.NodeVisitor):
         for arg in (*node.args.posonlyargs, *node.args.args, *node.args.kwonlyargs):
             if arg.arg in MOCKER_FIXTURES and _matches("pytest_mock", self.watched):
                 self._add(f"pytest_mock.{arg.arg}", "fixture", arg)
-            elif arg.arg == "monkeypatch":
+            elif arg.arg == "monkeypatch" or (
+                # `def test(mp: pytest.MonkeyPatch)`: the fixture under another name
+                arg.annotation is not None
+                and (self._peek(arg.annotation) or "").endswith("MonkeyPatch")
+            ):
                 self.monkeypatches.add(arg.arg)
         self.generic_visit(node)
         self._pop()
@@ -1017,7 +1021,7 @@ def _parametrize(call: ast.Call, peek: Any) -> tuple[Any, ...]:
     explicit = keywords.get("ids")
     given: list[Any] = []
     if isinstance(explicit, (ast.List, ast.Tuple)):
-        given = [_id_value(e) for e in explicit.elts]
+        given = [None if _is_none(e) else _id_value(e) for e in explicit.elts]
     ids: list[str] = []
     for index, element in enumerate(values_node.elts):
         values: list[ast.expr] = [element]
@@ -1059,6 +1063,10 @@ def _unique_ids(ids: list[str]) -> list[str]:
             taken.add(candidate)
             suffixes[ident] = number + 1
     return result
+
+
+def _is_none(node: ast.AST) -> bool:
+    return isinstance(node, ast.Constant) and node.value is None
 
 
 def _is_str(node: ast.AST) -> bool:

@@ -115,6 +115,9 @@ def test_it_records_monkeypatch_environment_calls_of_fixtures_and_contexts() -> 
 
         def test_not_a_monkeypatch(client):
             client.setenv("F", "1")
+
+        def test_annotated(mp: pytest.MonkeyPatch):
+            mp.setenv("G", "1")
         """
     )
     assert refs == {
@@ -123,6 +126,7 @@ def test_it_records_monkeypatch_environment_calls_of_fixtures_and_contexts() -> 
         ("monkeypatch.setenv", "monkeypatch", 10),
         ("monkeypatch.delenv", "monkeypatch", 12),
         ("monkeypatch.setenv", "monkeypatch", 16),
+        ("monkeypatch.setenv", "monkeypatch", 22),
     }
 
 
