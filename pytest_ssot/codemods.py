@@ -696,6 +696,7 @@ class _Survey(_Scoped):
         self.lines = lines
         self.definitions: set[int] = set()  # ids of the Name nodes that name a def
         self.wrap_positions: dict[str, Position] = {}
+        self.module_marks: set[str] = set()  # marks the module's pytestmark applies
         self.exempt: dict[tuple[str, ...], frozenset[str]] = {}
         self.classes: dict[tuple[str, ...], _ClassPlan] = {}
         self.functions: list[cst.FunctionDef] = []
@@ -789,6 +790,7 @@ class _Survey(_Scoped):
                         codes = self._exemption(marks)
                         if codes is not None:
                             self.exempt[()] = codes
+                        self.module_marks.update(self._marks_of(marks))
 
     def visit_Name(self, node: cst.Name) -> None:
         if id(node) not in self.definitions:
@@ -904,9 +906,11 @@ class _Survey(_Scoped):
         return any(f.name.value == "__init__" for f in self._methods(node))
 
     def _mark_names(self, decorators: Sequence[cst.Decorator]) -> list[str]:
+        return self._marks_of([d.decorator for d in decorators])
+
+    def _marks_of(self, expressions: Sequence[cst.BaseExpression]) -> list[str]:
         names = []
-        for decorator in decorators:
-            expression = decorator.decorator
+        for expression in expressions:
             func = expression.func if isinstance(expression, cst.Call) else expression
             for qualified in self._qualified(func):
                 if qualified.startswith("pytest.mark."):
@@ -915,7 +919,7 @@ class _Survey(_Scoped):
 
     def _pytest_only(self, node: cst.ClassDef) -> str | None:
         """Why a pytest-style class cannot become a unittest class, if it cannot."""
-        if FUNCTION_ONLY_MARKS & set(self._mark_names(node.decorators)):
+        if FUNCTION_ONLY_MARKS & (self.module_marks | set(self._mark_names(node.decorators))):
             return "is parametrized; unittest classes cannot be"
         for method in self._methods(node):
             if not method.name.value.startswith("test"):
@@ -957,7 +961,7 @@ class _Survey(_Scoped):
             )
             return
         marks = self._mark_names(node.decorators)
-        if FUNCTION_ONLY_MARKS & set(marks):
+        if FUNCTION_ONLY_MARKS & (self.module_marks | set(marks)):
             manual("is parametrized; unittest methods cannot be")
             return
         if len(marks) != len(node.decorators):

@@ -871,3 +871,23 @@ def test_it_does_not_touch_a_file_it_cannot_parse(tmp_path: Path) -> None:
     result = run_fix(tmp_path, "import os\nclass Broken(\n    os.environ['A']\n")
     assert result.changed is False
     assert str(result.skipped).startswith("syntax error")
+
+
+def test_it_does_not_wrap_under_a_module_level_parametrize(tmp_path: Path) -> None:
+    result = run_fix(
+        tmp_path,
+        """\
+        import pytest
+
+        pytestmark = [pytest.mark.parametrize("n", [1, 2])]
+
+
+        def test_x():
+            pass
+        """,
+        wrap=True,
+    )
+    assert result.changed is False
+    assert manual(result) == [
+        "6: SSOT001 test function test_x is parametrized; unittest methods cannot be"
+    ]
