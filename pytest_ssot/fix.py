@@ -452,20 +452,25 @@ def run(
     wrap_functions: bool,
     out: TextIO,
     jobs: int | None = None,
+    err: TextIO | None = None,
 ) -> int:
     """Fix the files under ``paths`` (default: the root). Returns 0 when nothing failed, 1 when
     a file could not be written, 2 on a usage error (nothing to rewrite to, a missing path,
-    libcst not installed). ``jobs``: worker processes (default: the usable cores)."""
+    libcst not installed). ``jobs``: worker processes (default: the usable cores).
+
+    Usage errors go to ``err`` (default: ``out``), and so does the summary of a ``--diff`` run,
+    so that ``ssot fix --diff > changes.patch`` writes nothing but the patch."""
+    err = out if err is None else err
     try:
         import libcst  # noqa: F401
     except ImportError:
-        print(f"ssot fix: {INSTALL_HINT}", file=out)
+        print(f"ssot fix: {INSTALL_HINT}", file=err)
         return 2
     paths = paths or [config.root]
     problems = usage_problems(paths, config)
     if problems:
         for problem in problems:
-            print(problem, file=out)
+            print(problem, file=err)
         return 2
     files, results = collect(paths, config)
     failed = False
@@ -486,7 +491,7 @@ def run(
         elif result.manual_after is not None:
             result.manual = result.manual_after
     for line in summary(results, len(files), diff=diff):
-        print(line, file=out)
+        print(line, file=err if diff else out)
     return 1 if failed else 0
 
 

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import io
 import os
+import shutil
 import stat
+import subprocess
 import sys
 import textwrap
 from pathlib import Path
@@ -244,3 +246,22 @@ def test_many_files_are_fixed_in_worker_processes_with_the_same_result(
     parallel = fix(project, "tests", diff=True, jobs=2)
     assert parallel == serial
     assert serial[1].count("+class TestThing(SSotBaseTestCase):\n") == 8
+
+
+@pytest.mark.skipif(shutil.which("git") is None, reason="needs git apply")
+def test_the_diff_alone_goes_to_out_and_applies_to_the_same_result(project: Path) -> None:
+    (project / "tests/test_no_newline.py").write_bytes(LEGACY.encode().rstrip(b"\n"))
+    out, err = io.StringIO(), io.StringIO()
+    config = load(rootdir=project)
+    assert run([project / "tests"], config, diff=True, wrap_functions=False, out=out, err=err) == 0
+    assert err.getvalue().startswith("ssot fix: 2 of 3 files would change")
+    patch = project.parent / "changes.patch"
+    patch.write_text(out.getvalue(), encoding="utf-8")
+    copy = project.parent / "copy"
+    shutil.copytree(project, copy)
+    applied = subprocess.run(
+        ["git", "apply", "-p1", str(patch)], cwd=copy, capture_output=True, text=True, check=False
+    )
+    assert applied.returncode == 0, applied.stderr
+    fix(project, "tests")
+    assert snapshot(copy) == snapshot(project)
