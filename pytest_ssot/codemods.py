@@ -490,9 +490,24 @@ class _ImportEditor(cst.CSTTransformer):
         return updated_node.with_changes(body=_add_imports(body, self.needed))
 
 
+def _leading_block(body: Sequence[cst.BaseStatement]) -> int:
+    """How many statements open the module before any code: a docstring, then imports."""
+    index = 1 if body and _is_docstring(body[0]) else 0
+    while index < len(body):
+        line = body[index]
+        if not (
+            isinstance(line, cst.SimpleStatementLine)
+            and all(isinstance(s, (cst.Import, cst.ImportFrom)) for s in line.body)
+        ):
+            break
+        index += 1
+    return index
+
+
 def _bound_at_module_level(body: Sequence[cst.BaseStatement]) -> set[_Import]:
+    """What the leading imports bind (a later import is no use to a class base above it)."""
     bound: set[_Import] = set()
-    for line in body:
+    for line in body[: _leading_block(body)]:
         if not isinstance(line, cst.SimpleStatementLine):
             continue
         for small in line.body:
@@ -532,7 +547,7 @@ def _add_imports(
             for s in names
         ]
         merged = False
-        for index, line in enumerate(body):
+        for index, line in enumerate(body[: _leading_block(body)]):
             if merged or not isinstance(line, cst.SimpleStatementLine):
                 continue
             for position, small in enumerate(line.body):
@@ -565,20 +580,12 @@ def _add_imports(
     if not new_lines:
         return body
     # After the docstring and the leading block of imports, as a person would add it.
-    index = 1 if body and _is_docstring(body[0]) else 0
-    after_docstring = index == 1
-    for position in range(index, len(body)):
-        line = body[position]
-        if isinstance(line, cst.SimpleStatementLine) and all(
-            isinstance(s, (cst.Import, cst.ImportFrom)) for s in line.body
-        ):
-            index = position + 1
-            after_docstring = False
-        else:
-            break
+    start = 1 if body and _is_docstring(body[0]) else 0
+    index = _leading_block(body)
+    after_docstring = start == 1 and index == 1
     if after_docstring:
         new_lines[0] = new_lines[0].with_changes(leading_lines=[cst.EmptyLine()])
-    if index < len(body) and index == (1 if after_docstring else 0) and body:
+    if index == start < len(body):
         # Nothing imported before: keep the code after the new imports apart from them.
         following = body[index]
         lines = list(getattr(following, "leading_lines", ()))
@@ -702,7 +709,8 @@ class _Survey(_Scoped):
         self.functions: list[cst.FunctionDef] = []
         self.wrap: dict[str, Target] = {}  # function name -> class to put it in
         self.manual: list[Manual] = []
-        self.imported: dict[str, str] = {}  # dotted -> module-level name bound to it
+        self.imported: dict[str, str] = {}  # dotted -> name the leading imports bind to it
+        self.bindings: dict[str, str] = {}  # name -> dotted, for from-imports anywhere
         self.referenced: set[str] = set()
         self.module_names: set[str] = set()
         self._pending_manual: list[tuple[cst.CSTNode, str, str]] = []
@@ -754,16 +762,17 @@ class _Survey(_Scoped):
 
     # -- module level ------------------------------------------------------------------------
     def visit_Module(self, node: cst.Module) -> None:
-        for statement in node.body:
+        leading = _leading_block(node.body)
+        for index, statement in enumerate(node.body):
             if isinstance(statement, cst.SimpleStatementLine):
                 for small in statement.body:
-                    self._module_statement(small)
+                    self._module_statement(small, leading=index < leading)
             elif isinstance(statement, (cst.FunctionDef, cst.ClassDef)):
                 self.module_names.add(statement.name.value)
                 if isinstance(statement, cst.FunctionDef):
                     self.functions.append(statement)
 
-    def _module_statement(self, small: cst.BaseSmallStatement) -> None:
+    def _module_statement(self, small: cst.BaseSmallStatement, *, leading: bool) -> None:
         if isinstance(small, cst.ImportFrom) and not isinstance(small.names, cst.ImportStar):
             module = get_full_name_for_node(small.module) if small.module else None
             if module and not small.relative:
@@ -771,7 +780,10 @@ class _Survey(_Scoped):
                     name = get_full_name_for_node(alias.name)
                     bound = _asname(alias) or name
                     if name and bound:
-                        self.imported.setdefault(f"{module}.{name}", bound)
+                        # Only an import above all code binds a name a class base can use.
+                        if leading:
+                            self.imported.setdefault(f"{module}.{name}", bound)
+                        self.bindings.setdefault(bound, f"{module}.{name}")
                         self.module_names.add(bound)
         elif isinstance(small, cst.Import):
             for alias in small.names:
@@ -1546,7 +1558,10 @@ class _Fixer(cst.CSTTransformer):
         existing = self.survey.imported.get(target.dotted)
         if existing:
             return existing
-        if target.name in self.survey.module_names:
+        if (
+            target.name in self.survey.module_names
+            and self.survey.bindings.get(target.name) != target.dotted
+        ):
             line, col = self.position(node.name)
             self.refuse(
                 SSOT001,
@@ -1637,8 +1652,10 @@ class _Fixer(cst.CSTTransformer):
                 None,
             )
             base = self.survey.imported.get(target.dotted)
-            if base is None and target.name in taken:
-                name = None
+            if base is None and self.survey.bindings.get(target.name, target.dotted) != (
+                target.dotted
+            ):
+                name = None  # its name means something else here
             for function in functions:
                 line, col = self.survey.wrap_positions[function.name.value]
                 if name is None:

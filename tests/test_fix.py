@@ -891,3 +891,52 @@ def test_it_does_not_wrap_under_a_module_level_parametrize(tmp_path: Path) -> No
     assert manual(result) == [
         "6: SSOT001 test function test_x is parametrized; unittest methods cannot be"
     ]
+
+
+def test_a_base_imported_only_below_the_class_is_imported_above_it(tmp_path: Path) -> None:
+    result = run_fix(
+        tmp_path,
+        """\
+        \"\"\"Legacy.\"\"\"
+        import unittest
+
+
+        class TestLate(unittest.TestCase):
+            def test_ok(self):
+                pass
+
+
+        from framework.base import SSotBaseTestCase  # noqa: E402
+        """,
+    )
+    assert after(result) == textwrap.dedent(
+        """\
+        \"\"\"Legacy.\"\"\"
+
+        from framework.base import SSotBaseTestCase
+
+
+        class TestLate(SSotBaseTestCase):
+            def test_ok(self):
+                pass
+
+
+        from framework.base import SSotBaseTestCase  # noqa: E402
+        """
+    )
+
+
+def test_new_imports_go_after_the_docstring_apart_from_the_code(tmp_path: Path) -> None:
+    result = run_fix(
+        tmp_path,
+        '"""Doc."""\n\n\nclass TestPlain:\n    def test_ok(self):\n        pass\n',
+    )
+    assert after(result) == (
+        '"""Doc."""\n\nfrom framework.base import SSotBaseTestCase\n\n\n'
+        "class TestPlain(SSotBaseTestCase):\n    def test_ok(self):\n        pass\n"
+    )
+    result = run_fix(tmp_path, "class TestPlain:\n    def test_ok(self):\n        pass\n")
+    assert after(result) == (
+        "from framework.base import SSotBaseTestCase\n\n\n"
+        "class TestPlain(SSotBaseTestCase):\n    def test_ok(self):\n        pass\n"
+    )
