@@ -46,9 +46,9 @@ from pytest_ssot.config import (
 from pytest_ssot.discovery import (
     DiscoveryError,
     Fixtures,
+    ModuleCollector,
     PytestSettings,
     StaticTest,
-    TestCollector,
     UnresolvedClass,
     conftests_for,
     default_paths,
@@ -326,7 +326,7 @@ def run_check(
                     conftest_facts.structure if conftest_facts else None
                 )
             outer.extend(conftest_fixtures[conftest])
-        collector = TestCollector(settings, resolver, test_file, module_facts.structure, outer)
+        collector = ModuleCollector(settings, resolver, test_file, module_facts.structure, outer)
         found, undecided = collector.collect()
         unresolved.extend(undecided)
         if not found:
@@ -794,8 +794,9 @@ def _existing(root: Path, pattern: str) -> list[Path]:
     prefix = literal.rpartition("/")[0]
     rest = pattern[len(prefix) :].lstrip("/")
     if rest in ("**", "**/*"):
-        path = root / prefix
-        return [path] if prefix and path.is_dir() else [root]
+        if not prefix:
+            return [root]
+        return [root / prefix] if (root / prefix).is_dir() else []
     base = root / prefix if prefix else root
     glob = rest if "/" in pattern else "**/" + rest
     if not base.is_dir():
@@ -869,6 +870,7 @@ def cmd_fix(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             wrap_functions=args.wrap_functions,
             out=out,
             jobs=args.jobs,
+            err=err,
         )
     except ImportError:
         print(FIX_HINT, file=err)
@@ -919,8 +921,13 @@ def _toml_str(value: str) -> str:
 
 
 RUNNER_RE = re.compile(r"""PYTEST_SSOT_RUNNER['"]\s*(?:\]\s*=|,)\s*['"]([^'"]+)['"]""")
-NAME_ENV_RE = re.compile(r"env", re.IGNORECASE)
-NAME_MOCK_RE = re.compile(r"mock|fake|stub|double", re.IGNORECASE)
+# A wrapper module names what it wraps: a class such as IsolatedEnvironment or SSotMockFactory,
+# or a module such as isolated_environment or mocks. A helper that merely touches os.environ
+# (tests/helpers/legacy_env.py: enable_debug_logging) is a violation, not a wrapper.
+CLASS_ENV_RE = re.compile(r"env", re.IGNORECASE)
+MODULE_ENV_RE = re.compile(r"environ", re.IGNORECASE)
+CLASS_MOCK_RE = re.compile(r"mock|fake|stub|double", re.IGNORECASE)
+MODULE_MOCK_RE = re.compile(r"mock|fake|double", re.IGNORECASE)
 NAME_BASE_RE = re.compile(r"test|case|base", re.IGNORECASE)
 
 
@@ -1009,34 +1016,47 @@ def _wrapper_modules(run: CheckRun) -> tuple[list[str], list[str]]:
         facts = scan(data, relpath(path, run.project.root), ruleset.watched, full=True)
         if facts.error is not None or facts.structure is None:
             continue
-        defined = [name, *facts.structure.classes, *facts.structure.functions]
+        classes = list(facts.structure.classes)
+        leaf = name.rpartition(".")[2]
         targets = {r.target for r in facts.refs}
         touches_env = any(t == e or t.startswith(e + ".") for t in targets for e in ENV_TARGETS)
         uses_mock = any(t == m or t.startswith(m + ".") for t in targets for m in MOCK_MODULES)
-        if touches_env and any(NAME_ENV_RE.search(d) for d in defined) and name not in env:
+        if (
+            touches_env
+            and name not in env
+            and (MODULE_ENV_RE.search(leaf) or any(CLASS_ENV_RE.search(c) for c in classes))
+        ):
             env.append(name)
-        if uses_mock and any(NAME_MOCK_RE.search(d) for d in defined) and name not in mocks:
+        if (
+            uses_mock
+            and name not in mocks
+            and (MODULE_MOCK_RE.search(leaf) or any(CLASS_MOCK_RE.search(c) for c in classes))
+        ):
             mocks.append(name)
     return env, mocks
 
 
 def _runner_id(run: CheckRun) -> str | None:
-    """The id an existing runner script puts in PYTEST_SSOT_RUNNER, if any."""
+    """The id an existing runner script puts in PYTEST_SSOT_RUNNER, if any: searched in the
+    non-test Python files of the rootdir and of every directory holding tests."""
     root = run.project.root
-    candidates: list[Path] = []
-    directories = {root, *(p.parent for p in run.test_files)}
+    directories: set[Path] = {root}
+    for test_file in run.test_files:
+        directories.update(d for d in test_file.parents if d == root or root in d.parents)
+    tests = set(run.test_files)
     for directory in sorted(directories):
-        candidates.extend(
-            p for p in directory.glob("*.py") if "runner" in p.name or "run" in p.stem
-        )
-    for path in candidates:
-        try:
-            text = path.read_text(encoding="utf-8", errors="replace")
-        except OSError:
-            continue
-        match = RUNNER_RE.search(text)
-        if match:
-            return match.group(1)
+        for path in sorted(directory.glob("*.py")):
+            if path in tests:
+                continue
+            try:
+                data = path.read_bytes()
+            except OSError:
+                continue
+            if RUNNER_ENV.encode() not in data:
+                continue
+            match = RUNNER_RE.search(data.decode("utf-8", errors="replace"))
+            if match:
+                return match.group(1)
     return None
 
 
@@ -1145,6 +1165,11 @@ def _positive(value: str) -> int:
     return number
 
 
+def _command(sub: Any, name: str, **kwargs: Any) -> argparse.ArgumentParser:
+    parser: argparse.ArgumentParser = sub.add_parser(name, allow_abbrev=False, **kwargs)
+    return parser
+
+
 def build_parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument(
@@ -1170,14 +1195,16 @@ def build_parser() -> argparse.ArgumentParser:
     scan.add_argument("--no-cache", action="store_true", help="do not read or write the scan cache")
     scan.add_argument("--baseline", metavar="PATH", help="baseline file (overrides `baseline`)")
 
+    # No abbreviations: `ssot run --co` is pytest's --co, not an abbreviated --config.
     parser = argparse.ArgumentParser(
         prog="ssot",
+        allow_abbrev=False,
         description="Static SSOT checks for pytest suites (pytest-ssot); never imports the tests.",
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {VERSION}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
-    check = sub.add_parser("check", parents=[common, scan], help="check the suite statically")
+    check = _command(sub, "check", parents=[common, scan], help="check the suite statically")
     check.add_argument(
         "--format", choices=FORMATS, default="text", help="output format (default: text)"
     )
@@ -1201,19 +1228,20 @@ def build_parser() -> argparse.ArgumentParser:
     )
     check.set_defaults(handler=cmd_check)
 
-    base = sub.add_parser(
-        "baseline", parents=[common, scan], help="write the baseline from a static scan"
+    base = _command(
+        sub, "baseline", parents=[common, scan], help="write the baseline from a static scan"
     )
     base.set_defaults(handler=cmd_baseline)
 
-    rules = sub.add_parser("rules", parents=[common], help="list the rules, or explain one")
+    rules = _command(sub, "rules", parents=[common], help="list the rules, or explain one")
     rules.add_argument(
         "code", nargs="?", help="a rule code or name, e.g. SSOT002 or direct-environ-access"
     )
     rules.add_argument("--format", choices=("text", "json"), default="text")
     rules.set_defaults(handler=cmd_rules)
 
-    init = sub.add_parser(
+    init = _command(
+        sub,
         "init",
         parents=[common],
         help="propose [tool.ssot] for a suite and write it with a baseline",
@@ -1223,7 +1251,8 @@ def build_parser() -> argparse.ArgumentParser:
     init.add_argument("--no-cache", action="store_true")
     init.set_defaults(handler=cmd_init)
 
-    run = sub.add_parser(
+    run = _command(
+        sub,
         "run",
         parents=[common],
         help="run pytest as the unified runner (sets PYTEST_SSOT_RUNNER)",
@@ -1241,8 +1270,8 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--quiet", "-q", action="store_true", help="do not print the command")
     run.set_defaults(handler=cmd_run, pytest_args=[])
 
-    fix = sub.add_parser(
-        "fix", parents=[common], help="rewrite to the SSOT APIs (needs pytest-ssot[fix])"
+    fix = _command(
+        sub, "fix", parents=[common], help="rewrite to the SSOT APIs (needs pytest-ssot[fix])"
     )
     fix.add_argument("paths", nargs="*", metavar="PATH")
     fix.add_argument("--diff", action="store_true", help="print a diff, change nothing")

@@ -429,7 +429,7 @@ def _usefixtures(marks: Iterable[Mark]) -> list[str]:
     return [a for m in marks if m.name == "usefixtures" for a in m.args if isinstance(a, str)]
 
 
-class TestCollector:
+class ModuleCollector:
     """Collects the tests of one module from its structure and the resolver."""
 
     def __init__(

@@ -1,0 +1,224 @@
+"""The CLI and the plugin agree on every statically decidable violation.
+
+The plugin runs in a subprocess (the suites import their own packages), the CLI in process; both
+write the JSON report, compared on (code, path, line) and on what each violation means: its
+fingerprint (so one's baseline is the other's), status and the tests it affects. Runtime
+violations (SSOT102, only the plugin can see them) are left out.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from pytest_ssot import cli
+
+EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "chat_backend"
+
+
+def plugin_report(root: Path) -> dict[str, Any]:
+    report = root / "plugin-report.json"
+    completed = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-p",
+            "ssot",
+            "-p",
+            "no:cacheprovider",
+            "-p",
+            "no:xdist",
+            "-q",
+            f"--ssot-report=json:{report}",
+        ],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert report.is_file(), completed.stdout + completed.stderr
+    data: dict[str, Any] = json.loads(report.read_text(encoding="utf-8"))
+    return data
+
+
+def cli_report(
+    root: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> dict[str, Any]:
+    monkeypatch.chdir(root)
+    cli.main(["check", "--jobs", "1", "--no-cache", "--format", "json"])
+    data: dict[str, Any] = json.loads(capsys.readouterr().out)
+    return data
+
+
+def static(report: dict[str, Any]) -> dict[tuple[str, str, int], dict[str, Any]]:
+    return {
+        (v["code"], v["path"], v["line"]): v
+        for v in report["violations"]
+        if v["source"] == "static" and v["code"] != "SSOT102"
+    }
+
+
+def assert_agree(plugin: dict[str, Any], static_check: dict[str, Any]) -> None:
+    ours, theirs = static(static_check), static(plugin)
+    assert set(ours) == set(theirs)
+    for key, violation in theirs.items():
+        for field in ("fingerprint", "status", "nodeids", "message", "tier"):
+            assert ours[key][field] == violation[field], (key, field)
+    assert static_check["summary"]["tests"] == plugin["summary"]["tests"]
+    tiers = {name: tier["tests"] for name, tier in plugin["summary"]["by_tier"].items()}
+    assert {n: t["tests"] for n, t in static_check["summary"]["by_tier"].items()} == tiers
+    # Runtime violations (helpers outside test modules, dynamic access) only make more tests
+    # non-compliant; without them, the numbers are the same.
+    runtime = [v for v in plugin["violations"] if v["source"] != "static"]
+    if runtime:
+        assert static_check["summary"]["compliant"] >= plugin["summary"]["compliant"]
+    else:
+        assert static_check["summary"]["compliant"] == plugin["summary"]["compliant"]
+    assert static_check["unused_ignores"] == plugin["unused_ignores"]
+
+
+def test_cli_and_plugin_agree_on_the_example_suite(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    root = tmp_path / "chat_backend"
+    shutil.copytree(EXAMPLE, root, ignore=shutil.ignore_patterns(".pytest_cache", "__pycache__"))
+    plugin = plugin_report(root)
+    static_check = cli_report(root, monkeypatch, capsys)
+    assert len(static(plugin)) >= 12  # every built-in static rule fires in the example
+    assert {k[0] for k in static(plugin)} == {"SSOT001", "SSOT002", "SSOT003", "SSOT004"}
+    assert_agree(plugin, static_check)
+    assert [u["path"] for u in static_check["unchecked"]] == [
+        "tests/integration/test_presence_legacy.py"
+    ]
+
+
+SHAPES = {
+    "pyproject.toml": """
+        [tool.pytest.ini_options]
+        testpaths = ["tests"]
+
+        [tool.ssot]
+        mode = "warn"
+        base_classes = ["framework.base:SSotBase"]
+        env_modules = ["framework.env"]
+        runner = "unified"
+
+        [[tool.ssot.tiers]]
+        name = "api"
+        paths = ["tests/api/**"]
+    """,
+    "framework/__init__.py": "from framework.base import SSotBase as SSotBase\n",
+    "framework/base.py": "class SSotBase:\n    pass\n",
+    "framework/env.py": "import os\n\ndef get(key):\n    return os.environ.get(key)\n",
+    "tests/__init__.py": "",
+    "tests/conftest.py": """
+        import os
+
+        import pytest
+
+        @pytest.fixture
+        def token():
+            return os.getenv("TOKEN")
+
+        @pytest.fixture
+        def client(token):
+            return token
+
+        @pytest.fixture(autouse=True)
+        def everywhere():
+            yield
+
+        os.environ.setdefault("CONFTEST", "1")
+    """,
+    "tests/api/__init__.py": "",
+    "tests/api/base.py": """
+        import os
+
+        from framework import SSotBase
+
+        class ApiBase(SSotBase):
+            def setup_method(self):
+                os.environ["API"] = "1"
+    """,
+    "tests/api/test_users.py": """
+        import os
+        from unittest import mock
+
+        import pytest
+
+        from tests.api.base import ApiBase
+        from framework.base import SSotBase as Aliased
+
+
+        class Mixin:
+            def helper(self):
+                return os.getenv("MIXIN")
+
+
+        class TestUsers(Mixin, ApiBase):
+            def test_list(self, client):
+                assert True
+
+            @pytest.mark.parametrize("n", [1, 2])
+            def test_param(self, n):
+                mock.Mock()
+
+            @pytest.mark.ssot_exempt("SSOT002", reason="documented")
+            def test_exempt(self):
+                os.getenv("X")
+
+
+        class TestAliased(Aliased):
+            def test_fine(self):
+                pass
+
+
+        class TestNotSsot:
+            def setup_method(self):
+                os.environ.get("LOCAL")
+
+            def test_a(self):
+                pass
+
+            def test_b(self, token):
+                x = os.environ  # ssot: ignore[SSOT002]
+                y = 1  # ssot: ignore
+
+
+        def test_function():
+            pass
+
+
+        if __name__ == "__main__":
+            pytest.main([__file__])
+    """,
+    "tests/test_plain.py": """
+        from tests.api.test_users import TestUsers
+
+
+        class TestMore(TestUsers):
+            def test_more(self):
+                pass
+    """,
+}
+
+
+def test_cli_and_plugin_agree_on_inheritance_fixtures_and_parametrize(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    for name, text in SHAPES.items():
+        path = tmp_path / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(textwrap.dedent(text).lstrip("\n"), encoding="utf-8")
+    plugin = plugin_report(tmp_path)
+    static_check = cli_report(tmp_path, monkeypatch, capsys)
+    assert plugin["summary"]["tests"] >= 15
+    assert_agree(plugin, static_check)

@@ -1,0 +1,432 @@
+"""Finding test files and tests the way pytest would, from source only."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from pytest_ssot.discovery import (
+    DiscoveryError,
+    Fixtures,
+    ModuleCollector,
+    StaticTest,
+    conftests_for,
+    default_paths,
+    find_test_files,
+    fixtures_of,
+    load_pytest_settings,
+)
+from pytest_ssot.paths import module_name
+from pytest_ssot.resolver import ModuleIndex, Resolver
+from pytest_ssot.scanner import FileFacts, scan
+
+
+def write(root: Path, files: dict[str, str]) -> None:
+    for name, text in files.items():
+        path = root / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(textwrap.dedent(text).lstrip("\n"), encoding="utf-8")
+
+
+def static_tests(root: Path, paths: list[Path] | None = None) -> list[StaticTest]:
+    settings = load_pytest_settings(root)
+    files = find_test_files(settings, paths or default_paths(settings, root))
+    cache: dict[Path, FileFacts] = {}
+
+    def facts_for(path: Path) -> FileFacts | None:
+        if path not in cache:
+            if not path.is_file():
+                return None
+            cache[path] = scan(path.read_bytes(), path.name, full=True)
+        return cache[path]
+
+    roots = [settings.rootdir, *settings.pythonpath]
+    for file in files:
+        directory = file.parent
+        while (directory / "__init__.py").is_file():
+            directory = directory.parent
+        roots.append(directory)
+    resolver = Resolver(ModuleIndex(roots), facts_for, module_name)
+    tests: list[StaticTest] = []
+    for file in files:
+        facts = facts_for(file)
+        assert facts is not None
+        if facts.error is not None:
+            continue
+        assert facts.structure is not None
+        outer = Fixtures()
+        for conftest in conftests_for(file, settings.rootdir):
+            conftest_facts = facts_for(conftest)
+            outer.extend(fixtures_of(conftest_facts.structure if conftest_facts else None))
+        found, _ = ModuleCollector(settings, resolver, file, facts.structure, outer).collect()
+        tests.extend(found)
+    return tests
+
+
+def pytest_nodeids(root: Path) -> set[str]:
+    """What pytest itself collects (in a subprocess: the suite imports its own modules)."""
+    completed = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "--collect-only",
+            "-q",
+            "-p",
+            "no:ssot",
+            "-p",
+            "no:cacheprovider",
+            "-W",
+            "ignore::pytest.PytestCollectionWarning",
+        ],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert completed.returncode in (0, 5), completed.stdout + completed.stderr
+    return {line for line in completed.stdout.splitlines() if "::" in line}
+
+
+TRICKY_SUITE = {
+    "pyproject.toml": """
+        [tool.pytest.ini_options]
+        testpaths = ["tests"]
+        python_files = ["test_*.py", "check_*.py"]
+        python_classes = ["Test", "*Suite"]
+        python_functions = ["test", "check_"]
+    """,
+    "tests/__init__.py": "",
+    "tests/support/__init__.py": "",
+    "tests/support/mixins.py": """
+        class CommonChecks:
+            def test_inherited_from_mixin(self):
+                assert True
+
+        class HasInit:
+            def __init__(self):
+                self.x = 1
+    """,
+    "tests/test_shapes.py": """
+        import abc
+        import unittest
+
+        import pytest
+
+        from tests.support.mixins import CommonChecks, HasInit
+
+
+        class TestPlain:
+            def test_a(self):
+                pass
+
+            def helper(self):
+                pass
+
+            @staticmethod
+            def test_static():
+                pass
+
+            @pytest.fixture
+            def test_looks_like_a_test_but_is_a_fixture(self):
+                return 1
+
+
+        class TestWithMixin(CommonChecks):
+            def test_own(self):
+                pass
+
+
+        class TestInheritsInit(HasInit):
+            def test_never_collected(self):
+                pass
+
+
+        class TestHasInit:
+            def __init__(self):
+                pass
+
+            def test_never_collected(self):
+                pass
+
+
+        class TestDisabled:
+            __test__ = False
+
+            def test_never_collected(self):
+                pass
+
+
+        class TestAbstract(abc.ABC):
+            @abc.abstractmethod
+            def run(self): ...
+
+            def test_never_collected(self):
+                pass
+
+
+        class MyChecksSuite:
+            def check_glob_named(self):
+                pass
+
+
+        class Helper:
+            def test_not_a_test_class(self):
+                pass
+
+
+        class LegacyCase(unittest.TestCase):
+            def test_unittest_any_class_name(self):
+                pass
+
+            def runTest_helper(self):
+                pass
+
+
+        class TestOuter:
+            class TestInner:
+                def test_nested(self):
+                    pass
+
+
+        @pytest.mark.parametrize("n", [1, 2, 3])
+        def test_numbers(n):
+            pass
+
+
+        @pytest.mark.parametrize("word", ["a", "b", "a"])
+        def test_duplicate_ids(word):
+            pass
+
+
+        @pytest.mark.parametrize("x", [pytest.param(1, id="one"), 2])
+        @pytest.mark.parametrize("y", [None, True])
+        def test_stacked(x, y):
+            pass
+
+
+        @pytest.mark.parametrize(("a", "b"), [(1, "x"), (2.5, object())], ids=["first", None])
+        def test_tuples(a, b):
+            pass
+
+
+        def check_function_prefix():
+            pass
+
+
+        def not_a_test():
+            pass
+    """,
+    "tests/check_second.py": """
+        from tests.test_shapes import TestPlain as ImportedAgain
+
+        def test_here():
+            pass
+    """,
+    "tests/helpers.py": """
+        def test_in_a_non_test_file():
+            pass
+    """,
+    "tests/build/test_in_norecurse.py": "def test_x(): pass\n",
+    "tests/.hidden/test_hidden.py": "def test_x(): pass\n",
+}
+
+
+def test_it_finds_the_same_tests_as_pytest_collect_only(tmp_path: Path) -> None:
+    write(tmp_path, TRICKY_SUITE)
+    expected = pytest_nodeids(tmp_path)
+    found = {t.nodeid for t in static_tests(tmp_path)}
+    assert found == expected
+    # The suite really exercises the tricky shapes.
+    assert "tests/test_shapes.py::TestWithMixin::test_inherited_from_mixin" in found
+    assert "tests/test_shapes.py::test_stacked[y0-one]" not in found  # ids come in pytest's order
+    assert any("TestHasInit" in n for n in found) is False
+
+
+def test_it_reads_each_pytest_configuration_file_format(tmp_path: Path) -> None:
+    formats = {
+        "pytest.ini": "[pytest]\npython_files = spec_*.py\ntestpaths = specs\n",
+        "tox.ini": "[tox]\n[pytest]\npython_files = spec_*.py\ntestpaths = specs\n",
+        "setup.cfg": "[tool:pytest]\npython_files = spec_*.py\ntestpaths = specs\n",
+        "pyproject.toml": (
+            '[tool.pytest.ini_options]\npython_files = ["spec_*.py"]\ntestpaths = ["specs"]\n'
+        ),
+        "pytest.toml": '[pytest]\npython_files = ["spec_*.py"]\ntestpaths = ["specs"]\n',
+    }
+    for name, text in formats.items():
+        root = tmp_path / name.replace(".", "_")
+        write(root, {name: text, "specs/spec_one.py": "def test_x(): pass\n"})
+        settings = load_pytest_settings(root)
+        assert settings.rootdir == root.resolve(), name
+        assert settings.python_files == ("spec_*.py",), name
+        files = find_test_files(settings, default_paths(settings, root))
+        assert [f.name for f in files] == ["spec_one.py"], name
+
+
+def test_pytest_ini_wins_over_pyproject_in_the_same_directory(tmp_path: Path) -> None:
+    write(
+        tmp_path,
+        {
+            "pytest.ini": "[pytest]\npython_functions = check\n",
+            "pyproject.toml": '[tool.pytest.ini_options]\npython_functions = ["spec"]\n',
+        },
+    )
+    assert load_pytest_settings(tmp_path).python_functions == ("check",)
+
+
+def test_the_rootdir_is_found_walking_up_from_the_arguments(tmp_path: Path) -> None:
+    write(tmp_path, {"pytest.ini": "[pytest]\n", "a/b/test_x.py": "def test_x(): pass\n"})
+    settings = load_pytest_settings(tmp_path / "a" / "b")
+    assert settings.rootdir == tmp_path.resolve()
+    assert settings.inifile == tmp_path.resolve() / "pytest.ini"
+
+
+def test_testpaths_apply_only_when_run_from_the_rootdir(tmp_path: Path) -> None:
+    write(
+        tmp_path,
+        {
+            "pytest.ini": "[pytest]\ntestpaths = tests\n",
+            "tests/test_a.py": "def test_a(): pass\n",
+            "other/test_b.py": "def test_b(): pass\n",
+        },
+    )
+    settings = load_pytest_settings(tmp_path)
+    assert default_paths(settings, tmp_path) == [tmp_path.resolve() / "tests"]
+    assert default_paths(settings, tmp_path / "other") == [(tmp_path / "other").resolve()]
+
+
+def test_norecursedirs_virtualenvs_and_ignores_are_skipped(tmp_path: Path) -> None:
+    write(
+        tmp_path,
+        {
+            "pytest.ini": (
+                "[pytest]\nnorecursedirs = legacy*\n"
+                "addopts = --ignore=skipme --ignore-glob=*_slow.py\n"
+            ),
+            "test_kept.py": "def test_a(): pass\n",
+            "legacy_suite/test_old.py": "def test_a(): pass\n",
+            "venv2/pyvenv.cfg": "home = /usr\n",
+            "venv2/test_in_venv.py": "def test_a(): pass\n",
+            "skipme/test_ignored.py": "def test_a(): pass\n",
+            "sub/test_really_slow.py": "def test_a(): pass\n",
+            "sub/__pycache__/test_cached.py": "def test_a(): pass\n",
+        },
+    )
+    settings = load_pytest_settings(tmp_path)
+    files = find_test_files(settings, [tmp_path])
+    assert [f.name for f in files] == ["test_kept.py"]
+
+
+def test_a_file_named_explicitly_is_a_test_module_whatever_its_name(tmp_path: Path) -> None:
+    write(tmp_path, {"pytest.ini": "[pytest]\n", "helpers.py": "def test_a(): pass\n"})
+    settings = load_pytest_settings(tmp_path)
+    assert find_test_files(settings, [tmp_path]) == []
+    assert find_test_files(settings, [tmp_path / "helpers.py"]) == [
+        (tmp_path / "helpers.py").resolve()
+    ]
+
+
+def test_a_missing_path_is_a_usage_error(tmp_path: Path) -> None:
+    settings = load_pytest_settings(tmp_path)
+    with pytest.raises(DiscoveryError, match=r"file or directory not found: .*nope"):
+        find_test_files(settings, [tmp_path / "nope"])
+
+
+def test_pythonpath_is_resolved_against_the_inifile(tmp_path: Path) -> None:
+    write(tmp_path, {"pyproject.toml": '[tool.pytest.ini_options]\npythonpath = ["src", "."]\n'})
+    settings = load_pytest_settings(tmp_path)
+    assert settings.pythonpath == (tmp_path.resolve() / "src", tmp_path.resolve() / ".")
+
+
+def test_collect_imported_tests_false_skips_imported_classes(tmp_path: Path) -> None:
+    suite = dict(TRICKY_SUITE)
+    suite["pyproject.toml"] = suite["pyproject.toml"] + "        collect_imported_tests = false\n"
+    write(tmp_path, suite)
+    found = {t.nodeid for t in static_tests(tmp_path)}
+    assert not any("ImportedAgain" in n for n in found)
+    assert found == pytest_nodeids(tmp_path)
+
+
+def test_fixture_closure_follows_fixtures_of_conftests_and_autouse(tmp_path: Path) -> None:
+    write(
+        tmp_path,
+        {
+            "pytest.ini": "[pytest]\nusefixtures = from_ini\n",
+            "conftest.py": """
+                import pytest
+
+                @pytest.fixture
+                def database(settings):
+                    return settings
+
+                @pytest.fixture
+                def settings():
+                    return {}
+
+                @pytest.fixture(autouse=True)
+                def always(tmp_path):
+                    return tmp_path
+
+                @pytest.fixture
+                def from_ini():
+                    return None
+            """,
+            "test_a.py": """
+                import pytest
+
+                @pytest.mark.usefixtures("marked")
+                def test_uses(database, with_default=1):
+                    pass
+
+                class TestCls:
+                    @pytest.fixture
+                    def local(self, database):
+                        return database
+
+                    def test_method(self, local):
+                        pass
+            """,
+        },
+    )
+    tests = {t.nodeid: t for t in static_tests(tmp_path)}
+    uses = tests["test_a.py::test_uses"].fixturenames
+    assert {"database", "settings", "always", "tmp_path", "marked", "from_ini"} <= uses
+    assert "with_default" not in uses
+    method = tests["test_a.py::TestCls::test_method"].fixturenames
+    assert {"local", "database", "settings"} <= method
+    assert "self" not in method
+
+
+def test_exempt_marks_are_read_from_function_class_and_module(tmp_path: Path) -> None:
+    write(
+        tmp_path,
+        {
+            "test_marks.py": """
+                import pytest
+                from pytest import mark
+
+                pytestmark = [pytest.mark.ssot_exempt("SSOT003", reason="module")]
+                legacy = pytest.mark.ssot_exempt(reason="alias")
+
+                @mark.ssot_exempt("SSOT002", reason="class", until="2099-01-01")
+                class TestA:
+                    pytestmark = pytest.mark.ssot_exempt("SSOT004", reason="body")
+
+                    @legacy
+                    def test_x(self):
+                        pass
+            """,
+        },
+    )
+    (test,) = static_tests(tmp_path)
+    origins = [(origin, m.kwargs.get("reason")) for origin, m in test.marks]
+    assert origins == [
+        ("test_marks.py::TestA::test_x", "alias"),
+        ("test_marks.py::TestA", "class"),
+        ("test_marks.py::TestA", "body"),
+        ("test_marks.py", "module"),
+    ]
