@@ -1,0 +1,550 @@
+"""The runtime environment guard behind SSOT102: who touched the process environment?
+
+Pure core (never imports pytest). While an :class:`EnvGuard` is entered (``with guard:``),
+every read and write of the process environment goes through a check that walks the caller
+frames, skips the environment API itself (``os``, the ``collections.abc`` mapping machinery,
+this module) and lets the first real caller decide: test code is a violation; anything else
+(product code, ``env_modules``, the standard library doing its own work such as
+``subprocess`` looking up ``PATH``, pytest, other installed packages) is not. Classification
+is cached per file, so a check costs a dict lookup per frame and product code reading its
+settings while tests run stays cheap.
+
+How it intercepts, and why that way:
+
+- ``os.environ`` keeps its identity and type: the guard patches the primitive methods on the
+  class ``os._Environ`` (``__getitem__``, ``__setitem__``, ``__delitem__``, ``__iter__``,
+  ``__len__``, ``__repr__``). Every other mapping method (``get``, ``in``, ``copy``, ``pop``,
+  ``update``, ``items``, ``|`` ...) and ``os.getenv`` go through those primitives, so aliases
+  bound before the guard (``from os import environ, getenv``) are covered too.
+- ``os.putenv`` and ``os.unsetenv`` are C functions that bypass ``os.environ``; the guard swaps
+  the module attributes. An alias bound to the C function before the guard (``from os
+  import putenv``) cannot be intercepted and is left to the static rule.
+- Patching a type's dunder methods is slow-ish (CPython updates its slots), so installing and
+  activating are separate: :meth:`EnvGuard.install` puts the interceptors in place for a
+  session, entering the guard only switches checking on for a phase, and an interceptor with
+  no active guard just calls the original. Entering a guard that is not installed installs it
+  for the duration. The originals are captured at import; the last holder out restores them,
+  on every path.
+"""
+
+from __future__ import annotations
+
+import _collections_abc
+import collections
+import dataclasses
+import os
+import sys
+import threading
+from collections.abc import Callable
+from pathlib import Path
+from types import FrameType, TracebackType
+from typing import Any
+
+from pytest_ssot.errors import EnvAccessError
+from pytest_ssot.paths import any_glob_match, in_modules, relpath
+
+__all__ = [
+    "Access",
+    "Classifier",
+    "EnvGuard",
+    "active_guard",
+    "installed",
+    "use_instead",
+]
+
+# What a frame is to the guard: part of the environment API (keep walking), test code (a
+# violation), or anything else (not a violation; stop walking).
+TRANSPARENT, TEST, OTHER = 0, 1, 2
+
+_ENV_CLASS: Any = os._Environ
+_PRIMITIVES = ("__getitem__", "__setitem__", "__delitem__", "__iter__", "__len__", "__repr__")
+_ORIGINALS: dict[str, Any] = {name: _ENV_CLASS.__dict__[name] for name in _PRIMITIVES}
+_ORIG_PUTENV: Callable[..., None] = os.putenv
+_ORIG_UNSETENV: Callable[..., None] = os.unsetenv
+
+_lock = threading.RLock()
+# One entry per install() and per entered guard: the interceptors stay while any is held.
+_holders: list[EnvGuard] = []
+_active: list[EnvGuard] = []
+# The innermost entered guard; read without the lock on the hot path (a plain global load).
+_current: EnvGuard | None = None
+
+
+def _code_file(function: Any) -> str:
+    return str(function.__code__.co_filename)
+
+
+# Files of the environment API itself: frozen (``<frozen os>``) or real, whatever this
+# interpreter uses. ``collections`` is here for ``ChainMap``/``UserDict`` over ``os.environ``.
+_API_FILES = frozenset(
+    {
+        _code_file(os.getenv),
+        _code_file(_collections_abc.Mapping.get),
+        _code_file(collections.ChainMap.__getitem__),
+    }
+)
+# os.environ's own __setitem__/__delitem__ call putenv/unsetenv: already judged once.
+_SETITEM_CODE = _ORIGINALS["__setitem__"].__code__
+_DELITEM_CODE = _ORIGINALS["__delitem__"].__code__
+
+
+@dataclasses.dataclass(frozen=True)
+class Access:
+    """One access to the process environment made by test code."""
+
+    filename: str  # the accessing frame's ``co_filename``
+    line: int
+    qualname: str  # enclosing function, dotted (``TestX.test_y``); "" at module level
+    action: str  # "read" or "write"
+    what: str  # the access as the test wrote it, best effort: ``os.environ.get('X')``
+
+
+def use_instead(env_modules: tuple[str, ...]) -> str:
+    """The fix to name in messages: the configured isolated-environment module(s)."""
+    if env_modules:
+        return f"use the isolated-environment API ({', '.join(env_modules)}) instead"
+    return "use the team's isolated-environment API instead"
+
+
+class Classifier:
+    """Decides from plain data whether a source file is test code (SPEC: "every collected test
+    module, every conftest.py, and every other module inside the directories that hold them,
+    never an env_modules or mock_modules module").
+
+    ``trees`` are directories whose whole subtree is test code; ``dirs`` are directories whose
+    own files only are test code (the rootdir: a ``conftest.py`` there must not turn the
+    product code below it into test code). Files of the standard library and of installed
+    packages are never test code, nor are ``exempt_modules`` (by module name or path) and
+    files matching ``exclude``. Answers are cached per file name in :attr:`kinds`.
+    """
+
+    def __init__(
+        self,
+        *,
+        root: str,
+        trees: tuple[str, ...] = (),
+        dirs: tuple[str, ...] = (),
+        exempt_modules: tuple[str, ...] = (),
+        exclude: tuple[str, ...] = (),
+    ) -> None:
+        self.root = Path(root)
+        self._trees = tuple(sorted({_norm(t) for t in trees}))
+        self._dirs = frozenset(_norm(d) for d in dirs)
+        self._exempt = exempt_modules
+        self._exclude = exclude
+        self._system = _system_prefixes()
+        # Read directly by the hot path.
+        self.kinds: dict[str, int] = dict.fromkeys(_API_FILES, TRANSPARENT)
+        self.kinds[_code_file(_check_frame)] = TRANSPARENT
+
+    def classify(self, frame: FrameType) -> int:
+        """The kind of the frame's file (cached); only called on a cache miss."""
+        filename = frame.f_code.co_filename
+        kind = self._kind(filename, frame.f_globals.get("__name__"))
+        self.kinds[filename] = kind
+        return kind
+
+    def is_test_file(self, filename: str, module: str | None = None) -> bool:
+        return self._kind(filename, module) == TEST
+
+    def _kind(self, filename: str, module: object) -> int:
+        if filename.startswith("<"):
+            # Frozen modules are the standard library; other pseudo-files are code compiled
+            # at run time (exec, generated methods): the caller that made it decides.
+            return OTHER if filename.startswith("<frozen") else TRANSPARENT
+        path = _norm(filename)
+        if path.startswith(self._system) or not self._inside(path):
+            return OTHER
+        if isinstance(module, str) and in_modules(module, self._exempt):
+            return OTHER
+        rel = relpath(path, self.root)
+        if _sanctioned(rel, self._exempt):
+            return OTHER
+        if self._exclude and any_glob_match(rel, self._exclude):
+            return OTHER
+        return TEST
+
+    def _inside(self, path: str) -> bool:
+        directory = os.path.dirname(path)
+        if directory in self._dirs:
+            return True
+        return any(directory == t or directory.startswith(t + os.sep) for t in self._trees)
+
+
+def _norm(path: str) -> str:
+    return os.path.normcase(os.path.abspath(path))
+
+
+def _system_prefixes() -> tuple[str, ...]:
+    """Directories of the standard library and installed packages (never test code)."""
+    import sysconfig
+
+    prefixes: set[str] = set()
+    paths = sysconfig.get_paths()
+    for key in ("stdlib", "platstdlib", "purelib", "platlib"):
+        if paths.get(key):
+            prefixes.add(_norm(paths[key]))
+    for entry in sys.path:
+        if entry and os.path.basename(entry) in ("site-packages", "dist-packages"):
+            prefixes.add(_norm(entry))
+    return tuple(sorted(p + os.sep for p in prefixes))
+
+
+def _sanctioned(rel: str, modules: tuple[str, ...]) -> bool:
+    """Whether a file is one of ``modules`` judged by its path (``src/fw/env.py`` is
+    ``fw.env``), for code imported under another name than the configured one."""
+    if not modules:
+        return False
+    dotted = rel.removesuffix(".py").removesuffix("/__init__").replace("/", ".")
+    return any(
+        dotted == m or dotted.endswith("." + m) or f".{m}." in f".{dotted}." for m in modules
+    )
+
+
+Verdict = Callable[[Access], "str | None"]
+
+
+class EnvGuard:
+    """Intercepts process-environment access while entered (``with guard: ...``).
+
+    ``verdict`` is asked once per access site (file, line) between two :meth:`reset` calls;
+    it returns ``None`` to let accesses from that site through, or the fix to name, in which
+    case every access from that site raises :class:`~pytest_ssot.errors.EnvAccessError`
+    before it happens (strict mode). Errors raised are kept in :attr:`raised`, so the caller
+    can tell whether test code swallowed one.
+    """
+
+    def __init__(self, classifier: Classifier, verdict: Verdict) -> None:
+        self.classifier = classifier
+        self.verdict = verdict
+        self.raised: list[EnvAccessError] = []
+        self._sites: dict[tuple[str, int], str | None] = {}
+        self._installed = False
+        self._entries: list[bool] = []  # per entry: whether it holds the interceptors
+
+    def reset(self) -> None:
+        """Forget the verdicts and raised errors (a new test starts)."""
+        self._sites = {}
+        self.raised = []
+
+    def install(self) -> None:
+        """Put the interceptors in place until :meth:`uninstall` (idempotent)."""
+        with _lock:
+            if not self._installed:
+                self._installed = True
+                _hold(self)
+
+    def uninstall(self) -> None:
+        with _lock:
+            if self._installed:
+                self._installed = False
+                _release(self)
+
+    def __enter__(self) -> EnvGuard:
+        global _current
+        with _lock:
+            # Installed for the session: entering only switches checking on (the hot case,
+            # three times per test). Otherwise hold the interceptors for this entry only.
+            temporary = not self._installed
+            if temporary:
+                _hold(self)
+            self._entries.append(temporary)
+            _active.append(self)
+            _current = self
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        global _current
+        with _lock:
+            if _active and _active[-1] is self:
+                _active.pop()
+            else:
+                _remove_last(_active, self)
+            _current = _active[-1] if _active else None
+            if self._entries and self._entries.pop():
+                _release(self)
+
+    def close(self) -> None:
+        """Leave and uninstall the guard however often it was entered (abrupt ends)."""
+        global _current
+        with _lock:
+            self._installed = False
+            self._entries.clear()
+            _active[:] = [guard for guard in _active if guard is not self]
+            _current = _active[-1] if _active else None
+            _holders[:] = [guard for guard in _holders if guard is not self]
+            if not _holders:
+                _restore()
+
+    def _hit(self, frame: FrameType, start: FrameType, primitive: str, env: Any, key: Any) -> None:
+        __tracebackhide__ = True
+        site = (frame.f_code.co_filename, frame.f_lineno)
+        what = ""
+        try:
+            fix = self._sites[site]
+        except KeyError:
+            what = _describe(start, frame, primitive, env, key)
+            access = Access(
+                filename=site[0],
+                line=site[1],
+                qualname=_qualname(frame),
+                action="read" if primitive in _READS else "write",
+                what=what,
+            )
+            fix = self.verdict(access)
+            self._sites[site] = fix
+        if fix is not None:
+            where = f"{relpath(site[0], self.classifier.root)}:{site[1]}"
+            error = EnvAccessError(what or _describe(start, frame, primitive, env, key), where, fix)
+            self.raised.append(error)
+            raise error
+
+
+def _remove_last(entries: list[EnvGuard], guard: EnvGuard) -> None:
+    for index in range(len(entries) - 1, -1, -1):
+        if entries[index] is guard:
+            del entries[index]
+            return
+
+
+def _hold(guard: EnvGuard) -> None:
+    if not _holders:
+        _install()
+    _holders.append(guard)
+
+
+def _release(guard: EnvGuard) -> None:
+    _remove_last(_holders, guard)
+    if not _holders:
+        _restore()
+
+
+def _check_frame(frame: FrameType | None, primitive: str, env: Any, key: Any) -> None:
+    """Find the first caller outside the environment API and judge it."""
+    __tracebackhide__ = True
+    guard = _current
+    if guard is None:
+        return
+    kinds = guard.classifier.kinds
+    start = frame
+    while frame is not None:
+        kind = kinds.get(frame.f_code.co_filename)
+        if kind is None:
+            kind = guard.classifier.classify(frame)
+        if kind == TRANSPARENT:
+            frame = frame.f_back
+            continue
+        if kind == TEST and start is not None:
+            guard._hit(frame, start, primitive, env, key)
+        return
+
+
+def _qualname(frame: FrameType) -> str:
+    code = frame.f_code
+    name: str = getattr(code, "co_qualname", code.co_name)
+    if name == "<module>":
+        return ""
+    return ".".join(part for part in name.split(".") if part != "<locals>")
+
+
+_NO_KEY: Any = object()
+_READS = frozenset({"__getitem__", "__iter__", "__len__", "__repr__"})
+# How to show an access: by the public method the test called (the outermost frame of the
+# environment API), else by the primitive that was hit.
+_CALLS = {
+    "get": "{env}.get({key})",
+    "pop": "{env}.pop({key})",
+    "setdefault": "{env}.setdefault({key}, ...)",
+    "getenv": "os.getenv({key})",
+    "getenvb": "os.getenvb({key})",
+    "update": "{env}.update(...)",
+    "clear": "{env}.clear()",
+    "copy": "{env}.copy()",
+    "popitem": "{env}.popitem()",
+    "__contains__": "{key} in {env}",
+    "__eq__": "{env} == ...",
+    "__or__": "{env} | ...",
+    "__ror__": "... | {env}",
+    "__ior__": "{env} |= ...",
+    "__iter__": "iteration over {env}",
+}
+_PRIMITIVE_TEXT = {
+    "__getitem__": "{env}[{key}]",
+    "__setitem__": "{env}[{key}] = ...",
+    "__delitem__": "del {env}[{key}]",
+    "__iter__": "iteration over {env}",
+    "__len__": "len({env})",
+    "__repr__": "repr({env})",
+    "putenv": "os.putenv({key}, ...)",
+    "unsetenv": "os.unsetenv({key})",
+}
+
+
+def _describe(start: FrameType, caller: FrameType, primitive: str, env: Any, key: Any) -> str:
+    outer = None
+    frame: FrameType | None = start
+    while frame is not None and frame is not caller:
+        if frame.f_code.co_filename in _API_FILES:
+            outer = frame
+        frame = frame.f_back
+    env_name = "os.environb" if env is getattr(os, "environb", None) else "os.environ"
+    text = "" if key is _NO_KEY else repr(key)
+    if len(text) > 60:
+        text = text[:57] + "..."
+    template = _PRIMITIVE_TEXT[primitive]
+    if outer is not None and outer.f_code.co_name in _CALLS:
+        template = _CALLS[outer.f_code.co_name]
+    return template.format(env=env_name, key=text)
+
+
+# -- the interceptors ----------------------------------------------------------------------
+# Each one judges its caller, then calls the original. The direct caller is looked up inline
+# (most callers are product code or pytest, decided by one dict lookup); only test code or the
+# environment API's own frames take the walk. ``__tracebackhide__`` keeps the guard's frames
+# out of pytest's tracebacks, so an EnvAccessError points at the test's own line.
+_getitem = _ORIGINALS["__getitem__"]
+_setitem = _ORIGINALS["__setitem__"]
+_delitem = _ORIGINALS["__delitem__"]
+_iter = _ORIGINALS["__iter__"]
+_len = _ORIGINALS["__len__"]
+_repr = _ORIGINALS["__repr__"]
+
+
+def _getitem_guarded(self: Any, key: Any) -> Any:
+    __tracebackhide__ = True
+    guard = _current
+    if guard is not None:
+        frame = sys._getframe(1)
+        if guard.classifier.kinds.get(frame.f_code.co_filename) != OTHER:
+            _check_frame(frame, "__getitem__", self, key)
+    return _getitem(self, key)
+
+
+def _setitem_guarded(self: Any, key: Any, value: Any) -> None:
+    __tracebackhide__ = True
+    guard = _current
+    if guard is not None:
+        frame = sys._getframe(1)
+        if guard.classifier.kinds.get(frame.f_code.co_filename) != OTHER:
+            _check_frame(frame, "__setitem__", self, key)
+    _setitem(self, key, value)
+
+
+def _delitem_guarded(self: Any, key: Any) -> None:
+    __tracebackhide__ = True
+    guard = _current
+    if guard is not None:
+        frame = sys._getframe(1)
+        if guard.classifier.kinds.get(frame.f_code.co_filename) != OTHER:
+            _check_frame(frame, "__delitem__", self, key)
+    _delitem(self, key)
+
+
+def _iter_guarded(self: Any) -> Any:
+    __tracebackhide__ = True
+    guard = _current
+    if guard is not None:
+        frame = sys._getframe(1)
+        if guard.classifier.kinds.get(frame.f_code.co_filename) != OTHER:
+            _check_frame(frame, "__iter__", self, _NO_KEY)
+    return _iter(self)
+
+
+def _len_guarded(self: Any) -> int:
+    __tracebackhide__ = True
+    guard = _current
+    if guard is not None:
+        frame = sys._getframe(1)
+        if guard.classifier.kinds.get(frame.f_code.co_filename) != OTHER:
+            _check_frame(frame, "__len__", self, _NO_KEY)
+    result: int = _len(self)
+    return result
+
+
+def _repr_guarded(self: Any) -> str:
+    __tracebackhide__ = True
+    guard = _current
+    if guard is not None:
+        frame = sys._getframe(1)
+        if guard.classifier.kinds.get(frame.f_code.co_filename) != OTHER:
+            _check_frame(frame, "__repr__", self, _NO_KEY)
+    result: str = _repr(self)
+    return result
+
+
+def _putenv(key: Any, value: Any, /) -> None:
+    __tracebackhide__ = True
+    guard = _current
+    if guard is not None:
+        frame = sys._getframe(1)
+        if frame.f_code is not _SETITEM_CODE:
+            _check_frame(frame, "putenv", None, key)
+    _ORIG_PUTENV(key, value)
+
+
+def _unsetenv(key: Any, /) -> None:
+    __tracebackhide__ = True
+    guard = _current
+    if guard is not None:
+        frame = sys._getframe(1)
+        if frame.f_code is not _DELITEM_CODE:
+            _check_frame(frame, "unsetenv", None, key)
+    _ORIG_UNSETENV(key)
+
+
+_INTERCEPTORS: dict[str, Any] = {
+    "__getitem__": _getitem_guarded,
+    "__setitem__": _setitem_guarded,
+    "__delitem__": _delitem_guarded,
+    "__iter__": _iter_guarded,
+    "__len__": _len_guarded,
+    "__repr__": _repr_guarded,
+}
+for _name, _function in (
+    *_INTERCEPTORS.items(),
+    ("putenv", _putenv),
+    ("unsetenv", _unsetenv),
+):
+    _original = _ORIGINALS.get(_name) or getattr(os, _name)
+    _function.__name__ = _original.__name__
+    _function.__qualname__ = _original.__qualname__
+    _function.__doc__ = _original.__doc__
+    _function.__wrapped__ = _original
+
+
+def _install() -> None:
+    for name, interceptor in _INTERCEPTORS.items():
+        setattr(_ENV_CLASS, name, interceptor)
+    os.putenv = _putenv
+    os.unsetenv = _unsetenv
+
+
+def _restore() -> None:
+    # Put back only what is still ours: if something patched on top of the guard, its own
+    # restore brings back our interceptor, which passes through once no guard is entered.
+    for name, interceptor in _INTERCEPTORS.items():
+        if _ENV_CLASS.__dict__.get(name) is interceptor:
+            setattr(_ENV_CLASS, name, _ORIGINALS[name])
+    if os.putenv is _putenv:
+        os.putenv = _ORIG_PUTENV
+    if os.unsetenv is _unsetenv:
+        os.unsetenv = _ORIG_UNSETENV
+
+
+def installed() -> bool:
+    """Whether any interceptor is in place (tests use it to prove nothing leaks)."""
+    return (
+        any(_ENV_CLASS.__dict__.get(n) is not _ORIGINALS[n] for n in _PRIMITIVES)
+        or os.putenv is not _ORIG_PUTENV
+        or os.unsetenv is not _ORIG_UNSETENV
+    )
+
+
+def active_guard() -> EnvGuard | None:
+    """The innermost entered guard, if any."""
+    return _current
