@@ -7,10 +7,12 @@ Thin on purpose: it turns pytest's collected objects into plain data for the pur
 from __future__ import annotations
 
 import argparse
+import contextlib
 import dataclasses
 import datetime
 import functools
 import importlib
+import inspect
 import math
 import os
 import sys
@@ -39,7 +41,7 @@ from pytest_ssot.policy import Outcome, Result, SessionData, TestRecord, evaluat
 from pytest_ssot.reporting import history as history_file
 from pytest_ssot.reporting.terminal import summary_lines
 from pytest_ssot.rules import NON_SSOT_TEST_CLASS, Rule, RuleSet, builtin_rules, check_file
-from pytest_ssot.scanner import FileFacts
+from pytest_ssot.scanner import FileFacts, scan
 
 
 class SSOTWarning(pytest.PytestWarning):
@@ -163,7 +165,10 @@ def pytest_configure(config: pytest.Config) -> None:
     if ssot_config.disabled:
         return
     for message in ssot_config.warnings:
-        config.issue_config_time_warning(SSOTWarning(message), stacklevel=2)
+        try:
+            config.issue_config_time_warning(SSOTWarning(message), stacklevel=2)
+        except SSOTWarning as exc:  # -W error::pytest_ssot.SSOTWarning: a usage error, no trace
+            raise pytest.UsageError(str(exc)) from None
     plugin = SSOTPlugin(config, ssot_config)
     config.stash[PLUGIN_KEY] = plugin
     config.pluginmanager.register(plugin, "ssot-session")
@@ -242,7 +247,15 @@ class SSOTPlugin:
             facts, _ = self._scan(path)
             rel = relpath(path, self.root)
             if facts is not None and facts.error is None:
-                self.data.unchecked[rel] = UncheckedFile(rel, "failed to import (see errors)")
+                # The text prefilter skips parsing files without trigger words; parse this
+                # one fully so the summary gives the real reason (syntax, encoding, nesting).
+                try:
+                    reason = scan(path.read_bytes(), rel, full=True).error
+                except OSError:
+                    reason = None
+                self.data.unchecked[rel] = UncheckedFile(
+                    rel, reason or "failed to import (see errors)"
+                )
 
     def pytest_deselected(self, items: list[pytest.Item]) -> None:
         self.deselected += len(items)
@@ -260,8 +273,9 @@ class SSOTPlugin:
                 nodeid=item.nodeid, path=rel, exemptions=tuple(self._exemptions(item))
             )
             by_file.setdefault(item.path, []).append(item)
+        related = _related(by_file)
         for path, items in by_file.items():
-            self._attribute_module(path, items)
+            self._attribute_module(path, related[path])
             for conftest in self._conftests_for(path):
                 self._attribute_conftest(conftest, items)
         if self.ssot.base_classes:
@@ -298,11 +312,13 @@ class SSOTPlugin:
                 return
             directory = directory.parent
 
-    def _attribute_module(self, path: Path, items: list[pytest.Function]) -> None:
+    def _attribute_module(self, path: Path, items: list[_Origins]) -> None:
+        """Attribute the findings of test module ``path`` to ``items``: its own tests and the
+        tests elsewhere whose classes derive from its classes or that run its functions."""
         _, findings = self._scan(path)
-        tests = {(_class_path(i), i.originalname) for i in items}
+        tests = {item.function for item in items if item.function[0] == path}
         for finding in findings:
-            affected = [i.nodeid for i in items if _affects(finding.scope, i, tests)]
+            affected = [i.nodeid for i in items if i.affected_by(finding.scope, path, tests)]
             if affected:
                 self.data.add(finding, affected)
 
@@ -721,27 +737,81 @@ def _cache_dir(config: pytest.Config) -> Path | None:
         return None
 
 
-def _class_path(item: pytest.Function) -> tuple[str, ...]:
-    return tuple(item.cls.__qualname__.split(".")) if item.cls else ()
+def _defined_in(obj: Any) -> Path | None:
+    """The file a class or function was defined in (None for builtins and the like)."""
+    code = getattr(obj, "__code__", None)
+    if code is not None:
+        return Path(code.co_filename)
+    module = sys.modules.get(getattr(obj, "__module__", None) or "")
+    file = getattr(module, "__file__", None)
+    return Path(file) if file else None
 
 
-def _affects(scope: Scope, item: pytest.Function, tests: set[tuple[tuple[str, ...], str]]) -> bool:
-    """Whether a finding at ``scope`` of the item's own module affects the item.
+@dataclasses.dataclass(frozen=True)
+class _Origins:
+    """Where the code that runs for one test is defined, for attributing static findings."""
 
-    ``tests`` holds (class path, function name) of every collected test in the module, so a
-    helper function is told apart from another test's body.
-    """
-    if not scope.qualname:
-        return True
-    cls_parts = scope.qualname[: scope.classes]
-    rest = scope.qualname[scope.classes :]
-    item_cls = _class_path(item)
-    if cls_parts and item_cls[: len(cls_parts)] != cls_parts:
-        return False
-    if not rest:
-        return True  # class body
-    if scope.fixture is not None:
-        return scope.fixture in item.fixturenames
-    if (cls_parts, rest[0]) in tests:
-        return item_cls == cls_parts and item.originalname == rest[0]
-    return True  # a helper function or method: every test of its class or module
+    nodeid: str
+    path: Path  # the test module it was collected from
+    fixturenames: frozenset[str]
+    classes: tuple[tuple[Path | None, tuple[str, ...]], ...]  # its class and every base
+    function: tuple[Path | None, tuple[str, ...]]  # the test function itself
+
+    @classmethod
+    def of(cls, item: pytest.Function) -> _Origins:
+        classes: list[tuple[Path | None, tuple[str, ...]]] = []
+        if item.cls is not None:
+            for klass in item.cls.__mro__[:-1]:  # not object
+                where = _defined_in(klass) or (item.path if klass is item.cls else None)
+                classes.append((where, tuple(klass.__qualname__.split("."))))
+        function: Any = getattr(item, "function", None)
+        if function is not None:
+            with contextlib.suppress(ValueError):  # a cycle of __wrapped__
+                function = inspect.unwrap(function)
+        if function is not None and hasattr(function, "__qualname__"):
+            origin = (_defined_in(function) or item.path, tuple(function.__qualname__.split(".")))
+        else:
+            qualname = (*classes[0][1], item.originalname) if classes else (item.originalname,)
+            origin = (item.path, qualname)
+        return cls(item.nodeid, item.path, frozenset(item.fixturenames), tuple(classes), origin)
+
+    def affected_by(
+        self, scope: Scope, here: Path, tests: set[tuple[Path | None, tuple[str, ...]]]
+    ) -> bool:
+        """Whether a finding at ``scope`` of test module ``here`` affects this test.
+
+        ``tests`` holds the test functions defined in ``here`` (file, qualname), so a test's
+        body is told apart from a helper that every test of its class or module may call.
+        """
+        if not scope.qualname:
+            return self.path == here  # module level: every test of the module
+        cls_parts = scope.qualname[: scope.classes]
+        rest = scope.qualname[scope.classes :]
+        if cls_parts and not any(
+            where == here and qualname[: len(cls_parts)] == cls_parts
+            for where, qualname in self.classes
+        ):
+            return False  # a class this test's class neither is nor derives from
+        if not rest:
+            return True  # class body
+        if scope.fixture is not None:
+            return scope.fixture in self.fixturenames
+        body = (here, (*cls_parts, rest[0]))
+        if body in tests:
+            return self.function == body  # a test's body: wherever that function runs
+        # A helper function of the module, or a helper method of the class (setUp, ...).
+        return bool(cls_parts) or self.path == here
+
+
+def _related(by_file: dict[Path, list[pytest.Function]]) -> dict[Path, list[_Origins]]:
+    """Per collected test module, the tests its code runs for: its own, plus those of other
+    modules whose classes derive from its classes or that collect its test functions."""
+    related: dict[Path, list[_Origins]] = {path: [] for path in by_file}
+    for items in by_file.values():
+        for item in items:
+            origins = _Origins.of(item)
+            files = {item.path, origins.function[0], *(where for where, _ in origins.classes)}
+            for path in files:
+                if path in related:
+                    related[path].append(origins)
+    return related

@@ -1,0 +1,190 @@
+"""Attribution: each violation affects exactly the tests the SPEC says it does."""
+
+from __future__ import annotations
+
+import json
+import textwrap
+
+import pytest
+
+FILES = {
+    "tests/conftest.py": """
+        import os
+
+        import pytest
+
+        ROOT = os.environ.get("ROOT_CONFTEST")
+
+
+        @pytest.fixture
+        def env_url():
+            return os.environ.get("FIXTURE_URL", "x")
+
+
+        @pytest.fixture
+        def client(env_url):
+            return env_url
+
+
+        @pytest.fixture
+        def clean():
+            return 1
+    """,
+    "tests/a/conftest.py": """
+        import os
+
+
+        def pytest_configure(config):
+            os.environ.get("A_DIRECTORY")
+    """,
+    "tests/a/test_a.py": """
+        import os
+
+        import pytest
+
+        MODULE = os.environ.get("MODULE_LEVEL")
+
+
+        def helper():
+            return os.getenv("MODULE_HELPER")
+
+
+        class TestOne:
+            CLASS = os.getenv("CLASS_LEVEL")
+
+            def test_x(self):
+                pass
+
+            def test_y(self):
+                os.environ.get("IN_TEST")
+
+            def _class_helper(self):
+                return os.getenv("CLASS_HELPER")
+
+
+        class TestTwo:
+            def test_x(self, client):
+                pass
+
+
+        @pytest.mark.parametrize("n", [1, 2])
+        def test_param(n):
+            os.getenv("PARAMETRIZED")
+
+
+        def test_plain():
+            pass
+    """,
+    "tests/b/test_b.py": """
+        def test_uses_fixture(env_url):
+            pass
+
+
+        def test_uses_nothing(clean):
+            pass
+    """,
+    "tests/c/test_c.py": """
+        import os
+
+
+        class BaseSuite:
+            def setup_method(self):
+                os.environ.get("BASE_SETUP")
+
+            def test_inherited(self):
+                os.getenv("INHERITED_TEST")
+
+
+        class TestDerived(BaseSuite):
+            def test_own(self):
+                pass
+
+
+        class TestOverride(BaseSuite):
+            def test_inherited(self):
+                pass
+    """,
+    "tests/c/test_d.py": """
+        from test_c import BaseSuite
+
+
+        class TestElsewhere(BaseSuite):
+            def test_mine(self):
+                pass
+    """,
+}
+
+
+def _run(pytester: pytest.Pytester) -> dict[str, set[str]]:
+    """Marker string in the violating line -> the node ids the violation affects."""
+    for name, text in FILES.items():
+        path = pytester.path / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(textwrap.dedent(text).lstrip("\n"))
+    # The runtime guard would add what tests actually touch: this is about static attribution.
+    pytester.makepyprojecttoml('[tool.ssot]\nmode = "warn"\nrules = { SSOT102 = "off" }\n')
+    result = pytester.runpytest("-p", "ssot", "--ssot-report", "json:ssot.json")
+    result.assert_outcomes(passed=13)
+    report = json.loads((pytester.path / "ssot.json").read_text())
+    found: dict[str, set[str]] = {}
+    for violation in report["violations"]:
+        line = (pytester.path / violation["path"]).read_text().splitlines()[violation["line"] - 1]
+        marker = line.split('"')[1] if '"' in line else line.strip()
+        found[marker] = set(violation["nodeids"])
+    return found
+
+
+A = "tests/a/test_a.py::"
+B = "tests/b/test_b.py::"
+C = "tests/c/test_c.py::"
+D = "tests/c/test_d.py::"
+ALL_A = {
+    A + "TestOne::test_x",
+    A + "TestOne::test_y",
+    A + "TestTwo::test_x",
+    A + "test_param[1]",
+    A + "test_param[2]",
+    A + "test_plain",
+}
+
+
+def test_each_violation_affects_exactly_the_tests_the_spec_names(
+    pytester: pytest.Pytester,
+) -> None:
+    found = _run(pytester)
+    everything = ALL_A | {
+        B + "test_uses_fixture",
+        B + "test_uses_nothing",
+        C + "TestDerived::test_inherited",
+        C + "TestDerived::test_own",
+        C + "TestOverride::test_inherited",
+        D + "TestElsewhere::test_inherited",
+        D + "TestElsewhere::test_mine",
+    }
+    assert found == {
+        # module level: every test of the module
+        "MODULE_LEVEL": ALL_A,
+        # a helper function of the module: every test of the module
+        "MODULE_HELPER": ALL_A,
+        # class level and a helper method of the class: the tests of the class
+        "CLASS_LEVEL": {A + "TestOne::test_x", A + "TestOne::test_y"},
+        "CLASS_HELPER": {A + "TestOne::test_x", A + "TestOne::test_y"},
+        # inside a test: that test, with all its parametrizations
+        "IN_TEST": {A + "TestOne::test_y"},
+        "PARAMETRIZED": {A + "test_param[1]", A + "test_param[2]"},
+        # a conftest fixture: its users, directly or through other fixtures, anywhere below
+        "FIXTURE_URL": {A + "TestTwo::test_x", B + "test_uses_fixture"},
+        # elsewhere in a conftest: every test under its directory, not in sibling directories
+        "ROOT_CONFTEST": everything,
+        "A_DIRECTORY": ALL_A,
+        # a base class's methods: the tests of every class deriving from it, in any module;
+        # a test body: wherever that very function runs as a test (not where it is overridden)
+        "BASE_SETUP": {
+            C + "TestDerived::test_inherited",
+            C + "TestDerived::test_own",
+            C + "TestOverride::test_inherited",
+            D + "TestElsewhere::test_inherited",
+            D + "TestElsewhere::test_mine",
+        },
+        "INHERITED_TEST": {C + "TestDerived::test_inherited", D + "TestElsewhere::test_inherited"},
+    }
