@@ -16,17 +16,15 @@ import dataclasses
 import datetime
 import re
 from collections.abc import Iterable, Iterator, Mapping, Sequence
+from typing import TypeVar
 
 import libcst as cst
 from libcst.helpers import get_full_name_for_node
 from libcst.metadata import (
-    ExpressionContext,
-    ExpressionContextProvider,
     ImportAssignment,
     MetadataWrapper,
-    ParentNodeProvider,
     PositionProvider,
-    QualifiedNameProvider,
+    QualifiedName,
     QualifiedNameSource,
     ScopeProvider,
 )
@@ -61,6 +59,7 @@ TEARDOWNS = ("tearDown", "asyncTearDown", "tearDownClass")
 # pytest marks that do not work on unittest methods (skip, xfail, usefixtures... do).
 FUNCTION_ONLY_MARKS = frozenset({"parametrize"})
 
+_NodeT = TypeVar("_NodeT", bound=cst.CSTNode)
 Position = tuple[int, int]  # (line, 1-based UTF-8 column): the scanner's coordinates
 
 
@@ -145,7 +144,10 @@ def rewrite(
         return Outcome(source, [], [], {}, error=f"cannot be parsed: {type(exc).__name__}")
     lines = LINE_SPLIT_RE.split(module.code)
     try:
-        wrapper = MetadataWrapper(module)
+        # Freshly parsed, so no defensive copy; only the two providers that must see the whole
+        # tree are computed up front (qualified names are looked up for the few nodes that
+        # matter), which keeps a 4,000-line test module in seconds, not tens of seconds.
+        wrapper = MetadataWrapper(module, unsafe_skip_copy=True)
         survey = _Survey(plan, suppressions or {}, lines)
         wrapper.visit(survey)
         fixer = _Fixer(plan, survey, targets, lines)
@@ -167,6 +169,17 @@ def _byte_position(line: int, column: int, lines: Sequence[str]) -> Position:
     """libcst counts characters; the scanner (like ast) counts UTF-8 bytes from 1."""
     text = lines[line - 1] if 0 < line <= len(lines) else ""
     return line, len(text[:column].encode("utf-8")) + 1
+
+
+def _qualified_names(visitor: cst.MetadataDependent, node: cst.CSTNode) -> set[QualifiedName]:
+    """What a name or attribute refers to, through imports and scopes (empty when unknown)."""
+    scope = visitor.get_metadata(ScopeProvider, node, None)
+    if scope is None:
+        return set()
+    try:
+        return set(scope.get_qualified_names_for(node))
+    except Exception:  # a node scope analysis cannot name
+        return set()
 
 
 def _code(node: cst.CSTNode) -> str:
@@ -692,7 +705,7 @@ class _Scoped(cst.CSTVisitor):
 
 
 class _Survey(_Scoped):
-    METADATA_DEPENDENCIES = (PositionProvider, QualifiedNameProvider, ScopeProvider)
+    METADATA_DEPENDENCIES = (PositionProvider, ScopeProvider)
 
     def __init__(
         self, plan: Plan, suppressions: Mapping[int, frozenset[str]], lines: Sequence[str]
@@ -734,7 +747,7 @@ class _Survey(_Scoped):
     def _qualified(self, node: cst.CSTNode) -> set[str]:
         return {
             q.name
-            for q in self.get_metadata(QualifiedNameProvider, node, set())
+            for q in _qualified_names(self, node)
             if q.source is not QualifiedNameSource.LOCAL
         }
 
@@ -848,7 +861,7 @@ class _Survey(_Scoped):
         resolved: list[str | None] = []
         local: list[_ClassPlan | None] = []
         for arg in node.bases:
-            names = {q.name for q in self.get_metadata(QualifiedNameProvider, arg.value, set())}
+            names = {q.name for q in _qualified_names(self, arg.value)}
             local_plan = next((p for n in names if (p := self._local_class(n)) is not None), None)
             local.append(local_plan)
             resolved.append(next(iter(names)) if len(names) == 1 else None)
@@ -1026,13 +1039,7 @@ _SAFE_PARENTS = (
 
 
 class _Fixer(cst.CSTTransformer):
-    METADATA_DEPENDENCIES = (
-        PositionProvider,
-        QualifiedNameProvider,
-        ScopeProvider,
-        ParentNodeProvider,
-        ExpressionContextProvider,
-    )
+    METADATA_DEPENDENCIES = (PositionProvider, ScopeProvider)
 
     def __init__(
         self,
@@ -1046,6 +1053,8 @@ class _Fixer(cst.CSTTransformer):
         self.survey = survey
         self.targets = targets
         self.needed: list[_Import] = []  # imports the rewritten code needs
+        self.stack: list[cst.CSTNode] = []  # the nodes being visited, outermost first
+        self.stores: set[int] = set()  # ids of subscripts that are assigned or deleted
         self.unused: set[_Import] = set()  # imports whose uses the rewrite removed
         self.lines = lines
         self.templates = {k: _Template.parse(k, v) for k, v in plan.templates.items()}
@@ -1056,6 +1065,55 @@ class _Fixer(cst.CSTTransformer):
         self.frames: list[_Frame] = []
         self.fstrings: list[str] = []
         self.class_plans: list[_ClassPlan | None] = []
+
+    # -- the tree around a node ---------------------------------------------------------------
+    def on_visit(self, node: cst.CSTNode) -> bool:
+        self.stack.append(node)
+        return super().on_visit(node)
+
+    def on_leave(
+        self, original_node: _NodeT, updated_node: _NodeT
+    ) -> _NodeT | cst.RemovalSentinel | cst.FlattenSentinel[_NodeT]:
+        try:
+            return super().on_leave(original_node, updated_node)
+        finally:
+            self.stack.pop()
+
+    def parent(self) -> cst.CSTNode | None:
+        """The parent of the node being left (called from a ``leave_`` method)."""
+        return self.stack[-2] if len(self.stack) > 1 else None
+
+    def _store(self, target: cst.BaseExpression) -> None:
+        """Note the subscripts an assignment target writes (through tuples and stars)."""
+        if isinstance(target, cst.Subscript):
+            self.stores.add(id(target))
+        elif isinstance(target, (cst.Tuple, cst.List)):
+            for element in target.elements:
+                self._store(element.value)
+        elif isinstance(target, cst.StarredElement):
+            self._store(target.value)
+
+    def visit_AssignTarget(self, node: cst.AssignTarget) -> None:
+        self._store(node.target)
+
+    def visit_AugAssign(self, node: cst.AugAssign) -> None:
+        self._store(node.target)
+
+    def visit_AnnAssign(self, node: cst.AnnAssign) -> None:
+        self._store(node.target)
+
+    def visit_Del(self, node: cst.Del) -> None:
+        self._store(node.target)
+
+    def visit_For(self, node: cst.For) -> None:
+        self._store(node.target)
+
+    def visit_CompFor(self, node: cst.CompFor) -> None:
+        self._store(node.target)
+
+    def visit_WithItem(self, node: cst.WithItem) -> None:
+        if node.asname is not None:
+            self._store(node.asname.name)
 
     # -- coordinates -----------------------------------------------------------------------
     def position(self, node: cst.CSTNode) -> Position:
@@ -1076,16 +1134,14 @@ class _Fixer(cst.CSTTransformer):
 
     def env_name(self, node: cst.CSTNode) -> str | None:
         names = {
-            q.name
-            for q in self.get_metadata(QualifiedNameProvider, node, set())
-            if q.source is QualifiedNameSource.IMPORT
+            q.name for q in _qualified_names(self, node) if q.source is QualifiedNameSource.IMPORT
         }
         if len(names) == 1 and (name := next(iter(names))) in ENV_NAMES:
             return name
         return None
 
     def qualified(self, node: cst.CSTNode) -> set[str]:
-        return {q.name for q in self.get_metadata(QualifiedNameProvider, node, set())}
+        return {q.name for q in _qualified_names(self, node)}
 
     # -- scopes ----------------------------------------------------------------------------
     def visit_ClassDef(self, node: cst.ClassDef) -> None:
@@ -1186,7 +1242,7 @@ class _Fixer(cst.CSTTransformer):
         if original.lpar:
             result = result.with_changes(lpar=original.lpar, rpar=original.rpar)
         elif not _atomic(result):
-            parent = self.get_metadata(ParentNodeProvider, original, None)
+            parent = self.parent()
             if not isinstance(parent, _SAFE_PARENTS):
                 result = _parenthesize(result)
         self.done(SSOT002, position, what, original)
@@ -1253,8 +1309,7 @@ class _Fixer(cst.CSTTransformer):
         position = self._environ(original_node.value)
         if position is None:
             return updated_node
-        context = self.get_metadata(ExpressionContextProvider, original_node, None)
-        if context is not ExpressionContext.LOAD:
+        if id(original_node) in self.stores:
             return updated_node  # a store or delete: its statement decides
         key = self._single_key(updated_node)
         if key is None:
@@ -1385,7 +1440,7 @@ class _Fixer(cst.CSTTransformer):
             self.refuse(SSOT002, position, f"os.environ.{method}() with unusual arguments")
             return updated
         if method == "pop":
-            parent = self.get_metadata(ParentNodeProvider, original, None)
+            parent = self.parent()
             if not isinstance(parent, cst.Expr):
                 self.refuse(SSOT002, position, "os.environ.pop() whose result is used")
                 return updated
@@ -1457,7 +1512,7 @@ class _Fixer(cst.CSTTransformer):
         position = self.target(original_node, SSOT004)
         if position is None:
             return updated_node
-        if not isinstance(self.get_metadata(ParentNodeProvider, original_node, None), cst.Module):
+        if not isinstance(self.parent(), cst.Module):
             self.refuse(SSOT004, position, "the __main__ block is nested; remove it by hand")
             return updated_node
         problem = self._main_block_problem(original_node)
