@@ -22,7 +22,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from pytest_ssot.paths import relpath
+from pytest_ssot.paths import relpath as _slow_relpath
 from pytest_ssot.resolver import (
     ClassRef,
     External,
@@ -91,6 +91,15 @@ class PytestSettings:
 
     def matches_function(self, name: str) -> bool:
         return _prefix_or_glob(name, self.python_functions)
+
+
+def relpath(path: Path, root: Path) -> str:
+    """:func:`pytest_ssot.paths.relpath` without its system calls for the common case of a
+    path under the root (called for every file and test of a large suite)."""
+    text, base = str(path), str(root)
+    if text.startswith(base) and text[len(base) : len(base) + 1] == os.sep:
+        return text[len(base) + 1 :].replace(os.sep, "/")
+    return _slow_relpath(path, root)
 
 
 def _prefix_or_glob(name: str, options: Sequence[str]) -> bool:

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import builtins
 import dataclasses
+import functools
 import importlib
 import importlib.util
 import inspect
@@ -211,10 +212,14 @@ class Resolver:
         self._installed: dict[str, bool] = {}
         self._verdicts: dict[tuple[ClassRef, frozenset[object]], Verdict] = {}
         self._exports: dict[Path, frozenset[str] | None] = {}
+        self._names: dict[Path, str] = {}
 
     # -- modules -----------------------------------------------------------------------------
     def module_name(self, path: Path) -> str:
-        return self.index.name_of(path) or self._module_name(path)
+        name = self._names.get(path)
+        if name is None:
+            name = self._names[path] = self.index.name_of(path) or self._module_name(path)
+        return name
 
     def structure(self, path: Path) -> Structure | None:
         facts = self._facts_for(path)
@@ -551,6 +556,7 @@ def _c3(sequences: list[list[ClassRef | External]]) -> list[ClassRef | External]
     return result
 
 
+@functools.lru_cache(maxsize=256)
 def external_facts(dotted: str) -> tuple[bool | None, bool, bool, tuple[str, ...]]:
     """For an external class: (is a unittest.TestCase | None if unknown, has __init__,
     has __new__, test method names) as pytest would see them."""

@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import ast
 import bisect
+import contextlib
 import dataclasses
-import functools
 import io
+import itertools
 import re
 import tokenize
 import warnings
@@ -318,10 +319,17 @@ def scan(
             return FileFacts(path=path, classes=_class_index(data))
         tree = _parse(data, path)
         text = _decode(data)
-        lines = LINE_SPLIT_RE.split(text)
+        # str.split is much cheaper than the regex and the same when there is no "\r".
+        lines = LINE_SPLIT_RE.split(text) if "\r" in text else text.split("\n")
         visitor = _Visitor(lines, watched, text=text if prune else None, full=full)
         visitor.visit(tree)
-        suppressions = _suppressions(data) if b"ssot:" in data else {}
+        suppressions: dict[int, frozenset[str]] = {}
+        if b"ssot:" in data:
+            suppressions = (
+                _suppressions_near(text, tree, visitor.line_starts)
+                if prune
+                else _suppressions(data)
+            )
         return FileFacts(
             path=path,
             refs=tuple(visitor.refs()),
@@ -394,6 +402,70 @@ def _suppressions(data: bytes) -> dict[int, frozenset[str]]:
     return found
 
 
+def _suppressions_near(text: str, tree: ast.Module, starts: list[int]) -> dict[int, frozenset[str]]:
+    """The same as :func:`_suppressions`, tokenizing only from the innermost statement that
+    holds each candidate comment (a statement starts outside any string), not the whole file."""
+    found: dict[int, frozenset[str]] = {}
+    done: set[int] = set()
+    try:
+        for match in SUPPRESSION_RE.finditer(text):
+            line = bisect.bisect_right(starts, match.start())
+            if line in done:
+                continue
+            first = _clean_start(tree.body, line)
+            end = starts[line] if line < len(starts) else len(text)
+            segment = text[starts[first - 1] : end]
+            tokens = tokenize.generate_tokens(io.StringIO(segment).readline)
+            with contextlib.suppress(tokenize.TokenError):  # a statement cut at `line`
+                for token in tokens:
+                    if token.type != tokenize.COMMENT:
+                        continue
+                    number = token.start[0] + first - 1
+                    done.add(number)
+                    comment = SUPPRESSION_RE.search(token.string)
+                    if comment is not None:
+                        codes = comment.group(1)
+                        found[number] = frozenset(
+                            c.strip() for c in (codes or "").split(",") if c.strip()
+                        )
+            done.add(line)
+    except (SyntaxError, ValueError):  # unexpected: be exact the slow way
+        return _suppressions(text.encode("utf-8"))
+    return found
+
+
+def _clean_start(body: list[ast.stmt], line: int) -> int:
+    """A line at or before ``line`` where the tokenizer state is clean: the start of the
+    innermost statement holding ``line``, else the line after the statement before it."""
+    start = 1
+    statements: list[Any] = list(body)
+    while statements:
+        holder = None
+        previous_end = None
+        for statement in statements:
+            if _first_line(statement) > line:
+                break
+            end = getattr(statement, "end_lineno", None) or _first_line(statement)
+            if end >= line:
+                holder = statement
+                break
+            previous_end = end
+        if previous_end is not None:
+            start = max(start, previous_end + 1)
+        if holder is None:
+            return start
+        start = max(start, _first_line(holder))
+        children: list[Any] = []
+        for field in ("body", "handlers", "orelse", "finalbody", "cases"):
+            for child in getattr(holder, field, None) or ():
+                if isinstance(child, (ast.ExceptHandler, ast.match_case)):
+                    children.extend(child.body)
+                else:
+                    children.append(child)
+        statements = sorted(children, key=_first_line)
+    return start
+
+
 def _matches(dotted: str | None, watched: tuple[str, ...]) -> bool:
     return dotted is not None and any(dotted == w or dotted.startswith(w + ".") for w in watched)
 
@@ -410,14 +482,17 @@ class _Visitor(ast.NodeVisitor):
         self.lines = lines
         self.watched = watched
         self.full = full
-        # Pruning: the lines a statement must touch to be visited (None: visit everything).
+        # Pruning: lines (1 = worth a visit) a statement must touch to be visited; None: visit
+        # everything. Marked with str.find, which is far cheaper than a regex per statement.
         self.text = text
-        self._hot: set[int] | None = None
-        self._line_starts: list[int] = []
+        self.line_starts: list[int] = []
         self._heated: set[str] = set()
+        self._hot: bytearray | None = None
         if text is not None:
-            self._line_starts = [0, *(m.end() for m in LINE_SPLIT_RE.finditer(text))]
-            self._hot = {self._line_of(m.start()) for m in _trigger_regex(watched).finditer(text)}
+            self.line_starts = _line_starts(text, lines)
+            self._hot = bytearray(len(self.line_starts) + 2)
+            for word in {*triggers_for(watched), *STATEMENT_TRIGGERS}:
+                self._heat(word, whole_word=False)
         # Structure (full scans): module bindings, functions, classes, marks.
         self._conditional = 0
         self._bindings: list[Binding] = []
@@ -430,6 +505,7 @@ class _Visitor(ast.NodeVisitor):
         self.aliases: dict[str, str] = {}
         self.monkeypatches: set[str] = set()
         self.stack: list[tuple[str, str]] = []  # ("class" | "def", name)
+        self._functions_open = 0
         self.fixture_stack: list[str | None] = []
         self.scope = MODULE_SCOPE
         self._refs: list[Ref] = []
@@ -465,26 +541,39 @@ class _Visitor(ast.NodeVisitor):
         return normalise_snippet(self.lines[line - 1]) if 0 < line <= len(self.lines) else ""
 
     # -- pruning -----------------------------------------------------------------------------
-    def _line_of(self, offset: int) -> int:
-        return bisect.bisect_right(self._line_starts, offset)
-
     def _is_hot(self, first: int, last: int) -> bool:
-        hot = self._hot
-        return hot is None or any(line in hot for line in range(first, last + 1))
+        return self._hot is None or self._hot.find(1, first, last + 1) != -1
+
+    def _heat(self, word: str, *, whole_word: bool) -> None:
+        """Mark the lines where ``word`` occurs (as a name: not part of a longer name and
+        not an attribute, like the regex ``(?<![\\w.])word\\b``)."""
+        text, hot, starts = self.text, self._hot, self.line_starts
+        if text is None or hot is None:
+            return
+        size, end = len(word), len(text)
+        position = text.find(word)
+        while position != -1:
+            if whole_word:
+                before = text[position - 1] if position else " "
+                after = text[position + size] if position + size < end else " "
+                if before.isalnum() or before in "_." or after.isalnum() or after == "_":
+                    position = text.find(word, position + size)
+                    continue
+            hot[bisect.bisect_right(starts, position)] = 1
+            position = text.find(word, position + size)
 
     def _bind(self, name: str, target: str) -> None:
         """Bind a local name to a dotted target; a name that leads to a watched API makes
         every line mentioning it worth visiting."""
         self.aliases[name] = target
-        if self._hot is None or name in self._heated or self.text is None:
+        if self._hot is None or name in self._heated:
             return
         if any(
             w == target or w.startswith(target + ".") or target.startswith(w + ".")
             for w in self.watched
         ):
             self._heated.add(name)
-            pattern = re.compile(rf"(?<![\w.]){re.escape(name)}\b")
-            self._hot.update(self._line_of(m.start()) for m in pattern.finditer(self.text))
+            self._heat(name, whole_word=True)
 
     def generic_visit(self, node: ast.AST) -> None:
         if not isinstance(node, _BLOCKS):
@@ -492,30 +581,32 @@ class _Visitor(ast.NodeVisitor):
             return
         # A block: its statements are visited one by one (pruned), its header only when it
         # mentions something worth a look.
-        body = next((v for f, v in ast.iter_fields(node) if f in _BODY_FIELDS and v), None)
-        first = _first_line(node)
-        last = max(first, _first_line(body[0]) - 1) if body else first
-        header_hot = not isinstance(node, ast.Module) and self._is_hot(first, last)
+        header, bodies = _block_fields(type(node))
+        if header and not isinstance(node, ast.Module):
+            body = next((v for v in (getattr(node, f) for f in bodies) if v), None)
+            first = _first_line(node)
+            last = max(first, _first_line(body[0]) - 1) if body else first
+            if self._is_hot(first, last):
+                for field in header:
+                    value = getattr(node, field, None)
+                    if isinstance(value, list):
+                        for item in value:
+                            if isinstance(item, ast.AST):
+                                self.visit(item)
+                    elif isinstance(value, ast.AST):
+                        self.visit(value)
         conditional = not self.stack and not isinstance(node, (ast.Module, *_ALWAYS_VISITED))
-        for field, value in ast.iter_fields(node):
-            if field in _BODY_FIELDS:
-                self._conditional += conditional
-                for child in value:
-                    if isinstance(child, ast.stmt):
-                        self._visit_stmt(child)
-                    else:
-                        self.visit(child)  # except handlers, match cases
-                self._conditional -= conditional
-            elif header_hot:
-                if isinstance(value, list):
-                    for item in value:
-                        if isinstance(item, ast.AST):
-                            self.visit(item)
-                elif isinstance(value, ast.AST):
-                    self.visit(value)
+        self._conditional += conditional
+        for field in bodies:
+            for child in getattr(node, field):
+                if isinstance(child, ast.stmt):
+                    self._visit_stmt(child)
+                else:
+                    self.visit(child)  # except handlers, match cases
+        self._conditional -= conditional
 
     def _visit_stmt(self, node: ast.stmt) -> None:
-        if self.full and all(kind == "class" for kind, _ in self.stack):
+        if self.full and self._class_level:
             self._record_statement(node)
         if isinstance(node, (_ALWAYS_VISITED, _BLOCKS)) or self._is_hot(
             node.lineno, node.end_lineno or node.lineno
@@ -678,7 +769,13 @@ class _Visitor(ast.NodeVisitor):
         return None
 
     # -- scopes ------------------------------------------------------------------------------
+    @property
+    def _class_level(self) -> bool:
+        """Whether the current scope is the module or a class body (no enclosing function)."""
+        return self._functions_open == 0
+
     def _push(self, kind: str, name: str, fixture: str | None = None) -> None:
+        self._functions_open += kind != "class"
         self.stack.append((kind, name))
         outer_fixture = next((f for f in self.fixture_stack if f), None)
         self.fixture_stack.append(fixture)
@@ -694,7 +791,8 @@ class _Visitor(ast.NodeVisitor):
         )
 
     def _pop(self) -> None:
-        self.stack.pop()
+        kind, _ = self.stack.pop()
+        self._functions_open -= kind != "class"
         self.fixture_stack.pop()
         if not self.stack:
             self.scope = MODULE_SCOPE
@@ -937,10 +1035,26 @@ class _Visitor(ast.NodeVisitor):
         return None
 
 
-@functools.lru_cache(maxsize=64)
-def _trigger_regex(watched: tuple[str, ...]) -> re.Pattern[str]:
-    words = (*triggers_for(watched), *STATEMENT_TRIGGERS)
-    return re.compile("|".join(re.escape(w) for w in sorted(set(words))))
+_FIELDS: dict[type[ast.AST], tuple[tuple[str, ...], tuple[str, ...]]] = {}
+
+
+def _block_fields(cls: type[ast.AST]) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """(header fields, statement-list fields) of a block node type."""
+    if cls not in _FIELDS:
+        _FIELDS[cls] = (
+            tuple(f for f in cls._fields if f not in _BODY_FIELDS),
+            tuple(f for f in cls._fields if f in _BODY_FIELDS),
+        )
+    return _FIELDS[cls]
+
+
+def _line_starts(text: str, lines: list[str]) -> list[int]:
+    """Offsets in ``text`` where each line starts (1-based line n starts at [n - 1])."""
+    if "\r" in text:
+        return [0, *(m.end() for m in LINE_SPLIT_RE.finditer(text))]
+    return list(
+        itertools.accumulate(map(len, lines), lambda total, size: total + size + 1, initial=0)
+    )[:-1] or [0]
 
 
 def _first_line(node: ast.AST) -> int:
