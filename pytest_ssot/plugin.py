@@ -13,11 +13,13 @@ import datetime
 import functools
 import importlib
 import inspect
+import linecache
 import math
 import os
+import re
 import sys
 import warnings
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Generator, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -34,13 +36,31 @@ from pytest_ssot.config import (
     parse_until,
     validate_fail_under,
 )
-from pytest_ssot.errors import ConfigError
-from pytest_ssot.model import MODES, Exemption, Finding, Mode, Scope, UncheckedFile
+from pytest_ssot.errors import ConfigError, EnvAccessError
+from pytest_ssot.guard import Access, Classifier, EnvGuard, use_instead
+from pytest_ssot.model import (
+    MODES,
+    Exemption,
+    Finding,
+    Mode,
+    Scope,
+    UncheckedFile,
+    normalise_snippet,
+)
 from pytest_ssot.paths import relpath
 from pytest_ssot.policy import Outcome, Result, SessionData, TestRecord, evaluate
 from pytest_ssot.reporting import history as history_file
 from pytest_ssot.reporting.terminal import summary_lines
-from pytest_ssot.rules import NON_SSOT_TEST_CLASS, Rule, RuleSet, builtin_rules, check_file
+from pytest_ssot.rules import (
+    DIRECT_ENVIRON_ACCESS,
+    NON_SSOT_TEST_CLASS,
+    RUNTIME_ENVIRON_ACCESS,
+    UNIFIED_RUNNER_BYPASS,
+    Rule,
+    RuleSet,
+    builtin_rules,
+    check_file,
+)
 from pytest_ssot.scanner import FileFacts, scan
 
 
@@ -172,6 +192,9 @@ def pytest_configure(config: pytest.Config) -> None:
     plugin = SSOTPlugin(config, ssot_config)
     config.stash[PLUGIN_KEY] = plugin
     config.pluginmanager.register(plugin, "ssot-session")
+    _check_runner(config, plugin)
+    if ssot_config.rules.get(RUNTIME_ENVIRON_ACCESS.code) != "off":
+        config.pluginmanager.register(RuntimeGuard(plugin), "ssot-guard")
 
 
 def _import_base(entry: str, ssot_config: Config) -> type:
@@ -704,6 +727,358 @@ class SSOTPlugin:
 def _reason(exc: OSError) -> str:
     """An OSError as a user reads it: "Read-only file system", not "[Errno 30] ... '/x'"."""
     return exc.strerror or str(exc)
+
+
+# -- SSOT004 (a): the session must come from the unified runner ------------------------------
+RUNNER_VARIABLE = "PYTEST_SSOT_RUNNER"
+
+
+def _check_runner(config: pytest.Config, plugin: SSOTPlugin) -> None:
+    """Stop (strict) or report once (warn) a session not started by the unified runner.
+
+    xdist workers inherit the controller's decision: they are started by it, never by hand.
+    """
+    ssot = plugin.ssot
+    runner = ssot.runner
+    if runner is None or hasattr(config, "workerinput"):
+        return
+    actual = os.environ.get(RUNNER_VARIABLE)
+    mode = ssot.session_mode_for(UNIFIED_RUNNER_BYPASS.code)
+    if actual == runner or mode == "off":
+        return
+    seen = f"{RUNNER_VARIABLE} is not set" if actual is None else f"{RUNNER_VARIABLE}={actual!r}"
+    message = (
+        f"this pytest session was not started by the unified test runner {runner!r} ({seen}); "
+        f"run the suite through it (`ssot run [--tier NAME] [-- PYTEST ARGS]`, or the team's "
+        f"runner, which sets {RUNNER_VARIABLE}={runner})"
+    )
+    if mode == "strict":
+        raise pytest.UsageError(
+            f"pytest-ssot: {UNIFIED_RUNNER_BYPASS.code} {message} ({UNIFIED_RUNNER_BYPASS.name})"
+        )
+    path, line = _runner_key_location(ssot, plugin.root)
+    plugin.data.session_findings.append(
+        Finding(
+            code=UNIFIED_RUNNER_BYPASS.code,
+            path=path,
+            line=line,
+            col=1,
+            message=message,
+            snippet=f"runner = {runner}",
+            end_line=line,
+        )
+    )
+    config.pluginmanager.register(RunnerWarning(plugin.data.session_findings[-1]), "ssot-runner")
+
+
+class RunnerWarning:
+    """Issues the warn-mode SSOT004 (a) warning once, pointing at the ``runner`` key.
+
+    It is issued while collection starts, inside pytest's warning capture (so it lands in the
+    warnings summary); at configure time it could only point at this file.
+    """
+
+    def __init__(self, finding: Finding) -> None:
+        self.finding = finding
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_collection(self, session: pytest.Session) -> None:
+        f = self.finding
+        text = f"{f.code} {f.message} ({UNIFIED_RUNNER_BYPASS.name})"
+        try:
+            warnings.warn_explicit(
+                SSOTWarning(text),
+                category=SSOTWarning,
+                filename=str(session.config.rootpath / f.path) if f.path else "pytest-ssot",
+                lineno=f.line,
+            )
+        except SSOTWarning:
+            # -W error::pytest_ssot.SSOTWarning: the session check becomes an error, and an
+            # error of the session as a whole is a usage error (exit code 4).
+            raise pytest.UsageError(f"pytest-ssot: {text}") from None
+
+
+def _runner_key_location(ssot: Config, root: Path) -> tuple[str, int]:
+    """Where ``runner`` is configured, so reports can point at it."""
+    if ssot.path is None:
+        return "", 0
+    try:
+        text = ssot.path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        text = ""
+    for number, line in enumerate(text.splitlines(), start=1):
+        if re.match(r"\s*runner\s*=", line):
+            return relpath(ssot.path, root), number
+    return relpath(ssot.path, root), 1
+
+
+# -- SSOT102: the runtime guard around every test phase ---------------------------------------
+_STATIC_ENV_NAMES = frozenset({DIRECT_ENVIRON_ACCESS.code, DIRECT_ENVIRON_ACCESS.name})
+
+
+class RuntimeGuard:
+    """Enters the environment guard for setup, call and teardown of each checked test and
+    turns each access site it reports into a finding of that test (registered as
+    ``ssot-guard``). Module-, class- and session-scoped fixtures are set up and torn down
+    inside some test's setup and teardown, so they are covered and attributed to that test.
+    """
+
+    def __init__(self, plugin: SSOTPlugin) -> None:
+        self.plugin = plugin
+        self.guard: EnvGuard | None = None
+        self.nodeid: str | None = None
+        self.fix = use_instead(plugin.ssot.env_modules)
+        self._modes: dict[str, Mode] = {}
+        self._propagated: set[int] = set()
+        self._static: dict[str, list[Finding]] | None = None
+        self._suppressions: dict[str, dict[int, frozenset[str]]] = {}
+        # Once per site for the whole session: under xdist the first worker to get there wins.
+        self._first_time: Callable[[str], bool] = (
+            getattr(plugin, "first_time", None) or _FirstTimeHere()
+        )
+        plugin.config.add_cleanup(self._close)
+
+    def _close(self) -> None:
+        if self.guard is not None:
+            self.guard.close()
+
+    @pytest.hookimpl(trylast=True)
+    def pytest_collection_finish(self, session: pytest.Session) -> None:
+        if not session.items:
+            return  # nothing runs here (an xdist controller, --collect-only on nothing)
+        root = self.plugin.root
+        dirs = {item.path.parent for item in session.items if isinstance(item, pytest.Function)}
+        for module in self.plugin.config.pluginmanager.get_plugins():
+            file = getattr(module, "__file__", None)
+            if isinstance(file, str) and os.path.basename(file) == "conftest.py":
+                dirs.add(Path(file).parent)
+        # In the rootdir (and above it) only a directory's own files are test code: a
+        # conftest.py at the top must not make the product code below it test code.
+        flat = {d for d in dirs if d == root or d in root.parents}
+        classifier = Classifier(
+            root=str(root),
+            trees=tuple(str(d) for d in dirs - flat),
+            dirs=tuple(str(d) for d in flat),
+            exempt_modules=self.plugin.ssot.env_modules + self.plugin.ssot.mock_modules,
+            exclude=self.plugin.ssot.exclude,
+        )
+        self.guard = EnvGuard(classifier, self._verdict)
+        # Installed once for the session (patching a type is the costly part); each test
+        # phase only switches it on. _close() uninstalls it on every path.
+        self.guard.install()
+
+    # -- the phases ----------------------------------------------------------------------------
+    def _watched(self, item: pytest.Item) -> bool:
+        record = self.plugin.data.tests.get(item.nodeid)
+        if record is None or self.guard is None:
+            return False
+        mode = self._modes.get(record.path)
+        if mode is None:
+            mode = self._modes[record.path] = self.plugin.ssot.mode_for(
+                RUNTIME_ENVIRON_ACCESS.code, record.path
+            )
+        return mode != "off"
+
+    @pytest.hookimpl(wrapper=True, trylast=True)
+    def pytest_runtest_setup(self, item: pytest.Item) -> Generator[None, object, object]:
+        self.nodeid = None
+        guard = self.guard
+        if guard is None or not self._watched(item):
+            return (yield)
+        guard.reset()
+        self._propagated.clear()
+        self.nodeid = item.nodeid
+        guard.__enter__()
+        try:
+            return (yield)
+        except BaseException as exc:
+            self._note_propagated(exc)
+            raise
+        finally:
+            guard.__exit__(None, None, None)
+
+    @pytest.hookimpl(wrapper=True, trylast=True)
+    def pytest_runtest_call(self, item: pytest.Item) -> Generator[None, object, object]:
+        guard = self.guard
+        if guard is None or self.nodeid != item.nodeid:
+            return (yield)
+        guard.__enter__()
+        try:
+            return (yield)
+        except BaseException as exc:
+            self._note_propagated(exc)
+            raise
+        finally:
+            guard.__exit__(None, None, None)
+
+    @pytest.hookimpl(wrapper=True, trylast=True)
+    def pytest_runtest_teardown(
+        self, item: pytest.Item, nextitem: pytest.Item | None
+    ) -> Generator[None, object, object]:
+        guard = self.guard
+        if guard is None or self.nodeid != item.nodeid:
+            return (yield)
+        guard.__enter__()
+        try:
+            result = yield
+        except BaseException as exc:
+            self._note_propagated(exc)
+            raise
+        finally:
+            guard.__exit__(None, None, None)
+            self.nodeid = None
+            swallowed = [e for e in guard.raised if id(e) not in self._propagated]
+            guard.reset()
+        if swallowed:
+            lines = "\n".join(f"  {error}" for error in dict.fromkeys(map(str, swallowed)))
+            pytest.fail(
+                "pytest-ssot (strict): test code caught the EnvAccessError raised for its direct "
+                f"process-environment access, so the test fails here instead:\n{lines}",
+                pytrace=False,
+            )
+        return result
+
+    def _note_propagated(self, exc: BaseException) -> None:
+        """Remember every EnvAccessError that left the phase (chained or grouped counts)."""
+        pending: list[BaseException | None] = [exc]
+        seen: set[int] = set()
+        while pending:
+            current = pending.pop()
+            if current is None or id(current) in seen:
+                continue
+            seen.add(id(current))
+            if isinstance(current, EnvAccessError):
+                self._propagated.add(id(current))
+            pending += [current.__cause__, current.__context__]
+            group = getattr(current, "exceptions", None)
+            if isinstance(group, (list, tuple)):
+                pending += [e for e in group if isinstance(e, BaseException)]
+
+    # -- one access site -----------------------------------------------------------------------
+    def _verdict(self, access: Access) -> str | None:
+        """Record the site for the running test; the fix to raise with, or None."""
+        plugin = self.plugin
+        nodeid = self.nodeid
+        record = plugin.data.tests.get(nodeid) if nodeid else None
+        if nodeid is None or record is None:
+            return None
+        rel = relpath(access.filename, plugin.root)
+        finding = self._static_at(rel, access.line)
+        if finding is None:
+            self._note_suppression(access.filename, rel, access.line)
+            qualname = tuple(access.qualname.split(".")) if access.qualname else ()
+            finding = Finding(
+                code=RUNTIME_ENVIRON_ACCESS.code,
+                path=rel,
+                line=access.line,
+                col=1,
+                message=(
+                    f"test code {'wrote' if access.action == 'write' else 'read'} the process "
+                    f"environment at run time ({access.what}); {self.fix}"
+                ),
+                scope=Scope(qualname=qualname),
+                source="runtime",
+                snippet=normalise_snippet(linecache.getline(access.filename, access.line)),
+                end_line=access.line,
+            )
+        plugin.data.add(finding, [nodeid])
+        outcome = self._outcome(finding, nodeid)
+        if outcome is None or outcome.status != "new":
+            return None
+        if nodeid in outcome.failing:
+            self._warn(outcome, access, "; pytest-ssot raises EnvAccessError here (strict)")
+            return self.fix
+        mode = plugin.ssot.mode_for(outcome.finding.code, record.path)
+        if (
+            finding.source == "runtime"
+            and mode == "warn"
+            and self._first_time(f"SSOT102:{rel}:{access.line}")
+        ):
+            self._warn(outcome, access, "")
+        return None
+
+    def _warn(self, outcome: Outcome, access: Access, suffix: str) -> None:
+        f = outcome.finding
+        warnings.warn_explicit(
+            SSOTWarning(f"{f.code} {f.message} ({outcome.name}){suffix}"),
+            category=SSOTWarning,
+            filename=access.filename,
+            lineno=access.line,
+        )
+
+    def _static_at(self, rel: str, line: int) -> Finding | None:
+        """The static SSOT002 finding that already reports this line, if any."""
+        if self._static is None:
+            self._static = {}
+            for findings in list(self.plugin._findings.values()):
+                for f in findings:
+                    if f.code == DIRECT_ENVIRON_ACCESS.code:
+                        self._static.setdefault(f.path, []).append(f)
+        for f in self._static.get(rel, ()):
+            if f.line <= line <= max(f.line, f.end_line):
+                return f
+        return None
+
+    def _note_suppression(self, filename: str, rel: str, line: int) -> None:
+        """Make the inline ignore on an accessing line visible to policy for SSOT102.
+
+        A helper module is never scanned statically: read it now, and hand policy only the
+        line that was hit, so its untouched lines are not reported as unused ignores. An
+        ignore of SSOT002 (direct-environ-access) covers the run-time access from its line too:
+        it is the same access, seen at run time.
+        """
+        data = self.plugin.data
+        if Path(filename) in self.plugin._facts:
+            codes = data.suppressions.get(rel, {}).get(line)
+        else:
+            if rel not in self._suppressions:
+                facts, _ = check_file(Path(filename), rel, self.plugin.ruleset, self.plugin.cache)
+                self._suppressions[rel] = facts.suppressions
+            codes = self._suppressions[rel].get(line)
+        if codes is None:
+            return
+        runtime = RUNTIME_ENVIRON_ACCESS.code
+        if codes and runtime not in codes and codes & _STATIC_ENV_NAMES:
+            codes = codes | {runtime}
+        data.suppressions[rel] = {**data.suppressions.get(rel, {}), line: codes}
+
+    def _outcome(self, finding: Finding, nodeid: str) -> Outcome | None:
+        """Policy's decision for this one finding and test: run it on the finding, the other
+        findings of its file (fingerprints count occurrences) and the file's inline ignores."""
+        plugin = self.plugin
+        hook = plugin.config.hook.pytest_ssot_violation
+        decided = finding
+        if hook.get_hookimpls():
+            if finding.key not in plugin._verdicts:
+                answer = hook(finding=finding, config=plugin.config)
+                plugin._verdicts[finding.key] = (
+                    finding if answer is None or answer is True else answer
+                )
+            verdict = plugin._verdicts[finding.key]
+            if not isinstance(verdict, Finding):
+                return None
+            decided = verdict
+        view = SessionData(tests={nodeid: plugin.data.tests[nodeid]})
+        for key, other in list(plugin.data.findings.items()):
+            if other.path == decided.path and key not in (finding.key, decided.key):
+                view.findings[key] = other
+        view.add(decided, [nodeid])
+        view.suppressions[decided.path] = dict(plugin.data.suppressions.get(decided.path, {}))
+        result = evaluate(view, plugin.ssot, plugin.ruleset.infos, known=plugin.known)
+        return next((o for o in result.outcomes if o.finding.key == decided.key), None)
+
+
+class _FirstTimeHere:
+    """Yes once per key, in this process (when the xdist glue offers nothing better)."""
+
+    def __init__(self) -> None:
+        self._seen: set[str] = set()
+
+    def __call__(self, key: str) -> bool:
+        if key in self._seen:
+            return False
+        self._seen.add(key)
+        return True
 
 
 def _ruleset(config: pytest.Config, ssot_config: Config) -> RuleSet:

@@ -1,0 +1,688 @@
+"""SSOT102 end to end: the guard around real pytest runs, in warn and strict mode.
+
+Each inner suite has a ``tests`` package (test code, including helpers that static analysis
+never reads), a ``product`` package (reads its own settings: never a violation) and the
+isolated-environment module configured in ``env_modules``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import textwrap
+from typing import Any
+
+import pytest
+
+from pytest_ssot.guard import active_guard, installed
+
+HELPERS = """\
+import os
+from os import environ as ENV
+
+
+def enable_debug():
+    os.environ["SSOT_DEBUG"] = "1"
+
+
+def read_alias():
+    return ENV.get("SSOT_ALIAS")
+
+
+def read_dynamic():
+    return getattr(os, "env" + "iron").get("SSOT_DYNAMIC")
+
+
+def ignored():
+    os.environ["SSOT_IGNORED"] = "1"  # ssot: ignore[SSOT102]
+
+
+def never_called():
+    os.environ["SSOT_NEVER"] = "1"  # ssot: ignore
+"""
+
+PRODUCT = """\
+import os
+
+
+def timeout():
+    return int(os.environ.get("SSOT_TIMEOUT", "30"))
+
+
+def configure():
+    os.environ["SSOT_PRODUCT_CONFIGURED"] = "yes"
+"""
+
+ISOLATED = """\
+import os
+
+
+def set_env(key, value):
+    os.environ[key] = value
+
+
+def get_env(key):
+    return os.environ.get(key)
+"""
+
+
+def _suite(
+    pytester: pytest.Pytester, files: dict[str, str], mode: str = "warn", extra: str = ""
+) -> None:
+    (pytester.path / "pyproject.toml").write_text(
+        f'[tool.ssot]\nmode = "{mode}"\nenv_modules = ["tests.support.isolated_env"]\n'
+        + textwrap.dedent(extra)
+    )
+    layout = {
+        "tests/__init__.py": "",
+        "tests/helpers.py": HELPERS,
+        "tests/support/__init__.py": "",
+        "tests/support/isolated_env.py": ISOLATED,
+        "product/__init__.py": "",
+        "product/settings.py": PRODUCT,
+        **files,
+    }
+    for name, text in layout.items():
+        path = pytester.path / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(textwrap.dedent(text).lstrip("\n"))
+
+
+def _run(pytester: pytest.Pytester, *args: str) -> tuple[pytest.RunResult, dict[str, Any]]:
+    result = pytester.runpytest("-p", "ssot", "--ssot-report", "json:report.json", *args)
+    report = json.loads((pytester.path / "report.json").read_text())
+    return result, report
+
+
+def _runtime(report: dict[str, Any]) -> list[dict[str, Any]]:
+    return [v for v in report["violations"] if v["code"] == "SSOT102"]
+
+
+def _glob(text: str) -> str:
+    """A literal for fnmatch_lines: ``[`` would start a character class."""
+    return text.replace("[", "[[]")
+
+
+def _line(text: str, needle: str) -> int:
+    return next(i for i, line in enumerate(text.splitlines(), start=1) if needle in line)
+
+
+@pytest.fixture(autouse=True)
+def _no_guard_left_behind() -> Any:
+    # Inner runs share this process: give each one the same environment.
+    saved = dict(os.environ)
+    yield
+    os.environ.clear()
+    os.environ.update(saved)
+    assert not installed(), "the inner session left the guard installed"
+    assert active_guard() is None
+
+
+# -- detection --------------------------------------------------------------------------------
+def test_it_reports_a_helper_in_the_tests_package_once_per_site(
+    pytester: pytest.Pytester,
+) -> None:
+    _suite(
+        pytester,
+        {
+            "tests/test_debug.py": """
+            from tests.helpers import enable_debug
+
+            def test_one():
+                enable_debug()
+
+            def test_two():
+                enable_debug()
+
+            def test_clean():
+                pass
+        """,
+        },
+    )
+    result, report = _run(pytester)
+    result.assert_outcomes(passed=3)
+    assert result.ret == 0
+    line = _line(HELPERS, 'os.environ["SSOT_DEBUG"]')
+    result.stdout.fnmatch_lines(
+        [
+            _glob(
+                f"*tests/helpers.py:{line}: SSOTWarning: SSOT102 test code wrote the process "
+                "environment at run time (os.environ['SSOT_DEBUG'] = ...); use the "
+                "isolated-environment API (tests.support.isolated_env) instead "
+                "(runtime-environ-access)"
+            )
+        ]
+    )
+    assert result.stdout.str().count("SSOTWarning: SSOT102") == 1
+    (violation,) = _runtime(report)
+    assert violation["path"] == "tests/helpers.py"
+    assert violation["line"] == line
+    assert violation["source"] == "runtime"
+    assert violation["status"] == "new"
+    assert violation["nodeids"] == [
+        "tests/test_debug.py::test_one",
+        "tests/test_debug.py::test_two",
+    ]
+    assert report["summary"]["compliant"] == 1
+    assert report["summary"]["by_rule"] == {"SSOT102": 1}
+
+
+def test_it_sees_dynamic_access_and_aliases_bound_before_the_guard(
+    pytester: pytest.Pytester,
+) -> None:
+    _suite(
+        pytester,
+        {
+            "tests/test_dynamic.py": """
+            import os
+            from tests.helpers import read_alias, read_dynamic
+
+            def test_dynamic_in_the_test():
+                getattr(os, "env" + "iron").get("SSOT_X")
+
+            def test_alias_in_a_helper():
+                read_alias()
+
+            def test_dynamic_in_a_helper():
+                read_dynamic()
+        """,
+        },
+    )
+    result, report = _run(pytester)
+    result.assert_outcomes(passed=3)
+    sites = {(v["path"], v["line"]): v["nodeids"] for v in _runtime(report)}
+    assert sites == {
+        ("tests/test_dynamic.py", 5): ["tests/test_dynamic.py::test_dynamic_in_the_test"],
+        ("tests/helpers.py", _line(HELPERS, "ENV.get")): [
+            "tests/test_dynamic.py::test_alias_in_a_helper"
+        ],
+        ("tests/helpers.py", _line(HELPERS, '"env" + "iron"')): [
+            "tests/test_dynamic.py::test_dynamic_in_a_helper"
+        ],
+    }
+
+
+def test_it_covers_fixtures_of_every_scope_and_attributes_them_to_the_running_test(
+    pytester: pytest.Pytester,
+) -> None:
+    fixtures = "".join(
+        f"""
+        def {scope}_up():
+            os.environ["SSOT_{scope.upper()}"] = "1"
+
+        def {scope}_down():
+            os.environ.pop("SSOT_{scope.upper()}", None)
+        """
+        for scope in ("session", "module", "class", "function")
+    )
+    _suite(
+        pytester,
+        {
+            "tests/scoped.py": "import os\n" + textwrap.dedent(fixtures),
+            "tests/conftest.py": """
+            import pytest
+            from tests import scoped
+
+            @pytest.fixture(scope="session")
+            def session_fixture():
+                scoped.session_up()
+                yield
+                scoped.session_down()
+
+            @pytest.fixture(scope="module")
+            def module_fixture():
+                scoped.module_up()
+                yield
+                scoped.module_down()
+
+            @pytest.fixture(scope="class")
+            def class_fixture():
+                scoped.class_up()
+                yield
+                scoped.class_down()
+
+            @pytest.fixture
+            def function_fixture():
+                scoped.function_up()
+                yield
+                scoped.function_down()
+        """,
+            "tests/test_scopes.py": """
+            import pytest
+
+            @pytest.mark.usefixtures(
+                "session_fixture", "module_fixture", "class_fixture", "function_fixture"
+            )
+            class TestScopes:
+                def test_first(self):
+                    pass
+
+                def test_last(self):
+                    pass
+        """,
+        },
+    )
+    result, report = _run(pytester)
+    result.assert_outcomes(passed=2)
+    first = "tests/test_scopes.py::TestScopes::test_first"
+    last = "tests/test_scopes.py::TestScopes::test_last"
+    by_access = {
+        v["message"].split("at run time (", 1)[1].rsplit("); ", 1)[0]: v["nodeids"]
+        for v in _runtime(report)
+    }
+    assert by_access == {
+        "os.environ['SSOT_SESSION'] = ...": [first],
+        "os.environ['SSOT_MODULE'] = ...": [first],
+        "os.environ['SSOT_CLASS'] = ...": [first],
+        "os.environ['SSOT_FUNCTION'] = ...": [first, last],
+        "os.environ.pop('SSOT_SESSION')": [last],
+        "os.environ.pop('SSOT_MODULE')": [last],
+        "os.environ.pop('SSOT_CLASS')": [last],
+        "os.environ.pop('SSOT_FUNCTION')": [first, last],
+    }
+
+
+def test_it_covers_threads_started_by_a_test(pytester: pytest.Pytester) -> None:
+    _suite(
+        pytester,
+        {
+            "tests/test_thread.py": """
+            import threading
+            from tests.helpers import enable_debug
+
+            def test_in_a_thread():
+                thread = threading.Thread(target=enable_debug)
+                thread.start()
+                thread.join()
+        """,
+        },
+    )
+    result, report = _run(pytester)
+    result.assert_outcomes(passed=1)
+    (violation,) = _runtime(report)
+    assert violation["nodeids"] == ["tests/test_thread.py::test_in_a_thread"]
+
+
+# -- no false positives -----------------------------------------------------------------------
+def test_product_code_pytest_monkeypatch_and_the_isolated_environment_are_not_flagged(
+    pytester: pytest.Pytester,
+) -> None:
+    _suite(
+        pytester,
+        {
+            "tests/test_clean.py": """
+            import subprocess
+            import sys
+            import tempfile
+
+            from product.settings import configure, timeout
+            from tests.support.isolated_env import get_env, set_env
+
+            def test_product_reads_its_settings():
+                configure()
+                assert timeout() == 30
+
+            def test_isolated_environment():
+                set_env("SSOT_ISOLATED", "1")
+                assert get_env("SSOT_ISOLATED") == "1"
+
+            def test_child_process_and_tempfile():
+                set_env("SSOT_CHILD", "inherited")
+                out = subprocess.run(
+                    [sys.executable, "-c", "import os; print(os.environ['SSOT_CHILD'])"],
+                    capture_output=True, text=True, check=True,
+                ).stdout
+                assert out.strip() == "inherited"
+                tempfile.mkdtemp()
+
+            def test_monkeypatch(monkeypatch):
+                monkeypatch.setenv("SSOT_MP", "1")
+                assert timeout() == 30
+        """,
+        },
+    )
+    result, report = _run(pytester)
+    result.assert_outcomes(passed=4)
+    assert _runtime(report) == []
+    # monkeypatch.setenv is the static SSOT002 on its own line, reported once
+    assert [(v["code"], v["line"]) for v in report["violations"]] == [("SSOT002", 26)]
+
+
+def test_a_runtime_access_on_a_statically_reported_line_is_the_same_violation(
+    pytester: pytest.Pytester,
+) -> None:
+    _suite(
+        pytester,
+        {
+            "tests/test_static.py": """
+            import os
+
+            def helper():
+                os.environ["SSOT_STATIC"] = "1"
+
+            def test_a():
+                helper()
+
+            def test_b():
+                os.environ.get("SSOT_STATIC")
+        """,
+            "tests/test_other.py": """
+            from tests.test_static import helper
+
+            def test_c():
+                helper()
+        """,
+        },
+    )
+    result, report = _run(pytester)
+    result.assert_outcomes(passed=3)
+    assert [(v["code"], v["line"], v["source"]) for v in report["violations"]] == [
+        ("SSOT002", 4, "static"),
+        ("SSOT002", 10, "static"),
+    ]
+    # the run-time access adds the test of another module that reached the static line
+    assert report["violations"][0]["nodeids"] == [
+        "tests/test_other.py::test_c",
+        "tests/test_static.py::test_a",
+        "tests/test_static.py::test_b",
+    ]
+
+
+def test_an_inline_ignore_covers_runtime_accesses_from_its_line(
+    pytester: pytest.Pytester,
+) -> None:
+    _suite(
+        pytester,
+        {
+            "tests/test_ignored.py": """
+            from tests.helpers import ignored
+
+            def test_ignored():
+                ignored()
+        """,
+        },
+        mode="strict",
+    )
+    result, report = _run(pytester)
+    result.assert_outcomes(passed=1)
+    (violation,) = _runtime(report)
+    assert violation["status"] == "exempted"
+    assert report["summary"]["compliance"] == 100.0
+    # the ignore in a helper line that never ran is not reported as unused
+    assert report["unused_ignores"] == []
+
+
+def test_an_ignore_of_ssot002_covers_the_runtime_access_from_its_line(
+    pytester: pytest.Pytester,
+) -> None:
+    _suite(
+        pytester,
+        {
+            "tests/test_dynamic.py": """
+                import os
+
+                def test_dynamic():
+                    getattr(os, "env" + "iron").get("SSOT_X")  # ssot: ignore[SSOT002]
+            """,
+        },
+        mode="strict",
+    )
+    result, report = _run(pytester)
+    result.assert_outcomes(passed=1)
+    assert [(v["line"], v["status"]) for v in _runtime(report)] == [(4, "exempted")]
+    assert report["unused_ignores"] == []
+
+
+def test_an_ssot_exempt_marker_covers_runtime_accesses(pytester: pytest.Pytester) -> None:
+    _suite(
+        pytester,
+        {
+            "tests/test_exempt.py": """
+            import pytest
+            from tests.helpers import enable_debug
+
+            @pytest.mark.ssot_exempt("SSOT102", reason="legacy debug switch")
+            def test_exempt():
+                enable_debug()
+        """,
+        },
+        mode="strict",
+    )
+    result, report = _run(pytester)
+    result.assert_outcomes(passed=1)
+    assert [v["status"] for v in _runtime(report)] == ["exempted"]
+
+
+def test_the_guard_is_off_when_the_rule_is_off(pytester: pytest.Pytester) -> None:
+    _suite(
+        pytester,
+        {
+            "tests/test_debug.py": """
+            from tests.helpers import enable_debug
+
+            def test_debug():
+                enable_debug()
+        """,
+        },
+        mode="strict",
+        extra='rules = { SSOT102 = "off" }',
+    )
+    result, report = _run(pytester)
+    result.assert_outcomes(passed=1)
+    assert _runtime(report) == []
+
+
+# -- strict ---------------------------------------------------------------------------------
+def test_strict_raises_env_access_error_at_the_access_site(pytester: pytest.Pytester) -> None:
+    _suite(
+        pytester,
+        {
+            "tests/test_debug.py": """
+            from tests.helpers import enable_debug
+            from tests.support.isolated_env import get_env
+
+            def test_debug():
+                enable_debug()
+                assert False, "never reached"
+
+            def test_after():
+                assert get_env("SSOT_DEBUG") is None
+        """,
+        },
+        mode="strict",
+    )
+    result, report = _run(pytester)
+    result.assert_outcomes(passed=1, failed=1)
+    assert result.ret == 1
+    line = _line(HELPERS, 'os.environ["SSOT_DEBUG"]')
+    result.stdout.fnmatch_lines(
+        [
+            '>       os.environ[[]"SSOT_DEBUG"] = "1"',
+            _glob(
+                "E       pytest_ssot.errors.EnvAccessError: SSOT102 direct process-environment "
+                f"access os.environ['SSOT_DEBUG'] = ... at tests/helpers.py:{line}; use the "
+                "isolated-environment API (tests.support.isolated_env) instead"
+            ),
+            f"tests/helpers.py:{line}: EnvAccessError",
+        ]
+    )
+    assert "never reached" not in result.stdout.str()
+    assert "guard.py" not in result.stdout.str()
+    # the warning came first, so a swallowed error would still surface
+    result.stdout.fnmatch_lines(["*SSOTWarning: SSOT102*raises EnvAccessError here (strict)"])
+    assert [v["nodeids"] for v in _runtime(report)] == [["tests/test_debug.py::test_debug"]]
+
+
+def test_strict_fails_a_test_that_swallowed_the_error(pytester: pytest.Pytester) -> None:
+    _suite(
+        pytester,
+        {
+            "tests/test_swallow.py": """
+            import threading
+            from tests.helpers import enable_debug
+
+            def test_swallows():
+                try:
+                    enable_debug()
+                except Exception:
+                    pass
+
+            def quietly():
+                try:
+                    enable_debug()
+                except Exception:
+                    pass
+
+            def test_thread_swallows():
+                thread = threading.Thread(target=quietly)
+                thread.start()
+                thread.join()
+
+            def test_clean_after():
+                pass
+        """,
+        },
+        mode="strict",
+    )
+    result, _ = _run(pytester)
+    result.assert_outcomes(passed=3, errors=2)
+    assert result.ret == 1
+    result.stdout.fnmatch_lines(
+        [
+            "*ERROR at teardown of test_swallows*",
+            "*test code caught the EnvAccessError*",
+            _glob("*SSOT102 direct process-environment access os.environ['SSOT_DEBUG'] = ...*"),
+            "*ERROR at teardown of test_thread_swallows*",
+        ]
+    )
+    assert "ERROR at teardown of test_clean_after" not in result.stdout.str()
+
+
+def test_strict_does_not_raise_for_a_baselined_runtime_violation(
+    pytester: pytest.Pytester,
+) -> None:
+    _suite(
+        pytester,
+        {
+            "tests/test_debug.py": """
+            from tests.helpers import enable_debug
+
+            def test_debug():
+                enable_debug()
+        """,
+        },
+    )
+    first = pytester.runpytest(
+        "-p", "ssot", "--ssot-baseline", "baseline.json", "--ssot-update-baseline"
+    )
+    first.assert_outcomes(passed=1)
+    result, report = _run(pytester, "--ssot-mode=strict", "--ssot-baseline", "baseline.json")
+    result.assert_outcomes(passed=1)
+    assert [v["status"] for v in _runtime(report)] == ["known"]
+
+
+def test_a_strict_tier_raises_while_the_default_tier_warns(pytester: pytest.Pytester) -> None:
+    body = """
+        from tests.helpers import enable_debug
+
+        def test_debug():
+            enable_debug()
+    """
+    _suite(
+        pytester,
+        {
+            "tests/critical/__init__.py": "",
+            "tests/critical/test_critical.py": body,
+            "tests/test_legacy.py": body,
+        },
+        extra="""
+        [[tool.ssot.tiers]]
+        name = "critical"
+        paths = ["tests/critical/**"]
+        mode = "strict"
+        """,
+    )
+    result, report = _run(pytester)
+    result.assert_outcomes(passed=1, failed=1)
+    result.stdout.fnmatch_lines(["FAILED tests/critical/test_critical.py::test_debug*"])
+    (violation,) = _runtime(report)
+    assert violation["nodeids"] == [
+        "tests/critical/test_critical.py::test_debug",
+        "tests/test_legacy.py::test_debug",
+    ]
+
+
+# -- nothing leaks between tests ----------------------------------------------------------------
+def test_nothing_leaks_between_tests(pytester: pytest.Pytester) -> None:
+    _suite(
+        pytester,
+        {
+            "tests/conftest.py": """
+            import os
+            from pytest_ssot.guard import active_guard
+
+            ENVIRON = os.environ  # ssot: ignore
+
+            def pytest_runtest_logreport(report):
+                # between phases: the guard is off and os.environ untouched
+                assert active_guard() is None, report.nodeid
+                assert os.environ is ENVIRON  # ssot: ignore
+                assert type(os.environ) is os._Environ  # ssot: ignore
+        """,
+            "tests/test_leaks.py": """
+            import pytest
+            from pytest_ssot import EnvAccessError
+            from tests.helpers import enable_debug
+
+            def test_swallows_first():
+                try:
+                    enable_debug()
+                except EnvAccessError:
+                    pass
+
+            def test_clean_in_between():
+                pass
+
+            def test_same_site_raises_again():
+                with pytest.raises(EnvAccessError):
+                    enable_debug()
+                raise AssertionError("reached the end")
+        """,
+        },
+        mode="strict",
+    )
+    result, report = _run(pytester)
+    # the first test's swallowed error fails only its own teardown; the clean test passes;
+    # the third one is refused again at the same site (pytest.raises swallowed it too)
+    result.assert_outcomes(passed=2, failed=1, errors=2)
+    result.stdout.fnmatch_lines(
+        [
+            "*ERROR at teardown of test_swallows_first*",
+            "*ERROR at teardown of test_same_site_raises_again*",
+            "*AssertionError: reached the end*",
+        ]
+    )
+    assert "test_clean_in_between" not in result.stdout.str().split("short test summary")[1]
+    assert "INTERNALERROR" not in result.stdout.str()
+    assert _runtime(report)[0]["nodeids"] == [
+        "tests/test_leaks.py::test_same_site_raises_again",
+        "tests/test_leaks.py::test_swallows_first",
+    ]
+
+
+def test_an_interrupted_session_leaves_nothing_installed(pytester: pytest.Pytester) -> None:
+    _suite(
+        pytester,
+        {
+            "tests/test_interrupt.py": """
+            from tests.helpers import enable_debug
+
+            def test_interrupt():
+                enable_debug()
+                raise KeyboardInterrupt
+        """,
+        },
+    )
+    result = pytester.runpytest("-p", "ssot", no_reraise_ctrlc=True)
+    assert result.ret == pytest.ExitCode.INTERRUPTED
+    # the autouse fixture checks that the guard is gone
