@@ -63,8 +63,9 @@ from pytest_ssot.errors import ConfigError
 from pytest_ssot.model import MODES, Exemption, Finding, RuleInfo, Scope, UncheckedFile
 from pytest_ssot.paths import glob_match, module_name
 from pytest_ssot.policy import Result, SessionData, TestRecord, evaluate
+from pytest_ssot.reporting import jsonreport
 from pytest_ssot.reporting.terminal import summary_lines
-from pytest_ssot.resolver import ClassRef, External, ModuleIndex, ModuleRef, Resolver
+from pytest_ssot.resolver import ClassRef, External, ModuleIndex, ModuleRef, Resolver, Verdict
 from pytest_ssot.rules import NON_SSOT_TEST_CLASS, RuleSet, builtin_rules, check_file
 from pytest_ssot.scanner import ENV_TARGETS, MOCK_MODULES, FileFacts
 
@@ -147,8 +148,14 @@ def _scan_one(
     path: str, rel: str, ruleset: RuleSet, cache: ScanCache | None
 ) -> tuple[str, FileFacts, list[Finding]]:
     facts, findings = check_file(Path(path), rel, ruleset, cache, full=True)
-    # The findings are all the main process needs from the references.
-    return path, dataclasses.replace(facts, refs=()), findings
+    # What the check needs besides the findings: less to keep, and to send between processes.
+    slim = FileFacts(
+        path=facts.path,
+        error=facts.error,
+        suppressions=facts.suppressions,
+        structure=facts.structure,
+    )
+    return path, slim, findings
 
 
 def _scan_batch(batch: list[tuple[str, str]]) -> list[tuple[str, FileFacts, list[Finding]]]:
@@ -272,6 +279,8 @@ def _no_cyclic_gc() -> Iterator[None]:
     try:
         yield
     finally:
+        # What a check built lives on (reports, baselines): keep it out of later collections.
+        gc.freeze()
         if enabled:
             gc.enable()
 
@@ -338,6 +347,8 @@ def _run_check(
     unresolved: list[UnresolvedClass] = []
     by_file: dict[Path, list[StaticTest]] = {}
     conftest_fixtures: dict[Path, Fixtures] = {}
+    chains = _ConftestChains(root)
+    interned: dict[frozenset[str], frozenset[str]] = {}
     for test_file in test_files:
         rel = relpath(test_file, root)
         module_facts = facts[test_file]
@@ -346,15 +357,16 @@ def _run_check(
             continue
         assert module_facts.structure is not None
         outer = Fixtures()
-        chain = conftests_for(test_file, root)
-        for conftest in chain:
+        for conftest in chains.get(test_file.parent):
             if conftest not in conftest_fixtures:
                 conftest_facts = facts.get(conftest)
                 conftest_fixtures[conftest] = fixtures_of(
                     conftest_facts.structure if conftest_facts else None
                 )
             outer.extend(conftest_fixtures[conftest])
-        collector = ModuleCollector(settings, resolver, test_file, module_facts.structure, outer)
+        collector = ModuleCollector(
+            settings, resolver, test_file, module_facts.structure, outer, interned
+        )
         found, undecided = collector.collect()
         unresolved.extend(undecided)
         if not found:
@@ -382,17 +394,16 @@ def _run_check(
     related = _related(by_file)
     for path, own in by_file.items():
         module_findings = record_scan(path)
-        candidates = related[path]
-        defined = {
-            t.function for t in candidates if t.function is not None and t.function[0] == path
-        }
+        candidates = _Candidates(str(path), related[str(path)])
+        # Findings in the same scope (one test's body, one class) affect the same tests.
+        by_scope: dict[Scope, list[str]] = {}
         for finding in module_findings:
-            affected = [
-                t.nodeid for t in candidates if _affected_by(t, finding.scope, path, defined)
-            ]
-            if affected:
-                data.add(finding, affected)
-        for conftest in conftests_for(path, root):
+            scope = finding.scope
+            if scope not in by_scope:
+                by_scope[scope] = candidates.affected(scope)
+            if by_scope[scope]:
+                data.add(finding, by_scope[scope])
+        for conftest in chains.get(path.parent):
             if config.is_excluded(relpath(conftest, root)):
                 continue
             for finding in record_scan(conftest):
@@ -501,12 +512,25 @@ def _exemptions(test: StaticTest, data: SessionData) -> Iterator[Exemption]:
         yield Exemption(codes=frozenset(codes), reason=str(reason), until=until, origin=origin)
 
 
-def _related(by_file: dict[Path, list[StaticTest]]) -> dict[Path, list[StaticTest]]:
+class _ConftestChains:
+    """``conftests_for`` by directory, each directory looked at once."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self._chains: dict[Path, list[Path]] = {}
+
+    def get(self, directory: Path) -> list[Path]:
+        if directory not in self._chains:
+            self._chains[directory] = conftests_for(directory / "_", self.root)
+        return self._chains[directory]
+
+
+def _related(by_file: dict[Path, list[StaticTest]]) -> dict[str, list[StaticTest]]:
     """Per test module, the tests its code runs for (the plugin's ``_related``)."""
-    related: dict[Path, list[StaticTest]] = {path: [] for path in by_file}
+    related: dict[str, list[StaticTest]] = {str(path): [] for path in by_file}
     for path, tests in by_file.items():
         for test in tests:
-            files = {path, *(where for where, _ in test.classes)}
+            files = {str(path), *(where for where, _ in test.classes)}
             if test.function is not None:
                 files.add(test.function[0])
             for file in files:
@@ -515,14 +539,51 @@ def _related(by_file: dict[Path, list[StaticTest]]) -> dict[Path, list[StaticTes
     return related
 
 
+class _Candidates:
+    """The tests a test module's code may run for, indexed so that attributing a finding
+    costs a few lookups (a large suite has tens of thousands of findings)."""
+
+    def __init__(self, here: str, tests: list[StaticTest]) -> None:
+        self.here = here
+        self.tests = tests
+        self.defined = {t.function for t in tests if t.function and t.function[0] == here}
+        self.by_function: dict[tuple[str, tuple[str, ...]] | None, list[StaticTest]] = {}
+        self.by_prefix: dict[tuple[str, ...], dict[str, StaticTest]] = {}
+        for test in tests:
+            self.by_function.setdefault(test.function, []).append(test)
+            for where, qualname in test.classes:
+                if where == here:
+                    for size in range(1, len(qualname) + 1):
+                        self.by_prefix.setdefault(qualname[:size], {})[test.nodeid] = test
+
+    def affected(self, scope: Scope) -> list[str]:
+        """The node ids ``_affected_by`` accepts, computed from the indexes."""
+        if not scope.qualname:
+            return [t.nodeid for t in self.tests if t.file == self.here]
+        cls_parts = scope.qualname[: scope.classes]
+        rest = scope.qualname[scope.classes :]
+        pool = list(self.by_prefix.get(cls_parts, {}).values()) if cls_parts else self.tests
+        if not rest:
+            return [t.nodeid for t in pool]
+        if scope.fixture is not None:
+            return [t.nodeid for t in pool if scope.fixture in t.fixturenames]
+        body = (self.here, (*cls_parts, rest[0]))
+        if body in self.defined:
+            ids = {t.nodeid for t in pool}
+            return [t.nodeid for t in self.by_function.get(body, ()) if t.nodeid in ids]
+        if cls_parts:
+            return [t.nodeid for t in pool]
+        return [t.nodeid for t in pool if t.file == self.here]
+
+
 def _affected_by(
     test: StaticTest,
     scope: Scope,
-    here: Path,
-    defined: set[tuple[Path, tuple[str, ...]]],
+    here: str,
+    defined: set[tuple[str, tuple[str, ...]]],
 ) -> bool:
-    """Whether a finding at ``scope`` of test module ``here`` affects ``test`` (the plugin's
-    ``_Origins.affected_by``, on static facts)."""
+    """Whether a finding at ``scope`` of test module ``here`` affects ``test``: the plugin's
+    ``_Origins.affected_by`` on static facts (:class:`_Candidates` is its indexed form)."""
     module = test.file
     if not scope.qualname:
         return module == here
@@ -555,6 +616,7 @@ def _check_test_classes(
     """SSOT001 on static facts; a class whose ancestry cannot be resolved is reported as
     unresolved instead of being guessed either way."""
     names = " or ".join(e.rpartition(":")[2] for e in config.base_classes)
+    verdicts: dict[ClassRef, Verdict] = {}
     for test in tests:
         if test.cls is None:
             if config.allow_function_tests:
@@ -573,7 +635,9 @@ def _check_test_classes(
             )
             data.add(finding, [test.nodeid])
             continue
-        verdict = resolver.derives_from(test.cls, goals)
+        if test.cls not in verdicts:
+            verdicts[test.cls] = resolver.derives_from(test.cls, goals)
+        verdict = verdicts[test.cls]
         detail = resolver.detail(test.cls)
         line = detail.line if detail is not None else test.line
         class_path = relpath(test.cls.path, root)
@@ -631,9 +695,11 @@ def render_check(run: CheckRun, fmt: str, out: TextIO, *, quiet: bool) -> None:
     result, config = run.result, run.project.config
     version = VERSION
     if fmt == "json":
-        report = json.loads(reporting.render("json", result, config, run.ruleset.infos, version))
+        report = jsonreport.report(result, config, version)
         report["unresolved"] = [dataclasses.asdict(u) for u in run.unresolved]
-        out.write(json.dumps(report, indent=2, ensure_ascii=False) + "\n")
+        # No indent: json's C encoder only runs without one, and a large suite's report has
+        # tens of thousands of violations. One violation per line keeps it greppable.
+        _write_json(report, out)
         return
     if fmt in ("sarif", "github"):
         out.write(
@@ -659,6 +725,17 @@ def render_check(run: CheckRun, fmt: str, out: TextIO, *, quiet: bool) -> None:
             f"FAIL: SSOT compliance {result.compliance:.1f}% is below fail_under "
             f"{config.fail_under:g}%\n"
         )
+
+
+def _write_json(report: dict[str, Any], out: TextIO) -> None:
+    """The report as JSON with each violation on its own line, encoded at C speed."""
+    violations = report.pop("violations")
+    head = json.dumps(report, ensure_ascii=False)
+    out.write(head[:-1] + (', "violations": [\n' if report else '"violations": [\n'))
+    for index, violation in enumerate(violations):
+        out.write(("," if index else "") + json.dumps(violation, ensure_ascii=False) + "\n")
+    out.write("]}\n")
+    report["violations"] = violations
 
 
 def exit_code(run: CheckRun) -> int:

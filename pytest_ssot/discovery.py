@@ -359,13 +359,13 @@ def conftests_for(test_file: Path, rootdir: Path) -> list[Path]:
 
 
 # -- tests -----------------------------------------------------------------------------------
-@dataclasses.dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True, slots=True)
 class StaticTest:
     """One test as pytest would collect it, read from the source."""
 
     nodeid: str
     path: str  # rootdir-relative module path
-    file: Path  # the module it is collected from
+    file: str  # the module it is collected from
     cls: ClassRef | None  # the collecting class
     cls_qualname: tuple[str, ...]  # the collecting class's __qualname__, split
     name: str  # the function's original name
@@ -375,11 +375,12 @@ class StaticTest:
     unittest: bool = False
     # Where the code that runs for it is defined, as the plugin's attribution sees it: its
     # class and every project base (file, qualname), and the test function itself.
-    classes: tuple[tuple[Path, tuple[str, ...]], ...] = ()
-    function: tuple[Path, tuple[str, ...]] | None = None
+    # Paths as strings: comparing them is much cheaper than comparing Path objects.
+    classes: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    function: tuple[str, tuple[str, ...]] | None = None
 
 
-@dataclasses.dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True, slots=True)
 class UnresolvedClass:
     """A class whose status cannot be decided statically (reported, never guessed)."""
 
@@ -448,10 +449,14 @@ class ModuleCollector:
         module_path: Path,
         structure: Structure,
         outer_fixtures: Fixtures,
+        interned: dict[frozenset[str], frozenset[str]] | None = None,
     ) -> None:
         self.settings = settings
+        # Most tests request the same fixtures: one set shared by all, not one per test.
+        self._interned = interned if interned is not None else {}
         self.resolver = resolver
         self.path = module_path
+        self.file = str(module_path)
         self.rel = relpath(module_path, settings.rootdir)
         self.structure = structure
         self.module = resolver.module_name(module_path)
@@ -479,7 +484,7 @@ class ModuleCollector:
                     and self.settings.matches_function(name)
                     and info.fixture is None
                 ):
-                    origin = (self.path, (binding.target,))
+                    origin = (self.file, (binding.target,))
                     self._function(name, info, None, (), module_marks, self.rel, None, origin, ())
             elif (
                 binding.kind in ("from", "import", "alias") and self.settings.collect_imported_tests
@@ -500,7 +505,7 @@ class ModuleCollector:
             structure = self.resolver.structure(target.path)
             info = structure.functions.get(target.qualname) if structure else None
             if info is not None and info.fixture is None and "." not in target.qualname:
-                origin = (target.path, (target.qualname,))
+                origin = (str(target.path), (target.qualname,))
                 self._function(name, info, None, (), module_marks, self.rel, None, origin, ())
 
     # -- classes -------------------------------------------------------------------------------
@@ -529,15 +534,14 @@ class ModuleCollector:
         if (problems or opaque) and not is_unittest:
             is_unittest = None
         nodeid = f"{parent_nodeid}::{name}"
-        class_path = relpath(ref.path, self.settings.rootdir)
-        reason = "; ".join(problems) or (
-            f"inherits from {', '.join(opaque)}, which is outside the project"
-        )
         if is_unittest is None and not self.settings.matches_class(name):
             if not imported and self._has_tests(mro):
+                reason = "; ".join(problems) or (
+                    f"inherits from {', '.join(opaque)}, which is outside the project"
+                )
                 self.unresolved.append(
                     UnresolvedClass(
-                        class_path,
+                        relpath(ref.path, self.settings.rootdir),
                         detail.line,
                         ref.qualname,
                         f"cannot tell whether pytest collects it: {reason}",
@@ -567,7 +571,7 @@ class ModuleCollector:
         visible.extend(self.fixtures)
         qual = tuple(ref.qualname.split("."))
         classes = tuple(
-            (e.path, tuple(e.qualname.split("."))) for e in mro if isinstance(e, ClassRef)
+            (str(e.path), tuple(e.qualname.split("."))) for e in mro if isinstance(e, ClassRef)
         )
         if is_unittest:
             self._unittest_methods(ref, mro, nodeid, qual, all_marks, visible, classes)
@@ -590,7 +594,7 @@ class ModuleCollector:
                 info = structure.functions.get(qualname)
                 if info is not None:
                     if self.settings.matches_function(member) and info.fixture is None:
-                        origin = (entry.path, tuple(qualname.split(".")))
+                        origin = (str(entry.path), tuple(qualname.split(".")))
                         self._function(
                             member, info, ref, qual, all_marks, nodeid, visible, origin, classes
                         )
@@ -667,7 +671,7 @@ class ModuleCollector:
         qual: tuple[str, ...],
         marks: list[tuple[str, Mark]],
         visible: Fixtures,
-        classes: tuple[tuple[Path, tuple[str, ...]], ...],
+        classes: tuple[tuple[str, tuple[str, ...]], ...],
     ) -> None:
         names: dict[str, tuple[FunctionInfo | None, ClassRef | None]] = {}
         for entry in mro:
@@ -697,16 +701,18 @@ class ModuleCollector:
                 StaticTest(
                     nodeid=f"{nodeid}::{member}",
                     path=self.rel,
-                    file=self.path,
+                    file=self.file,
                     cls=ref,
                     cls_qualname=qual,
                     name=member,
                     line=info.line,
-                    fixturenames=closure([*initial, *_usefixtures(info.marks)], visible),
+                    fixturenames=self._intern(
+                        closure([*initial, *_usefixtures(info.marks)], visible)
+                    ),
                     marks=tuple(self._exempt([*function_marks, *marks])),
                     unittest=True,
                     classes=classes,
-                    function=(owner.path, (*owner.qualname.split("."), member)),
+                    function=(str(owner.path), (*owner.qualname.split("."), member)),
                 )
             )
 
@@ -720,8 +726,8 @@ class ModuleCollector:
         outer_marks: list[tuple[str, Mark]],
         parent_nodeid: str,
         visible: Fixtures | None,
-        origin: tuple[Path, tuple[str, ...]],
-        classes: tuple[tuple[Path, tuple[str, ...]], ...],
+        origin: tuple[str, tuple[str, ...]],
+        classes: tuple[tuple[str, tuple[str, ...]], ...],
     ) -> None:
         fixtures = visible if visible is not None else self.fixtures
         marks = [*info.marks, *(m for _, m in outer_marks)]
@@ -740,7 +746,7 @@ class ModuleCollector:
             *info.args,
             *argnames,
         ]
-        fixturenames = closure(initial, fixtures)
+        fixturenames = self._intern(closure(initial, fixtures))
         base = f"{parent_nodeid}::{name}"
         for suffix in _param_ids(parametrize):
             nodeid = f"{base}[{suffix}]" if suffix else base
@@ -749,7 +755,7 @@ class ModuleCollector:
                 StaticTest(
                     nodeid=nodeid,
                     path=self.rel,
-                    file=self.path,
+                    file=self.file,
                     cls=cls,
                     cls_qualname=qual,
                     name=name,
@@ -760,6 +766,9 @@ class ModuleCollector:
                     function=origin,
                 )
             )
+
+    def _intern(self, names: frozenset[str]) -> frozenset[str]:
+        return self._interned.setdefault(names, names)
 
     @staticmethod
     def _exempt(marks: Iterable[tuple[str, Mark]]) -> Iterator[tuple[str, Mark]]:

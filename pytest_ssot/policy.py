@@ -109,7 +109,7 @@ class SessionData:
                 str(path): {int(line): frozenset(codes) for line, codes in lines}
                 for path, lines in data["suppressions"].items()
             },
-            unchecked={str(path): UncheckedFile(str(path), str(r)) for path, r in data["unchecked"]},
+            unchecked={str(p): UncheckedFile(str(p), str(r)) for p, r in data["unchecked"]},
             session_findings=[finding_from_row(row) for row in data["session_findings"]],
             invalid_exemptions={str(k): str(v) for k, v in data["invalid_exemptions"].items()},
         )
@@ -134,7 +134,7 @@ def finding_row(finding: Finding) -> list[Any]:
 def finding_from_row(row: list[Any]) -> Finding:
     if len(row) != len(_FINDING_FIELDS):
         raise ValueError(f"a finding has {len(_FINDING_FIELDS)} fields, got {len(row)}")
-    fields = dict(zip(_FINDING_FIELDS, row))
+    fields = dict(zip(_FINDING_FIELDS, row, strict=True))
     qualname, fixture, classes = fields["scope"]
     fields["scope"] = Scope(tuple(qualname), fixture, int(classes))
     return Finding(**fields)
@@ -255,6 +255,22 @@ def evaluate(
     outcomes: list[Outcome] = []
     matched: set[str] = set()
 
+    # Tiers are globs: match each (rule, file) once, not once per affected test (a large
+    # suite has hundreds of thousands of those pairs).
+    mode_cache: dict[tuple[str, str], Mode] = {}
+    tier_cache: dict[str, str] = {}
+
+    def mode_for(code: str, path: str) -> Mode:
+        key = (code, path)
+        if key not in mode_cache:
+            mode_cache[key] = config.mode_for(code, path)
+        return mode_cache[key]
+
+    def tier_name(path: str) -> str:
+        if path not in tier_cache:
+            tier_cache[path] = config.tier_name(path)
+        return tier_cache[path]
+
     def live(exemption: Exemption) -> bool:
         until = parse_until(exemption.until) if exemption.until else None
         if until is not None and until < today:
@@ -267,7 +283,7 @@ def evaluate(
         info = infos.get(finding.code)
         name = info.name if info else finding.code.lower()
         nodeids = sorted(n for n in data.affected.get(key, ()) if n in data.tests)
-        modes = {n: config.mode_for(finding.code, data.tests[n].path) for n in nodeids}
+        modes = {n: mode_for(finding.code, data.tests[n].path) for n in nodeids}
         counted = [n for n in nodeids if modes[n] != "off"]
         if not counted and (nodeids or config.mode_for(finding.code, finding.path) == "off"):
             continue  # switched off wherever it would count
@@ -336,7 +352,7 @@ def evaluate(
     for record in data.tests.values():
         compliant_test = record.nodeid not in noncompliant
         for stats in (
-            by_tier.setdefault(config.tier_name(record.path), [0, 0]),
+            by_tier.setdefault(tier_name(record.path), [0, 0]),
             by_file.setdefault(record.path, [0, 0]),
         ):
             stats[0] += 1

@@ -48,7 +48,7 @@ _Key = tuple[Path, str, "int | None"]
 _Seen = tuple[_Key, ...]
 
 
-@dataclasses.dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True, slots=True)
 class ClassRef:
     """A class statement in a project file, by file and qualified name."""
 
@@ -62,27 +62,27 @@ class ClassRef:
         return f"{self.module}.{self.qualname}" if self.module else self.qualname
 
 
-@dataclasses.dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True, slots=True)
 class FuncRef:
     path: Path
     qualname: str
     module: str = dataclasses.field(default="", compare=False)
 
 
-@dataclasses.dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True, slots=True)
 class ModuleRef:
     name: str
     path: Path | None  # None: a namespace package (a directory without __init__.py)
 
 
-@dataclasses.dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True, slots=True)
 class External:
     """Something outside the project (an installed package or the standard library)."""
 
     dotted: str
 
 
-@dataclasses.dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True, slots=True)
 class Unresolved:
     reason: str
 
@@ -90,7 +90,7 @@ class Unresolved:
 Target = ClassRef | FuncRef | ModuleRef | External | Unresolved
 
 
-@dataclasses.dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True, slots=True)
 class Verdict:
     """Whether a class derives from one of the goals: True, False, or None with a reason."""
 
@@ -213,6 +213,8 @@ class Resolver:
         self._verdicts: dict[tuple[ClassRef, frozenset[object]], Verdict] = {}
         self._exports: dict[Path, frozenset[str] | None] = {}
         self._names: dict[Path, str] = {}
+        self._structures: dict[Path, Structure | None] = {}
+        self._mros: dict[ClassRef, tuple[list[ClassRef | External], list[str]]] = {}
 
     # -- modules -----------------------------------------------------------------------------
     def module_name(self, path: Path) -> str:
@@ -222,8 +224,12 @@ class Resolver:
         return name
 
     def structure(self, path: Path) -> Structure | None:
-        facts = self._facts_for(path)
-        return facts.structure if facts is not None and facts.error is None else None
+        if path not in self._structures:
+            facts = self._facts_for(path)
+            self._structures[path] = (
+                facts.structure if facts is not None and facts.error is None else None
+            )
+        return self._structures[path]
 
     def module(self, name: str) -> Target:
         if name not in self._modules:
@@ -503,9 +509,11 @@ class Resolver:
     def mro(self, ref: ClassRef) -> tuple[list[ClassRef | External], list[str]]:
         """An approximation of the method resolution order (C3 where consistent) and the
         problems met: bases that could not be resolved are left out and named."""
-        problems: list[str] = []
-        order = self._mro(ref, (), problems)
-        return order, problems
+        if ref not in self._mros:
+            problems: list[str] = []
+            order = self._mro(ref, (), problems)
+            self._mros[ref] = (order, problems)
+        return self._mros[ref]
 
     def _mro(
         self, ref: ClassRef | External, stack: tuple[ClassRef, ...], problems: list[str]

@@ -116,7 +116,7 @@ class ClassInfo:
     bases: tuple[str, ...]  # resolved dotted names where possible, else source text
 
 
-@dataclasses.dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True, slots=True)
 class Mark:
     """A ``pytest.mark.*`` as written in the source (full scans only).
 
@@ -131,7 +131,7 @@ class Mark:
     kwargs: dict[str, Any] = dataclasses.field(default_factory=dict)
 
 
-@dataclasses.dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True, slots=True)
 class Binding:
     """A module-level name binding, in source order (full scans only), for the resolver.
 
@@ -149,7 +149,7 @@ class Binding:
     conditional: bool = False
 
 
-@dataclasses.dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True, slots=True)
 class FunctionInfo:
     """A module-level function or a method (full scans only)."""
 
@@ -162,7 +162,7 @@ class FunctionInfo:
     marks: tuple[Mark, ...] = ()
 
 
-@dataclasses.dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True, slots=True)
 class ClassDetail:
     """What test discovery and base resolution need about a class (full scans only)."""
 
@@ -174,7 +174,7 @@ class ClassDetail:
     marks: tuple[Mark, ...] = ()  # decorators and ``pytestmark``
 
 
-@dataclasses.dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True, slots=True)
 class Structure:
     """The shape of a module: bindings, functions, classes, module marks (full scans)."""
 
