@@ -19,6 +19,8 @@ import contextlib
 import dataclasses
 import datetime
 import gc
+import hashlib
+import io
 import json
 import os
 import re
@@ -33,6 +35,7 @@ from typing import Any, TextIO
 
 from pytest_ssot import baseline as baseline_file
 from pytest_ssot import reporting
+from pytest_ssot import resolver as resolver_module
 from pytest_ssot.cache import ScanCache
 from pytest_ssot.config import (
     DEFAULT_TIER,
@@ -67,11 +70,14 @@ from pytest_ssot.reporting import jsonreport
 from pytest_ssot.reporting.terminal import summary_lines
 from pytest_ssot.resolver import ClassRef, External, ModuleIndex, ModuleRef, Resolver, Verdict
 from pytest_ssot.rules import NON_SSOT_TEST_CLASS, RuleSet, builtin_rules, check_file
-from pytest_ssot.scanner import ENV_TARGETS, MOCK_MODULES, FileFacts
+from pytest_ssot.scanner import ENV_TARGETS, MOCK_MODULES, SCANNER_VERSION, FileFacts
 
 EXIT_OK, EXIT_VIOLATIONS, EXIT_USAGE = 0, 1, 2
 FORMATS = ("text", "json", "sarif", "github")
 CACHE_NAME = "ssot-scan"
+RUN_CACHE_NAME = "ssot-runs"
+# Formats whose output depends on nothing but the inputs (SARIF carries the time of the run).
+RUN_CACHE_FORMATS = ("text", "json", "github")
 RUNNER_ENV = "PYTEST_SSOT_RUNNER"
 FIX_HINT = "ssot fix needs the fix extra: pip install 'pytest-ssot[fix]'"
 # Below this many files, starting worker processes costs more than it saves.
@@ -223,6 +229,124 @@ def scan_files(
     return results
 
 
+class RunCache:
+    """The output of a whole check, keyed by everything it depends on, so that a check of
+    an unchanged suite only reads and hashes its files.
+
+    The key covers the content of every test module and conftest, the configuration, the
+    pytest settings, the options, the baseline and the date (exemptions expire). An entry
+    also lists what the check read or looked for besides them: project modules it followed
+    for base classes (with their content) and each module-index lookup (with its answer).
+    All of it is checked again before an entry is used, so an entry can only ever replay
+    the output the check would print now.
+    """
+
+    KEEP = 8  # entries kept (each holds a whole report)
+
+    def __init__(
+        self, directory: Path, project: Project, files: Plan, args: argparse.Namespace
+    ) -> None:
+        self.directory = directory
+        self.project = project
+        self.files = files
+        digest = hashlib.blake2b(digest_size=20)
+        config = project.config
+        baseline = config.baseline
+        parts = [
+            VERSION,
+            SCANNER_VERSION,
+            sys.version.split()[0],
+            repr(config),
+            repr(project.settings),
+            args.format,
+            str(args.quiet),
+            datetime.date.today().isoformat(),
+            _digest_file(baseline) if baseline is not None else "-",
+            _digest_file(config.path) if config.path is not None else "-",
+            _digest_file(project.settings.inifile) if project.settings.inifile else "-",
+        ]
+        for part in parts:
+            digest.update(part.encode() + b"\0")
+        packages: dict[Path, bool] = {}
+        for path in [*files.test_files, *files.conftests]:
+            digest.update(str(path).encode() + b"\0" + _digest_file(path).encode() + b"\0")
+            # Which directories are packages decides module names, hence relative imports.
+            for directory in path.parents:
+                if directory in packages:
+                    break
+                packages[directory] = (directory / "__init__.py").is_file()
+                if directory == project.root:
+                    break
+        digest.update(repr(sorted(str(d) for d, package in packages.items() if package)).encode())
+        self.key = digest.hexdigest()
+
+    def _paths(self) -> tuple[Path, Path]:
+        return self.directory / f"{self.key}.json", self.directory / f"{self.key}.out"
+
+    def get(self) -> tuple[str, int] | None:
+        meta_path, output_path = self._paths()
+        try:
+            meta = json.loads(meta_path.read_text(encoding="utf-8"))
+            if meta.get("key") != self.key:
+                return None
+            for path, digest in meta["deps"]:
+                if _digest_file(Path(path)) != digest:
+                    return None
+            index = ModuleIndex(Path(root) for root in meta["roots"])
+            for name, (path, found) in meta["modules"].items():
+                now = index.find(name)
+                if [str(now[0]) if now[0] else None, now[1]] != [path, found]:
+                    return None
+            for top, installed in meta["installed"].items():
+                if resolver_module.installed(top) != installed:
+                    return None
+            output = output_path.read_text(encoding="utf-8")
+            if hashlib.blake2b(output.encode(), digest_size=16).hexdigest() != meta["output"]:
+                return None
+            os.utime(meta_path)  # recently used: kept by the pruning
+            return output, int(meta["exit"])
+        except (OSError, ValueError, KeyError, TypeError):
+            return None
+
+    def put(self, run: CheckRun, output: str, code: int) -> None:
+        first = {*self.files.test_files, *self.files.conftests}
+        index = run.resolver.index
+        meta = {
+            "key": self.key,
+            "exit": code,
+            "deps": [[str(p), _digest_file(p)] for p in sorted(run.facts) if p not in first],
+            "roots": [str(r) for r in index.roots],
+            "modules": {
+                name: [str(path) if path else None, found]
+                for name, (path, found) in index.lookups().items()
+            },
+            "installed": run.resolver.installed_tops(),
+            "output": hashlib.blake2b(output.encode(), digest_size=16).hexdigest(),
+        }
+        meta_path, output_path = self._paths()
+        try:
+            self.directory.mkdir(parents=True, exist_ok=True)
+            baseline_file.write_atomic(output_path, output)
+            baseline_file.write_atomic(meta_path, json.dumps(meta))
+            self._prune()
+        except OSError:
+            pass  # a read-only cache only costs speed
+
+    def _prune(self) -> None:
+        entries = sorted(self.directory.glob("*.json"), key=lambda p: p.stat().st_mtime)
+        for old in entries[: -self.KEEP]:
+            for path in (old, old.with_suffix(".out")):
+                with contextlib.suppress(OSError):
+                    path.unlink()
+
+
+def _digest_file(path: Path) -> str:
+    try:
+        return hashlib.blake2b(path.read_bytes(), digest_size=16).hexdigest()
+    except OSError:
+        return "missing"
+
+
 def cache_dir_for(settings: PytestSettings) -> Path | None:
     """``<pytest cache_dir>/d/ssot-scan``, created the way pytest creates its cache (with a
     ``.gitignore``, so the cache is never committed)."""
@@ -292,9 +416,34 @@ def run_check(
     jobs: int,
     use_cache: bool,
     progress_stream: TextIO | None = None,
+    files: Plan | None = None,
 ) -> CheckRun:
     with _no_cyclic_gc():
-        return _run_check(project, paths, jobs, use_cache, progress_stream)
+        return _run_check(project, paths, jobs, use_cache, progress_stream, files)
+
+
+@dataclasses.dataclass
+class Plan:
+    """The files a check reads first: test modules (not excluded) and their conftests."""
+
+    targets: list[Path]
+    test_files: list[Path]
+    conftests: list[Path]
+    chains: _ConftestChains
+
+
+def plan(project: Project, paths: Sequence[Path]) -> Plan:
+    settings, config, root = project.settings, project.config, project.root
+    targets = list(paths) or default_paths(settings, project.cwd)
+    all_files = find_test_files(settings, targets)
+    test_files = [f for f in all_files if not config.is_excluded(relpath(f, root))]
+    chains = _ConftestChains(root)
+    conftests: dict[Path, None] = {}  # ordered and unique
+    for directory in dict.fromkeys(f.parent for f in test_files):
+        for conftest in chains.get(directory):
+            if conftest not in conftests and not config.is_excluded(relpath(conftest, root)):
+                conftests[conftest] = None
+    return Plan(targets, test_files, list(conftests), chains)
 
 
 def _run_check(
@@ -303,16 +452,16 @@ def _run_check(
     jobs: int,
     use_cache: bool,
     progress_stream: TextIO | None,
+    files: Plan | None = None,
 ) -> CheckRun:
     settings, config, root = project.settings, project.config, project.root
-    targets = list(paths) or default_paths(settings, project.cwd)
-    all_files = find_test_files(settings, targets)
-    test_files = [f for f in all_files if not config.is_excluded(relpath(f, root))]
-    conftests: list[Path] = []
-    for test_file in test_files:
-        for conftest in conftests_for(test_file, root):
-            if conftest not in conftests and not config.is_excluded(relpath(conftest, root)):
-                conftests.append(conftest)
+    files = files or plan(project, paths)
+    targets, test_files, conftests, chains = (
+        files.targets,
+        files.test_files,
+        files.conftests,
+        files.chains,
+    )
     ruleset = RuleSet(tuple(builtin_rules(config)))
     cache_dir = cache_dir_for(settings) if use_cache else None
     todo = [(p, relpath(p, root)) for p in [*test_files, *conftests]]
@@ -347,7 +496,6 @@ def _run_check(
     unresolved: list[UnresolvedClass] = []
     by_file: dict[Path, list[StaticTest]] = {}
     conftest_fixtures: dict[Path, Fixtures] = {}
-    chains = _ConftestChains(root)
     interned: dict[frozenset[str], frozenset[str]] = {}
     for test_file in test_files:
         rel = relpath(test_file, root)
@@ -616,7 +764,7 @@ def _check_test_classes(
     """SSOT001 on static facts; a class whose ancestry cannot be resolved is reported as
     unresolved instead of being guessed either way."""
     names = " or ".join(e.rpartition(":")[2] for e in config.base_classes)
-    verdicts: dict[ClassRef, Verdict] = {}
+    verdicts: dict[ClassRef, tuple[Verdict, int, str]] = {}
     for test in tests:
         if test.cls is None:
             if config.allow_function_tests:
@@ -636,11 +784,13 @@ def _check_test_classes(
             data.add(finding, [test.nodeid])
             continue
         if test.cls not in verdicts:
-            verdicts[test.cls] = resolver.derives_from(test.cls, goals)
-        verdict = verdicts[test.cls]
-        detail = resolver.detail(test.cls)
-        line = detail.line if detail is not None else test.line
-        class_path = relpath(test.cls.path, root)
+            detail = resolver.detail(test.cls)
+            verdicts[test.cls] = (
+                resolver.derives_from(test.cls, goals),
+                detail.line if detail is not None else test.line,
+                relpath(test.cls.path, root),
+            )
+        verdict, line, class_path = verdicts[test.cls]
         if verdict.value is None:
             unresolved.append(UnresolvedClass(class_path, line, test.cls.qualname, verdict.reason))
             continue
@@ -695,11 +845,7 @@ def render_check(run: CheckRun, fmt: str, out: TextIO, *, quiet: bool) -> None:
     result, config = run.result, run.project.config
     version = VERSION
     if fmt == "json":
-        report = jsonreport.report(result, config, version)
-        report["unresolved"] = [dataclasses.asdict(u) for u in run.unresolved]
-        # No indent: json's C encoder only runs without one, and a large suite's report has
-        # tens of thousands of violations. One violation per line keeps it greppable.
-        _write_json(report, out)
+        write_json(result, config, version, out, unresolved=run.unresolved)
         return
     if fmt in ("sarif", "github"):
         out.write(
@@ -727,15 +873,34 @@ def render_check(run: CheckRun, fmt: str, out: TextIO, *, quiet: bool) -> None:
         )
 
 
-def _write_json(report: dict[str, Any], out: TextIO) -> None:
-    """The report as JSON with each violation on its own line, encoded at C speed."""
-    violations = report.pop("violations")
-    head = json.dumps(report, ensure_ascii=False)
-    out.write(head[:-1] + (', "violations": [\n' if report else '"violations": [\n'))
-    for index, violation in enumerate(violations):
-        out.write(("," if index else "") + json.dumps(violation, ensure_ascii=False) + "\n")
+def write_json(
+    result: Result,
+    config: Config,
+    version: str,
+    out: TextIO,
+    *,
+    unresolved: Sequence[UnresolvedClass] = (),
+) -> None:
+    """The JSON report (:mod:`~pytest_ssot.reporting.jsonreport`), streamed: one violation
+    per line, each encoded at C speed (json's C encoder only runs without indentation), and
+    never all of a large suite's violations in memory as dicts at once."""
+    head = jsonreport.report(dataclasses.replace(result, outcomes=()), config, version)
+    # The summary fields that count violations, from the real outcomes.
+    head["summary"].update(
+        violations=len(result.outcomes),
+        new=result.count("new"),
+        known=result.count("known"),
+        exempted=result.count("exempted"),
+        by_rule=result.by_rule,
+    )
+    del head["violations"]
+    head["unresolved"] = [dataclasses.asdict(u) for u in unresolved]
+    text = json.dumps(head, ensure_ascii=False)
+    out.write(text[:-1] + ', "violations": [\n')
+    for index, outcome in enumerate(result.outcomes):
+        line = json.dumps(jsonreport.outcome_dict(outcome), ensure_ascii=False)
+        out.write(("," if index else "") + line + "\n")
     out.write("]}\n")
-    report["violations"] = violations
 
 
 def exit_code(run: CheckRun) -> int:
@@ -766,15 +931,34 @@ def cmd_check(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
                 out.write(os.path.relpath(path, project.cwd) + "\n")
         return EXIT_OK
     show_progress = err.isatty() and not args.quiet
+    files = plan(project, paths)
+    runs = None
+    if not args.no_cache and args.format in RUN_CACHE_FORMATS:
+        directory = cache_dir_for(project.settings)
+        if directory is not None:
+            runs = RunCache(directory.parent / RUN_CACHE_NAME, project, files, args)
+            hit = runs.get()
+            if hit is not None:
+                output, code = hit
+                out.write(output)
+                return code
     run = run_check(
         project,
         paths,
         jobs=_jobs(args.jobs),
         use_cache=not args.no_cache,
         progress_stream=err if show_progress else None,
+        files=files,
     )
-    render_check(run, args.format, out, quiet=args.quiet)
-    return exit_code(run)
+    buffer = io.StringIO() if runs is not None else out
+    render_check(run, args.format, buffer, quiet=args.quiet)
+    code = exit_code(run)
+    if runs is not None:
+        assert isinstance(buffer, io.StringIO)
+        output = buffer.getvalue()
+        out.write(output)
+        runs.put(run, output, code)
+    return code
 
 
 def cmd_baseline(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:

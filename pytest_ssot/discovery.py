@@ -564,11 +564,18 @@ class ModuleCollector:
             for m in self._class_marks(entry)
         ]
         all_marks = [*marks, *outer_marks]
-        visible = Fixtures()
-        for entry in mro:
-            if isinstance(entry, ClassRef):
-                visible.extend(fixtures_of(self.resolver.structure(entry.path), entry.qualname))
-        visible.extend(self.fixtures)
+        own = [
+            found
+            for entry in mro
+            if isinstance(entry, ClassRef)
+            and (found := fixtures_of(self.resolver.structure(entry.path), entry.qualname)).defs
+        ]
+        visible = self.fixtures  # shared unless the class or a base defines fixtures
+        if own:
+            visible = Fixtures()
+            for found in own:
+                visible.extend(found)
+            visible.extend(self.fixtures)
         qual = tuple(ref.qualname.split("."))
         classes = tuple(
             (str(e.path), tuple(e.qualname.split("."))) for e in mro if isinstance(e, ClassRef)

@@ -148,6 +148,10 @@ class ModuleIndex:
     def is_project(self, top: str) -> bool:
         return self.find(top)[1]
 
+    def lookups(self) -> dict[str, tuple[Path | None, bool]]:
+        """Every lookup so far and its answer (a check's results depend on them)."""
+        return dict(self._found)
+
     def name_of(self, path: Path) -> str | None:
         return self._names.get(path)
 
@@ -159,6 +163,7 @@ def _inspectable(module: str) -> bool:
     return module in INSPECTABLE_MODULES
 
 
+@functools.lru_cache(maxsize=1024)
 def external_object(dotted: str) -> object | None:
     """The object behind an allowlisted standard-library name, else None."""
     if dotted.startswith("builtins."):
@@ -177,6 +182,7 @@ def external_object(dotted: str) -> object | None:
     return None
 
 
+@functools.lru_cache(maxsize=1024)
 def canonical_external(dotted: str) -> External:
     """``unittest.TestCase`` and ``unittest.case.TestCase`` are the same class."""
     obj = external_object(dotted)
@@ -185,7 +191,7 @@ def canonical_external(dotted: str) -> External:
     return External(dotted)
 
 
-def _installed(top: str) -> bool:
+def installed(top: str) -> bool:
     """Whether a regular top-level module or package of that name is importable (found
     without importing it)."""
     try:
@@ -240,7 +246,7 @@ class Resolver:
         path, found = self.index.find(name)
         top = name.split(".")[0]
         if top not in self._installed:
-            self._installed[top] = _installed(top)
+            self._installed[top] = installed(top)
         top_path, top_found = self.index.find(top)
         if top_found and top_path is None and self._installed[top]:
             # A directory that happens to share an installed package's name: Python imports
@@ -253,6 +259,10 @@ class Resolver:
         if self._installed[top]:
             return External(name)
         return Unresolved(f"module {name} cannot be found (not in the project, not installed)")
+
+    def installed_tops(self) -> dict[str, bool]:
+        """The top-level names looked up outside the project, and whether each is installed."""
+        return dict(self._installed)
 
     def absolute(self, path: Path, relative: str) -> str | None:
         """The absolute module name of ``..pkg.mod`` imported from ``path``."""

@@ -222,3 +222,20 @@ def test_cli_and_plugin_agree_on_inheritance_fixtures_and_parametrize(
     static_check = cli_report(tmp_path, monkeypatch, capsys)
     assert plugin["summary"]["tests"] >= 15
     assert_agree(plugin, static_check)
+
+
+def test_the_streamed_json_report_is_the_reporters_report(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from pytest_ssot.reporting import jsonreport
+
+    root = tmp_path / "chat_backend"
+    shutil.copytree(EXAMPLE, root, ignore=shutil.ignore_patterns(".pytest_cache", "__pycache__"))
+    monkeypatch.chdir(root)
+    args = cli.build_parser().parse_args(["check", "--jobs", "1", "--no-cache"])
+    run = cli.run_check(cli.load_project(args), [], jobs=1, use_cache=False)
+    streamed = cli_report(root, monkeypatch, capsys)
+    streamed.pop("unresolved")
+    expected = jsonreport.report(run.result, run.project.config, cli.VERSION)
+    assert streamed == json.loads(json.dumps(expected))
+    assert len(streamed["violations"]) == 13

@@ -1,0 +1,157 @@
+"""The caches of ``ssot check``: per file (scan facts) and per run (the whole output).
+
+A run is replayed only when nothing it depends on changed: each test case below changes one
+input and checks that the output follows it.
+"""
+
+from __future__ import annotations
+
+import json
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from pytest_ssot import cli
+
+FILES = {
+    "pyproject.toml": """
+        [tool.pytest.ini_options]
+        testpaths = ["tests"]
+
+        [tool.ssot]
+        mode = "strict"
+        base_classes = ["framework.base:SSotBase"]
+        baseline = "baseline.json"
+    """,
+    "framework/__init__.py": "",
+    "framework/base.py": "import unittest\n\nclass SSotBase(unittest.TestCase):\n    pass\n",
+    "tests/support.py": "from framework.base import SSotBase as Base\n",
+    "tests/test_a.py": """
+        import os
+
+        from support import Base
+
+
+        class TestA(Base):
+            def test_env(self):
+                os.getenv("A")
+    """,
+}
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    for name, text in FILES.items():
+        path = tmp_path / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(textwrap.dedent(text).lstrip("\n"), encoding="utf-8")
+    return tmp_path
+
+
+@pytest.fixture
+def check(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]):  # type: ignore[no-untyped-def]
+    calls = {"full": 0}
+    real = cli.run_check
+
+    def counting(*args, **kwargs):  # type: ignore[no-untyped-def]
+        calls["full"] += 1
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(cli, "run_check", counting)
+
+    def run(root: Path, *args: str) -> tuple[int, str, int]:
+        """(exit code, output, full runs so far)."""
+        monkeypatch.chdir(root)
+        code = cli.main(["check", "--jobs", "1", *args])
+        return code, capsys.readouterr().out, calls["full"]
+
+    return run
+
+
+def test_an_unchanged_suite_replays_the_same_output_without_a_scan(project: Path, check) -> None:  # type: ignore[no-untyped-def]
+    first = check(project)
+    second = check(project)
+    assert first[:2] == second[:2]
+    assert first[0] == 1
+    assert "SSOT002" in first[1]
+    assert (first[2], second[2]) == (1, 1)  # the second run did not check again
+    json_first = check(project, "--format", "json")
+    json_second = check(project, "--format", "json")
+    assert json_first[:2] == json_second[:2]
+    assert json_second[2] == 2  # another format is another entry
+    assert json.loads(json_second[1])["summary"]["violations"] == 1
+
+
+def test_editing_a_test_file_is_seen(project: Path, check) -> None:  # type: ignore[no-untyped-def]
+    assert check(project)[0] == 1
+    test = project / "tests" / "test_a.py"
+    test.write_text(test.read_text().replace('os.getenv("A")', "pass"))
+    code, output, runs = check(project)
+    assert (code, runs) == (0, 2)
+    assert "SSOT002" not in output
+
+
+def test_editing_a_module_followed_for_base_classes_is_seen(project: Path, check) -> None:  # type: ignore[no-untyped-def]
+    assert "SSOT001" not in check(project)[1]
+    (project / "tests" / "support.py").write_text("class Base:\n    pass\n")
+    _, output, runs = check(project)
+    assert runs == 2
+    assert "SSOT001 test class TestA does not inherit" in output
+
+
+def test_a_module_that_appears_is_seen(project: Path, check) -> None:  # type: ignore[no-untyped-def]
+    test = project / "tests" / "test_a.py"
+    test.write_text(test.read_text().replace("from support import Base", "from extra import Base"))
+    assert "unresolved base classes 1" in check(project)[1]
+    (project / "tests" / "extra.py").write_text("from framework.base import SSotBase as Base\n")
+    _, output, runs = check(project)
+    assert runs == 2
+    assert "unresolved" not in output
+
+
+def test_the_baseline_options_and_config_are_part_of_the_key(project: Path, check) -> None:  # type: ignore[no-untyped-def]
+    assert check(project)[0] == 1
+    assert check(project, "--mode", "warn")[0] == 0
+    assert cli.main(["baseline", "--jobs", "1"]) == 0
+    code, output, _ = check(project)
+    assert code == 0
+    assert "[known]" in output
+    pyproject = project / "pyproject.toml"
+    pyproject.write_text(pyproject.read_text().replace('mode = "strict"', 'mode = "off"'))
+    assert "violations 0" in check(project)[1]
+
+
+def test_a_new_package_marker_is_seen(project: Path, check) -> None:  # type: ignore[no-untyped-def]
+    check(project)
+    (project / "tests" / "__init__.py").write_text("")
+    _, output, runs = check(project)
+    assert runs == 2
+    # `from support import Base` no longer resolves once tests/ is a package.
+    assert "unresolved base classes 1" in output
+
+
+def test_a_corrupt_run_entry_is_ignored(project: Path, check) -> None:  # type: ignore[no-untyped-def]
+    first = check(project)
+    runs = project / ".pytest_cache" / "d" / "ssot-runs"
+    for output in runs.glob("*.out"):
+        output.write_text("tampered\n")
+    second = check(project)
+    assert second[1] == first[1]
+    assert second[2] == 2
+
+
+def test_no_cache_never_replays(project: Path, check) -> None:  # type: ignore[no-untyped-def]
+    check(project)
+    assert check(project, "--no-cache")[2] == 2
+    assert check(project, "--format", "sarif")[2] == 3  # carries its time: never replayed
+    assert check(project, "--format", "sarif")[2] == 4
+
+
+def test_only_a_few_runs_are_kept(project: Path, check) -> None:  # type: ignore[no-untyped-def]
+    test = project / "tests" / "test_a.py"
+    for index in range(cli.RunCache.KEEP + 3):
+        test.write_text(test.read_text() + f"\n# edit {index}\n")
+        check(project)
+    entries = list((project / ".pytest_cache" / "d" / "ssot-runs").glob("*.json"))
+    assert len(entries) == cli.RunCache.KEEP
