@@ -28,6 +28,7 @@ import pytest
 import pytest_ssot
 from pytest_ssot import baseline as baseline_file
 from pytest_ssot import reporting
+from pytest_ssot import xdist as xdist_glue
 from pytest_ssot.cache import ScanCache
 from pytest_ssot.config import (
     Config,
@@ -192,6 +193,7 @@ def pytest_configure(config: pytest.Config) -> None:
     plugin = SSOTPlugin(config, ssot_config)
     config.stash[PLUGIN_KEY] = plugin
     config.pluginmanager.register(plugin, "ssot-session")
+    xdist_glue.install(config, plugin)
     _check_runner(config, plugin)
     if ssot_config.rules.get(RUNTIME_ENVIRON_ACCESS.code) != "off":
         config.pluginmanager.register(RuntimeGuard(plugin), "ssot-guard")
@@ -240,6 +242,12 @@ class SSOTPlugin:
         self.report_errors: list[str] = []
         self.notes: list[str] = []  # informational lines for the summary (baseline written...)
         self.deselected_files: set[str] = set()
+        # Under xdist the controller collects nothing: workers tell it what they scanned, and
+        # a worker that went down before finishing leaves a reason here (see xdist.py).
+        self.scanned_elsewhere: set[str] = set()
+        self.lost: list[str] = []
+        # Run-time warnings are issued once per site, across xdist workers too.
+        self.first_time = xdist_glue.first_time(config)
         self._github: list[str] = []
         if ssot_config.baseline is not None:
             try:
@@ -296,6 +304,9 @@ class SSOTPlugin:
                 nodeid=item.nodeid, path=rel, exemptions=tuple(self._exemptions(item))
             )
             by_file.setdefault(item.path, []).append(item)
+        # Scanned up front, in an order that lets xdist workers share a cold cache.
+        for path in xdist_glue.scan_order(self.config, list(by_file)):
+            self._scan(path)
         related = _related(by_file)
         for path, items in by_file.items():
             self._attribute_module(path, related[path])
@@ -448,11 +459,17 @@ class SSOTPlugin:
     def _filtered(self) -> SessionData:
         """The session data as plugins' ``pytest_ssot_violation`` hooks want it."""
         hook = self.config.hook.pytest_ssot_violation
-        if not hook.get_hookimpls():
+        hooked = bool(hook.get_hookimpls())
+        # An xdist controller has its workers' verdicts: hooks in conftests below the rootdir
+        # are only loaded where collection happens.
+        if not hooked and not self._verdicts:
             return self.data
         view = dataclasses.replace(self.data, findings={}, affected={})
         for key, finding in self.data.findings.items():
             if key not in self._verdicts:
+                if not hooked:
+                    view.add(finding, self.data.affected.get(key, ()))
+                    continue
                 answer = hook(finding=finding, config=self.config)
                 self._verdicts[key] = finding if answer is None or answer is True else answer
             verdict = self._verdicts[key]
@@ -485,14 +502,14 @@ class SSOTPlugin:
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
+        if xdist_glue.is_worker(self.config):
+            return  # the controller decides and writes files (xdist.py sends it our data)
         result = self.evaluate()
         coverage = self._coverage(session)
         # Entries outside what this session ran were not looked at, not fixed.
         self.result = result = dataclasses.replace(
             result, stale=baseline_file.stale(result.stale, coverage)
         )
-        if hasattr(self.config, "workerinput"):
-            return  # only the controller (or the serial session) writes files
         option = self.config.option
         records = self._history(result, coverage)
         if option.ssot_report:
@@ -527,7 +544,7 @@ class SSOTPlugin:
                 narrowed = True
                 partial.add(rel)
         checked = {record.path for record in self.data.tests.values()}
-        scanned = {relpath(path, self.root) for path, facts in self._facts.items() if facts}
+        scanned = self.scanned() | self.scanned_elsewhere
         gone = {
             str(e["path"])
             for e in self.known.values()
@@ -556,16 +573,22 @@ class SSOTPlugin:
 
     @property
     def complete(self) -> bool:
-        return not (self.interrupted or self.collection_errors)
+        return not (self.interrupted or self.collection_errors or self.lost)
 
     @property
     def incomplete(self) -> str | None:
         """Why the numbers do not cover the whole selected suite, if they do not."""
         if self.interrupted:
             return "interrupted"
-        if self.collection_errors:
-            return f"{self.collection_errors} collection error(s)"
-        return None
+        reasons = (
+            [f"{self.collection_errors} collection error(s)"] if self.collection_errors else []
+        )
+        reasons += self.lost
+        return "; ".join(reasons) or None
+
+    def scanned(self) -> set[str]:
+        """The files this process scanned (rootdir-relative)."""
+        return {relpath(path, self.root) for path, facts in self._facts.items() if facts}
 
     # -- history and reports -----------------------------------------------------------------
     def _history(

@@ -1,0 +1,291 @@
+"""pytest-xdist glue: one truth across workers.
+
+Every worker collects the whole suite (xdist requires it), scans it through the shared scan
+cache and decides the strict-mode setup verdicts and the warn-mode warnings from that full
+collection, so all workers agree on them; a warning is issued at the first affected test in
+collection order, which runs on exactly one worker. Workers only run tests and ship plain data:
+
+* with its first test report, a worker sends everything it collected (:class:`SessionData`
+  as plain dicts plus what it deselected and scanned); each later report carries what that test
+  added at run time (SSOT102), so a worker that crashes has already sent what ran;
+* with ``config.workeroutput`` it sends whatever was not streamed yet (a worker that ran no
+  test sends everything there).
+
+The controller merges all of it (``SessionData.merge`` deduplicates: every worker collected
+every module), evaluates once, prints the one summary and alone writes reports, history and
+the baseline. A worker that went down without finishing marks the summary incomplete.
+
+xdist's own hooks live on :class:`ControllerHooks`, registered only when xdist is loaded, so
+``-p no:xdist`` and a missing xdist both work.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+import shutil
+import tempfile
+from collections.abc import Generator, Sequence
+from pathlib import Path
+from typing import Any, Protocol, TypeVar
+
+import pytest
+
+from pytest_ssot.model import Finding
+from pytest_ssot.policy import SessionData, finding_from_row, finding_row
+
+PAYLOAD_VERSION = 1
+OUTPUT_KEY = "pytest_ssot"  # in config.workeroutput
+REPORT_ATTR = "pytest_ssot"  # on TestReport objects sent by workers
+SHARED_KEY = "pytest_ssot_shared"  # in workerinput: a directory all processes share
+
+Key = tuple[str, str, int, int]
+T = TypeVar("T")
+
+
+class Session(Protocol):
+    """What this module reads and fills in the plugin's per-session state."""
+
+    config: pytest.Config
+    data: SessionData
+    deselected: int
+    deselected_files: set[str]
+    scanned_elsewhere: set[str]  # files scanned by workers (the controller scans nothing)
+    lost: list[str]  # why the numbers miss part of what ran (a crashed worker)
+    _verdicts: dict[Key, Finding | bool]
+
+    def scanned(self) -> set[str]: ...
+
+
+def is_worker(config: pytest.Config) -> bool:
+    return hasattr(config, "workerinput")
+
+
+def install(config: pytest.Config, plugin: Session) -> None:
+    """Register the worker or controller side for this process, if xdist is in play."""
+    if is_worker(config):
+        config.pluginmanager.register(WorkerHooks(plugin), "ssot-xdist-worker")
+    elif config.pluginmanager.hasplugin("xdist"):
+        config.pluginmanager.register(ControllerHooks(plugin), "ssot-xdist-controller")
+
+
+def scan_order(config: pytest.Config, paths: Sequence[T]) -> list[T]:
+    """The order a process scans files in. Workers start at different offsets, so on a cold
+    cache each one scans its own share first and then mostly finds the others' entries."""
+    workerinput = getattr(config, "workerinput", None)
+    if not workerinput or not paths:
+        return list(paths)
+    try:
+        index = int(str(workerinput["workerid"]).removeprefix("gw"))
+        count = int(workerinput["workercount"])
+    except (KeyError, ValueError):
+        return list(paths)
+    start = (index % max(count, 1)) * len(paths) // max(count, 1)
+    return [*paths[start:], *paths[:start]]
+
+
+class FirstTime:
+    """Answers yes once per key for the whole session, across xdist workers.
+
+    Run-time warnings are "issued once" per site; in a distributed run two workers may hit the
+    same site, so the first to create a marker file in a directory shared by all processes
+    wins. Without such a directory (serial run) it is an in-memory set.
+    """
+
+    def __init__(self, directory: Path | None = None) -> None:
+        self.directory = directory
+        self._seen: set[str] = set()
+
+    def __call__(self, key: str) -> bool:
+        if key in self._seen:
+            return False
+        self._seen.add(key)
+        if self.directory is None:
+            return True
+        marker = self.directory / hashlib.sha1(key.encode("utf-8")).hexdigest()
+        try:
+            fd = os.open(marker, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
+        except FileExistsError:
+            return False
+        except OSError:
+            return True  # cannot coordinate: a duplicate warning beats a lost one
+        os.close(fd)
+        return True
+
+
+def first_time(config: pytest.Config) -> FirstTime:
+    """The session's :class:`FirstTime`, shared across workers when distributed."""
+    workerinput = getattr(config, "workerinput", None)
+    shared = workerinput.get(SHARED_KEY) if isinstance(workerinput, dict) else None
+    return FirstTime(Path(shared) if isinstance(shared, str) and Path(shared).is_dir() else None)
+
+
+# -- payloads ------------------------------------------------------------------------------------
+def _verdict_rows(verdicts: dict[Key, Finding | bool], keys: Any = None) -> list[list[Any]]:
+    chosen = verdicts if keys is None else {k: verdicts[k] for k in keys if k in verdicts}
+    return [
+        [list(key), finding_row(v) if isinstance(v, Finding) else bool(v)]
+        for key, v in chosen.items()
+    ]
+
+
+def collected_payload(plugin: Session) -> dict[str, Any]:
+    """Everything a worker learnt from collection and scanning, as plain data."""
+    return {
+        "version": PAYLOAD_VERSION,
+        "data": plugin.data.to_dict(),
+        "deselected": plugin.deselected,
+        "deselected_files": sorted(plugin.deselected_files),
+        "scanned": sorted(plugin.scanned()),
+        "verdicts": _verdict_rows(plugin._verdicts),
+    }
+
+
+def runtime_payload(
+    plugin: Session, journal: list[tuple[Finding, tuple[str, ...]]]
+) -> dict[str, Any]:
+    """What tests added since the last report: findings, the inline ignores of their files
+    (a helper module's ignore is only read when a test hits it) and hook verdicts."""
+    paths = {finding.path for finding, _ in journal}
+    suppressions = plugin.data.suppressions
+    return {
+        "version": PAYLOAD_VERSION,
+        "findings": [[finding_row(f), list(nodeids)] for f, nodeids in journal],
+        "suppressions": {
+            path: [[line, sorted(codes)] for line, codes in suppressions[path].items()]
+            for path in sorted(paths)
+            if path in suppressions
+        },
+        "verdicts": _verdict_rows(plugin._verdicts, {f.key for f, _ in journal}),
+    }
+
+
+def merge_payload(plugin: Session, payload: Any) -> bool:
+    """Merge one worker payload into the controller's state; False if it is unreadable."""
+    if not isinstance(payload, dict) or payload.get("version") != PAYLOAD_VERSION:
+        return False
+    try:
+        if "data" in payload:
+            plugin.data.merge(SessionData.from_dict(payload["data"]))
+            plugin.deselected = max(plugin.deselected, int(payload["deselected"]))
+            plugin.deselected_files.update(map(str, payload["deselected_files"]))
+            plugin.scanned_elsewhere.update(map(str, payload["scanned"]))
+        for row, nodeids in payload.get("findings", ()):
+            plugin.data.add(finding_from_row(row), [str(n) for n in nodeids])
+        for path, lines in payload.get("suppressions", {}).items():
+            target = plugin.data.suppressions.setdefault(str(path), {})
+            target.update({int(line): frozenset(codes) for line, codes in lines})
+        for key, verdict in payload.get("verdicts", ()):
+            plugin._verdicts.setdefault(
+                (str(key[0]), str(key[1]), int(key[2]), int(key[3])),
+                finding_from_row(verdict) if isinstance(verdict, list) else bool(verdict),
+            )
+    except (KeyError, IndexError, TypeError, ValueError):
+        return False
+    return True
+
+
+# -- the worker side -----------------------------------------------------------------------------
+class WorkerHooks:
+    """Streams a worker's data to the controller on its test reports and workeroutput."""
+
+    def __init__(self, plugin: Session) -> None:
+        self.plugin = plugin
+        self.collected_sent = False
+
+    @pytest.hookimpl(trylast=True)
+    def pytest_collection_finish(self) -> None:
+        # From here on every add() is run-time data to stream (static data goes in one piece).
+        self.plugin.data.journal = []
+
+    @pytest.hookimpl(wrapper=True)
+    def pytest_runtest_makereport(self) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+        report = yield
+        payload: dict[str, Any] = {}
+        if not self.collected_sent:
+            self.collected_sent = True
+            payload["collected"] = collected_payload(self.plugin)
+        journal = self.plugin.data.journal
+        if journal:
+            payload["runtime"] = runtime_payload(self.plugin, journal)
+            journal.clear()
+        if payload:
+            setattr(report, REPORT_ATTR, payload)
+        return report
+
+    def pytest_sessionfinish(self, session: pytest.Session) -> None:
+        # Runs before xdist sends workeroutput (its hook wrapper sends after all others).
+        output: dict[str, Any] = {}
+        if not self.collected_sent:
+            output["collected"] = collected_payload(self.plugin)
+        journal = self.plugin.data.journal
+        if journal:
+            output["runtime"] = runtime_payload(self.plugin, journal)
+            journal.clear()
+        output["finished"] = True
+        session.config.workeroutput[OUTPUT_KEY] = output  # type: ignore[attr-defined]
+
+
+# -- the controller side -------------------------------------------------------------------------
+class ControllerHooks:
+    """Merges what workers send; notes workers that went down before finishing."""
+
+    def __init__(self, plugin: Session) -> None:
+        self.plugin = plugin
+        self.shared: Path | None = None
+        self.crashed: dict[str, str] = {}  # worker id -> why its numbers are partial
+        self.unreadable = 0
+        plugin.config.add_cleanup(self._remove_shared)
+
+    def _remove_shared(self) -> None:
+        if self.shared is not None:
+            shutil.rmtree(self.shared, ignore_errors=True)
+            self.shared = None
+
+    def _merge(self, message: Any) -> None:
+        if not isinstance(message, dict):
+            return
+        for part in ("collected", "runtime"):
+            if part in message and not merge_payload(self.plugin, message[part]):
+                self.unreadable += 1
+                self._lost()
+
+    def _lost(self) -> None:
+        reasons = [self.crashed[k] for k in sorted(self.crashed)]
+        if self.unreadable:
+            reasons.append(f"{self.unreadable} unreadable message(s) from xdist workers")
+        self.plugin.lost[:] = reasons
+
+    def pytest_configure_node(self, node: Any) -> None:
+        if self.shared is None:
+            with contextlib.suppress(OSError):
+                self.shared = Path(tempfile.mkdtemp(prefix="pytest-ssot-"))
+        if self.shared is not None:
+            node.workerinput[SHARED_KEY] = str(self.shared)
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        message = report.__dict__.pop(REPORT_ATTR, None)
+        if message is not None:
+            self._merge(message)
+
+    def pytest_testnodedown(self, node: Any, error: object) -> None:
+        output = getattr(node, "workeroutput", None)
+        message = output.get(OUTPUT_KEY) if isinstance(output, dict) else None
+        if message is not None:
+            self._merge(message)
+        if error is not None and not (isinstance(message, dict) and message.get("finished")):
+            name = _worker_id(node)
+            self.crashed.setdefault(name, f"xdist worker {name} crashed")
+            self._lost()
+
+    def pytest_handlecrashitem(self, crashitem: str, report: pytest.TestReport) -> None:
+        name = _worker_id(getattr(report, "node", None))
+        self.crashed[name] = f"xdist worker {name} crashed running {crashitem}"
+        self._lost()
+
+
+def _worker_id(node: Any) -> str:
+    gateway = getattr(node, "gateway", None)
+    return str(getattr(gateway, "id", None) or "?")
