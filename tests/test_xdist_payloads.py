@@ -1,0 +1,210 @@
+"""What xdist workers send: plain data that survives the wire and merges to the serial truth."""
+
+from __future__ import annotations
+
+import json
+import multiprocessing
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from pytest_ssot.model import Exemption, Finding, Scope, UncheckedFile
+from pytest_ssot.policy import SessionData
+from pytest_ssot.policy import TestRecord as Record
+from pytest_ssot.xdist import (
+    PAYLOAD_VERSION,
+    FirstTime,
+    collected_payload,
+    merge_payload,
+    runtime_payload,
+    scan_order,
+)
+
+MODULE = Finding("SSOT002", "tests/test_a.py", 3, 5, "os.environ accessed", snippet="os.environ")
+IN_TEST = Finding(
+    "SSOT003",
+    "tests/test_a.py",
+    9,
+    9,
+    "MagicMock is an ad-hoc mock",
+    scope=Scope(("TestA", "test_b"), None, 1),
+    end_line=10,
+)
+RUNTIME = Finding(
+    "SSOT102",
+    "tests/helpers.py",
+    4,
+    1,
+    "test code read the process environment",
+    scope=Scope(("configure",)),
+    source="runtime",
+)
+
+
+def _data() -> SessionData:
+    data = SessionData()
+    a, b = "tests/test_a.py::TestA::test_a", "tests/test_a.py::TestA::test_b"
+    exempt = Exemption(frozenset({"SSOT003"}), "legacy", "2099-01-01", "tests/test_a.py::TestA")
+    data.tests = {
+        a: Record(a, "tests/test_a.py"),
+        b: Record(b, "tests/test_a.py", (exempt,)),
+    }
+    data.add(MODULE, list(data.tests))
+    data.add(IN_TEST, ["tests/test_a.py::TestA::test_b", "not/collected.py::test_x"])
+    data.suppressions["tests/test_a.py"] = {3: frozenset(), 7: frozenset({"SSOT002"})}
+    data.unchecked["tests/test_broken.py"] = UncheckedFile("tests/test_broken.py", "syntax error")
+    data.session_findings.append(Finding("SSOT004", "pyproject.toml", 12, 1, "not the runner"))
+    data.invalid_exemptions["tests/test_a.py::test_c"] = "ssot_exempt needs reason"
+    return data
+
+
+def _wire(value: Any) -> Any:
+    """What execnet would deliver: plain JSON-compatible data only."""
+    return json.loads(json.dumps(value))
+
+
+def test_session_data_survives_the_wire_unchanged() -> None:
+    data = _data()
+    assert SessionData.from_dict(_wire(data.to_dict())) == data
+
+
+def test_affected_tests_travel_as_indexes_into_the_tests() -> None:
+    wire = _data().to_dict()
+    rows = {row[0][0]: row[1] for row in wire["findings"]}
+    assert sorted(rows["SSOT002"]) == [0, 1]
+    assert sorted(rows["SSOT003"], key=str) == [1, "not/collected.py::test_x"]
+
+
+def test_merging_every_workers_copy_counts_each_finding_once() -> None:
+    serial = _data()
+    controller = SessionData()
+    for _ in range(4):  # every worker collected every module
+        controller.merge(SessionData.from_dict(_wire(_data().to_dict())))
+    assert controller == serial
+    assert len(controller.session_findings) == 1
+
+
+def test_malformed_data_raises_a_plain_error() -> None:
+    wire = _data().to_dict()
+    wire["findings"][0][0] = wire["findings"][0][0][:3]
+    with pytest.raises(ValueError, match="fields"):
+        SessionData.from_dict(wire)
+
+
+class _Plugin:
+    """The slice of the plugin's state that the glue reads and fills."""
+
+    def __init__(self, data: SessionData | None = None) -> None:
+        self.config: Any = None
+        self.data = data or SessionData()
+        self.deselected = 0
+        self.deselected_files: set[str] = set()
+        self.scanned_elsewhere: set[str] = set()
+        self.lost: list[str] = []
+        self._verdicts: dict[tuple[str, str, int, int], Finding | bool] = {}
+        self._scanned = {"tests/test_a.py", "tests/conftest.py"}
+
+    def scanned(self) -> set[str]:
+        return self._scanned
+
+
+def test_a_collected_payload_carries_what_the_controller_cannot_see() -> None:
+    worker = _Plugin(_data())
+    worker.deselected = 2
+    worker.deselected_files = {"tests/test_c.py"}
+    replaced = IN_TEST.__class__(**{**IN_TEST.__dict__, "message": "rewritten by a hook"})
+    worker._verdicts = {MODULE.key: False, IN_TEST.key: replaced}
+    controller = _Plugin()
+
+    assert merge_payload(controller, _wire(collected_payload(worker)))  # type: ignore[arg-type]
+
+    assert controller.data == worker.data
+    assert controller.deselected == 2
+    assert controller.deselected_files == {"tests/test_c.py"}
+    assert controller.scanned_elsewhere == {"tests/test_a.py", "tests/conftest.py"}
+    assert controller._verdicts == {MODULE.key: False, IN_TEST.key: replaced}
+
+
+def test_a_runtime_payload_carries_findings_and_the_ignores_of_their_files() -> None:
+    worker = _Plugin(_data())
+    worker.data.suppressions["tests/helpers.py"] = {4: frozenset({"SSOT102"})}
+    journal = [(RUNTIME, ("tests/test_a.py::TestA::test_a",))]
+    controller = _Plugin(_data())
+
+    assert merge_payload(controller, _wire(runtime_payload(worker, journal)))  # type: ignore[arg-type]
+
+    assert controller.data.findings[RUNTIME.key] == RUNTIME
+    assert controller.data.affected[RUNTIME.key] == {"tests/test_a.py::TestA::test_a"}
+    assert controller.data.suppressions["tests/helpers.py"] == {4: frozenset({"SSOT102"})}
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [
+        None,
+        "text",
+        {"version": PAYLOAD_VERSION + 1, "findings": []},
+        {"version": PAYLOAD_VERSION, "findings": [["not", "a", "row"]]},
+        {"version": PAYLOAD_VERSION, "data": {"tests": "nope"}},
+    ],
+)
+def test_an_unreadable_payload_is_refused_not_half_merged_into_a_crash(payload: Any) -> None:
+    controller = _Plugin()
+    assert not merge_payload(controller, payload)  # type: ignore[arg-type]
+
+
+def test_the_journal_records_adds_after_it_is_switched_on_and_copies_do_not_share_it() -> None:
+    import dataclasses
+
+    data = _data()
+    assert data.journal is None
+    data.journal = []
+    data.add(RUNTIME, iter(["tests/test_a.py::TestA::test_a"]))  # an iterator is read once
+    assert data.journal == [(RUNTIME, ("tests/test_a.py::TestA::test_a",))]
+    assert data.affected[RUNTIME.key] == {"tests/test_a.py::TestA::test_a"}
+    view = dataclasses.replace(data, findings={}, affected={})
+    view.add(MODULE, [])
+    assert view.journal is None
+    assert len(data.journal) == 1
+
+
+class _Config:
+    def __init__(self, workerinput: dict[str, Any] | None) -> None:
+        if workerinput is not None:
+            self.workerinput = workerinput
+
+
+def test_workers_scan_from_different_offsets_and_the_serial_run_in_order() -> None:
+    paths = list(range(10))
+    assert scan_order(_Config(None), paths) == paths  # type: ignore[arg-type]
+    orders = [
+        scan_order(_Config({"workerid": f"gw{i}", "workercount": 2}), paths)  # type: ignore[arg-type]
+        for i in range(2)
+    ]
+    assert orders[0] == paths
+    assert orders[1] == [5, 6, 7, 8, 9, 0, 1, 2, 3, 4]
+    assert scan_order(_Config({"workerid": "odd"}), paths) == paths  # type: ignore[arg-type]
+
+
+def _claim(directory: str, keys: list[str], queue: multiprocessing.Queue[list[str]]) -> None:
+    once = FirstTime(Path(directory))
+    queue.put([key for key in keys if once(key)])
+
+
+def test_first_time_says_yes_once_per_key_across_processes(tmp_path: Path) -> None:
+    keys = [f"SSOT102:tests/helpers.py:{n}" for n in range(50)]
+    context = multiprocessing.get_context("spawn")
+    queue: multiprocessing.Queue[list[str]] = context.Queue()
+    workers = [context.Process(target=_claim, args=(str(tmp_path), keys, queue)) for _ in range(3)]
+    for worker in workers:
+        worker.start()
+    claimed = [key for _ in workers for key in queue.get(timeout=120)]
+    for worker in workers:
+        worker.join(timeout=60)
+    assert sorted(claimed) == sorted(keys)
+
+
+def test_first_time_without_a_shared_directory_is_per_process() -> None:
+    once = FirstTime()
+    assert [once("a"), once("a"), once("b")] == [True, False, True]
