@@ -18,7 +18,6 @@ import math
 import os
 import re
 import sys
-import traceback
 import warnings
 from collections.abc import Callable, Generator, Iterable, Iterator
 from pathlib import Path
@@ -59,7 +58,6 @@ from pytest_ssot.rules import (
     RUNTIME_ENVIRON_ACCESS,
     UNIFIED_RUNNER_BYPASS,
     Rule,
-    RuleFailure,
     RuleSet,
     builtin_rules,
     check_file,
@@ -243,11 +241,6 @@ class SSOTPlugin:
         self.interrupted = False
         self.report_errors: list[str] = []
         self.notes: list[str] = []  # informational lines for the summary (baseline written...)
-        # pytest-ssot's own failures (a rule that raised, a bug in this plugin): they degrade
-        # to warnings, or fail the affected tests closed in strict mode; never INTERNALERROR.
-        self.broken: list[str] = []
-        self._rule_failures: dict[Path, list[RuleFailure]] = {}
-        self._failures_of: dict[str, list[RuleFailure]] = {}  # node id -> failures
         self.deselected_files: set[str] = set()
         # Under xdist the controller collects nothing: workers tell it what they scanned, and
         # a worker that went down before finishing leaves a reason here (see xdist.py).
@@ -277,10 +270,6 @@ class SSOTPlugin:
     def pytest_collectreport(self, report: pytest.CollectReport) -> None:
         if not report.failed:
             return
-        with self._shielded("listing a file pytest could not collect"):
-            self._collect_failed(report)
-
-    def _collect_failed(self, report: pytest.CollectReport) -> None:
         self.collection_errors += 1
         # A test file pytest could not import is still part of the suite: scan it so the
         # summary says why it is unchecked (syntax error, bad encoding, ...).
@@ -305,26 +294,6 @@ class SSOTPlugin:
         self.deselected_files.update(relpath(item.path, self.root) for item in items)
 
     def pytest_collection_finish(self, session: pytest.Session) -> None:
-        with self._shielded("checking the collected tests"):
-            self._collection_finish(session)
-
-    @contextlib.contextmanager
-    def _shielded(self, doing: str) -> Iterator[None]:
-        """Turn a bug in pytest-ssot into a warning (or, in strict mode, tests that fail
-        closed) and an incomplete summary, never an INTERNALERROR. Usage errors stay."""
-        try:
-            yield
-        except pytest.UsageError:
-            raise
-        except Exception as exc:
-            frames = traceback.extract_tb(exc.__traceback__)
-            where = f" at {frames[-1].filename}:{frames[-1].lineno}" if frames else ""
-            text = " ".join(str(exc).split())
-            self.broken.append(
-                f"pytest-ssot failed while {doing} ({type(exc).__name__}: {text}{where})"
-            )
-
-    def _collection_finish(self, session: pytest.Session) -> None:
         tests = [item for item in session.items if isinstance(item, pytest.Function)]
         by_file: dict[Path, list[pytest.Function]] = {}
         for item in tests:
@@ -346,28 +315,7 @@ class SSOTPlugin:
         if self.ssot.base_classes:
             for item in (i for items in by_file.values() for i in items):
                 self._check_test_class(item)
-        self._assign_failures(by_file, related)
         self._decide(session.items)
-
-    def _assign_failures(
-        self, by_file: dict[Path, list[pytest.Function]], related: dict[Path, list[_Origins]]
-    ) -> None:
-        """The tests whose static findings a failed rule could not produce: those of a test
-        module (and of tests elsewhere running its code), or every test under a conftest.py."""
-        for path, failures in self._rule_failures.items():
-            if path in related:
-                nodeids = [origins.nodeid for origins in related[path]]
-            elif path.name == "conftest.py":
-                nodeids = [
-                    i.nodeid
-                    for test_file, items in by_file.items()
-                    if path.parent == test_file.parent or path.parent in test_file.parents
-                    for i in items
-                ]
-            else:
-                continue  # scanned only to locate a class: its findings affect no test
-            for nodeid in nodeids:
-                self._failures_of.setdefault(nodeid, []).extend(failures)
 
     def _scan(self, path: Path) -> tuple[FileFacts | None, list[Finding]]:
         if path not in self._facts:
@@ -381,18 +329,7 @@ class SSOTPlugin:
                     self.data.unchecked[rel] = UncheckedFile(rel, facts.error)
                 if facts.suppressions:
                     self.data.suppressions[rel] = facts.suppressions
-                # A rule switched off everywhere cannot matter, failing or not.
-                failures = [
-                    f for f in findings.failures if f.code is None or self._rule_is_on(f.code)
-                ]
-                if failures:
-                    self._rule_failures[path] = failures
-                    reason = "; ".join(f.reason for f in failures)
-                    self.data.unchecked[rel] = UncheckedFile(rel, reason)
         return self._facts[path], self._findings[path]
-
-    def _rule_is_on(self, code: str) -> bool:
-        return self.ssot.rules.get(code) != "off"
 
     def _conftests_for(self, test_file: Path) -> Iterator[Path]:
         directory = test_file.parent
