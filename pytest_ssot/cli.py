@@ -31,7 +31,7 @@ import tempfile
 import time
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any, Protocol, TextIO
 
 from pytest_ssot import baseline as baseline_file
 from pytest_ssot import reporting
@@ -97,6 +97,12 @@ def _installed_version() -> str:
 
 
 VERSION = _installed_version()
+
+
+class Writer(Protocol):
+    """Where output goes: a terminal stream, or a tee into the run cache."""
+
+    def write(self, text: str, /) -> int: ...
 
 
 class UsageError(Exception):
@@ -283,6 +289,9 @@ class RunCache:
     def _paths(self) -> tuple[Path, Path]:
         return self.directory / f"{self.key}.json", self.directory / f"{self.key}.out"
 
+    def recorder(self, out: TextIO) -> _Tee:
+        return _Tee(out, self.directory)
+
     def get(self) -> tuple[str, int] | None:
         meta_path, output_path = self._paths()
         try:
@@ -302,35 +311,37 @@ class RunCache:
                     return None
             output = output_path.read_text(encoding="utf-8")
             if hashlib.blake2b(output.encode(), digest_size=16).hexdigest() != meta["output"]:
-                return None
+                return None  # a torn or edited entry
             os.utime(meta_path)  # recently used: kept by the pruning
             return output, int(meta["exit"])
         except (OSError, ValueError, KeyError, TypeError):
             return None
 
-    def put(self, run: CheckRun, output: str, code: int) -> None:
+    def put(self, run: CheckRun, tee: _Tee, code: int) -> None:
+        if tee.path is None:
+            return
         first = {*self.files.test_files, *self.files.conftests}
         index = run.resolver.index
         meta = {
             "key": self.key,
             "exit": code,
-            "deps": [[str(p), _digest_file(p)] for p in sorted(run.facts) if p not in first],
+            "deps": [[str(p), _digest_file(p)] for p in run.read_files if p not in first],
             "roots": [str(r) for r in index.roots],
             "modules": {
                 name: [str(path) if path else None, found]
                 for name, (path, found) in index.lookups().items()
             },
             "installed": run.resolver.installed_tops(),
-            "output": hashlib.blake2b(output.encode(), digest_size=16).hexdigest(),
+            "output": tee.digest.hexdigest(),
         }
         meta_path, output_path = self._paths()
         try:
-            self.directory.mkdir(parents=True, exist_ok=True)
-            baseline_file.write_atomic(output_path, output)
+            os.replace(tee.path, output_path)
             baseline_file.write_atomic(meta_path, json.dumps(meta))
             self._prune()
         except OSError:
-            pass  # a read-only cache only costs speed
+            with contextlib.suppress(OSError):
+                tee.path.unlink()  # a read-only cache only costs speed
 
     def _prune(self) -> None:
         entries = sorted(self.directory.glob("*.json"), key=lambda p: p.stat().st_mtime)
@@ -338,6 +349,41 @@ class RunCache:
             for path in (old, old.with_suffix(".out")):
                 with contextlib.suppress(OSError):
                     path.unlink()
+
+
+class _Tee(io.TextIOBase):
+    """Writes to the terminal and to a temporary file of the run cache, hashing as it goes."""
+
+    def __init__(self, out: TextIO, directory: Path) -> None:
+        self.out = out
+        self.digest = hashlib.blake2b(digest_size=16)
+        self.path: Path | None = None
+        self._file: TextIO | None = None
+        try:
+            directory.mkdir(parents=True, exist_ok=True)
+            fd, name = tempfile.mkstemp(prefix=".run-", suffix=".tmp", dir=directory)
+            self._file = os.fdopen(fd, "w", encoding="utf-8", newline="")
+            self.path = Path(name)
+        except OSError:
+            pass
+
+    def write(self, text: str) -> int:
+        self.out.write(text)
+        if self._file is not None:
+            self._file.write(text)
+            self.digest.update(text.encode("utf-8"))
+        return len(text)
+
+    def __enter__(self) -> _Tee:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._file is not None:
+            self._file.close()
+        if exc[0] is not None and self.path is not None:
+            with contextlib.suppress(OSError):
+                self.path.unlink()
+            self.path = None
 
 
 def _digest_file(path: Path) -> str:
@@ -374,13 +420,15 @@ class CheckRun:
     ruleset: RuleSet
     data: SessionData
     result: Result
-    tests: list[StaticTest]
+    test_classes: set[ClassRef]
+    test_count: int
     test_files: list[Path]
     scanned: set[str]
     roots: tuple[str, ...]
     unresolved: list[UnresolvedClass]
     resolver: Resolver
-    facts: dict[Path, FileFacts]
+    read_files: list[Path]  # every file whose content the result depends on
+    facts: dict[Path, FileFacts]  # empty unless the run was asked to keep them
     known: dict[str, dict[str, Any]]
     coverage: baseline_file.Coverage
 
@@ -417,9 +465,10 @@ def run_check(
     use_cache: bool,
     progress_stream: TextIO | None = None,
     files: Plan | None = None,
+    keep_facts: bool = False,
 ) -> CheckRun:
     with _no_cyclic_gc():
-        return _run_check(project, paths, jobs, use_cache, progress_stream, files)
+        return _run_check(project, paths, jobs, use_cache, progress_stream, files, keep_facts)
 
 
 @dataclasses.dataclass
@@ -453,6 +502,7 @@ def _run_check(
     use_cache: bool,
     progress_stream: TextIO | None,
     files: Plan | None = None,
+    keep_facts: bool = False,
 ) -> CheckRun:
     settings, config, root = project.settings, project.config, project.root
     files = files or plan(project, paths)
@@ -472,6 +522,7 @@ def _run_check(
         progress.close()
     facts = {path: f for path, (f, _) in scanned.items()}
     findings = {path: found for path, (_, found) in scanned.items()}
+    del scanned
     salt = ruleset.cache_salt(full=True)
     lazy_cache = ScanCache(cache_dir, salt) if cache_dir is not None else None
 
@@ -497,6 +548,7 @@ def _run_check(
     by_file: dict[Path, list[StaticTest]] = {}
     conftest_fixtures: dict[Path, Fixtures] = {}
     interned: dict[frozenset[str], frozenset[str]] = {}
+    barren: set[tuple[ClassRef, str]] = set()
     for test_file in test_files:
         rel = relpath(test_file, root)
         module_facts = facts[test_file]
@@ -513,7 +565,7 @@ def _run_check(
                 )
             outer.extend(conftest_fixtures[conftest])
         collector = ModuleCollector(
-            settings, resolver, test_file, module_facts.structure, outer, interned
+            settings, resolver, test_file, module_facts.structure, outer, interned, barren
         )
         found, undecided = collector.collect()
         unresolved.extend(undecided)
@@ -566,25 +618,40 @@ def _run_check(
     if config.base_classes:
         _check_test_classes(tests, goals, resolver, config, root, data, unresolved)
 
+    # What init needs of the tests; the records themselves go before policy builds its own.
+    test_classes = {t.cls for t in tests if t.cls is not None}
+    test_count = len(tests)
+    complete = frozenset(relpath(p, root) for p in by_file)
+    del tests, by_file, related, candidates
+    read_files = sorted(facts)
+    if not keep_facts:
+        # A large suite's facts are the biggest thing in memory; only `init` looks at them
+        # again (through the resolver).
+        facts.clear()
+        findings.clear()
+        resolver.forget()
+
     known: dict[str, dict[str, Any]] = {}
     if config.baseline is not None:
         known = baseline_file.load(config.baseline)
     result = evaluate(data, config, ruleset.infos, known=known)
     roots = _roots_for(project, targets)
-    coverage = _coverage(project, roots, scanned_rel, by_file, known)
+    coverage = _coverage(project, roots, scanned_rel, complete, known)
     result = dataclasses.replace(result, stale=baseline_file.stale(result.stale, coverage))
     return CheckRun(
         project=project,
         ruleset=ruleset,
         data=data,
         result=result,
-        tests=tests,
+        test_classes=test_classes,
+        test_count=test_count,
         test_files=test_files,
         scanned=scanned_rel,
         roots=roots,
         unresolved=sorted(set(unresolved), key=lambda u: (u.path, u.line, u.qualname)),
         resolver=resolver,
         facts=facts,
+        read_files=read_files,
         known=known,
         coverage=coverage,
     )
@@ -594,7 +661,7 @@ def _coverage(
     project: Project,
     roots: tuple[str, ...],
     scanned: set[str],
-    by_file: dict[Path, list[StaticTest]],
+    complete: frozenset[str],
     known: dict[str, dict[str, Any]],
 ) -> baseline_file.Coverage:
     gone = frozenset(
@@ -604,7 +671,7 @@ def _coverage(
     )
     return baseline_file.Coverage(
         roots=roots,
-        complete_files=frozenset(relpath(p, project.root) for p in by_file),
+        complete_files=complete,
         scanned=frozenset(scanned),
         gone=gone,
         whole=True,
@@ -841,7 +908,7 @@ def _git_prefix(root: Path) -> str:
     return ""
 
 
-def render_check(run: CheckRun, fmt: str, out: TextIO, *, quiet: bool) -> None:
+def render_check(run: CheckRun, fmt: str, out: Writer, *, quiet: bool) -> None:
     result, config = run.result, run.project.config
     version = VERSION
     if fmt == "json":
@@ -877,7 +944,7 @@ def write_json(
     result: Result,
     config: Config,
     version: str,
-    out: TextIO,
+    out: Writer,
     *,
     unresolved: Sequence[UnresolvedClass] = (),
 ) -> None:
@@ -950,14 +1017,14 @@ def cmd_check(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         progress_stream=err if show_progress else None,
         files=files,
     )
-    buffer = io.StringIO() if runs is not None else out
-    render_check(run, args.format, buffer, quiet=args.quiet)
     code = exit_code(run)
-    if runs is not None:
-        assert isinstance(buffer, io.StringIO)
-        output = buffer.getvalue()
-        out.write(output)
-        runs.put(run, output, code)
+    if runs is None:
+        render_check(run, args.format, out, quiet=args.quiet)
+        return code
+    # Written to the terminal and the run cache at once: a large report is never held whole.
+    with runs.recorder(out) as tee:
+        render_check(run, args.format, tee, quiet=args.quiet)
+    runs.put(run, tee, code)
     return code
 
 
@@ -1225,7 +1292,7 @@ def propose(run: CheckRun) -> Proposal:
     the environment and unittest.mock, and the runner id it already uses."""
     resolver = run.resolver
     test_files = set(run.test_files)
-    test_classes = {t.cls for t in run.tests if t.cls is not None}
+    test_classes = run.test_classes
     counts: dict[ClassRef, int] = {}
     depth: dict[ClassRef, int] = {}
     for cls in test_classes:
@@ -1253,7 +1320,7 @@ def propose(run: CheckRun) -> Proposal:
         runner=_runner_id(run),
         baseline="ssot-baseline.json",
         files=len(run.test_files),
-        tests=len(run.tests),
+        tests=run.test_count,
     )
 
 
@@ -1392,7 +1459,9 @@ def cmd_init(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             "to refresh the baseline"
         )
     project = Project(cwd=cwd, settings=settings, config=Config(root=settings.rootdir))
-    run = run_check(project, [], jobs=_jobs(args.jobs), use_cache=not args.no_cache)
+    run = run_check(
+        project, [], jobs=_jobs(args.jobs), use_cache=not args.no_cache, keep_facts=True
+    )
     proposal = propose(run)
     table = proposal.toml()
     # What is written must be what pytest-ssot accepts.

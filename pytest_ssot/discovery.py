@@ -327,13 +327,18 @@ def _walk(directory: Path, settings: PytestSettings) -> Iterator[Path]:
         return
     for entry in entries:
         path = Path(entry.path)
-        if entry.is_dir(follow_symlinks=True):
+        try:
+            is_dir = entry.is_dir(follow_symlinks=True)
+            is_file = not is_dir and entry.is_file(follow_symlinks=True)
+        except OSError:  # a symlink loop: pytest skips such entries too
+            continue
+        if is_dir:
             if entry.name == "__pycache__" or _ignored(path, settings) or _in_venv(path):
                 continue
             if any(fnmatch_path(p, path) for p in settings.norecursedirs):
                 continue
             yield from _walk(path, settings)
-        elif entry.name.endswith(".py") and entry.name != "conftest.py":
+        elif is_file and entry.name.endswith(".py") and entry.name != "conftest.py":
             if _ignored(path, settings):
                 continue
             if any(fnmatch_path(p, path) for p in settings.python_files):
@@ -450,10 +455,14 @@ class ModuleCollector:
         structure: Structure,
         outer_fixtures: Fixtures,
         interned: dict[frozenset[str], frozenset[str]] | None = None,
+        barren: set[tuple[ClassRef, str]] | None = None,
     ) -> None:
         self.settings = settings
         # Most tests request the same fixtures: one set shared by all, not one per test.
         self._interned = interned if interned is not None else {}
+        # Imported classes that yield no test (the base class every module imports): shared
+        # by the collectors of one check, so each is looked at once.
+        self._barren = barren if barren is not None else set()
         self.resolver = resolver
         self.path = module_path
         self.file = str(module_path)
@@ -500,7 +509,12 @@ class ModuleCollector:
             return
         target = targets[0]
         if isinstance(target, ClassRef):
+            if (target, name) in self._barren:
+                return
+            before = (len(self.tests), len(self.unresolved))
             self._class(name, target, module_marks, self.rel, imported=True)
+            if (len(self.tests), len(self.unresolved)) == before:
+                self._barren.add((target, name))
         elif isinstance(target, FuncRef) and self.settings.matches_function(name):
             structure = self.resolver.structure(target.path)
             info = structure.functions.get(target.qualname) if structure else None

@@ -222,6 +222,15 @@ class Resolver:
         self._structures: dict[Path, Structure | None] = {}
         self._mros: dict[ClassRef, tuple[list[ClassRef | External], list[str]]] = {}
 
+    def forget(self) -> None:
+        """Drop what was learnt about modules (their facts may be freed); the module index
+        and the installed-package probes stay, for whoever records what a check looked up."""
+        self._lookups.clear()
+        self._verdicts.clear()
+        self._exports.clear()
+        self._structures.clear()
+        self._mros.clear()
+
     # -- modules -----------------------------------------------------------------------------
     def module_name(self, path: Path) -> str:
         name = self._names.get(path)

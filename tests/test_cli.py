@@ -535,3 +535,25 @@ def test_indexed_attribution_matches_the_plugins_rule_for_every_scope(tmp_path: 
             t.nodeid for t in tests if cli._affected_by(t, scope, here, index.defined)
         )
         assert sorted(index.affected(scope)) == expected, scope
+
+
+def test_workers_also_start_with_the_spawn_method(tmp_path: Path) -> None:
+    """macOS and Windows start worker processes by importing afresh (no fork)."""
+    files = {f"tests/test_{i:03d}.py": LEGACY_TEST for i in range(cli.MIN_FILES_FOR_POOL)}
+    make_project(tmp_path, files, STRICT)
+    code = (
+        "import multiprocessing, sys\n"
+        "multiprocessing.set_start_method('spawn', force=True)\n"
+        "from pytest_ssot.cli import main\n"
+        "if __name__ == '__main__':\n"
+        "    sys.exit(main(['check', '--jobs', '2', '--no-cache', '-q']))\n"
+    )
+    script = tmp_path / "run_spawn.py"
+    script.write_text(code)
+    completed = subprocess.run(
+        [sys.executable, str(script)], cwd=tmp_path, capture_output=True, text=True, check=False
+    )
+    assert completed.returncode == 1, completed.stderr
+    assert f"compliance 0.0% (0/{2 * cli.MIN_FILES_FOR_POOL} checked tests compliant)" in (
+        completed.stdout
+    )
