@@ -39,8 +39,9 @@ def load(path: Path) -> dict[str, dict[str, Any]]:
         raise BaselineError(f"{path}: cannot read the baseline ({reason})") from None
     try:
         data = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise BaselineError(f"{path}: the baseline is not valid JSON ({exc}); {_HINT}") from None
+    except (ValueError, RecursionError) as exc:  # also too deep, or a 5,000-digit number
+        reason = str(exc) if isinstance(exc, ValueError) else "nested too deeply"
+        raise BaselineError(f"{path}: the baseline is not valid JSON ({reason}); {_HINT}") from None
     if not isinstance(data, dict) or "entries" not in data or "version" not in data:
         raise BaselineError(
             f'{path}: not a pytest-ssot baseline (expected {{"version": 1, "entries": [...]}}); '
@@ -71,7 +72,10 @@ def _entry_problem(item: object) -> str | None:
             return f"needs a string {key!r}"
     line = item.get("line", 0)
     if not isinstance(line, int) or isinstance(line, bool):
-        return f"has a non-integer 'line' ({line!r})"
+        return f"has a non-integer 'line' ({line!r:.40})"
+    for key in ("scope", "message", "source"):  # sorted, shown and compared as text
+        if key in item and not isinstance(item[key], str):
+            return f"has a non-string {key!r} ({item[key]!r:.40})"
     return None
 
 
@@ -124,6 +128,9 @@ class Coverage:
     complete_files: frozenset[str] = frozenset()  # test modules with every test selected
     scanned: frozenset[str] = frozenset()  # files whose static findings are all attributed
     gone: frozenset[str] = frozenset()  # entry paths that no longer exist on disk
+    # Files that could not be (fully) checked (unparsable, unreadable, a rule failed on
+    # them): their entries are neither confirmed nor retired, so nothing is lost to a bug.
+    unchecked: frozenset[str] = frozenset()
     whole: bool = True  # nothing deselected: conftests and helpers under roots are judged
     ran: bool = True  # tests ran to the end: runtime entries under roots are judged
 
@@ -136,6 +143,8 @@ class Coverage:
             return False
         if path in self.gone:
             return True  # the file was deleted: whatever it held is fixed
+        if path in self.unchecked:
+            return False
         if item.get("source", "static") != "static":
             return self.whole and self.ran
         if path in self.complete_files:

@@ -18,6 +18,7 @@ import math
 import os
 import re
 import sys
+import traceback
 import warnings
 from collections.abc import Callable, Generator, Iterable, Iterator
 from pathlib import Path
@@ -58,6 +59,7 @@ from pytest_ssot.rules import (
     RUNTIME_ENVIRON_ACCESS,
     UNIFIED_RUNNER_BYPASS,
     Rule,
+    RuleFailure,
     RuleSet,
     builtin_rules,
     check_file,
@@ -241,6 +243,11 @@ class SSOTPlugin:
         self.interrupted = False
         self.report_errors: list[str] = []
         self.notes: list[str] = []  # informational lines for the summary (baseline written...)
+        # pytest-ssot's own failures (a rule that raised, a bug in this plugin): they degrade
+        # to warnings, or fail the affected tests closed in strict mode; never INTERNALERROR.
+        self.broken: list[str] = []
+        self._rule_failures: dict[Path, list[RuleFailure]] = {}
+        self._failures_of: dict[str, list[RuleFailure]] = {}  # node id -> failures
         self.deselected_files: set[str] = set()
         # Under xdist the controller collects nothing: workers tell it what they scanned, and
         # a worker that went down before finishing leaves a reason here (see xdist.py).
@@ -270,6 +277,10 @@ class SSOTPlugin:
     def pytest_collectreport(self, report: pytest.CollectReport) -> None:
         if not report.failed:
             return
+        with self._shielded("listing a file pytest could not collect"):
+            self._collect_failed(report)
+
+    def _collect_failed(self, report: pytest.CollectReport) -> None:
         self.collection_errors += 1
         # A test file pytest could not import is still part of the suite: scan it so the
         # summary says why it is unchecked (syntax error, bad encoding, ...).
@@ -294,6 +305,26 @@ class SSOTPlugin:
         self.deselected_files.update(relpath(item.path, self.root) for item in items)
 
     def pytest_collection_finish(self, session: pytest.Session) -> None:
+        with self._shielded("checking the collected tests"):
+            self._collection_finish(session)
+
+    @contextlib.contextmanager
+    def _shielded(self, doing: str) -> Iterator[None]:
+        """Turn a bug in pytest-ssot into a warning (or, in strict mode, tests that fail
+        closed) and an incomplete summary, never an INTERNALERROR. Usage errors stay."""
+        try:
+            yield
+        except pytest.UsageError:
+            raise
+        except Exception as exc:
+            frames = traceback.extract_tb(exc.__traceback__)
+            where = f" at {frames[-1].filename}:{frames[-1].lineno}" if frames else ""
+            text = " ".join(str(exc).split())
+            self.broken.append(
+                f"pytest-ssot failed while {doing} ({type(exc).__name__}: {text}{where})"
+            )
+
+    def _collection_finish(self, session: pytest.Session) -> None:
         tests = [item for item in session.items if isinstance(item, pytest.Function)]
         by_file: dict[Path, list[pytest.Function]] = {}
         for item in tests:
@@ -315,7 +346,28 @@ class SSOTPlugin:
         if self.ssot.base_classes:
             for item in (i for items in by_file.values() for i in items):
                 self._check_test_class(item)
+        self._assign_failures(by_file, related)
         self._decide(session.items)
+
+    def _assign_failures(
+        self, by_file: dict[Path, list[pytest.Function]], related: dict[Path, list[_Origins]]
+    ) -> None:
+        """The tests whose static findings a failed rule could not produce: those of a test
+        module (and of tests elsewhere running its code), or every test under a conftest.py."""
+        for path, failures in self._rule_failures.items():
+            if path in related:
+                nodeids = [origins.nodeid for origins in related[path]]
+            elif path.name == "conftest.py":
+                nodeids = [
+                    i.nodeid
+                    for test_file, items in by_file.items()
+                    if path.parent == test_file.parent or path.parent in test_file.parents
+                    for i in items
+                ]
+            else:
+                continue  # scanned only to locate a class: its findings affect no test
+            for nodeid in nodeids:
+                self._failures_of.setdefault(nodeid, []).extend(failures)
 
     def _scan(self, path: Path) -> tuple[FileFacts | None, list[Finding]]:
         if path not in self._facts:
@@ -329,7 +381,18 @@ class SSOTPlugin:
                     self.data.unchecked[rel] = UncheckedFile(rel, facts.error)
                 if facts.suppressions:
                     self.data.suppressions[rel] = facts.suppressions
+                # A rule switched off everywhere cannot matter, failing or not.
+                failures = [
+                    f for f in findings.failures if f.code is None or self._rule_is_on(f.code)
+                ]
+                if failures:
+                    self._rule_failures[path] = failures
+                    reason = "; ".join(f.reason for f in failures)
+                    self.data.unchecked[rel] = UncheckedFile(rel, reason)
         return self._facts[path], self._findings[path]
+
+    def _rule_is_on(self, code: str) -> bool:
+        return self.ssot.rules.get(code) != "off"
 
     def _conftests_for(self, test_file: Path) -> Iterator[Path]:
         directory = test_file.parent
@@ -488,13 +551,71 @@ class SSOTPlugin:
                 lineno=f.line,
             )
         failing = self._failing.get(item.nodeid)
+        closed = self._own_failures(item) if self._failures_of or self.broken else []
         if failing:
             lines = "\n".join(f"  {o.line_for_error()}" for o in failing)
             pytest.fail(
                 "pytest-ssot (strict): this test depends on code that bypasses the team's SSOT "
-                f"test infrastructure:\n{lines}",
+                f"test infrastructure:\n{lines}"
+                + (f"\nIt also {_closed_text(closed)}" if closed else ""),
                 pytrace=False,
             )
+        if closed:
+            pytest.fail(f"pytest-ssot (strict): {_closed_text(closed)}", pytrace=False)
+
+    def _own_failures(self, item: pytest.Item) -> list[str]:
+        """Warn (once per session) about pytest-ssot's own failures that concern this test;
+        return why it must fail closed instead, where its mode is strict."""
+        record = self.data.tests.get(item.nodeid)
+        if record is None and not (self.broken and isinstance(item, pytest.Function)):
+            return []
+        rel = record.path if record is not None else relpath(item.path, self.root)
+        closed: list[str] = []
+        for failure in self._failures_of.get(item.nodeid, ()):
+            codes = [failure.code] if failure.code else list(self.ruleset.infos)
+            modes = {self.ssot.mode_for(code, rel) for code in codes}
+            if "strict" in modes:
+                closed.append(f"{failure.path}: {failure.what} raised {failure.error}")
+            elif "warn" in modes and self._first(f"ssot-failure:{failure.path}:{failure.code}"):
+                applied = (
+                    "the other rules were applied, and its tests run; fix the rule or report "
+                    "the bug to its author"
+                    if failure.code
+                    else "no rule was applied, and its tests run unchecked; this is a "
+                    "pytest-ssot bug, please report it"
+                )
+                warnings.warn_explicit(
+                    SSOTWarning(
+                        f"pytest-ssot could not check {failure.path} with {failure.what}: "
+                        f"{failure.error} ({failure.origin}); {applied}"
+                    ),
+                    category=SSOTWarning,
+                    filename=str(self.root / failure.path),
+                    lineno=1,
+                )
+        if self.broken:
+            modes = {self.ssot.mode_for(code, rel) for code in self.ruleset.infos}
+            if "strict" in modes:
+                closed.extend(self.broken)
+            elif "warn" in modes and self._first("ssot-broken"):
+                warnings.warn_explicit(
+                    SSOTWarning(
+                        "; ".join(self.broken) + "; the tests run, but what pytest-ssot reports "
+                        "for this session is incomplete. This is a pytest-ssot bug, please "
+                        "report it"
+                    ),
+                    category=SSOTWarning,
+                    filename=str(item.path),
+                    lineno=_line(item),
+                )
+        return closed
+
+    def _first(self, key: str) -> bool:
+        """Yes once per key for the whole session (across xdist workers when it can)."""
+        once = getattr(self, "first_time", None)
+        if once is None:
+            once = self.__dict__.setdefault("_first_here", _FirstTimeHere())
+        return bool(once(key))
 
     # -- session end -------------------------------------------------------------------------
     def pytest_keyboard_interrupt(self) -> None:
@@ -502,6 +623,18 @@ class SSOTPlugin:
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
+        try:
+            self._session_finish(session)
+        except Exception as exc:  # a finished session must not end in a crash of ours
+            frames = traceback.extract_tb(exc.__traceback__)
+            where = f" at {frames[-1].filename}:{frames[-1].lineno}" if frames else ""
+            self.report_errors.append(
+                f"pytest-ssot failed at the end of the session ({type(exc).__name__}: {exc}"
+                f"{where}); reports and the baseline may not have been written. This is a "
+                "pytest-ssot bug, please report it"
+            )
+
+    def _session_finish(self, session: pytest.Session) -> None:
         if xdist_glue.is_worker(self.config):
             return  # the controller decides and writes files (xdist.py sends it our data)
         self.cache.prune()  # entries unused for a month; at most once a day
@@ -556,6 +689,7 @@ class SSOTPlugin:
         lf = bool(getattr(self.config.option, "lf", False))
         ran = whole and not stopped and not lf and not self.config.option.collectonly
         return baseline_file.Coverage(
+            unchecked=frozenset(self.data.unchecked),
             roots=tuple(roots),
             complete_files=frozenset(checked - partial),
             scanned=frozenset(scanned - partial),
@@ -574,7 +708,7 @@ class SSOTPlugin:
 
     @property
     def complete(self) -> bool:
-        return not (self.interrupted or self.collection_errors or self.lost)
+        return not (self.interrupted or self.collection_errors or self.lost or self.broken)
 
     @property
     def incomplete(self) -> str | None:
@@ -585,6 +719,7 @@ class SSOTPlugin:
             [f"{self.collection_errors} collection error(s)"] if self.collection_errors else []
         )
         reasons += self.lost
+        reasons += self.broken
         return "; ".join(reasons) or None
 
     def scanned(self) -> set[str]:
@@ -730,8 +865,20 @@ class SSOTPlugin:
         )
 
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
+        try:
+            self._terminal_summary(terminalreporter)
+        except Exception as exc:
+            terminalreporter.write_line(
+                f"ssot: pytest-ssot failed to print its summary ({type(exc).__name__}: {exc}); "
+                "this is a pytest-ssot bug, please report it",
+                yellow=True,
+            )
+
+    def _terminal_summary(self, terminalreporter: Any) -> None:
         result = self.result
         if result is None:
+            for error in self.report_errors:  # the session end failed before a result
+                terminalreporter.write_line(f"ssot: {error}", yellow=True)
             return
         for line in self._github:
             terminalreporter.write_line(line)
@@ -746,6 +893,16 @@ class SSOTPlugin:
             terminalreporter.write_line(f"ssot: {note}")
         for error in self.report_errors:
             terminalreporter.write_line(f"ssot: {error}", yellow=True)
+
+
+def _closed_text(reasons: list[str]) -> str:
+    lines = "\n".join(f"  {reason}" for reason in dict.fromkeys(reasons))
+    return (
+        "could not check the code this test depends on, so the test does not run (strict "
+        f"mode fails closed):\n{lines}\n"
+        "This is a bug in pytest-ssot or in a plugin's rule: fix or report it, or run with "
+        "--ssot-mode=warn to let the tests run unchecked."
+    )
 
 
 def _reason(exc: OSError) -> str:

@@ -6,10 +6,12 @@ which is also what third-party plugins contribute through the ``pytest_ssot_rule
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
-from collections.abc import Iterable, Iterator, Sequence
+import traceback
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol, TypeVar
 
 from pytest_ssot.cache import ScanCache
 from pytest_ssot.config import Config, SourceOfTruth
@@ -278,6 +280,66 @@ def builtin_rules(config: Config) -> list[Rule]:
 
 
 @dataclasses.dataclass(frozen=True)
+class RuleFailure:
+    """A rule (or the scanner, ``code=None``) that raised on one file: a bug in pytest-ssot or
+    in the plugin that contributed the rule, never a violation of the suite under test."""
+
+    path: str  # rootdir-relative, with "/"
+    code: str | None  # None: the scanner, so no rule could check the file
+    name: str
+    error: str  # "RuntimeError: boom"
+    origin: str  # where the failing code lives: "module.Class" and the raising line
+
+    @classmethod
+    def of(cls, rule: Rule | None, path: str, exc: BaseException) -> RuleFailure:
+        if rule is None:
+            code, name, origin = None, "scanner", "pytest_ssot.scanner"
+        else:
+            info: Any = _safely(lambda: rule.info, None)
+            code = _safely(lambda: str(info.code), "?")
+            name = _safely(lambda: str(info.name), type(rule).__name__)
+            origin = f"{type(rule).__module__}.{type(rule).__qualname__}"
+        frames = _safely(lambda: traceback.extract_tb(exc.__traceback__), None)
+        if frames:
+            origin += f", raised at {frames[-1].filename}:{frames[-1].lineno}"
+        text = _safely(lambda: " ".join(str(exc).split()), "")  # one line, whatever __str__ does
+        error = f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+        return cls(path=path, code=code, name=name, error=error, origin=origin)
+
+    @property
+    def what(self) -> str:
+        return f"rule {self.code} ({self.name})" if self.code else "its scanner"
+
+    @property
+    def reason(self) -> str:
+        """Why the file is (partly) unchecked, for the summary and reports."""
+        return f"pytest-ssot could not check it with {self.what}: {self.error} ({self.origin})"
+
+    def to_list(self) -> list[str | None]:
+        return [self.path, self.code, self.name, self.error, self.origin]
+
+
+_T = TypeVar("_T")
+
+
+def _safely(get: Callable[[], _T], default: _T) -> _T:
+    """``get()``, or ``default`` when describing a broken rule breaks too."""
+    try:
+        return get()
+    except Exception:
+        return default
+
+
+class Checked(list[Finding]):
+    """The findings of one file, plus the rules that failed on it (:class:`RuleFailure`).
+
+    A list, so callers that only want findings need not care; the failures survive pickling
+    (the CLI checks files in worker processes)."""
+
+    failures: tuple[RuleFailure, ...] = ()
+
+
+@dataclasses.dataclass(frozen=True)
 class RuleSet:
     """The active rules of a session and the scanner settings they need."""
 
@@ -297,11 +359,31 @@ class RuleSet:
 
         return f"{SCANNER_VERSION}|{full}|{','.join(self.watched)}"
 
-    def check(self, facts: FileFacts) -> list[Finding]:
-        findings: list[Finding] = []
-        if facts.error is None:
-            for rule in self.rules:
-                findings.extend(rule.check(facts))
+    def check(self, facts: FileFacts) -> Checked:
+        """Every rule's findings for one file. A rule that raises (or returns something that
+        is not a finding) is a bug in that rule, never a crash of the session: its findings
+        for this file are dropped, the other rules still apply, and the failure rides along
+        in :attr:`Checked.failures` for the caller to warn about or fail closed on."""
+        findings = Checked()
+        if facts.error is not None:
+            return findings
+        failures: list[RuleFailure] = []
+        for rule in self.rules:
+            try:
+                # All or nothing per rule: a check that raises halfway keeps no findings, so a
+                # partial result never looks like fixed violations.
+                found = list(rule.check(facts))
+                for finding in found:
+                    if not isinstance(finding, Finding):
+                        raise TypeError(
+                            f"check() yielded {type(finding).__name__} {finding!r:.60}, "
+                            "not a pytest_ssot Finding"
+                        )
+            except Exception as exc:
+                failures.append(RuleFailure.of(rule, facts.path, exc))
+                continue
+            findings.extend(found)
+        findings.failures = tuple(failures)
         return findings
 
 
@@ -317,18 +399,32 @@ def check_file(
     cache: ScanCache | None = None,
     *,
     full: bool = False,
-) -> tuple[FileFacts, list[Finding]]:
-    """Read, scan and check one file; unreadable files become facts with an error."""
+) -> tuple[FileFacts, Checked]:
+    """Read, scan and check one file. Never raises: an unreadable file becomes facts with an
+    error; a broken cache entry is a miss; a scanner bug becomes facts with an error plus a
+    :class:`RuleFailure` for every rule (the file could not be checked at all)."""
     try:
         data = path.read_bytes()
-    except OSError as exc:
-        facts = FileFacts(path=relpath, error=f"cannot be read: {exc.strerror or exc}")
-        return facts, []
-    key = cache.key(data) if cache is not None else ""
-    cached = cache.get(key, relpath) if cache is not None else None
-    if cached is not None:
-        return cached, ruleset.check(cached)
-    facts = scan(data, relpath, ruleset.watched, full=full)
+    except (OSError, ValueError) as exc:  # ValueError: a path with a NUL byte
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        return FileFacts(path=relpath, error=f"cannot be read: {reason}"), Checked()
+    key = ""
     if cache is not None:
-        cache.put(key, facts)
+        try:
+            key = cache.key(data)
+            cached = cache.get(key, relpath)
+        except Exception:  # a cache is only ever a shortcut: anything odd in it is a miss
+            cache, cached = None, None
+        if cached is not None:
+            return cached, ruleset.check(cached)
+    try:
+        facts = scan(data, relpath, ruleset.watched, full=full)
+    except Exception as exc:
+        failure = RuleFailure.of(None, relpath, exc)
+        findings = Checked()
+        findings.failures = (failure,)
+        return FileFacts(path=relpath, error=failure.reason), findings
+    if cache is not None:
+        with contextlib.suppress(Exception):
+            cache.put(key, facts)
     return facts, ruleset.check(facts)

@@ -13,9 +13,12 @@ import ast
 import bisect
 import contextlib
 import dataclasses
+import functools
 import io
 import itertools
 import re
+import sys
+import threading
 import tokenize
 import warnings
 from collections.abc import Iterable, Iterator
@@ -24,7 +27,7 @@ from typing import Any, Literal
 from pytest_ssot.model import MODULE_SCOPE, Scope, normalise_snippet
 
 # Bump when what a scan yields changes, so cached facts from older scanners are not reused.
-SCANNER_VERSION = "4"
+SCANNER_VERSION = "5"
 
 RefKind = Literal["use", "string", "import", "star-import", "monkeypatch", "fixture"]
 
@@ -292,9 +295,24 @@ def _scope_dict(scope: Scope) -> list[Any]:
 
 
 def triggers_for(watched: Iterable[str]) -> tuple[str, ...]:
-    """Words one of which must appear in a file for it to hold any fact worth a full parse."""
+    """Words that make a statement worth a visit (aliases start at a name's first part)."""
     extra = {name.split(".")[0] for name in watched} - {"os", "unittest"}
     return tuple(sorted(set(BUILTIN_TRIGGERS) | extra))
+
+
+@functools.lru_cache(maxsize=64)
+def file_triggers_for(watched: tuple[str, ...]) -> re.Pattern[bytes]:
+    """What a file must contain to hold any fact worth a parse.
+
+    A reference to a watched name spells the name's last part as a word somewhere in the
+    file, however it is imported or aliased (``environ``, ``mock``, ``raw_get``); whole words,
+    so the migrated files that import ``isolated_environment`` or ``ssot.mocks`` are not
+    parsed one by one. (An inline ignore alone is found without a parse.)
+    """
+    words = (set(BUILTIN_TRIGGERS) - {"ssot", "__main__"}) | set(MOCKER_FIXTURES)
+    words |= {name.rsplit(".", 1)[-1] for name in watched}
+    alternatives = "|".join(re.escape(word) for word in sorted(words) if word)
+    return re.compile(rf"\b(?:{alternatives})\b|__main__".encode())
 
 
 def scan(
@@ -312,11 +330,18 @@ def scan(
     ``prune`` skips statements that mention no trigger word and no name bound to a watched
     API: they cannot yield a fact, and skipping them keeps a scan close to the cost of the
     parse itself. ``prune=False`` visits everything (tests check that both agree)."""
+    with _room_to_recurse():
+        return _scan(data, path, watched, full, prune)
+
+
+def _scan(data: bytes, path: str, watched: tuple[str, ...], full: bool, prune: bool) -> FileFacts:
     try:
         if b"\0" in data:  # never valid Python; the same reason whichever way it is scanned
             return FileFacts(path=path, error="contains NUL bytes")
-        if not full and not any(word.encode() in data for word in triggers_for(watched)):
-            return FileFacts(path=path, classes=_class_index(data))
+        if not full and file_triggers_for(watched).search(data) is None:
+            # No fact but maybe an inline ignore, which policy reports when it ignores nothing.
+            ignores = _suppressions(data) if b"ssot:" in data else {}
+            return FileFacts(path=path, classes=_class_index(data), suppressions=ignores)
         tree = _parse(data, path)
         text = _decode(data)
         # str.split is much cheaper than the regex and the same when there is no "\r".
@@ -347,7 +372,50 @@ def scan(
     except RecursionError:
         return FileFacts(path=path, error="nested too deeply to analyse (RecursionError)")
     except MemoryError:
-        return FileFacts(path=path, error="too large to analyse (MemoryError)")
+        # The parser also says MemoryError when its own stack overflows (deep nesting).
+        return FileFacts(path=path, error="too large or nested too deeply to analyse (MemoryError)")
+
+
+def _stack_limit() -> int:
+    """How deep parsing and visiting may recurse in the main thread (0: leave the limit alone).
+
+    ``ast.parse`` and the visitor recurse once or a few times per nesting level, so under the
+    default limit of 1000 frames (less what the calling pytest session already uses) a
+    module nested a few hundred levels deep would be left unchecked, although Python imports
+    it. The parser recurses on the C stack, so the limit follows the main thread's stack
+    size at a conservative kilobyte per frame (8 MB: about 8,000 frames). Other threads may
+    have small stacks and Python before 3.11 spends C stack on every Python call: there the
+    limit stays as it is.
+    """
+    if sys.version_info < (3, 11):
+        return 0
+    try:
+        import resource
+
+        soft, _ = resource.getrlimit(resource.RLIMIT_STACK)
+    except (ImportError, OSError, ValueError):
+        return 0
+    if soft == resource.RLIM_INFINITY:
+        soft = 8 * 1024 * 1024
+    return min(soft // 1024, 10_000)
+
+
+_MAIN_THREAD_LIMIT = _stack_limit()
+
+
+@contextlib.contextmanager
+def _room_to_recurse() -> Iterator[None]:
+    old = sys.getrecursionlimit()
+    new = _MAIN_THREAD_LIMIT if threading.current_thread() is threading.main_thread() else 0
+    if new <= old:
+        yield
+        return
+    sys.setrecursionlimit(new)
+    try:
+        yield
+    finally:
+        if sys.getrecursionlimit() == new:  # unless someone else changed it meanwhile
+            sys.setrecursionlimit(old)
 
 
 def _parse(data: bytes, path: str) -> ast.Module:

@@ -50,7 +50,7 @@ def _new_rows(outcomes: list[Outcome], context: ReportContext) -> list[str]:
         f = o.finding
         rows.append(
             f"| {o.severity} | {code(context.repo_path(f.path) + ':' + str(f.line))} "
-            f"| {f.code} {cell(o.name)} | {cell(f.message)} | {len(o.nodeids)} |"
+            f"| {cell(f.code)} {cell(o.name)} | {cell(f.message)} | {len(o.nodeids)} |"
         )
     if len(outcomes) > MAX_ROWS:
         rows.append(
@@ -82,7 +82,7 @@ def render(
         out += ["", f"Compliance {verdict} `fail_under` {config.fail_under:g}%."]
     for outcome in result.session_outcomes:
         f = outcome.finding
-        out += ["", f"> **{f.code} {cell(outcome.name)}**: {cell(f.message)}"]
+        out += ["", f"> **{cell(f.code)} {cell(outcome.name)}**: {cell(f.message)}"]
     if result.by_tier:
         out += ["", "| tier | tests | compliant | compliance |", "|---|---:|---:|---:|"]
         out += [
@@ -97,7 +97,9 @@ def render(
             statuses = ("new", "known", "exempted")
             counts = [sum(1 for o in of_rule if o.status == s) for s in statuses]
             out.append(
-                f"| {rule_code} {cell(name)} | {total} | " + " | ".join(map(str, counts)) + " |"
+                f"| {cell(rule_code)} {cell(name)} | {total} | "
+                + " | ".join(map(str, counts))
+                + " |"
             )
     if new:
         out += ["", f"### New violations ({len(new)})", "", *_new_rows(new, context)]
@@ -125,7 +127,9 @@ def render(
         out += ["", "</details>"]
     if result.expired or result.unused_ignores or result.unchecked:
         out += ["", "<details><summary>Housekeeping</summary>", ""]
-        out += [f"- expired exemption {cell(e.origin)} (until {e.until})" for e in result.expired]
+        out += [
+            f"- expired exemption {cell(e.origin)} (until {cell(e.until)})" for e in result.expired
+        ]
         out += [
             f"- unused `ssot: ignore` at {code(context.repo_path(p) + ':' + str(line))}"
             for p, line in result.unused_ignores

@@ -9,6 +9,7 @@ suppression. Paths are relative to the repository root (``context.source_prefix`
 from __future__ import annotations
 
 import json
+import re
 import urllib.parse
 from collections.abc import Mapping
 from typing import Any
@@ -17,6 +18,7 @@ from pytest_ssot.config import Config
 from pytest_ssot.model import RuleInfo
 from pytest_ssot.policy import Outcome, Result
 from pytest_ssot.reporting import DEFAULT_CONTEXT, ReportContext
+from pytest_ssot.reporting.markdown import cell as markdown_cell
 
 SARIF_VERSION = "2.1.0"
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
@@ -34,14 +36,28 @@ def rule_help(info: RuleInfo) -> tuple[str, str]:
         f"Use instead:\n{info.use_instead}"
     )
     markdown = (
-        f"**{info.summary}.**\n\n**Why is this bad?** {info.why}\n\n"
-        f"**Example**\n\n```python\n{info.example}\n```\n\n"
-        f"**Use instead**\n\n```python\n{info.use_instead}\n```"
+        f"**{_md(info.summary)}.**\n\n**Why is this bad?** {_md(info.why)}\n\n"
+        f"**Example**\n\n{_fenced(info.example)}\n\n"
+        f"**Use instead**\n\n{_fenced(info.use_instead)}"
     )
     if info.options:
         text += f"\n\nOptions: {info.options}"
-        markdown += f"\n\n**Options:** `{info.options}`"
+        markdown += f"\n\n**Options:** {_md(info.options)}"
     return text, markdown
+
+
+def _md(text: str) -> str:
+    """Prose that stays prose in Markdown: no raw HTML, links, emphasis or code spans (a
+    plugin's rule documentation is text, never markup)."""
+    return markdown_cell(text)
+
+
+def _fenced(code: str) -> str:
+    """A fenced code block that the code itself cannot close: the fence is longer than any
+    run of backticks inside it."""
+    longest = max((len(run) for run in re.findall(r"`+", code)), default=0)
+    fence = "`" * max(3, longest + 1)
+    return f"{fence}python\n{code}\n{fence}"
 
 
 def _rule(info: RuleInfo, config: Config) -> dict[str, Any]:
