@@ -29,7 +29,8 @@ def _glob_regex(pattern: str) -> re.Pattern[str]:
         else:
             parts.append(re.escape(pattern[i]))
             i += 1
-    return re.compile("".join(parts))
+    # DOTALL: a file name may hold a newline, and must not slip out of its tier or exclude.
+    return re.compile("".join(parts), re.DOTALL)
 
 
 def glob_match(path: str, pattern: str) -> bool:
