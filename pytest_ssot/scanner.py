@@ -13,6 +13,7 @@ import ast
 import bisect
 import contextlib
 import dataclasses
+import functools
 import io
 import itertools
 import re
@@ -26,7 +27,7 @@ from typing import Any, Literal
 from pytest_ssot.model import MODULE_SCOPE, Scope, normalise_snippet
 
 # Bump when what a scan yields changes, so cached facts from older scanners are not reused.
-SCANNER_VERSION = "4"
+SCANNER_VERSION = "5"
 
 RefKind = Literal["use", "string", "import", "star-import", "monkeypatch", "fixture"]
 
@@ -294,9 +295,24 @@ def _scope_dict(scope: Scope) -> list[Any]:
 
 
 def triggers_for(watched: Iterable[str]) -> tuple[str, ...]:
-    """Words one of which must appear in a file for it to hold any fact worth a full parse."""
+    """Words that make a statement worth a visit (aliases start at a name's first part)."""
     extra = {name.split(".")[0] for name in watched} - {"os", "unittest"}
     return tuple(sorted(set(BUILTIN_TRIGGERS) | extra))
+
+
+@functools.lru_cache(maxsize=64)
+def file_triggers_for(watched: tuple[str, ...]) -> re.Pattern[bytes]:
+    """What a file must contain to hold any fact worth a parse.
+
+    A reference to a watched name spells the name's last part as a word somewhere in the
+    file, however it is imported or aliased (``environ``, ``mock``, ``raw_get``); whole words,
+    so the migrated files that import ``isolated_environment`` or ``ssot.mocks`` are not
+    parsed one by one. (An inline ignore alone is found without a parse.)
+    """
+    words = (set(BUILTIN_TRIGGERS) - {"ssot", "__main__"}) | set(MOCKER_FIXTURES)
+    words |= {name.rsplit(".", 1)[-1] for name in watched}
+    alternatives = "|".join(re.escape(word) for word in sorted(words) if word)
+    return re.compile(rf"\b(?:{alternatives})\b|__main__".encode())
 
 
 def scan(
@@ -322,8 +338,10 @@ def _scan(data: bytes, path: str, watched: tuple[str, ...], full: bool, prune: b
     try:
         if b"\0" in data:  # never valid Python; the same reason whichever way it is scanned
             return FileFacts(path=path, error="contains NUL bytes")
-        if not full and not any(word.encode() in data for word in triggers_for(watched)):
-            return FileFacts(path=path, classes=_class_index(data))
+        if not full and file_triggers_for(watched).search(data) is None:
+            # No fact but maybe an inline ignore, which policy reports when it ignores nothing.
+            ignores = _suppressions(data) if b"ssot:" in data else {}
+            return FileFacts(path=path, classes=_class_index(data), suppressions=ignores)
         tree = _parse(data, path)
         text = _decode(data)
         # str.split is much cheaper than the regex and the same when there is no "\r".
