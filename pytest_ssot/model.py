@@ -105,7 +105,9 @@ def fingerprints(findings: Iterable[Finding]) -> dict[tuple[str, str, int, int],
         anchor = (finding.code, finding.path, finding.scope.dotted, finding.snippet)
         index = seen.get(anchor, 0)
         seen[anchor] = index + 1
-        digest = hashlib.sha256("\x1f".join([*anchor, str(index)]).encode("utf-8"))
+        # surrogatepass: a file name that is not UTF-8 reaches here as lone surrogates.
+        text = "\x1f".join([*anchor, str(index)])
+        digest = hashlib.sha256(text.encode("utf-8", "surrogatepass"))
         result[finding.key] = digest.hexdigest()[:20]
     return result
 

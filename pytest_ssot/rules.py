@@ -414,7 +414,8 @@ def check_file(
             key = cache.key(data)
             cached = cache.get(key, relpath)
         except Exception:  # a cache is only ever a shortcut: anything odd in it is a miss
-            cache, cached = None, None
+            cached = None  # (and the scan below rewrites the entry)
+            cache = cache if key else None
         if cached is not None:
             return cached, ruleset.check(cached)
     try:

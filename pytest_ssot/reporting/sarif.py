@@ -77,9 +77,11 @@ def _rule(info: RuleInfo, config: Config) -> dict[str, Any]:
 def _artifact(path: str, context: ReportContext) -> dict[str, str]:
     """A repository-relative URI under %SRCROOT%; a file outside the rootdir (a helper that
     touched the environment at run time) gets an absolute ``file:`` URI instead."""
+    # surrogateescape: a file name that is not UTF-8 becomes its own bytes, percent-encoded.
     if path.startswith("/"):
-        return {"uri": "file://" + urllib.parse.quote(path, safe="/")}
-    return {"uri": urllib.parse.quote(context.repo_path(path), safe="/"), "uriBaseId": SRCROOT}
+        return {"uri": "file://" + urllib.parse.quote(path, safe="/", errors="surrogateescape")}
+    uri = urllib.parse.quote(context.repo_path(path), safe="/", errors="surrogateescape")
+    return {"uri": uri, "uriBaseId": SRCROOT}
 
 
 def _result(outcome: Outcome, index: dict[str, int], context: ReportContext) -> dict[str, Any]:
