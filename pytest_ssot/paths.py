@@ -51,7 +51,9 @@ def glob_match(path: str, pattern: str) -> bool:
     return False
 
 
+@functools.lru_cache(maxsize=65536)
 def any_glob_match(path: str, patterns: tuple[str, ...]) -> bool:
+    # Asked per test (tier, exclude) for a few thousand distinct files: remember the answers.
     return any(glob_match(path, pattern) for pattern in patterns)
 
 

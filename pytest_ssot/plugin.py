@@ -253,6 +253,10 @@ class SSOTPlugin:
         # a worker that went down before finishing leaves a reason here (see xdist.py).
         self.scanned_elsewhere: set[str] = set()
         self.lost: list[str] = []
+        # Per-file answers asked once per test otherwise (tens of thousands of times).
+        self._rels: dict[Path, str] = {}
+        self._excluded: dict[str, bool] = {}
+        self._class_findings: dict[type, Finding | None] = {}
         # Run-time warnings are issued once per site, across xdist workers too.
         self.first_time = xdist_glue.first_time(config)
         self._github: list[str] = []
@@ -302,7 +306,7 @@ class SSOTPlugin:
     def pytest_deselected(self, items: list[pytest.Item]) -> None:
         self.deselected += len(items)
         # Files only partly selected cannot confirm or retire their baseline entries.
-        self.deselected_files.update(relpath(item.path, self.root) for item in items)
+        self.deselected_files.update(self._rel(item.path) for item in items)
 
     def pytest_collection_finish(self, session: pytest.Session) -> None:
         with self._shielded("checking the collected tests"):
@@ -328,8 +332,8 @@ class SSOTPlugin:
         tests = [item for item in session.items if isinstance(item, pytest.Function)]
         by_file: dict[Path, list[pytest.Function]] = {}
         for item in tests:
-            rel = relpath(item.path, self.root)
-            if self.ssot.is_excluded(rel):
+            rel = self._rel(item.path)
+            if self._is_excluded(rel):
                 continue
             self.data.tests[item.nodeid] = TestRecord(
                 nodeid=item.nodeid, path=rel, exemptions=tuple(self._exemptions(item))
@@ -369,10 +373,22 @@ class SSOTPlugin:
             for nodeid in nodeids:
                 self._failures_of.setdefault(nodeid, []).extend(failures)
 
+    def _rel(self, path: Path) -> str:
+        rel = self._rels.get(path)
+        if rel is None:
+            rel = self._rels[path] = relpath(path, self.root)
+        return rel
+
+    def _is_excluded(self, rel: str) -> bool:
+        excluded = self._excluded.get(rel)
+        if excluded is None:
+            excluded = self._excluded[rel] = self.ssot.is_excluded(rel)
+        return excluded
+
     def _scan(self, path: Path) -> tuple[FileFacts | None, list[Finding]]:
         if path not in self._facts:
-            rel = relpath(path, self.root)
-            if self.ssot.is_excluded(rel):
+            rel = self._rel(path)
+            if self._is_excluded(rel):
                 self._facts[path], self._findings[path] = None, []
             else:
                 facts, findings = check_file(path, rel, self.ruleset, self.cache)
@@ -413,9 +429,27 @@ class SSOTPlugin:
         """Attribute the findings of test module ``path`` to ``items``: its own tests and the
         tests elsewhere whose classes derive from its classes or that run its functions."""
         _, findings = self._scan(path)
+        if not findings:
+            return
         tests = {item.function for item in items if item.function[0] == path}
+        # A finding inside a class can only affect tests whose class is (or derives from)
+        # that class of this module: index them by each class of theirs defined here.
+        in_class: dict[tuple[str, ...], list[_Origins]] = {}
+        for item in items:
+            prefixes = {
+                qualname[:n]
+                for where, qualname in item.classes
+                if where == path
+                for n in range(1, len(qualname) + 1)
+            }
+            for prefix in prefixes:
+                in_class.setdefault(prefix, []).append(item)
         for finding in findings:
-            affected = [i.nodeid for i in items if i.affected_by(finding.scope, path, tests)]
+            scope = finding.scope
+            candidates = (
+                in_class.get(scope.qualname[: scope.classes], []) if scope.classes else items
+            )
+            affected = [i.nodeid for i in candidates if i.affected_by(scope, path, tests)]
             if affected:
                 self.data.add(finding, affected)
 
@@ -438,7 +472,7 @@ class SSOTPlugin:
             name = item.originalname
             finding = Finding(
                 code=NON_SSOT_TEST_CLASS.code,
-                path=relpath(path, self.root),
+                path=self._rel(path),
                 line=line,
                 col=1,
                 message=(
@@ -448,13 +482,19 @@ class SSOTPlugin:
                 scope=Scope(qualname=(name,)),
                 snippet=f"def {name}",
             )
+        elif cls in self._class_findings:  # the class of an earlier test: the same verdict
+            known = self._class_findings[cls]
+            if known is None:
+                return
+            finding = known
         elif issubclass(cls, self._bases):
+            self._class_findings[cls] = None
             return
         else:
             path, line = self._class_location(cls, item)
-            finding = Finding(
+            finding = self._class_findings[cls] = Finding(
                 code=NON_SSOT_TEST_CLASS.code,
-                path=relpath(path, self.root),
+                path=self._rel(path),
                 line=line,
                 col=1,
                 message=(
@@ -482,7 +522,7 @@ class SSOTPlugin:
 
     def _exemptions(self, item: pytest.Function) -> Iterator[Exemption]:
         for node, mark in item.iter_markers_with_node("ssot_exempt"):
-            origin = node.nodeid or relpath(item.path, self.root)
+            origin = node.nodeid or self._rel(item.path)
             codes = mark.args
             reason = mark.kwargs.get("reason")
             until = mark.kwargs.get("until")
@@ -503,14 +543,20 @@ class SSOTPlugin:
         result = self.evaluate()
         self._failing = dict(result.failing)
         order = {item.nodeid: index for index, item in enumerate(items)}
+        modes: dict[tuple[str, str], Mode] = {}
+
+        def mode(code: str, nodeid: str) -> Mode:
+            key = (code, self.data.tests[nodeid].path)
+            if key not in modes:
+                modes[key] = self.ssot.mode_for(*key)
+            return modes[key]
+
         for outcome in result.outcomes:
             if outcome.status != "new":
                 continue
+            code = outcome.finding.code
             warned = [
-                n
-                for n in outcome.nodeids
-                if n not in outcome.failing
-                and self.ssot.mode_for(outcome.finding.code, self.data.tests[n].path) == "warn"
+                n for n in outcome.nodeids if n not in outcome.failing and mode(code, n) == "warn"
             ]
             if warned:
                 first = min(warned, key=lambda n: order.get(n, len(order)))
@@ -1278,7 +1324,18 @@ def _ruleset(config: pytest.Config, ssot_config: Config) -> RuleSet:
 
 
 def _line(item: pytest.Item) -> int:
-    """1-based line of an item's definition (pytest's location is 0-based, maybe unknown)."""
+    """1-based line of an item's definition, as pytest's ``item.location`` gives it (0-based,
+    maybe unknown); read from the function's code when that is plain, since computing the
+    location costs a ``stat()`` per test, which adds up over thousands of them."""
+    obj = getattr(item, "obj", None)
+    if obj is not None and not hasattr(obj, "place_as"):
+        first = getattr(obj, "compat_co_firstlineno", None)
+        if isinstance(first, int):
+            return first + 1
+        with contextlib.suppress(ValueError):  # a cycle of __wrapped__
+            code = getattr(inspect.unwrap(obj), "__code__", None)
+            if code is not None and code.co_filename == str(item.path):
+                return int(code.co_firstlineno)
     return (item.location[1] or 0) + 1
 
 
@@ -1297,10 +1354,16 @@ def _defined_in(obj: Any) -> Path | None:
     """The file a class or function was defined in (None for builtins and the like)."""
     code = getattr(obj, "__code__", None)
     if code is not None:
-        return Path(code.co_filename)
+        return _as_path(code.co_filename)
     module = sys.modules.get(getattr(obj, "__module__", None) or "")
     file = getattr(module, "__file__", None)
-    return Path(file) if file else None
+    return _as_path(file) if file else None
+
+
+@functools.lru_cache(maxsize=8192)
+def _as_path(filename: str) -> Path:
+    # Tens of thousands of tests share a few thousand files: build each Path once.
+    return Path(filename)
 
 
 @dataclasses.dataclass(frozen=True)
