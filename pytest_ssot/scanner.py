@@ -454,6 +454,8 @@ def _class_index(data: bytes) -> dict[str, ClassInfo]:
 def _suppressions(data: bytes) -> dict[int, frozenset[str]]:
     """``# ssot: ignore[...]`` comments by line, read with tokenize so strings never count."""
     found: dict[int, frozenset[str]] = {}
+    if b"\r" in data:  # tokenize splits lines at "\n" only; Python reads "\r" as one too
+        data = data.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
     try:
         for token in tokenize.tokenize(io.BytesIO(data).readline):
             if token.type != tokenize.COMMENT:

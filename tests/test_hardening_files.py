@@ -256,3 +256,33 @@ def test_ten_megabytes_of_code_are_scanned_whole(tmp_path: Path) -> None:
     facts = scan(data, "tests/test_big.py")
     assert facts.error is None
     assert [r.line for r in facts.refs] == [data.count(b"\n")]
+
+
+# -- file names that are not UTF-8 ----------------------------------------------------------------
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="needs a file system that takes any bytes")
+def test_a_test_file_whose_name_is_not_utf8_is_reported_and_baselined_round_trip(
+    pytester: pytest.Pytester,
+) -> None:
+    pytester.makepyprojecttoml('[tool.ssot]\nmode = "warn"\nbaseline = "ssot-baseline.json"\n')
+    name = os.fsdecode(b"test_caf\xe9.py")  # latin-1 bytes: a lone surrogate in Python
+    (pytester.path / name).write_text(BODY.replace("assert ", "if False:\n        "))
+    reports = [f"--ssot-report={fmt}:r.{fmt}" for fmt in ("json", "sarif", "markdown", "html")]
+    # pytest's own cache cannot store such node ids (an INTERNALERROR of pytest itself).
+    no_cache = ("-p", "no:cacheprovider")
+    first = pytester.runpytest("-p", "ssot", *no_cache, "--ssot-update-baseline", *reports)
+    assert first.ret == pytest.ExitCode.OK
+    out = first.stdout.str()
+    assert "INTERNALERROR" not in out
+    assert "pytest-ssot failed" not in out
+    assert "cannot render" not in out
+    first.stdout.fnmatch_lines(["*baseline ssot-baseline.json written: 1 entries*"])
+    sarif = json.loads((pytester.path / "r.sarif").read_text())
+    (result,) = sarif["runs"][0]["results"]
+    uri = result["locations"][0]["physicalLocation"]["artifactLocation"]["uri"]
+    assert uri == "test_caf%E9.py"  # the file's own bytes
+    # The baseline reads back and matches the same violation: known, not new.
+    second = pytester.runpytest("-p", "ssot", *no_cache, "--ssot-report=json:r.json")
+    assert json.loads((pytester.path / "r.json").read_text())["summary"]["known"] == 1
+    assert second.ret == pytest.ExitCode.OK
