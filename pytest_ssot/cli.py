@@ -637,6 +637,8 @@ def _run_check(
     result = evaluate(data, config, ruleset.infos, known=known)
     roots = _roots_for(project, targets)
     coverage = _coverage(project, roots, scanned_rel, complete, known)
+    # A file that could not be checked neither confirms nor retires its baseline entries.
+    coverage = dataclasses.replace(coverage, unchecked=frozenset(data.unchecked))
     result = dataclasses.replace(result, stale=baseline_file.stale(result.stale, coverage))
     return CheckRun(
         project=project,

@@ -286,3 +286,28 @@ def test_a_test_file_whose_name_is_not_utf8_is_reported_and_baselined_round_trip
     second = pytester.runpytest("-p", "ssot", *no_cache, "--ssot-report=json:r.json")
     assert json.loads((pytester.path / "r.json").read_text())["summary"]["known"] == 1
     assert second.ret == pytest.ExitCode.OK
+
+
+def test_ssot_baseline_keeps_the_entries_of_a_file_that_stopped_parsing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A syntax error does not fix anything: the file's entries stay until it parses again."""
+    (tmp_path / "pyproject.toml").write_text(
+        '[tool.pytest.ini_options]\ntestpaths = ["tests"]\n\n'
+        '[tool.ssot]\nmode = "warn"\nbaseline = "ssot-baseline.json"\n'
+    )
+    tests = tmp_path / "tests"
+    tests.mkdir()
+    (tests / "test_a.py").write_text(BODY)
+    (tests / "test_b.py").write_text(BODY)
+    monkeypatch.chdir(tmp_path)
+    assert cli.main(["baseline", "--jobs", "1", "--no-cache"]) == 0
+    before = (tmp_path / "ssot-baseline.json").read_text()
+    (tests / "test_b.py").write_text(BODY.replace("def test_env():", "def test_env(:"))
+    code, report = _check(tmp_path, monkeypatch, "--no-cache")
+    assert code == 0
+    assert [u["path"] for u in report["unchecked"]] == ["tests/test_b.py"]
+    assert report["stale"] == []
+    monkeypatch.chdir(tmp_path)
+    assert cli.main(["baseline", "--jobs", "1", "--no-cache"]) == 0
+    assert (tmp_path / "ssot-baseline.json").read_text() == before
