@@ -45,6 +45,7 @@ from pytest_ssot.model import (
     Exemption,
     Finding,
     Mode,
+    RuleInfo,
     Scope,
     UncheckedFile,
     normalise_snippet,
@@ -321,12 +322,7 @@ class SSOTPlugin:
         except pytest.UsageError:
             raise
         except Exception as exc:
-            frames = traceback.extract_tb(exc.__traceback__)
-            where = f" at {frames[-1].filename}:{frames[-1].lineno}" if frames else ""
-            text = " ".join(str(exc).split())
-            self.broken.append(
-                f"pytest-ssot failed while {doing} ({type(exc).__name__}: {text}{where})"
-            )
+            self.broken.append(f"pytest-ssot failed while {doing} ({_failure(exc)})")
 
     def _collection_finish(self, session: pytest.Session) -> None:
         tests = [item for item in session.items if isinstance(item, pytest.Function)]
@@ -672,12 +668,10 @@ class SSOTPlugin:
         try:
             self._session_finish(session)
         except Exception as exc:  # a finished session must not end in a crash of ours
-            frames = traceback.extract_tb(exc.__traceback__)
-            where = f" at {frames[-1].filename}:{frames[-1].lineno}" if frames else ""
             self.report_errors.append(
-                f"pytest-ssot failed at the end of the session ({type(exc).__name__}: {exc}"
-                f"{where}); reports and the baseline may not have been written. This is a "
-                "pytest-ssot bug, please report it"
+                f"pytest-ssot failed at the end of the session ({_failure(exc)}); reports and "
+                "the baseline may not have been written. This is a pytest-ssot bug, please "
+                "report it"
             )
 
     def _session_finish(self, session: pytest.Session) -> None:
@@ -1309,8 +1303,16 @@ class _FirstTimeHere:
 
 
 def _ruleset(config: pytest.Config, ssot_config: Config) -> RuleSet:
-    contributed = config.hook.pytest_ssot_rules(config=config, ssot_config=ssot_config)
-    rules = [rule for batch in reversed(contributed) for rule in batch]
+    try:
+        contributed = config.hook.pytest_ssot_rules(config=config, ssot_config=ssot_config)
+        rules = [rule for batch in reversed(contributed) for rule in batch]
+    except Exception as exc:
+        raise pytest.UsageError(
+            f"pytest-ssot: a pytest_ssot_rules hook failed ({_failure(exc)}); fix the plugin or "
+            "conftest.py that implements it"
+        ) from None
+    for rule in rules:
+        _check_rule(rule)
     codes: dict[str, Rule] = {}
     for rule in rules:
         code = rule.info.code
@@ -1321,6 +1323,36 @@ def _ruleset(config: pytest.Config, ssot_config: Config) -> RuleSet:
             )
         codes[code] = rule
     return RuleSet(tuple(rules))
+
+
+def _check_rule(rule: object) -> None:
+    """A contributed rule has the shape the rule set relies on, or the session stops with a
+    usage error naming it (checked once here, so a malformed rule never fails later)."""
+    what = f"{type(rule).__module__}.{type(rule).__qualname__}"
+    problem: str | None = None
+    try:
+        info = rule.info  # type: ignore[attr-defined]
+        watched = rule.watched  # type: ignore[attr-defined]
+        if not isinstance(info, RuleInfo):
+            problem = f"its info is {type(info).__name__}, not a pytest_ssot.model.RuleInfo"
+        elif not isinstance(watched, (tuple, list)) or not all(isinstance(w, str) for w in watched):
+            problem = f"its watched is {watched!r:.60}, not a tuple of dotted names"
+        elif not callable(getattr(rule, "check", None)):
+            problem = "it has no check(facts) method"
+    except Exception as exc:
+        problem = f"reading it raised {_failure(exc)}"
+    if problem is not None:
+        raise pytest.UsageError(
+            f"pytest-ssot: the rule {what} from a pytest_ssot_rules hook is malformed: {problem}; "
+            "a rule needs info (a RuleInfo), watched (a tuple of dotted names) and check(facts)"
+        )
+
+
+def _failure(exc: BaseException) -> str:
+    """An exception in one line, with where it was raised."""
+    frames = traceback.extract_tb(exc.__traceback__)
+    where = f" at {frames[-1].filename}:{frames[-1].lineno}" if frames else ""
+    return f"{type(exc).__name__}: {' '.join(str(exc).split())}{where}"
 
 
 def _line(item: pytest.Item) -> int:

@@ -203,6 +203,73 @@ def test_the_baseline_keeps_the_entries_of_a_file_a_rule_failed_on(
     assert (pytester.path / "ssot-baseline.json").read_text() == before
 
 
+MALFORMED = {
+    "info-raises": (
+        "class Rule:\n"
+        "    watched = ()\n"
+        "    @property\n"
+        "    def info(self):\n"
+        "        raise RuntimeError('no info')\n"
+        "    def check(self, facts):\n"
+        "        return ()\n",
+        "the rule conftest.Rule from a pytest_ssot_rules hook is malformed: reading it raised "
+        "RuntimeError: no info at *conftest.py:5; a rule needs info (a RuleInfo), watched (a "
+        "tuple of dotted names) and check(facts)",
+    ),
+    "no-info": (
+        "class Rule:\n    info = None\n    watched = ()\n    def check(self, facts): ...\n",
+        "*conftest.Rule * malformed: its info is NoneType, not a pytest_ssot.model.RuleInfo*",
+    ),
+    "bad-watched": (
+        "from pytest_ssot.model import RuleInfo\n"
+        "class Rule:\n"
+        "    info = RuleInfo('SSOT990', 'r', '', '', '', '')\n"
+        "    watched = 'os.environ'\n"
+        "    def check(self, facts): ...\n",
+        "*malformed: its watched is 'os.environ', not a tuple of dotted names*",
+    ),
+    "no-check": (
+        "from pytest_ssot.model import RuleInfo\n"
+        "class Rule:\n"
+        "    info = RuleInfo('SSOT990', 'r', '', '', '', '')\n"
+        "    watched = ()\n",
+        "*malformed: it has no check(facts) method*",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", sorted(MALFORMED))
+def test_a_malformed_plugin_rule_is_a_usage_error_naming_it(
+    pytester: pytest.Pytester, case: str
+) -> None:
+    source, message = MALFORMED[case]
+    pytester.makeconftest(
+        source + "\ndef pytest_ssot_rules(config, ssot_config):\n    return [Rule()]\n"
+    )
+    pytester.makepyfile(test_a="def test_a(): pass")
+    result = pytester.runpytest("-p", "ssot")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(
+        [f"ERROR: pytest-ssot: {message}".replace("ERROR: pytest-ssot: *", "*")]
+    )
+    assert "INTERNALERROR" not in result.stdout.str() + result.stderr.str()
+
+
+def test_a_rules_hook_that_raises_is_a_usage_error_naming_it(pytester: pytest.Pytester) -> None:
+    pytester.makeconftest(
+        "def pytest_ssot_rules(config, ssot_config):\n    raise ImportError('no rules today')\n"
+    )
+    pytester.makepyfile(test_a="def test_a(): pass")
+    result = pytester.runpytest("-p", "ssot")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(
+        [
+            "ERROR: pytest-ssot: a pytest_ssot_rules hook failed (ImportError: no rules today at "
+            "*conftest.py:2); fix the plugin or conftest.py that implements it"
+        ]
+    )
+
+
 # -- bugs in pytest-ssot itself -----------------------------------------------------------------
 
 
