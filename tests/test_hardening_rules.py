@@ -140,6 +140,21 @@ def test_strict_mode_fails_the_tests_of_a_file_it_could_not_check_closed(
     )
 
 
+def test_under_xdist_the_failure_is_warned_once_and_decided_as_in_a_serial_run(
+    pytester: pytest.Pytester,
+) -> None:
+    pytest.importorskip("xdist")
+    _project(pytester)
+    serial, serial_report = _run(pytester)
+    distributed, report = _run(pytester, "-n", "2", "-p", "no:benchmark")
+    assert distributed.ret == serial.ret == pytest.ExitCode.TESTS_FAILED
+    warnings = serial.parseoutcomes()["warnings"]
+    distributed.assert_outcomes(passed=3, errors=2, warnings=warnings)
+    assert distributed.stdout.str().count("could not check test_boom.py") == 1
+    assert report["unchecked"] == serial_report["unchecked"]
+    assert report["summary"] == serial_report["summary"]
+
+
 def test_warnings_as_errors_make_the_affected_test_error_cleanly(
     pytester: pytest.Pytester,
 ) -> None:
