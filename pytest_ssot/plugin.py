@@ -575,7 +575,16 @@ class SSOTPlugin:
                 if not hooked:
                     view.add(finding, self.data.affected.get(key, ()))
                     continue
-                answer = hook(finding=finding, config=self.config)
+                try:
+                    answer = hook(finding=finding, config=self.config)
+                except Exception as exc:  # its intent is unknown: keep the violation as it is
+                    answer = None
+                    failed = "pytest-ssot failed while asking a pytest_ssot_violation hook about "
+                    if not any(b.startswith(failed) for b in self.broken):
+                        self.broken.append(
+                            f"{failed}{finding.code} {finding.path}:{finding.line}"
+                            f" ({_failure(exc)})"
+                        )
                 self._verdicts[key] = finding if answer is None or answer is True else answer
             verdict = self._verdicts[key]
             if isinstance(verdict, Finding):

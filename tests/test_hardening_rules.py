@@ -335,6 +335,28 @@ def test_a_bug_while_checking_the_collected_tests_fails_closed_in_strict_mode(
     )
 
 
+def test_a_violation_hook_that_raises_keeps_the_violation_and_is_a_warning(
+    pytester: pytest.Pytester,
+) -> None:
+    pytester.makepyprojecttoml('[tool.ssot]\nmode = "warn"\n')
+    pytester.makeconftest(
+        "def pytest_ssot_violation(finding, config):\n    raise LookupError('no verdict')\n"
+    )
+    (pytester.path / "test_boom.py").write_text(textwrap.dedent(BOOM))
+    result, report = _run(pytester)
+    assert result.ret == pytest.ExitCode.OK
+    result.assert_outcomes(passed=2, warnings=result.parseoutcomes()["warnings"])
+    result.stdout.fnmatch_lines(
+        [
+            "*SSOTWarning: pytest-ssot failed while asking a pytest_ssot_violation hook about "
+            "SSOT00* test_boom.py:* (LookupError: no verdict at *conftest.py:2); the tests run*",
+            "compliance * [[]incomplete: pytest-ssot failed while asking *",
+        ],
+        consecutive=False,
+    )
+    assert _violations(report) == {("SSOT002", "test_boom.py"), ("SSOT003", "test_boom.py")}
+
+
 def test_a_bug_at_the_end_of_the_session_is_one_line_and_keeps_the_exit_code(
     pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
 ) -> None:
