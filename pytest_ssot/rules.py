@@ -315,9 +315,6 @@ class RuleFailure:
         """Why the file is (partly) unchecked, for the summary and reports."""
         return f"pytest-ssot could not check it with {self.what}: {self.error} ({self.origin})"
 
-    def to_list(self) -> list[str | None]:
-        return [self.path, self.code, self.name, self.error, self.origin]
-
 
 _T = TypeVar("_T")
 
