@@ -456,8 +456,11 @@ def _suppressions(data: bytes) -> dict[int, frozenset[str]]:
     found: dict[int, frozenset[str]] = {}
     if b"\r" in data:  # tokenize splits lines at "\n" only; Python reads "\r" as one too
         data = data.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
+    # Decode as the rest of the scan does (undecodable bytes replaced): CPython accepts some
+    # of them in comments, and tokenizing raw bytes would stop at the first such line.
+    text = _decode(data)
     try:
-        for token in tokenize.tokenize(io.BytesIO(data).readline):
+        for token in tokenize.generate_tokens(io.StringIO(text).readline):
             if token.type != tokenize.COMMENT:
                 continue
             match = SUPPRESSION_RE.search(token.string)

@@ -469,3 +469,13 @@ def test_scan_never_raises_on_generated_python(case: tuple[bytes, str]) -> None:
         # Whatever follows it, the access before the generated code is found and ignorable.
         assert ("os.environ", 2) in {(r.target, r.line) for r in facts.refs}
         assert facts.suppressions[2] == frozenset({"SSOT002"})
+
+
+def test_an_undecodable_comment_does_not_hide_later_inline_ignores() -> None:
+    # Found by the fuzzer: CPython accepts a stray \x80 in a comment, so the file parses and
+    # the ignore on line 2 is real; pruned and full scans must both see it.
+    data = b"import os  #\x80 ssot: ignore\nimport os  # ssot: ignore[ad-hoc-mock, SSOT201]\n"
+    full = scan(data, "t.py", full=True)
+    pruned = scan(data, "t.py")
+    assert full.suppressions.get(2) == frozenset({"ad-hoc-mock", "SSOT201"})
+    assert pruned.suppressions == full.suppressions
