@@ -147,33 +147,223 @@ def load_project(
 
 
 # -- scanning ------------------------------------------------------------------------------------
-_WORKER: tuple[RuleSet, ScanCache | None] | None = None
+@dataclasses.dataclass
+class _Module:
+    """What one scanned file yields, computed in the process that scanned it."""
+
+    path: str
+    error: str | None
+    suppressions: dict[int, frozenset[str]]
+    findings: list[Finding]
+    tests: list[StaticTest] = dataclasses.field(default_factory=list)
+    records: list[TestRecord] = dataclasses.field(default_factory=list)
+    invalid: dict[str, str] = dataclasses.field(default_factory=dict)
+    unresolved: list[UnresolvedClass] = dataclasses.field(default_factory=list)
+    ssot001: list[tuple[Finding, list[str]]] = dataclasses.field(default_factory=list)
 
 
-def _init_worker(ruleset: RuleSet, cache_dir: str | None, salt: str) -> None:
+class _Context:
+    """One process's share of a check: it scans files and, for the test modules among them,
+    collects their tests and decides SSOT001 with its own resolver. Resolution depends only on
+    file contents, so every process reaches the answers a single one would."""
+
+    def __init__(
+        self,
+        ruleset: RuleSet,
+        cache_dir: Path | None,
+        settings: PytestSettings,
+        config: Config,
+        roots: list[Path],
+    ) -> None:
+        self.ruleset = ruleset
+        self.cache = (
+            ScanCache(cache_dir, ruleset.cache_salt(full=True)) if cache_dir is not None else None
+        )
+        self.settings = settings
+        self.config = config
+        self.root = settings.rootdir
+        self.facts: dict[Path, FileFacts] = {}
+        self.index = ModuleIndex(roots)
+        self.resolver = Resolver(self.index, self._facts_for, module_name)
+        self.chains = _ConftestChains(self.root)
+        self._interned: dict[frozenset[str], frozenset[str]] = {}
+        self._barren: set[tuple[ClassRef, str]] = set()
+        self._fixtures: dict[Path, Fixtures] = {}
+        self._goals: list[ClassRef | External] | None = None
+        self._verdicts: dict[ClassRef, tuple[Verdict, int, str]] = {}
+
+    def scan(self, path: Path) -> tuple[FileFacts, list[Finding]]:
+        facts, findings = check_file(
+            path, relpath(path, self.root), self.ruleset, self.cache, full=True
+        )
+        # What the check needs besides the findings: less to keep, and to send back.
+        slim = FileFacts(
+            path=facts.path,
+            error=facts.error,
+            suppressions=facts.suppressions,
+            structure=facts.structure,
+        )
+        self.facts[path] = slim
+        return slim, findings
+
+    def _facts_for(self, path: Path) -> FileFacts | None:
+        if path not in self.facts:
+            if not path.is_file():
+                return None
+            self.scan(path)
+        return self.facts[path]
+
+    def goals(self) -> list[ClassRef | External]:
+        """The configured base classes as definitions (ConfigError when one is not found)."""
+        if self._goals is None:
+            goals, problems = resolve_goals(self.resolver, self.config.base_classes)
+            if problems:
+                where = self.config.path or "[tool.ssot]"
+                raise ConfigError([f"{where}: {problem}" for problem in problems])
+            self._goals = goals
+        return self._goals
+
+    def analyse_many(
+        self, files: Sequence[tuple[Path, bool]], progress: Progress | None = None
+    ) -> list[_Module]:
+        """Scan every file, then analyse: parsing leaves large short-lived trees behind, and
+        keeping them apart from the long-lived test records keeps memory compact."""
+        scanned = []
+        for path, _ in files:
+            scanned.append(self.scan(path))
+            if progress is not None:
+                progress.advance(1)
+        return [
+            self.analyse(path, is_test, facts, findings)
+            for (path, is_test), (facts, findings) in zip(files, scanned, strict=True)
+        ]
+
+    def analyse(
+        self, path: Path, is_test: bool, facts: FileFacts, findings: list[Finding]
+    ) -> _Module:
+        module = _Module(str(path), facts.error, facts.suppressions, findings)
+        if not is_test or facts.error is not None or facts.structure is None:
+            return module
+        outer = Fixtures()
+        for conftest in self.chains.get(path.parent):
+            if conftest not in self._fixtures:
+                found = self._facts_for(conftest)
+                self._fixtures[conftest] = fixtures_of(found.structure if found else None)
+            outer.extend(self._fixtures[conftest])
+        collector = ModuleCollector(
+            self.settings,
+            self.resolver,
+            path,
+            facts.structure,
+            outer,
+            self._interned,
+            self._barren,
+        )
+        module.tests, module.unresolved = collector.collect()
+        rel = relpath(path, self.root)
+        for test in module.tests:
+            exemptions = tuple(_exemptions(test, module.invalid))
+            module.records.append(TestRecord(nodeid=test.nodeid, path=rel, exemptions=exemptions))
+        if self.config.base_classes and module.tests:
+            self._ssot001(module)
+        return module
+
+    def _ssot001(self, module: _Module) -> None:
+        """SSOT001 on static facts; a class whose ancestry cannot be resolved is reported as
+        unresolved instead of being guessed either way."""
+        goals = self.goals()
+        names = " or ".join(e.rpartition(":")[2] for e in self.config.base_classes)
+        for test in module.tests:
+            if test.cls is None:
+                if self.config.allow_function_tests:
+                    continue
+                finding = Finding(
+                    code=NON_SSOT_TEST_CLASS.code,
+                    path=test.path,
+                    line=test.line,
+                    col=1,
+                    message=(
+                        f"test function {test.name}() is not in an SSOT test class; move it "
+                        f"into a class deriving from {names}"
+                    ),
+                    scope=Scope(qualname=(test.name,)),
+                    snippet=f"def {test.name}",
+                )
+                module.ssot001.append((finding, [test.nodeid]))
+                continue
+            if test.cls not in self._verdicts:
+                detail = self.resolver.detail(test.cls)
+                self._verdicts[test.cls] = (
+                    self.resolver.derives_from(test.cls, goals),
+                    detail.line if detail is not None else test.line,
+                    relpath(test.cls.path, self.root),
+                )
+            verdict, line, class_path = self._verdicts[test.cls]
+            if verdict.value is None:
+                module.unresolved.append(
+                    UnresolvedClass(class_path, line, test.cls.qualname, verdict.reason)
+                )
+                continue
+            if verdict.value:
+                continue
+            qualname = test.cls.qualname
+            finding = Finding(
+                code=NON_SSOT_TEST_CLASS.code,
+                path=class_path,
+                line=line,
+                col=1,
+                message=(
+                    f"test class {qualname} does not inherit from an SSOT base class; "
+                    f"derive it from {names}"
+                ),
+                scope=Scope(qualname=tuple(qualname.split(".")), classes=1),
+                snippet=f"class {qualname}",
+            )
+            module.ssot001.append((finding, [test.nodeid]))
+
+    def lookups(self) -> _Lookups:
+        """What this process read or looked for besides the files it was given."""
+        return _Lookups(
+            files=set(self.facts),
+            modules={
+                name: (str(path) if path else None, found)
+                for name, (path, found) in self.index.lookups().items()
+            },
+            installed=self.resolver.installed_tops(),
+        )
+
+
+@dataclasses.dataclass
+class _Lookups:
+    files: set[Path] = dataclasses.field(default_factory=set)
+    modules: dict[str, tuple[str | None, bool]] = dataclasses.field(default_factory=dict)
+    installed: dict[str, bool] = dataclasses.field(default_factory=dict)
+
+    def update(self, other: _Lookups) -> None:
+        self.files |= other.files
+        self.modules.update(other.modules)
+        self.installed.update(other.installed)
+
+
+_WORKER: _Context | None = None
+
+
+def _init_worker(
+    ruleset: RuleSet,
+    cache_dir: str | None,
+    settings: PytestSettings,
+    config: Config,
+    roots: list[Path],
+) -> None:
     global _WORKER
-    gc.disable()  # see _no_cyclic_gc; a worker only scans
-    _WORKER = (ruleset, ScanCache(Path(cache_dir), salt) if cache_dir else None)
+    gc.disable()  # see _no_cyclic_gc
+    _WORKER = _Context(ruleset, Path(cache_dir) if cache_dir else None, settings, config, roots)
 
 
-def _scan_one(
-    path: str, rel: str, ruleset: RuleSet, cache: ScanCache | None
-) -> tuple[str, FileFacts, list[Finding]]:
-    facts, findings = check_file(Path(path), rel, ruleset, cache, full=True)
-    # What the check needs besides the findings: less to keep, and to send between processes.
-    slim = FileFacts(
-        path=facts.path,
-        error=facts.error,
-        suppressions=facts.suppressions,
-        structure=facts.structure,
-    )
-    return path, slim, findings
-
-
-def _scan_batch(batch: list[tuple[str, str]]) -> list[tuple[str, FileFacts, list[Finding]]]:
+def _analyse_batch(batch: list[tuple[str, bool]]) -> tuple[list[_Module], _Lookups]:
     assert _WORKER is not None
-    ruleset, cache = _WORKER
-    return [_scan_one(path, rel, ruleset, cache) for path, rel in batch]
+    modules = _WORKER.analyse_many([(Path(path), is_test) for path, is_test in batch])
+    return modules, _WORKER.lookups()
 
 
 class Progress:
@@ -201,38 +391,40 @@ class Progress:
             self.stream.flush()
 
 
-def scan_files(
-    files: Sequence[tuple[Path, str]],
-    ruleset: RuleSet,
+def analyse_files(
+    files: Sequence[tuple[Path, bool]],
+    context: _Context,
     cache_dir: Path | None,
     jobs: int,
     progress: Progress,
-) -> dict[Path, tuple[FileFacts, list[Finding]]]:
-    """Full scans of ``files`` (path, rootdir-relative path), in ``jobs`` processes."""
-    salt = ruleset.cache_salt(full=True)
-    results: dict[Path, tuple[FileFacts, list[Finding]]] = {}
-    work = [(str(path), rel) for path, rel in files]
-    if jobs <= 1 or len(work) < MIN_FILES_FOR_POOL:
-        cache = ScanCache(cache_dir, salt) if cache_dir is not None else None
-        for path, rel in work:
-            _, facts, findings = _scan_one(path, rel, ruleset, cache)
-            results[Path(path)] = (facts, findings)
-            progress.advance(1)
-        return results
+) -> tuple[list[_Module], _Lookups]:
+    """Scan ``files`` (path, is a test module) and analyse the test modules, in ``jobs``
+    processes; the results come back in the order of ``files``."""
+    if jobs <= 1 or len(files) < MIN_FILES_FOR_POOL:
+        return context.analyse_many(files, progress), context.lookups()
+    work = [(str(path), is_test) for path, is_test in files]
     size = max(8, min(128, len(work) // (jobs * 8) or 1))
     batches = [work[i : i + size] for i in range(0, len(work), size)]
+    done: dict[int, list[_Module]] = {}
+    lookups = _Lookups()
     with concurrent.futures.ProcessPoolExecutor(
         max_workers=jobs,
         initializer=_init_worker,
-        initargs=(ruleset, str(cache_dir) if cache_dir else None, salt),
+        initargs=(
+            context.ruleset,
+            str(cache_dir) if cache_dir else None,
+            context.settings,
+            context.config,
+            context.index.roots,
+        ),
     ) as pool:
-        futures = [pool.submit(_scan_batch, batch) for batch in batches]
+        futures = {pool.submit(_analyse_batch, batch): i for i, batch in enumerate(batches)}
         for future in concurrent.futures.as_completed(futures):
-            batch_results = future.result()
-            for path, facts, findings in batch_results:
-                results[Path(path)] = (facts, findings)
-            progress.advance(len(batch_results))
-    return results
+            modules, seen = future.result()
+            done[futures[future]] = modules
+            lookups.update(seen)
+            progress.advance(len(modules))
+    return [m for i in range(len(batches)) for m in done[i]], lookups
 
 
 class RunCache:
@@ -321,17 +513,13 @@ class RunCache:
         if tee.path is None:
             return
         first = {*self.files.test_files, *self.files.conftests}
-        index = run.resolver.index
         meta = {
             "key": self.key,
             "exit": code,
             "deps": [[str(p), _digest_file(p)] for p in run.read_files if p not in first],
-            "roots": [str(r) for r in index.roots],
-            "modules": {
-                name: [str(path) if path else None, found]
-                for name, (path, found) in index.lookups().items()
-            },
-            "installed": run.resolver.installed_tops(),
+            "roots": [str(r) for r in run.resolver.index.roots],
+            "modules": {name: list(answer) for name, answer in run.lookups.modules.items()},
+            "installed": run.lookups.installed,
             "output": tee.digest.hexdigest(),
         }
         meta_path, output_path = self._paths()
@@ -428,6 +616,7 @@ class CheckRun:
     unresolved: list[UnresolvedClass]
     resolver: Resolver
     read_files: list[Path]  # every file whose content the result depends on
+    lookups: _Lookups  # every module lookup and installed-package probe, and its answer
     facts: dict[Path, FileFacts]  # empty unless the run was asked to keep them
     known: dict[str, dict[str, Any]]
     coverage: baseline_file.Coverage
@@ -467,6 +656,8 @@ def run_check(
     files: Plan | None = None,
     keep_facts: bool = False,
 ) -> CheckRun:
+    if keep_facts:
+        jobs = 1  # the facts are those of this process
     with _no_cyclic_gc():
         return _run_check(project, paths, jobs, use_cache, progress_stream, files, keep_facts)
 
@@ -514,82 +705,51 @@ def _run_check(
     )
     ruleset = RuleSet(tuple(builtin_rules(config)))
     cache_dir = cache_dir_for(settings) if use_cache else None
-    todo = [(p, relpath(p, root)) for p in [*test_files, *conftests]]
+    context = _Context(ruleset, cache_dir, settings, config, _import_roots(settings, test_files))
+    if config.base_classes:
+        context.goals()  # a base class that cannot be found is a usage error, before any scan
+    todo = [*((p, True) for p in test_files), *((p, False) for p in conftests)]
     progress = Progress(len(todo), progress_stream or sys.stderr, progress_stream is not None)
     try:
-        scanned = scan_files(todo, ruleset, cache_dir, jobs, progress)
+        modules, lookups = analyse_files(todo, context, cache_dir, jobs, progress)
     finally:
         progress.close()
-    facts = {path: f for path, (f, _) in scanned.items()}
-    findings = {path: found for path, (_, found) in scanned.items()}
-    del scanned
-    salt = ruleset.cache_salt(full=True)
-    lazy_cache = ScanCache(cache_dir, salt) if cache_dir is not None else None
-
-    def facts_for(path: Path) -> FileFacts | None:
-        if path not in facts:
-            if not path.is_file():
-                return None
-            facts[path], _ = check_file(path, relpath(path, root), ruleset, lazy_cache, full=True)
-        return facts[path]
-
-    index = ModuleIndex(_import_roots(settings, test_files))
-    resolver = Resolver(index, facts_for, module_name)
-    goals: list[ClassRef | External] = []
-    if config.base_classes:
-        goals, problems = resolve_goals(resolver, config.base_classes)
-        if problems:
-            where = config.path or "[tool.ssot]"
-            raise ConfigError([f"{where}: {problem}" for problem in problems])
+    if not keep_facts:
+        # A large suite's facts are the biggest thing in memory, and all that follows needs
+        # only the tests and findings; `init` looks at them again (through the resolver).
+        context.facts = {}
+        context.resolver.forget()
 
     data = SessionData()
     tests: list[StaticTest] = []
     unresolved: list[UnresolvedClass] = []
     by_file: dict[Path, list[StaticTest]] = {}
-    conftest_fixtures: dict[Path, Fixtures] = {}
-    interned: dict[frozenset[str], frozenset[str]] = {}
-    barren: set[tuple[ClassRef, str]] = set()
-    for test_file in test_files:
-        rel = relpath(test_file, root)
-        module_facts = facts[test_file]
-        if module_facts.error is not None:
-            data.unchecked[rel] = UncheckedFile(rel, module_facts.error)
-            continue
-        assert module_facts.structure is not None
-        outer = Fixtures()
-        for conftest in chains.get(test_file.parent):
-            if conftest not in conftest_fixtures:
-                conftest_facts = facts.get(conftest)
-                conftest_fixtures[conftest] = fixtures_of(
-                    conftest_facts.structure if conftest_facts else None
-                )
-            outer.extend(conftest_fixtures[conftest])
-        collector = ModuleCollector(
-            settings, resolver, test_file, module_facts.structure, outer, interned, barren
-        )
-        found, undecided = collector.collect()
-        unresolved.extend(undecided)
-        if not found:
-            continue
-        by_file[test_file] = found
-        tests.extend(found)
-        for test in found:
-            data.tests[test.nodeid] = TestRecord(
-                nodeid=test.nodeid, path=rel, exemptions=tuple(_exemptions(test, data))
-            )
+    scanned: dict[Path, _Module] = {}
+    for (path, _), module in zip(todo, modules, strict=True):
+        scanned[path] = module
+        unresolved.extend(module.unresolved)
+        data.invalid_exemptions.update(module.invalid)
+        if module.tests:
+            by_file[path] = module.tests
+            tests.extend(module.tests)
+            for record in module.records:
+                data.tests[record.nodeid] = record
+        for finding, nodeids in module.ssot001:
+            data.add(finding, nodeids)
 
     scanned_rel: set[str] = set()
 
     def record_scan(path: Path) -> list[Finding]:
         rel = relpath(path, root)
         scanned_rel.add(rel)
-        file_facts = facts.get(path)
-        if file_facts is not None:
-            if file_facts.error is not None:
-                data.unchecked[rel] = UncheckedFile(rel, file_facts.error)
-            if file_facts.suppressions:
-                data.suppressions[rel] = file_facts.suppressions
-        return findings.get(path, [])
+        module = scanned.get(path)
+        if module is None:
+            return []
+        if module.error is not None:
+            data.unchecked[rel] = UncheckedFile(rel, module.error)
+        if module.suppressions:
+            data.suppressions[rel] = module.suppressions
+        return module.findings
 
     related = _related(by_file)
     for path, own in by_file.items():
@@ -612,25 +772,15 @@ def _run_check(
                 if affected:
                     data.add(finding, affected)
     for test_file in test_files:
-        if facts[test_file].error is not None:
-            scanned_rel.add(relpath(test_file, root))
-
-    if config.base_classes:
-        _check_test_classes(tests, goals, resolver, config, root, data, unresolved)
+        if scanned[test_file].error is not None:
+            record_scan(test_file)
 
     # What init needs of the tests; the records themselves go before policy builds its own.
     test_classes = {t.cls for t in tests if t.cls is not None}
     test_count = len(tests)
     complete = frozenset(relpath(p, root) for p in by_file)
-    del tests, by_file, related, candidates
-    read_files = sorted(facts)
-    if not keep_facts:
-        # A large suite's facts are the biggest thing in memory; only `init` looks at them
-        # again (through the resolver).
-        facts.clear()
-        findings.clear()
-        resolver.forget()
-
+    scanned.clear()
+    del tests, by_file, related, modules
     known: dict[str, dict[str, Any]] = {}
     if config.baseline is not None:
         known = baseline_file.load(config.baseline)
@@ -651,9 +801,10 @@ def _run_check(
         scanned=scanned_rel,
         roots=roots,
         unresolved=sorted(set(unresolved), key=lambda u: (u.path, u.line, u.qualname)),
-        resolver=resolver,
-        facts=facts,
-        read_files=read_files,
+        resolver=context.resolver,
+        facts=context.facts,
+        read_files=sorted({*lookups.files, *test_files, *conftests}),
+        lookups=lookups,
         known=known,
         coverage=coverage,
     )
@@ -700,7 +851,7 @@ def _import_roots(settings: PytestSettings, test_files: Iterable[Path]) -> list[
     return roots
 
 
-def _exemptions(test: StaticTest, data: SessionData) -> Iterator[Exemption]:
+def _exemptions(test: StaticTest, invalid: dict[str, str]) -> Iterator[Exemption]:
     """The ``ssot_exempt`` marks of a test, validated as the plugin validates them."""
     for origin, mark in test.marks:
         codes = mark.args
@@ -724,7 +875,7 @@ def _exemptions(test: StaticTest, data: SessionData) -> Iterator[Exemption]:
         ):
             problem = f"until={until!r} is not a YYYY-MM-DD date"
         if problem is not None:
-            data.invalid_exemptions[origin] = f"ssot_exempt {problem}; not applied"
+            invalid[origin] = f"ssot_exempt {problem}; not applied"
             continue
         yield Exemption(codes=frozenset(codes), reason=str(reason), until=until, origin=origin)
 
@@ -819,66 +970,6 @@ def _affected_by(
     if body in defined:
         return test.function == body
     return bool(cls_parts) or module == here
-
-
-def _check_test_classes(
-    tests: list[StaticTest],
-    goals: list[ClassRef | External],
-    resolver: Resolver,
-    config: Config,
-    root: Path,
-    data: SessionData,
-    unresolved: list[UnresolvedClass],
-) -> None:
-    """SSOT001 on static facts; a class whose ancestry cannot be resolved is reported as
-    unresolved instead of being guessed either way."""
-    names = " or ".join(e.rpartition(":")[2] for e in config.base_classes)
-    verdicts: dict[ClassRef, tuple[Verdict, int, str]] = {}
-    for test in tests:
-        if test.cls is None:
-            if config.allow_function_tests:
-                continue
-            finding = Finding(
-                code=NON_SSOT_TEST_CLASS.code,
-                path=test.path,
-                line=test.line,
-                col=1,
-                message=(
-                    f"test function {test.name}() is not in an SSOT test class; move it into a "
-                    f"class deriving from {names}"
-                ),
-                scope=Scope(qualname=(test.name,)),
-                snippet=f"def {test.name}",
-            )
-            data.add(finding, [test.nodeid])
-            continue
-        if test.cls not in verdicts:
-            detail = resolver.detail(test.cls)
-            verdicts[test.cls] = (
-                resolver.derives_from(test.cls, goals),
-                detail.line if detail is not None else test.line,
-                relpath(test.cls.path, root),
-            )
-        verdict, line, class_path = verdicts[test.cls]
-        if verdict.value is None:
-            unresolved.append(UnresolvedClass(class_path, line, test.cls.qualname, verdict.reason))
-            continue
-        if verdict.value:
-            continue
-        qualname = test.cls.qualname
-        finding = Finding(
-            code=NON_SSOT_TEST_CLASS.code,
-            path=class_path,
-            line=line,
-            col=1,
-            message=(
-                f"test class {qualname} does not inherit from an SSOT base class; "
-                f"derive it from {names}"
-            ),
-            scope=Scope(qualname=tuple(qualname.split(".")), classes=1),
-            snippet=f"class {qualname}",
-        )
-        data.add(finding, [test.nodeid])
 
 
 # -- output ----------------------------------------------------------------------------------
