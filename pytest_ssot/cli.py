@@ -79,7 +79,6 @@ RUN_CACHE_NAME = "ssot-runs"
 # Formats whose output depends on nothing but the inputs (SARIF carries the time of the run).
 RUN_CACHE_FORMATS = ("text", "json", "github")
 RUNNER_ENV = "PYTEST_SSOT_RUNNER"
-FIX_HINT = "ssot fix needs the fix extra: pip install 'pytest-ssot[fix]'"
 # Below this many files, starting worker processes costs more than it saves.
 MIN_FILES_FOR_POOL = 64
 PROGRESS_MIN_FILES = 200
@@ -1304,26 +1303,21 @@ def cmd_run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
 
 def cmd_fix(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    try:
-        from pytest_ssot import fix
-    except ImportError:
-        print(FIX_HINT, file=err)
-        return EXIT_USAGE
+    # fix.py itself needs only the standard library; it reports a missing libcst (the `fix`
+    # extra) as a usage error before touching anything.
+    from pytest_ssot import fix
+
     paths = _paths(args.paths)
     project = load_project(args, paths, err=err)
-    try:
-        return fix.run(
-            [p.resolve() for p in paths],
-            project.config,
-            diff=args.diff,
-            wrap_functions=args.wrap_functions,
-            out=out,
-            jobs=args.jobs,
-            err=err,
-        )
-    except ImportError:
-        print(FIX_HINT, file=err)
-        return EXIT_USAGE
+    return fix.run(
+        [p.resolve() for p in paths],
+        project.config,
+        diff=args.diff,
+        wrap_functions=args.wrap_functions,
+        out=out,
+        jobs=args.jobs,
+        err=err,
+    )
 
 
 # -- init ----------------------------------------------------------------------------------------

@@ -53,7 +53,7 @@ SKIP_DIRS = frozenset(
 )
 TEST_FUNCTION_RE = re.compile(rb"^(?:async[ \t]+)?def[ \t]+test", re.MULTILINE)
 PARALLEL_FROM = 48  # below this many files, starting worker processes costs more than it saves
-INSTALL_HINT = "ssot fix needs libcst: pip install 'pytest-ssot[fix]'"
+INSTALL_HINT = "ssot fix needs the fix extra (libcst): pip install 'pytest-ssot[fix]'"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -464,7 +464,7 @@ def run(
     try:
         import libcst  # noqa: F401
     except ImportError:
-        print(f"ssot fix: {INSTALL_HINT}", file=err)
+        print(INSTALL_HINT, file=err)
         return 2
     paths = paths or [config.root]
     problems = usage_problems(paths, config)

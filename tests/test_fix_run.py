@@ -208,7 +208,7 @@ def test_without_libcst_it_says_how_to_install_it(
     monkeypatch.setitem(sys.modules, "libcst", None)  # makes `import libcst` fail
     code, out = fix(project, "tests")
     assert code == 2
-    assert out == "ssot fix: ssot fix needs libcst: pip install 'pytest-ssot[fix]'\n"
+    assert out == "ssot fix needs the fix extra (libcst): pip install 'pytest-ssot[fix]'\n"
 
 
 @pytest.mark.skipif(
