@@ -8,7 +8,13 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from pytest_ssot.errors import ConfigError, EnvAccessError, SSOTError
+from pytest_ssot.errors import (
+    ConfigError,
+    EnvAccessError,
+    RuntimeViolationError,
+    SourceAccessError,
+    SSOTError,
+)
 
 try:
     from importlib.metadata import PackageNotFoundError, version
@@ -20,7 +26,15 @@ except PackageNotFoundError:  # pragma: no cover - running from a source tree
 if TYPE_CHECKING:
     from pytest_ssot.plugin import SSOTWarning
 
-__all__ = ["ConfigError", "EnvAccessError", "SSOTError", "SSOTWarning", "__version__"]
+__all__ = [
+    "ConfigError",
+    "EnvAccessError",
+    "RuntimeViolationError",
+    "SSOTError",
+    "SSOTWarning",
+    "SourceAccessError",
+    "__version__",
+]
 
 
 def __getattr__(name: str) -> Any:

@@ -25,7 +25,13 @@ class BaselineError(ConfigError):
         super().__init__([problem])
 
 
-class EnvAccessError(SSOTError):
+class RuntimeViolationError(SSOTError):
+    """A violation seen while a test ran, refused at its site in strict mode: SSOT102, or a
+    call of an API a team-defined source forbids (``runtime = true``). Catch this to handle
+    both; test code that swallows one still fails at teardown."""
+
+
+class EnvAccessError(RuntimeViolationError):
     """Test code touched the process environment directly (SSOT102, strict mode).
 
     Picklable, so it survives the trip from an xdist worker to the controller.
@@ -42,3 +48,18 @@ class EnvAccessError(SSOTError):
             f"SSOT102 direct process-environment access {self.what} at {self.where}; "
             f"{self.use_instead}"
         )
+
+
+class SourceAccessError(RuntimeViolationError):
+    """Test code called an API that a team-defined source forbids (``[[tool.ssot.sources]]``
+    with ``runtime = true``, strict mode). Picklable, like :class:`EnvAccessError`."""
+
+    def __init__(self, code: str, api: str, where: str, use_instead: str) -> None:
+        self.code = code
+        self.api = api
+        self.where = where
+        self.use_instead = use_instead
+        super().__init__(code, api, where, use_instead)
+
+    def __str__(self) -> str:
+        return f"{self.code} {self.api}() called directly at {self.where}; {self.use_instead}"
