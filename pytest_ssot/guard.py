@@ -38,7 +38,7 @@ import threading
 from collections.abc import Callable
 from pathlib import Path
 from types import FrameType, TracebackType
-from typing import Any
+from typing import Any, TypeVar
 
 from pytest_ssot.errors import EnvAccessError
 from pytest_ssot.paths import any_glob_match, in_modules, relpath
@@ -48,9 +48,14 @@ __all__ = [
     "Classifier",
     "EnvGuard",
     "active_guard",
+    "deciding_frame",
+    "frame_qualname",
     "installed",
+    "remove_last",
     "use_instead",
 ]
+
+_T = TypeVar("_T")
 
 # What a frame is to the guard: part of the environment API (keep walking), test code (a
 # violation), or anything else (not a violation; stop walking).
@@ -155,14 +160,20 @@ class Classifier:
         path = _norm(filename)
         if path.startswith(self._system) or not self._inside(path):
             return OTHER
-        if isinstance(module, str) and in_modules(module, self._exempt):
+        if self.belongs_to(path, module, self._exempt):
             return OTHER
-        rel = relpath(path, self.root)
-        if _sanctioned(rel, self._exempt):
-            return OTHER
-        if self._exclude and any_glob_match(rel, self._exclude):
+        if self._exclude and any_glob_match(relpath(path, self.root), self._exclude):
             return OTHER
         return TEST
+
+    def belongs_to(self, filename: str, module: object, modules: tuple[str, ...]) -> bool:
+        """Whether a file is one of ``modules`` (or inside one), by its module name or, for
+        code imported under another name, by its path."""
+        if not modules:
+            return False
+        if isinstance(module, str) and in_modules(module, modules):
+            return True
+        return _sanctioned(relpath(_norm(filename), self.root), modules)
 
     def _inside(self, path: str) -> bool:
         directory = os.path.dirname(path)
@@ -264,7 +275,7 @@ class EnvGuard:
             if _active and _active[-1] is self:
                 _active.pop()
             else:
-                _remove_last(_active, self)
+                remove_last(_active, self)
             _current = _active[-1] if _active else None
             if self._entries and self._entries.pop():
                 _release(self)
@@ -292,7 +303,7 @@ class EnvGuard:
             access = Access(
                 filename=site[0],
                 line=site[1],
-                qualname=_qualname(frame),
+                qualname=frame_qualname(frame),
                 action="read" if primitive in _READS else "write",
                 what=what,
             )
@@ -305,9 +316,11 @@ class EnvGuard:
             raise error
 
 
-def _remove_last(entries: list[EnvGuard], guard: EnvGuard) -> None:
+def remove_last(entries: list[_T], item: _T) -> None:
+    """Remove the last occurrence of ``item`` (by identity): a guard leaving the stack of
+    entered guards, or giving back one hold of the interceptors."""
     for index in range(len(entries) - 1, -1, -1):
-        if entries[index] is guard:
+        if entries[index] is item:
             del entries[index]
             return
 
@@ -319,32 +332,39 @@ def _hold(guard: EnvGuard) -> None:
 
 
 def _release(guard: EnvGuard) -> None:
-    _remove_last(_holders, guard)
+    remove_last(_holders, guard)
     if not _holders:
         _restore()
+
+
+def deciding_frame(classifier: Classifier, frame: FrameType | None) -> FrameType | None:
+    """The first caller that is not part of the watched API, if it is test code: the frame a
+    run-time violation is reported at. ``None`` when product code, the standard library or
+    anything else outside the tests made the call."""
+    kinds = classifier.kinds
+    while frame is not None:
+        kind = kinds.get(frame.f_code.co_filename)
+        if kind is None:
+            kind = classifier.classify(frame)
+        if kind != TRANSPARENT:
+            return frame if kind == TEST else None
+        frame = frame.f_back
+    return None
 
 
 def _check_frame(frame: FrameType | None, primitive: str, env: Any, key: Any) -> None:
     """Find the first caller outside the environment API and judge it."""
     __tracebackhide__ = True
     guard = _current
-    if guard is None:
+    if guard is None or frame is None:
         return
-    kinds = guard.classifier.kinds
-    start = frame
-    while frame is not None:
-        kind = kinds.get(frame.f_code.co_filename)
-        if kind is None:
-            kind = guard.classifier.classify(frame)
-        if kind == TRANSPARENT:
-            frame = frame.f_back
-            continue
-        if kind == TEST and start is not None:
-            guard._hit(frame, start, primitive, env, key)
-        return
+    caller = deciding_frame(guard.classifier, frame)
+    if caller is not None:
+        guard._hit(caller, frame, primitive, env, key)
 
 
-def _qualname(frame: FrameType) -> str:
+def frame_qualname(frame: FrameType) -> str:
+    """The dotted function a frame runs (``TestX.test_y``); "" at module level."""
     code = frame.f_code
     name: str = getattr(code, "co_qualname", code.co_name)
     if name == "<module>":
