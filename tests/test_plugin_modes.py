@@ -260,6 +260,14 @@ def test_ssot_mode_off_disables_everything_even_a_strict_config(
     assert "ssot: mode" not in output
 
 
+def test_off_still_validates_the_configuration(pytester: pytest.Pytester) -> None:
+    pytester.makepyprojecttoml('[tool.ssot]\nmode = "off"\nfail_under = "high"\n')
+    pytester.makepyfile(test_ok="def test_ok():\n    pass\n")
+    result = pytester.runpytest("-p", "ssot", "--ssot-mode=off")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["*pyproject.toml: tool.ssot.fail_under = 'high': expected*"])
+
+
 # -- precedence: rules, tiers, --ssot-mode ---------------------------------------------------
 
 
@@ -324,6 +332,33 @@ def test_ssot_mode_strict_applies_everywhere_but_rules_switched_off(
     }
     assert "SSOT003" not in report["summary"]["by_rule"]
     assert report["mode"] == "strict"
+
+
+def test_strict_rejection_is_not_hidden_by_a_skip_marker(pytester: pytest.Pytester) -> None:
+    pytester.makepyprojecttoml('[tool.ssot]\nmode = "strict"\n')
+    pytester.makepyfile(
+        test_x="""
+        import os
+
+        import pytest
+
+        @pytest.mark.skip(reason="later")
+        def test_skipped():
+            os.environ.get("A")
+
+        @pytest.mark.skipif(True, reason="never here")
+        def test_skipped_if():
+            os.environ.get("B")
+
+        @pytest.mark.skip(reason="later")
+        def test_skipped_clean():
+            pass
+        """
+    )
+    result = pytester.runpytest("-p", "ssot", "--ssot-mode=strict", "-p", "no:cacheprovider")
+    result.assert_outcomes(errors=2, skipped=1)
+    result.stdout.fnmatch_lines(["*ERROR at setup of test_skipped *", "*SSOT002 test_x.py:7 *"])
+    assert result.ret == pytest.ExitCode.TESTS_FAILED
 
 
 def test_strict_rejection_is_not_hidden_by_an_xfail_marker(pytester: pytest.Pytester) -> None:
