@@ -147,6 +147,9 @@ def resolve(api: str) -> Target | str:
     if isinstance(obj, types.FunctionType):
         if inspect.isasyncgenfunction(obj):
             return "an async generator function"
+        if len(obj.__closure__ or ()) > MAX_CELLS:
+            cells = len(obj.__closure__ or ())
+            return f"a closure over {cells} variables; up to {MAX_CELLS} can be recorded"
         return Target(obj, receiver)
     if isinstance(obj, types.MethodType):
         return "a bound method"
@@ -354,38 +357,82 @@ class _Patch:
 
 
 _TRAMPOLINE_FILE = "<pytest-ssot: recorded call>"
-_BODIES = {
-    "plain": "return _ssot_call_(args, kwargs)",
-    "coroutine": "return await _ssot_call_(args, kwargs)",
-    "generator": "return (yield from _ssot_call_(args, kwargs))",
-}
+MAX_CELLS = 3
 
 
-@functools.cache
-def _trampoline(flavour: str, cells: int) -> types.CodeType:
-    """A code object ``(*args, _ssot_call_, **kwargs)`` that hands the call to the patch.
+def _trampolines() -> dict[tuple[str, int], types.CodeType]:
+    """Code objects ``(*args, _ssot_call_, **kwargs)`` that hand a call to its patch, by
+    flavour and number of free variables.
 
     A function's ``__code__`` can only be swapped for code with as many free variables as the
-    function has closure cells (decorated functions, ``super()`` in methods), so the
-    trampoline declares that many and never reads them. Its file name starts with ``<``: the
-    classifier sees it as part of the interception, coverage tools ignore it.
+    function has closure cells (decorated functions, ``super()`` in methods), so each one reads
+    that many enclosing names in a branch that never runs. Written out rather than generated:
+    the package never compiles text. Their file name starts with ``<``: the classifier sees
+    them as part of the interception, coverage tools ignore them.
     """
-    names = [f"_ssot_cell{i}_" for i in range(cells)]
-    keep = f"        if _ssot_call_ is None:\n            return ({', '.join(names)},)\n"
-    source = (
-        "def _outer():\n"
-        + "".join(f"    {name} = None\n" for name in names)
-        + f"    {'async def' if flavour == 'coroutine' else 'def'} "
-        "_recorded(*args, _ssot_call_, **kwargs):\n"
-        "        __tracebackhide__ = True\n"
-        + (keep if names else "")
-        + f"        {_BODIES[flavour]}\n"
-        "    return _recorded\n"
-    )
-    namespace: dict[str, Any] = {}
-    exec(compile(source, _TRAMPOLINE_FILE, "exec"), namespace)
-    code: types.CodeType = namespace["_outer"]().__code__
-    return code
+    a = b = c = None
+
+    def plain0(*args: Any, _ssot_call_: Any, **kwargs: Any) -> Any:
+        __tracebackhide__ = True
+        return _ssot_call_(args, kwargs)
+
+    def plain1(*args: Any, _ssot_call_: Any, **kwargs: Any) -> Any:
+        __tracebackhide__ = True
+        return _ssot_call_(args, kwargs) if _ssot_call_ else a
+
+    def plain2(*args: Any, _ssot_call_: Any, **kwargs: Any) -> Any:
+        __tracebackhide__ = True
+        return _ssot_call_(args, kwargs) if _ssot_call_ else (a, b)
+
+    def plain3(*args: Any, _ssot_call_: Any, **kwargs: Any) -> Any:
+        __tracebackhide__ = True
+        return _ssot_call_(args, kwargs) if _ssot_call_ else (a, b, c)
+
+    async def coroutine0(*args: Any, _ssot_call_: Any, **kwargs: Any) -> Any:
+        __tracebackhide__ = True
+        return await _ssot_call_(args, kwargs)
+
+    async def coroutine1(*args: Any, _ssot_call_: Any, **kwargs: Any) -> Any:
+        __tracebackhide__ = True
+        return await _ssot_call_(args, kwargs) if _ssot_call_ else a
+
+    async def coroutine2(*args: Any, _ssot_call_: Any, **kwargs: Any) -> Any:
+        __tracebackhide__ = True
+        return await _ssot_call_(args, kwargs) if _ssot_call_ else (a, b)
+
+    async def coroutine3(*args: Any, _ssot_call_: Any, **kwargs: Any) -> Any:
+        __tracebackhide__ = True
+        return await _ssot_call_(args, kwargs) if _ssot_call_ else (a, b, c)
+
+    def generator0(*args: Any, _ssot_call_: Any, **kwargs: Any) -> Any:
+        __tracebackhide__ = True
+        return (yield from _ssot_call_(args, kwargs))
+
+    def generator1(*args: Any, _ssot_call_: Any, **kwargs: Any) -> Any:
+        __tracebackhide__ = True
+        return (yield from _ssot_call_(args, kwargs)) if _ssot_call_ else a
+
+    def generator2(*args: Any, _ssot_call_: Any, **kwargs: Any) -> Any:
+        __tracebackhide__ = True
+        return (yield from _ssot_call_(args, kwargs)) if _ssot_call_ else (a, b)
+
+    def generator3(*args: Any, _ssot_call_: Any, **kwargs: Any) -> Any:
+        __tracebackhide__ = True
+        return (yield from _ssot_call_(args, kwargs)) if _ssot_call_ else (a, b, c)
+
+    functions: dict[str, tuple[Callable[..., Any], ...]] = {
+        "plain": (plain0, plain1, plain2, plain3),
+        "coroutine": (coroutine0, coroutine1, coroutine2, coroutine3),
+        "generator": (generator0, generator1, generator2, generator3),
+    }
+    return {
+        (flavour, cells): function.__code__.replace(co_filename=_TRAMPOLINE_FILE)
+        for flavour, row in functions.items()
+        for cells, function in enumerate(row)
+    }
+
+
+_TRAMPOLINES = _trampolines()
 
 
 class _FunctionPatch(_Patch):
@@ -415,7 +462,7 @@ class _FunctionPatch(_Patch):
             flavour = "generator"
         else:
             flavour = "plain"
-        trampoline = _trampoline(flavour, len(function.__closure__ or ()))
+        trampoline = _TRAMPOLINES[flavour, len(function.__closure__ or ())]
         # Generator-based coroutines (@types.coroutine) stay awaitable.
         flags = trampoline.co_flags | (code.co_flags & inspect.CO_ITERABLE_COROUTINE)
         if sys.version_info >= (3, 11):

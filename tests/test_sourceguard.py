@@ -93,6 +93,26 @@ async def agen():
     yield 1
 
 
+def widen(a, b, c, d):
+    def wide():
+        return a, b, c, d
+
+    return wide
+
+
+wide = widen(1, 2, 3, 4)
+
+
+def triple(a, b, c):
+    def three():
+        return a + b + c
+
+    return three
+
+
+three = triple(1, 2, 3)
+
+
 class Client:
     def __init__(self, url="ws://x"):
         self.url = url
@@ -107,6 +127,11 @@ class Client:
     @staticmethod
     def version():
         return 2
+
+
+class Child(Client):
+    def send(self, data):
+        return ("child", super().send(data))
 
 
 class Bare:
@@ -295,7 +320,9 @@ def test_closures_decorated_functions_coroutines_and_generators_keep_working(
     suite: Suite,
 ) -> None:
     api, helpers = suite.api, suite.helpers
-    guarded = suite.guard("bump", "decorated", "fetch", "stream", "legacy_coroutine")
+    guarded = suite.guard(
+        "bump", "decorated", "three", "Child.send", "fetch", "stream", "legacy_coroutine"
+    )
     try:
         assert guarded.problems == []
         assert inspect.iscoroutinefunction(api.fetch)
@@ -304,6 +331,8 @@ def test_closures_decorated_functions_coroutines_and_generators_keep_working(
             assert guarded.each(helpers.call, "bump") == 1
             assert guarded.each(helpers.call, "bump", 2) == 3
             assert guarded.each(helpers.call, "decorated", 4) == 8
+            assert guarded.each(helpers.call, "three") == 6
+            assert guarded.each(helpers.send, api.Child()) == ("child", 1)  # super() inside
             assert asyncio.run(helpers.awaiting()) == 1
             assert helpers.iterate() == ["ready", 0, 1]
             generator = api.stream(1)
@@ -325,6 +354,8 @@ def test_closures_decorated_functions_coroutines_and_generators_keep_working(
         ("bump", "call"),
         ("bump", "call"),
         ("decorated", "call"),
+        ("three", "call"),
+        ("send", "send"),
         ("fetch", "awaiting"),
         ("stream", "iterate"),
     ]
@@ -397,6 +428,7 @@ def test_methods_static_class_and_inherited_ones_count_only_on_the_class_named(
         ("os", "it is a module"),
         ("ssot_sg_product.api.DEFAULT", "not callable"),
         ("ssot_sg_product.api.agen", "an async generator function"),
+        ("ssot_sg_product.api.wide", "a closure over 4 variables; up to 3 can be recorded"),
         ("ssot_sg_product.api.Client.missing", "AttributeError: type object 'Client' has no"),
         ("ssot_sg_product.nowhere.x", "no module or attribute ssot_sg_product.nowhere"),
         ("nowhere_at_all.x", "no module or attribute nowhere_at_all"),
@@ -537,11 +569,16 @@ def test_installing_twice_installs_once(suite: Suite) -> None:
         _close(guarded)
 
 
-def test_the_trampoline_source_is_well_formed() -> None:
-    from pytest_ssot.sourceguard import _trampoline
+def test_there_is_a_trampoline_for_every_flavour_and_closure_size() -> None:
+    from pytest_ssot.sourceguard import _TRAMPOLINES, MAX_CELLS
 
-    for flavour in ("plain", "coroutine", "generator"):
-        for cells in (0, 1, 3):
-            code = _trampoline(flavour, cells)
+    for flavour, flag in (
+        ("plain", 0),
+        ("coroutine", inspect.CO_COROUTINE),
+        ("generator", inspect.CO_GENERATOR),
+    ):
+        for cells in range(MAX_CELLS + 1):
+            code = _TRAMPOLINES[flavour, cells]
             assert len(code.co_freevars) == cells
+            assert code.co_flags & (inspect.CO_COROUTINE | inspect.CO_GENERATOR) == flag
             assert code.co_filename.startswith("<pytest-ssot")
