@@ -38,7 +38,12 @@ from pytest_ssot.config import (
     parse_until,
     validate_fail_under,
 )
-from pytest_ssot.errors import ConfigError, EnvAccessError
+from pytest_ssot.errors import (
+    ConfigError,
+    EnvAccessError,
+    RuntimeViolationError,
+    SourceAccessError,
+)
 from pytest_ssot.guard import Access, Classifier, EnvGuard, use_instead
 from pytest_ssot.model import (
     MODES,
@@ -66,6 +71,7 @@ from pytest_ssot.rules import (
     check_file,
 )
 from pytest_ssot.scanner import FileFacts, scan
+from pytest_ssot.sourceguard import Call, SourceGuard, Unrecordable
 
 
 class SSOTWarning(pytest.PytestWarning):
@@ -198,8 +204,9 @@ def pytest_configure(config: pytest.Config) -> None:
     config.pluginmanager.register(plugin, "ssot-session")
     xdist_glue.install(config, plugin)
     _check_runner(config, plugin)
-    if ssot_config.rules.get(RUNTIME_ENVIRON_ACCESS.code) != "off":
-        config.pluginmanager.register(RuntimeGuard(plugin), "ssot-guard")
+    guard = RuntimeGuard(plugin)
+    if guard.environ or guard.sources:
+        config.pluginmanager.register(guard, "ssot-guard")
 
 
 def _import_base(entry: str, ssot_config: Config) -> type:
@@ -1030,6 +1037,11 @@ class RunnerWarning:
 
 def _runner_key_location(ssot: Config, root: Path) -> tuple[str, int]:
     """Where ``runner`` is configured, so reports can point at it."""
+    return _config_location(ssot, root, r"\s*runner\s*=")
+
+
+def _config_location(ssot: Config, root: Path, pattern: str) -> tuple[str, int]:
+    """The configuration file and the first line matching ``pattern`` there (else line 1)."""
     if ssot.path is None:
         return "", 0
     try:
@@ -1037,31 +1049,48 @@ def _runner_key_location(ssot: Config, root: Path) -> tuple[str, int]:
     except (OSError, UnicodeDecodeError):
         text = ""
     for number, line in enumerate(text.splitlines(), start=1):
-        if re.match(r"\s*runner\s*=", line):
+        if re.match(pattern, line):
             return relpath(ssot.path, root), number
     return relpath(ssot.path, root), 1
 
 
-# -- SSOT102: the runtime guard around every test phase ---------------------------------------
+# -- SSOT102 and runtime sources: the run-time guards around every test phase ----------------
 _STATIC_ENV_NAMES = frozenset({DIRECT_ENVIRON_ACCESS.code, DIRECT_ENVIRON_ACCESS.name})
+_SWALLOWED = {
+    EnvAccessError: "the EnvAccessError raised for its direct process-environment access",
+    SourceAccessError: "the SourceAccessError raised for its call of an API a team-defined "
+    "source forbids",
+}
 
 
 class RuntimeGuard:
-    """Enters the environment guard for setup, call and teardown of each checked test and
-    turns each access site it reports into a finding of that test (registered as
-    ``ssot-guard``). Module-, class- and session-scoped fixtures are set up and torn down
+    """Enters the run-time guards for setup, call and teardown of each checked test and turns
+    each site they report into a finding of that test (registered as ``ssot-guard``): the
+    environment guard (SSOT102) and the guard of ``[[tool.ssot.sources]]`` with
+    ``runtime = true``. Module-, class- and session-scoped fixtures are set up and torn down
     inside some test's setup and teardown, so they are covered and attributed to that test.
     """
 
     def __init__(self, plugin: SSOTPlugin) -> None:
         self.plugin = plugin
+        ssot = plugin.ssot
+        self.environ = ssot.rules.get(RUNTIME_ENVIRON_ACCESS.code) != "off"
+        # A source switched off in `rules` costs nothing: its APIs are never intercepted.
+        self.sources = {
+            s.code: s for s in ssot.sources if s.runtime and ssot.rules.get(s.code) != "off"
+        }
         self.guard: EnvGuard | None = None
+        self.source_guard: SourceGuard | None = None
         self.nodeid: str | None = None
-        self.fix = use_instead(plugin.ssot.env_modules)
-        self._modes: dict[str, Mode] = {}
+        self.fix = use_instead(ssot.env_modules)
+        self._entered: tuple[EnvGuard | SourceGuard, ...] = ()
+        self._guards: dict[str, tuple[EnvGuard | SourceGuard, ...]] = {}  # per test file
+        self._modes: dict[tuple[str, str], Mode] = {}
         self._propagated: set[int] = set()
-        self._static: dict[str, list[Finding]] | None = None
+        self._static_codes = frozenset({DIRECT_ENVIRON_ACCESS.code, *self.sources})
+        self._static: dict[tuple[str, str], list[Finding]] | None = None
         self._suppressions: dict[str, dict[int, frozenset[str]]] = {}
+        self._fresh: set[str] = set()  # files whose lines linecache has checked this session
         # Once per site for the whole session: under xdist the first worker to get there wins.
         self._first_time: Callable[[str], bool] = (
             getattr(plugin, "first_time", None) or _FirstTimeHere()
@@ -1071,6 +1100,15 @@ class RuntimeGuard:
     def _close(self) -> None:
         if self.guard is not None:
             self.guard.close()
+        if self.source_guard is not None:
+            self.source_guard.close()
+
+    def _mode(self, code: str, path: str) -> Mode:
+        key = (code, path)
+        mode = self._modes.get(key)
+        if mode is None:
+            mode = self._modes[key] = self.plugin.ssot.mode_for(code, path)
+        return mode
 
     @pytest.hookimpl(trylast=True)
     def pytest_collection_finish(self, session: pytest.Session) -> None:
@@ -1092,84 +1130,133 @@ class RuntimeGuard:
             exempt_modules=self.plugin.ssot.env_modules + self.plugin.ssot.mock_modules,
             exclude=self.plugin.ssot.exclude,
         )
-        self.guard = EnvGuard(classifier, self._verdict)
-        # Installed once for the session (patching a type is the costly part); each test
-        # phase only switches it on. _close() uninstalls it on every path.
-        self.guard.install()
+        if self.environ:
+            self.guard = EnvGuard(classifier, self._verdict)
+            # Installed once for the session (patching a type is the costly part); each test
+            # phase only switches it on. _close() uninstalls it on every path.
+            self.guard.install()
+        paths = {record.path for record in self.plugin.data.tests.values()}
+        sources = [
+            s for s in self.sources.values() if any(self._mode(s.code, p) != "off" for p in paths)
+        ]
+        if sources:
+            # After collection, so the test modules (and what they import) are loaded; the
+            # interceptors keep the identity of what they patch, so names bound earlier work.
+            self.source_guard = SourceGuard(classifier, sources, self._call_verdict)
+            problems: list[Unrecordable] = []
+            with self.plugin._shielded("installing the run-time guard of team-defined sources"):
+                problems = self.source_guard.install()
+            for problem in problems:
+                self._warn_unrecordable(problem)
+
+    def _warn_unrecordable(self, problem: Unrecordable) -> None:
+        if not self._first_time(f"ssot-unrecordable:{problem.code}:{problem.api}"):
+            return
+        ssot = self.plugin.ssot
+        path, line = _config_location(
+            ssot, self.plugin.root, rf'.*["\']{re.escape(problem.api)}["\']'
+        )
+        try:
+            warnings.warn_explicit(
+                SSOTWarning(problem.message),
+                category=SSOTWarning,
+                filename=str(ssot.path) if ssot.path else "pytest-ssot",
+                lineno=line,
+            )
+        except SSOTWarning:
+            # -W error::pytest_ssot.SSOTWarning: configuration that cannot be honoured is a
+            # usage error, as an unknown configuration key is.
+            raise pytest.UsageError(f"pytest-ssot: {problem.message} ({path})") from None
 
     # -- the phases ----------------------------------------------------------------------------
-    def _watched(self, item: pytest.Item) -> bool:
+    def _guards_for(self, item: pytest.Item) -> tuple[EnvGuard | SourceGuard, ...]:
         record = self.plugin.data.tests.get(item.nodeid)
-        if record is None or self.guard is None:
-            return False
-        mode = self._modes.get(record.path)
-        if mode is None:
-            mode = self._modes[record.path] = self.plugin.ssot.mode_for(
-                RUNTIME_ENVIRON_ACCESS.code, record.path
-            )
-        return mode != "off"
+        if record is None:
+            return ()
+        guards = self._guards.get(record.path)
+        if guards is None:
+            chosen: list[EnvGuard | SourceGuard] = []
+            if (
+                self.guard is not None
+                and self._mode(RUNTIME_ENVIRON_ACCESS.code, record.path) != "off"
+            ):
+                chosen.append(self.guard)
+            if self.source_guard is not None and any(
+                self._mode(s.code, record.path) != "off" for s in self.source_guard.sources
+            ):
+                chosen.append(self.source_guard)
+            guards = self._guards[record.path] = tuple(chosen)
+        return guards
 
     @pytest.hookimpl(wrapper=True, trylast=True)
     def pytest_runtest_setup(self, item: pytest.Item) -> Generator[None, object, object]:
         self.nodeid = None
-        guard = self.guard
-        if guard is None or not self._watched(item):
+        guards = self._entered = self._guards_for(item)
+        if not guards:
             return (yield)
-        guard.reset()
+        for guard in guards:
+            guard.reset()
         self._propagated.clear()
         self.nodeid = item.nodeid
-        guard.__enter__()
+        _enter(guards)
         try:
             return (yield)
         except BaseException as exc:
             self._note_propagated(exc)
             raise
         finally:
-            guard.__exit__(None, None, None)
+            _exit(guards)
 
     @pytest.hookimpl(wrapper=True, trylast=True)
     def pytest_runtest_call(self, item: pytest.Item) -> Generator[None, object, object]:
-        guard = self.guard
-        if guard is None or self.nodeid != item.nodeid:
+        guards = self._entered
+        if not guards or self.nodeid != item.nodeid:
             return (yield)
-        guard.__enter__()
+        _enter(guards)
         try:
             return (yield)
         except BaseException as exc:
             self._note_propagated(exc)
             raise
         finally:
-            guard.__exit__(None, None, None)
+            _exit(guards)
 
     @pytest.hookimpl(wrapper=True, trylast=True)
     def pytest_runtest_teardown(
         self, item: pytest.Item, nextitem: pytest.Item | None
     ) -> Generator[None, object, object]:
-        guard = self.guard
-        if guard is None or self.nodeid != item.nodeid:
+        guards = self._entered
+        if not guards or self.nodeid != item.nodeid:
             return (yield)
-        guard.__enter__()
+        _enter(guards)
         try:
             result = yield
         except BaseException as exc:
             self._note_propagated(exc)
             raise
         finally:
-            guard.__exit__(None, None, None)
+            _exit(guards)
             self.nodeid = None
-            swallowed = [e for e in guard.raised if id(e) not in self._propagated]
-            guard.reset()
+            self._entered = ()
+            swallowed = [e for g in guards for e in g.raised if id(e) not in self._propagated]
+            for guard in guards:
+                guard.reset()
         if swallowed:
             lines = "\n".join(f"  {error}" for error in dict.fromkeys(map(str, swallowed)))
+            what = " and ".join(
+                text
+                for kind, text in _SWALLOWED.items()
+                if any(isinstance(e, kind) for e in swallowed)
+            )
             pytest.fail(
-                "pytest-ssot (strict): test code caught the EnvAccessError raised for its direct "
-                f"process-environment access, so the test fails here instead:\n{lines}",
+                f"pytest-ssot (strict): test code caught {what}, so the test fails here "
+                f"instead:\n{lines}",
                 pytrace=False,
             )
         return result
 
     def _note_propagated(self, exc: BaseException) -> None:
-        """Remember every EnvAccessError that left the phase (chained or grouped counts)."""
+        """Remember every error of ours that left the phase (chained or grouped counts)."""
         pending: list[BaseException | None] = [exc]
         seen: set[int] = set()
         while pending:
@@ -1177,85 +1264,132 @@ class RuntimeGuard:
             if current is None or id(current) in seen:
                 continue
             seen.add(id(current))
-            if isinstance(current, EnvAccessError):
+            if isinstance(current, RuntimeViolationError):
                 self._propagated.add(id(current))
             pending += [current.__cause__, current.__context__]
             group = getattr(current, "exceptions", None)
             if isinstance(group, (list, tuple)):
                 pending += [e for e in group if isinstance(e, BaseException)]
 
-    # -- one access site -----------------------------------------------------------------------
+    # -- one site --------------------------------------------------------------------------------
     def _verdict(self, access: Access) -> str | None:
-        """Record the site for the running test; the fix to raise with, or None."""
+        """SSOT102: an environment access site of the running test."""
+        done = "wrote" if access.action == "write" else "read"
+        return self._record(
+            code=RUNTIME_ENVIRON_ACCESS.code,
+            static_code=DIRECT_ENVIRON_ACCESS.code,
+            filename=access.filename,
+            line=access.line,
+            qualname=access.qualname,
+            message=(
+                f"test code {done} the process environment at run time ({access.what}); {self.fix}"
+            ),
+            fix=self.fix,
+            error="EnvAccessError",
+        )
+
+    def _call_verdict(self, call: Call) -> str | None:
+        """A ``runtime = true`` source: a call site of a forbidden API in the running test."""
+        use = f"use {self.sources[call.code].use}"
+        return self._record(
+            code=call.code,
+            static_code=call.code,
+            filename=call.filename,
+            line=call.line,
+            qualname=call.qualname,
+            message=f"test code called {call.api}() at run time; {use}",
+            fix=use,
+            error="SourceAccessError",
+        )
+
+    def _record(
+        self,
+        *,
+        code: str,
+        static_code: str,
+        filename: str,
+        line: int,
+        qualname: str,
+        message: str,
+        fix: str,
+        error: str,
+    ) -> str | None:
+        """Record one run-time site for the running test: the same violation as the static
+        ``static_code`` finding on that line if there is one, else a ``code`` finding of its
+        own. Returns the fix to raise ``error`` with (strict), or None."""
         plugin = self.plugin
         nodeid = self.nodeid
         record = plugin.data.tests.get(nodeid) if nodeid else None
-        if nodeid is None or record is None:
+        if nodeid is None or record is None or self._mode(code, record.path) == "off":
             return None
-        rel = relpath(access.filename, plugin.root)
-        finding = self._static_at(rel, access.line)
+        rel = relpath(filename, plugin.root)
+        finding = self._static_at(static_code, rel, line)
         if finding is None:
-            self._note_suppression(access.filename, rel, access.line)
-            qualname = tuple(access.qualname.split(".")) if access.qualname else ()
+            self._note_suppression(code, filename, rel, line)
             finding = Finding(
-                code=RUNTIME_ENVIRON_ACCESS.code,
+                code=code,
                 path=rel,
-                line=access.line,
+                line=line,
                 col=1,
-                message=(
-                    f"test code {'wrote' if access.action == 'write' else 'read'} the process "
-                    f"environment at run time ({access.what}); {self.fix}"
-                ),
-                scope=Scope(qualname=qualname),
+                message=message,
+                scope=Scope(qualname=tuple(qualname.split(".")) if qualname else ()),
                 source="runtime",
-                snippet=normalise_snippet(linecache.getline(access.filename, access.line)),
-                end_line=access.line,
+                snippet=normalise_snippet(self._source_line(filename, line)),
+                end_line=line,
             )
         plugin.data.add(finding, [nodeid])
         outcome = self._outcome(finding, nodeid)
         if outcome is None or outcome.status != "new":
             return None
         if nodeid in outcome.failing:
-            self._warn(outcome, access, "; pytest-ssot raises EnvAccessError here (strict)")
-            return self.fix
-        mode = plugin.ssot.mode_for(outcome.finding.code, record.path)
+            self._warn(outcome, filename, line, f"; pytest-ssot raises {error} here (strict)")
+            return fix
         if (
             finding.source == "runtime"
-            and mode == "warn"
-            and self._first_time(f"SSOT102:{rel}:{access.line}")
+            and self._mode(outcome.finding.code, record.path) == "warn"
+            and self._first_time(f"{code}:{rel}:{line}")
         ):
-            self._warn(outcome, access, "")
+            self._warn(outcome, filename, line, "")
         return None
 
-    def _warn(self, outcome: Outcome, access: Access, suffix: str) -> None:
+    def _source_line(self, filename: str, line: int) -> str:
+        """The line as it is on disk now: the snippet anchors the baseline fingerprint, and a
+        process that ran an earlier session (pytester, a watcher) may have cached an older
+        version of the file."""
+        if filename not in self._fresh:
+            self._fresh.add(filename)
+            linecache.checkcache(filename)
+        return linecache.getline(filename, line)
+
+    def _warn(self, outcome: Outcome, filename: str, line: int, suffix: str) -> None:
         f = outcome.finding
         warnings.warn_explicit(
             SSOTWarning(f"{f.code} {f.message} ({outcome.name}){suffix}"),
             category=SSOTWarning,
-            filename=access.filename,
-            lineno=access.line,
+            filename=filename,
+            lineno=line,
         )
 
-    def _static_at(self, rel: str, line: int) -> Finding | None:
-        """The static SSOT002 finding that already reports this line, if any."""
+    def _static_at(self, code: str, rel: str, line: int) -> Finding | None:
+        """The static ``code`` finding that already reports this line, if any."""
         if self._static is None:
             self._static = {}
             for findings in list(self.plugin._findings.values()):
                 for f in findings:
-                    if f.code == DIRECT_ENVIRON_ACCESS.code:
-                        self._static.setdefault(f.path, []).append(f)
-        for f in self._static.get(rel, ()):
+                    if f.code in self._static_codes:
+                        self._static.setdefault((f.code, f.path), []).append(f)
+        for f in self._static.get((code, rel), ()):
             if f.line <= line <= max(f.line, f.end_line):
                 return f
         return None
 
-    def _note_suppression(self, filename: str, rel: str, line: int) -> None:
-        """Make the inline ignore on an accessing line visible to policy for SSOT102.
+    def _note_suppression(self, code: str, filename: str, rel: str, line: int) -> None:
+        """Make the inline ignore on a line hit at run time visible to policy for ``code``.
 
         A helper module is never scanned statically: read it now, and hand policy only the
         line that was hit, so its untouched lines are not reported as unused ignores. An
-        ignore of SSOT002 (direct-environ-access) covers the run-time access from its line too:
-        it is the same access, seen at run time.
+        ignore of SSOT002 (direct-environ-access) covers the run-time SSOT102 access from its
+        line too: it is the same access, seen at run time.
         """
         data = self.plugin.data
         if Path(filename) in self.plugin._facts:
@@ -1267,9 +1401,13 @@ class RuntimeGuard:
             codes = self._suppressions[rel].get(line)
         if codes is None:
             return
-        runtime = RUNTIME_ENVIRON_ACCESS.code
-        if codes and runtime not in codes and codes & _STATIC_ENV_NAMES:
-            codes = codes | {runtime}
+        if (
+            code == RUNTIME_ENVIRON_ACCESS.code
+            and codes
+            and code not in codes
+            and codes & _STATIC_ENV_NAMES
+        ):
+            codes = codes | {code}
         data.suppressions[rel] = {**data.suppressions.get(rel, {}), line: codes}
 
     def _outcome(self, finding: Finding, nodeid: str) -> Outcome | None:
@@ -1296,6 +1434,16 @@ class RuntimeGuard:
         view.suppressions[decided.path] = dict(plugin.data.suppressions.get(decided.path, {}))
         result = evaluate(view, plugin.ssot, plugin.ruleset.infos, known=plugin.known)
         return next((o for o in result.outcomes if o.finding.key == decided.key), None)
+
+
+def _enter(guards: tuple[EnvGuard | SourceGuard, ...]) -> None:
+    for guard in guards:
+        guard.__enter__()
+
+
+def _exit(guards: tuple[EnvGuard | SourceGuard, ...]) -> None:
+    for guard in reversed(guards):
+        guard.__exit__(None, None, None)
 
 
 class _FirstTimeHere:

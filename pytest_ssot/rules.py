@@ -240,14 +240,23 @@ class SourceRule:
     @property
     def info(self) -> RuleInfo:
         forbid = ", ".join(self.source.forbid)
+        why = f"The team's single source of truth for this is {self.source.use}."
+        options = "[[tool.ssot.sources]]"
+        if self.source.runtime:
+            why += (
+                " With runtime = true, calls of the forbidden functions and classes made by "
+                "test code while tests run (helpers in test packages, aliases, dynamic calls) "
+                "are reported too."
+            )
+            options += ", runtime = true"
         return RuleInfo(
             code=self.source.code,
             name=self.source.name,
             summary=f"Test code uses {forbid} instead of {self.source.use}",
-            why=f"The team's single source of truth for this is {self.source.use}.",
+            why=why,
             example="\n".join(f"{api}(...)" for api in self.source.forbid),
             use_instead=self.source.use,
-            options="[[tool.ssot.sources]]",
+            options=options,
         )
 
     @property

@@ -220,10 +220,13 @@ def test_any_text_from_test_code_is_rendered_as_data_in_every_format(text: str) 
 # -- data only ---------------------------------------------------------------------------------
 
 # Where pytest-ssot may turn text into code: importing the configured base classes (pytest
-# imports those modules anyway), allowlisted standard-library modules (the CLI's resolver:
-# unittest.TestCase and the like) and its own report modules by a fixed name.
+# imports those modules anyway), the forbidden APIs of sources with runtime = true (dotted
+# names, imported after collection so their calls can be recorded), allowlisted
+# standard-library modules (the CLI's resolver: unittest.TestCase and the like) and its own
+# report modules by a fixed name.
 _ALLOWED_IMPORTS = {
     ("plugin.py", "importlib.import_module"),
+    ("sourceguard.py", "importlib.import_module"),
     ("resolver.py", "importlib.import_module"),
     ("reporting/__init__.py", "importlib.import_module"),
 }
