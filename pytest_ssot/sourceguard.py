@@ -28,7 +28,10 @@ How it intercepts, and why that way:
 - What cannot be intercepted this way is reported by :meth:`SourceGuard.install` as
   :class:`Unrecordable` and left to the static rule: modules, C functions and methods,
   built-in (immutable) classes, module-level bound methods, async generator functions,
-  other callables (partials, instances) and names that do not import.
+  closures over more than :data:`MAX_CELLS` variables, other callables (partials, instances)
+  and names that do not import. A coroutine started by the event loop rather than awaited by
+  test code (``asyncio.run(f())``, a task) is started by the standard library, so it is not
+  recorded either; a class whose metaclass builds instances without ``__init__`` neither.
 
 Calls made for test code by the standard library or another package (a ``threading.Thread``
 target, an executor, a framework callback) are decided by that caller, as for SSOT102, so
