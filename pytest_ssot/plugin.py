@@ -1091,6 +1091,10 @@ class RuntimeGuard:
         self._static: dict[tuple[str, str], list[Finding]] | None = None
         self._suppressions: dict[str, dict[int, frozenset[str]]] = {}
         self._fresh: set[str] = set()  # files whose lines linecache has checked this session
+        # The session's findings by file, for policy's per-file view of each run-time site:
+        # scanning every finding per access made a suite's run quadratic in its size.
+        self._by_path: dict[str, dict[tuple[str, str, int, int], Finding]] = {}
+        self._indexed = 0  # how many of plugin.data.findings _by_path holds
         # Once per site for the whole session: under xdist the first worker to get there wins.
         self._first_time: Callable[[str], bool] = (
             getattr(plugin, "first_time", None) or _FirstTimeHere()
@@ -1337,7 +1341,11 @@ class RuntimeGuard:
                 snippet=normalise_snippet(self._source_line(filename, line)),
                 end_line=line,
             )
+        known = len(plugin.data.findings)
         plugin.data.add(finding, [nodeid])
+        if len(plugin.data.findings) > known and self._indexed == known:
+            self._by_path.setdefault(finding.path, {})[finding.key] = finding
+            self._indexed += 1
         outcome = self._outcome(finding, nodeid)
         if outcome is None or outcome.status != "new":
             return None
@@ -1427,13 +1435,24 @@ class RuntimeGuard:
                 return None
             decided = verdict
         view = SessionData(tests={nodeid: plugin.data.tests[nodeid]})
-        for key, other in list(plugin.data.findings.items()):
-            if other.path == decided.path and key not in (finding.key, decided.key):
+        for key, other in self._findings_in(decided.path).items():
+            if key not in (finding.key, decided.key):
                 view.findings[key] = other
         view.add(decided, [nodeid])
         view.suppressions[decided.path] = dict(plugin.data.suppressions.get(decided.path, {}))
         result = evaluate(view, plugin.ssot, plugin.ruleset.infos, known=plugin.known)
         return next((o for o in result.outcomes if o.finding.key == decided.key), None)
+
+    def _findings_in(self, path: str) -> dict[tuple[str, str, int, int], Finding]:
+        """The session's findings in file ``path``. The index follows _record's additions;
+        anything else that added findings since makes it rebuild once."""
+        findings = self.plugin.data.findings
+        if self._indexed != len(findings):
+            self._by_path = {}
+            for key, finding in findings.items():
+                self._by_path.setdefault(finding.path, {})[key] = finding
+            self._indexed = len(findings)
+        return self._by_path.get(path, {})
 
 
 def _enter(guards: tuple[EnvGuard | SourceGuard, ...]) -> None:
