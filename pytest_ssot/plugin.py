@@ -22,6 +22,7 @@ import traceback
 import warnings
 from collections.abc import Callable, Generator, Iterable, Iterator
 from pathlib import Path
+from types import FunctionType
 from typing import Any
 
 import pytest
@@ -1585,22 +1586,45 @@ class _Origins:
     function: tuple[Path | None, tuple[str, ...]]  # the test function itself
 
     @classmethod
-    def of(cls, item: pytest.Function) -> _Origins:
-        classes: list[tuple[Path | None, tuple[str, ...]]] = []
-        if item.cls is not None:
-            for klass in item.cls.__mro__[:-1]:  # not object
-                where = _defined_in(klass) or (item.path if klass is item.cls else None)
-                classes.append((where, tuple(klass.__qualname__.split("."))))
+    def of(cls, item: pytest.Function, memo: dict[Any, Any] | None = None) -> _Origins:
+        """``memo`` (one per collection) keeps what tests share: the origins of a class's
+        MRO and of a test function, computed once instead of once per test."""
+        memo = {} if memo is None else memo
+        test_class = item.cls
+        classes: tuple[tuple[Path | None, tuple[str, ...]], ...] = ()
+        if test_class is not None:
+            # By id (a metaclass may make classes unhashable); the entry keeps the class alive.
+            key: Any = ("class", id(test_class), item.path)
+            if key not in memo:
+                memo[key] = (
+                    test_class,
+                    tuple(
+                        (
+                            _defined_in(klass) or (item.path if klass is test_class else None),
+                            tuple(klass.__qualname__.split(".")),
+                        )
+                        for klass in test_class.__mro__[:-1]  # not object
+                    ),
+                )
+            classes = memo[key][1]
         function: Any = getattr(item, "function", None)
-        if function is not None:
-            with contextlib.suppress(ValueError):  # a cycle of __wrapped__
-                function = inspect.unwrap(function)
-        if function is not None and hasattr(function, "__qualname__"):
-            origin = (_defined_in(function) or item.path, tuple(function.__qualname__.split(".")))
-        else:
-            qualname = (*classes[0][1], item.originalname) if classes else (item.originalname,)
-            origin = (item.path, qualname)
-        return cls(item.nodeid, item.path, frozenset(item.fixturenames), tuple(classes), origin)
+        collected = function
+        # Only plain functions are shared this way (kept alive by their entry, like classes).
+        key = ("function", id(function), item.path) if isinstance(function, FunctionType) else None
+        origin = memo[key][1] if key in memo else None
+        if origin is None:
+            if function is not None:
+                with contextlib.suppress(ValueError):  # a cycle of __wrapped__
+                    function = inspect.unwrap(function)
+            if function is not None and hasattr(function, "__qualname__"):
+                where = _defined_in(function) or item.path
+                origin = (where, tuple(function.__qualname__.split(".")))
+                if key is not None:
+                    memo[key] = collected, origin
+            else:
+                qualname = (*classes[0][1], item.originalname) if classes else (item.originalname,)
+                origin = (item.path, qualname)
+        return cls(item.nodeid, item.path, frozenset(item.fixturenames), classes, origin)
 
     def affected_by(
         self, scope: Scope, here: Path, tests: set[tuple[Path | None, tuple[str, ...]]]
@@ -1634,9 +1658,10 @@ def _related(by_file: dict[Path, list[pytest.Function]]) -> dict[Path, list[_Ori
     """Per collected test module, the tests its code runs for: its own, plus those of other
     modules whose classes derive from its classes or that collect its test functions."""
     related: dict[Path, list[_Origins]] = {path: [] for path in by_file}
+    memo: dict[Any, Any] = {}
     for items in by_file.values():
         for item in items:
-            origins = _Origins.of(item)
+            origins = _Origins.of(item, memo)
             files = {item.path, origins.function[0], *(where for where, _ in origins.classes)}
             for path in files:
                 if path in related:
