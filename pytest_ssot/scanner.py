@@ -262,8 +262,23 @@ class FileFacts:
         return {
             "path": self.path,
             "error": self.error,
-            "refs": [dataclasses.asdict(r) | {"scope": _scope_dict(r.scope)} for r in self.refs],
-            "main_blocks": [dataclasses.asdict(m) for m in self.main_blocks],
+            # Field by field: dataclasses.asdict deep-copies, a cost paid for every cold file.
+            "refs": [
+                {
+                    "target": r.target,
+                    "kind": r.kind,
+                    "line": r.line,
+                    "col": r.col,
+                    "end_line": r.end_line,
+                    "scope": _scope_dict(r.scope),
+                    "snippet": r.snippet,
+                }
+                for r in self.refs
+            ],
+            "main_blocks": [
+                {"line": m.line, "col": m.col, "calls": list(m.calls), "snippet": m.snippet}
+                for m in self.main_blocks
+            ],
             "classes": {k: [v.line, list(v.bases)] for k, v in self.classes.items()},
             "fixtures": dict(self.fixtures),
             "suppressions": {str(k): sorted(v) for k, v in self.suppressions.items()},
