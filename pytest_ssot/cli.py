@@ -780,6 +780,7 @@ def _run_check(
     complete = frozenset(relpath(p, root) for p in by_file)
     scanned.clear()
     del tests, by_file, related, modules
+    data.compact()
     known: dict[str, dict[str, Any]] = {}
     if config.baseline is not None:
         known = baseline_file.load(config.baseline)

@@ -30,7 +30,7 @@ class RuleInfo:
     options: str = ""
 
 
-@dataclasses.dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True, slots=True)
 class Scope:
     """Where a finding sits in its file, so it can be attributed to the tests it affects.
 
@@ -50,7 +50,7 @@ class Scope:
 MODULE_SCOPE = Scope()
 
 
-@dataclasses.dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True, slots=True)
 class Finding:
     """One violation at one place in the source, before policy decides what it means."""
 
@@ -112,7 +112,7 @@ def fingerprints(findings: Iterable[Finding]) -> dict[tuple[str, str, int, int],
     return result
 
 
-@dataclasses.dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True, slots=True)
 class Exemption:
     """An ``ssot_exempt`` marker as applied to one test."""
 
@@ -125,7 +125,7 @@ class Exemption:
         return not self.codes or code in self.codes or name in self.codes
 
 
-@dataclasses.dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True, slots=True)
 class UncheckedFile:
     """A file the scanner could not read or parse; counted and listed, never fatal."""
 

@@ -355,6 +355,7 @@ class SSOTPlugin:
             for item in (i for items in by_file.values() for i in items):
                 self._check_test_class(item)
         self._assign_failures(by_file, related)
+        self.data.compact()
         self._decide(session.items)
 
     def _assign_failures(

@@ -40,7 +40,12 @@ class SessionData:
 
     tests: dict[str, TestRecord] = dataclasses.field(default_factory=dict)
     findings: dict[tuple[str, str, int, int], Finding] = dataclasses.field(default_factory=dict)
-    affected: dict[tuple[str, str, int, int], set[str]] = dataclasses.field(default_factory=dict)
+    # Each finding's tests: a set while findings are added, then (compact()) a frozenset
+    # shared by every finding with the same tests (a module-level finding affects every test
+    # of its module; a large suite has 100,000s of these pairs).
+    affected: dict[tuple[str, str, int, int], set[str] | frozenset[str]] = dataclasses.field(
+        default_factory=dict
+    )
     suppressions: dict[str, dict[int, frozenset[str]]] = dataclasses.field(default_factory=dict)
     unchecked: dict[str, UncheckedFile] = dataclasses.field(default_factory=dict)
     session_findings: list[Finding] = dataclasses.field(default_factory=list)
@@ -55,9 +60,24 @@ class SessionData:
         key = finding.key
         self.findings.setdefault(key, finding)
         if self.journal is not None:
-            nodeids = tuple(nodeids)
-            self.journal.append((finding, nodeids))
-        self.affected.setdefault(key, set()).update(nodeids)
+            listed = tuple(nodeids)
+            self.journal.append((finding, listed))
+            nodeids = nodeids if isinstance(nodeids, frozenset) else listed
+        tests = self.affected.get(key)
+        if tests is None:  # another's shared set (see compact()) is shared here too
+            self.affected[key] = nodeids if isinstance(nodeids, frozenset) else set(nodeids)
+        elif isinstance(tests, set):
+            tests.update(nodeids)
+        elif not tests.issuperset(nodeids):  # shared (compact()): grow a copy of its own
+            self.affected[key] = tests.union(nodeids)
+
+    def compact(self) -> None:
+        """Share one frozenset between the findings that affect the same tests; later adds
+        still work (a shared set grows as a copy)."""
+        shared: dict[frozenset[str], frozenset[str]] = {}
+        for key, tests in self.affected.items():
+            frozen = tests if isinstance(tests, frozenset) else frozenset(tests)
+            self.affected[key] = shared.setdefault(frozen, frozen)
 
     def merge(self, other: SessionData) -> None:
         self.tests.update(other.tests)
@@ -69,6 +89,7 @@ class SessionData:
         known = {f.key for f in self.session_findings}
         self.session_findings.extend(f for f in other.session_findings if f.key not in known)
         self.invalid_exemptions.update(other.invalid_exemptions)
+        self.compact()
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-able data (what an xdist worker sends); :meth:`from_dict` reverses it.
@@ -117,6 +138,7 @@ class SessionData:
             result.add(
                 finding_from_row(row), [n if isinstance(n, str) else nodeids[n] for n in affected]
             )
+        result.compact()
         return result
 
 
@@ -149,7 +171,7 @@ def _exemption(row: list[Any]) -> Exemption:
     return Exemption(frozenset(codes), str(reason), until, str(origin))
 
 
-@dataclasses.dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True, slots=True)
 class Outcome:
     """A violation as decided: its status, where it counts and whether it fails tests."""
 
@@ -271,6 +293,18 @@ def evaluate(
             tier_cache[path] = config.tier_name(path)
         return tier_cache[path]
 
+    # Findings share their sets of affected tests (SessionData.add): so do their outcomes.
+    checked_cache: dict[frozenset[str], tuple[str, ...]] = {}
+
+    def checked(affected: Iterable[str]) -> tuple[str, ...]:
+        if not isinstance(affected, frozenset):
+            return tuple(sorted(n for n in affected if n in data.tests))
+        nodeids = checked_cache.get(affected)
+        if nodeids is None:
+            nodeids = tuple(sorted(n for n in affected if n in data.tests))
+            checked_cache[affected] = nodeids
+        return nodeids
+
     def live(exemption: Exemption) -> bool:
         until = parse_until(exemption.until) if exemption.until else None
         if until is not None and until < today:
@@ -282,7 +316,7 @@ def evaluate(
         finding = data.findings[key]
         info = infos.get(finding.code)
         name = info.name if info else finding.code.lower()
-        nodeids = sorted(n for n in data.affected.get(key, ()) if n in data.tests)
+        nodeids = checked(data.affected.get(key, frozenset()))
         modes = {n: mode_for(finding.code, data.tests[n].path) for n in nodeids}
         counted = [n for n in nodeids if modes[n] != "off"]
         if not counted and (nodeids or config.mode_for(finding.code, finding.path) == "off"):
@@ -319,7 +353,7 @@ def evaluate(
             status=status,
             mode=strongest,
             tier=config.tier_name(finding.path),
-            nodeids=tuple(nodeids),
+            nodeids=nodeids,
             failing=failing_ids,
             use_instead=info.use_instead if info else "",
         )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import multiprocessing
 from pathlib import Path
@@ -113,7 +114,7 @@ def test_a_collected_payload_carries_what_the_controller_cannot_see() -> None:
     worker = _Plugin(_data())
     worker.deselected = 2
     worker.deselected_files = {"tests/test_c.py"}
-    replaced = IN_TEST.__class__(**{**IN_TEST.__dict__, "message": "rewritten by a hook"})
+    replaced = dataclasses.replace(IN_TEST, message="rewritten by a hook")
     worker._verdicts = {MODULE.key: False, IN_TEST.key: replaced}
     controller = _Plugin()
 
