@@ -29,6 +29,7 @@ import pytest
 
 import pytest_ssot
 from pytest_ssot import baseline as baseline_file
+from pytest_ssot import prescan as prescan_helper
 from pytest_ssot import reporting
 from pytest_ssot import xdist as xdist_glue
 from pytest_ssot.cache import ScanCache
@@ -237,6 +238,11 @@ class SSOTPlugin:
         self.root = config.rootpath
         self.ruleset = _ruleset(config, ssot_config)
         self.cache = ScanCache(_cache_dir(config), self.ruleset.cache_salt())
+        # Started by the first collected file (an xdist controller collects none).
+        self.prescan: prescan_helper.Prescan | None = None
+        self._prescan_wanted = not xdist_glue.is_worker(config)
+        self._prescan_pending: list[tuple[Path, str]] = []
+        self.prescanned: list[Path] = []  # what the helper was given, once it is done
         self.data = SessionData()
         self.known: dict[str, dict[str, Any]] = {}
         self._facts: dict[Path, FileFacts | None] = {}
@@ -287,6 +293,54 @@ class SSOTPlugin:
         return f"ssot: mode {self.ssot.effective_mode} ({where}){extra}"
 
     # -- collection --------------------------------------------------------------------------
+    @pytest.hookimpl(wrapper=True)
+    def pytest_collect_file(
+        self, file_path: Path
+    ) -> Generator[None, list[pytest.Collector], list[pytest.Collector]]:
+        collectors = yield
+        # Each test module (and conftest.py) goes to the helper as pytest finds it, so its
+        # scan overlaps with the rest of collection (see prescan.py).
+        if self._prescan_wanted and (
+            file_path.name == "conftest.py" or any(isinstance(c, pytest.Module) for c in collectors)
+        ):
+            with self._shielded("handing a file to the scanning helper"):
+                self._prescan_file(file_path)
+        return collectors
+
+    def _prescan_file(self, path: Path) -> None:
+        rel = self._rel(path)
+        if self._is_excluded(rel):
+            return
+        if self.prescan is not None:
+            self.prescan.submit(path, rel)
+            return
+        self._prescan_pending.append((path, rel))
+        if len(self._prescan_pending) < prescan_helper.WORTH_IT_AFTER:
+            return
+        pending, self._prescan_pending = self._prescan_pending, []
+        self.prescan = prescan_helper.Prescan.start(self.cache, self.ruleset.watched)
+        if self.prescan is None:
+            self._prescan_wanted = False
+            return
+        for pending_path, pending_rel in pending:
+            self.prescan.submit(pending_path, pending_rel)
+
+    def _stop_prescan(self, *, at_once: bool = False) -> None:
+        """Let the helper finish (it skips what is cached by now), or stop it at once."""
+        prescan, self.prescan = self.prescan, None
+        self._prescan_wanted = False
+        self._prescan_pending = []
+        if prescan is not None:
+            if at_once:
+                prescan.stop()
+            else:
+                prescan.wait()
+            self.prescanned = prescan.submitted
+
+    def pytest_unconfigure(self) -> None:
+        # Still running here only when collection never finished (an error, ^C).
+        self._stop_prescan(at_once=True)
+
     def pytest_collectreport(self, report: pytest.CollectReport) -> None:
         if not report.failed:
             return
@@ -344,8 +398,14 @@ class SSOTPlugin:
             )
             by_file.setdefault(item.path, []).append(item)
         # Scanned up front, in an order that lets xdist workers share a cold cache.
-        for path in xdist_glue.scan_order(self.config, list(by_file)):
+        order = xdist_glue.scan_order(self.config, list(by_file))
+        if self.prescan is not None:
+            # The helper works forward through the same files: meet it in the middle.
+            self.prescan.close_input()
+            order.reverse()
+        for path in order:
             self._scan(path)
+        self._stop_prescan()
         related = _related(by_file)
         for path, items in by_file.items():
             self._attribute_module(path, related[path])
