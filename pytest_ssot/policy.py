@@ -56,7 +56,11 @@ class SessionData:
         default=None, init=False, repr=False, compare=False
     )
 
+    # Counts add() calls, so a caller can tell that nothing was added since it last looked.
+    additions: int = dataclasses.field(default=0, init=False, repr=False, compare=False)
+
     def add(self, finding: Finding, nodeids: Iterable[str]) -> None:
+        self.additions += 1
         key = finding.key
         self.findings.setdefault(key, finding)
         if self.journal is not None:
@@ -70,6 +74,19 @@ class SessionData:
             tests.update(nodeids)
         elif not tests.issuperset(nodeids):  # shared (compact()): grow a copy of its own
             self.affected[key] = tests.union(nodeids)
+
+    def signature(self) -> tuple[int, ...]:
+        """Changes whenever what :func:`evaluate` decides on may have changed (records are
+        only ever added, never replaced, once a session starts deciding)."""
+        return (
+            self.additions,
+            len(self.tests),
+            len(self.findings),
+            len(self.suppressions),
+            len(self.unchecked),
+            len(self.session_findings),
+            len(self.invalid_exemptions),
+        )
 
     def compact(self) -> None:
         """Share one frozenset between the findings that affect the same tests; later adds
@@ -352,7 +369,7 @@ def evaluate(
             fingerprint=fingerprint,
             status=status,
             mode=strongest,
-            tier=config.tier_name(finding.path),
+            tier=tier_name(finding.path),
             nodeids=nodeids,
             failing=failing_ids,
             use_instead=info.use_instead if info else "",

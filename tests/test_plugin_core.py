@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import json
 import textwrap
 from typing import Any
@@ -565,3 +566,14 @@ def test_every_static_shape_is_reported_through_pytest(pytester: pytest.Pytester
         "test_monkeypatch_context": ["SSOT002"],
         "test_mocker": ["SSOT003"],
     }
+
+
+def test_garbage_collection_is_back_on_when_tests_run_and_after(pytester: pytest.Pytester) -> None:
+    # The plugin pauses the cyclic collector during its bulk steps only.
+    pytester.makepyfile("import gc\n\ndef test_collector_on():\n    assert gc.isenabled()\n")
+    assert gc.isenabled()
+
+    result = pytester.inline_run("-p", "ssot", "--ssot-mode", "warn")
+
+    result.assertoutcome(passed=1)
+    assert gc.isenabled()

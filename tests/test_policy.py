@@ -253,3 +253,21 @@ def test_session_level_findings_are_reported_but_attributed_to_no_test() -> None
     assert result.compliant == 1
     off = _evaluate(data, _config(mode="strict", rules={"SSOT004": "off"}))
     assert off.session_outcomes == ()
+
+
+def test_the_signature_changes_with_anything_evaluate_decides_on() -> None:
+    data = SessionData(tests={"t::a": Record("t::a", "tests/test_a.py")})
+    seen = {data.signature()}
+
+    data.add(_finding(), ["t::a"])
+    seen.add(data.signature())
+    data.tests["t::b"] = Record("t::b", "tests/test_a.py")
+    seen.add(data.signature())
+    data.add(_finding(), ["t::b"])  # the same finding, one more test: only the count shows it
+    seen.add(data.signature())
+    data.unchecked["tests/test_c.py"] = UncheckedFile("tests/test_c.py", "syntax error")
+    seen.add(data.signature())
+    data.session_findings.append(_finding("SSOT004", "conftest.py", 1))
+    seen.add(data.signature())
+
+    assert len(seen) == 6
