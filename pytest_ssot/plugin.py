@@ -254,6 +254,7 @@ class SSOTPlugin:
         self._failing: dict[str, tuple[Outcome, ...]] = {}
         self._verdicts: dict[tuple[str, str, int, int], Finding | bool] = {}
         self._evaluated: tuple[tuple[int, ...], Result] | None = None
+        self._undecided: list[pytest.Item] | None = None  # collected, verdicts not yet made
         self.result: Result | None = None
         self.collection_errors = 0
         self.deselected = 0
@@ -419,7 +420,9 @@ class SSOTPlugin:
                 self._check_test_class(item)
         self._assign_failures(by_file, related)
         self.data.compact()
-        self._decide(session.items)
+        # Decided when the first test starts: --collect-only never needs it, and a run's end
+        # reuses the same evaluation unless tests added violations (see evaluate()).
+        self._undecided = session.items
 
     def _assign_failures(
         self, by_file: dict[Path, list[pytest.Function]], related: dict[Path, list[_Origins]]
@@ -695,6 +698,10 @@ class SSOTPlugin:
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_runtest_setup(self, item: pytest.Item) -> None:
+        if self._undecided is not None:
+            items, self._undecided = self._undecided, None
+            with self._shielded("deciding on the collected tests"), _gc_paused():
+                self._decide(items)
         for outcome in self._warn_at.pop(item.nodeid, ()):
             f = outcome.finding
             warnings.warn_explicit(
