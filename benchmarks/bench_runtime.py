@@ -112,6 +112,7 @@ def run_once(root: Path, args: list[str]) -> tuple[float, float]:
     """Wall time and CPU time (user + system) of one pytest run."""
     env = dict(os.environ, PYTEST_DISABLE_PLUGIN_AUTOLOAD="1")
     env.pop("PYTEST_ADDOPTS", None)
+    env.pop("PYTHONDONTWRITEBYTECODE", None)  # pytest's bytecode cache, as users have it
     command = [sys.executable, "-m", "pytest", "-q", *args]
     cpu = _children_cpu()
     start = time.perf_counter()

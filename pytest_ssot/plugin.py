@@ -1644,8 +1644,9 @@ def _line(item: pytest.Item) -> int:
         if isinstance(first, int):
             return first + 1
         with contextlib.suppress(ValueError):  # a cycle of __wrapped__
-            code = getattr(inspect.unwrap(obj), "__code__", None)
-            if code is not None and code.co_filename == str(item.path):
+            function = inspect.unwrap(obj)
+            code = getattr(function, "__code__", None)
+            if code is not None and _defined_in(function) == item.path:
                 return int(code.co_firstlineno)
     return (item.location[1] or 0) + 1
 
@@ -1697,11 +1698,27 @@ def _cache_dir(config: pytest.Config) -> Path | None:
 def _defined_in(obj: Any) -> Path | None:
     """The file a class or function was defined in (None for builtins and the like)."""
     code = getattr(obj, "__code__", None)
-    if code is not None:
-        return _as_path(code.co_filename)
     module = sys.modules.get(getattr(obj, "__module__", None) or "")
     file = getattr(module, "__file__", None)
+    if code is not None:
+        return _code_path(code.co_filename, file if isinstance(file, str) else None)
     return _as_path(file) if file else None
+
+
+@functools.lru_cache(maxsize=8192)
+def _code_path(co_filename: str, module_file: str | None) -> Path:
+    """Where code runs from. pytest's assertion rewriting loads its bytecode cache without
+    the fix-up the import system applies, so in a checkout moved with its ``__pycache__`` (a
+    CI cache restored elsewhere) ``co_filename`` still names the old location: the module's
+    own file then tells where that same file is now."""
+    if (
+        module_file is not None
+        and co_filename != module_file
+        and os.path.basename(co_filename) == os.path.basename(module_file)
+        and not os.path.exists(co_filename)
+    ):
+        return _as_path(module_file)
+    return _as_path(co_filename)
 
 
 @functools.lru_cache(maxsize=8192)

@@ -188,3 +188,32 @@ def test_each_violation_affects_exactly_the_tests_the_spec_names(
         },
         "INHERITED_TEST": {C + "TestDerived::test_inherited", D + "TestElsewhere::test_inherited"},
     }
+
+
+def test_a_checkout_moved_with_its_bytecode_cache_attributes_as_before(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # pytest's assertion rewriting reuses __pycache__ without fixing co_filename, so code
+    # moved with its cache (a restored CI cache) still names the old location.
+    monkeypatch.delenv("PYTHONDONTWRITEBYTECODE", raising=False)
+    old = pytester.mkdir("checkout")
+    (old / "pyproject.toml").write_text('[tool.ssot]\nmode = "warn"\n', encoding="utf-8")
+    (old / "test_moved.py").write_text(
+        "import os\n\n\n"
+        "def test_reads():\n    assert os.environ.get('A') is None\n\n\n"
+        "def test_clean():\n    assert True\n",
+        encoding="utf-8",
+    )
+    first = pytester.runpytest_subprocess("-p", "no:ssot", str(old))
+    first.assert_outcomes(passed=2)
+    assert list((old / "__pycache__").glob("test_moved*pytest*.pyc"))
+    new = old.rename(pytester.path / "moved")
+
+    result = pytester.runpytest_subprocess(
+        "-p", "ssot", "--ssot-report", "json:report.json", str(new)
+    )
+
+    result.assert_outcomes(passed=2)
+    report = json.loads((pytester.path / "report.json").read_text(encoding="utf-8"))
+    [violation] = [v for v in report["violations"] if v["code"] == "SSOT002"]
+    assert violation["nodeids"] == ["test_moved.py::test_reads"]
