@@ -423,6 +423,10 @@ class SSOTPlugin:
         # Decided when the first test starts: --collect-only never needs it, and a run's end
         # reuses the same evaluation unless tests added violations (see evaluate()).
         self._undecided = session.items
+        if xdist_glue.is_worker(self.config):
+            # Hooks in conftests below the rootdir only answer where collection happens: a
+            # worker that runs no test must still send the controller their verdicts.
+            self._filtered()
 
     def _assign_failures(
         self, by_file: dict[Path, list[pytest.Function]], related: dict[Path, list[_Origins]]
