@@ -90,15 +90,12 @@ class Prescan:
         try:
             self._stdin.write(line.encode("ascii") + b"\n")
         except (OSError, ValueError):  # the helper is gone: the plugin scans everything itself
-            self._close_input()
+            self.close_input()
             return False
         return True
 
     def close_input(self) -> None:
         """No more files: the helper finishes what it was sent (skipping what is cached)."""
-        self._close_input()
-
-    def _close_input(self) -> None:
         stdin, self._stdin = self._stdin, None
         if stdin is not None:
             with contextlib.suppress(OSError, ValueError):
@@ -106,14 +103,14 @@ class Prescan:
 
     def stop(self) -> None:
         """Stop the helper now (collection was cut short); its entries are atomic."""
-        self._close_input()
+        self.close_input()
         with contextlib.suppress(OSError):
             self._process.kill()
         self._process.wait()
 
     def wait(self, timeout: float = 30.0) -> None:
         """Wait for the helper to exit; one that hangs is killed (its entries are atomic)."""
-        self._close_input()
+        self.close_input()
         try:
             self._process.wait(timeout)
         except subprocess.TimeoutExpired:

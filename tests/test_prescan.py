@@ -32,12 +32,17 @@ def _write_modules(directory: Path, count: int) -> list[Path]:
     return paths
 
 
-def test_the_helper_fills_the_cache_with_the_facts_a_scan_yields(tmp_path: Path) -> None:
-    cache = ScanCache(tmp_path / "cache", SALT)
-    paths = _write_modules(tmp_path, 5)
+def _started(cache: ScanCache) -> prescan.Prescan:
     helper = prescan.Prescan.start(cache, WATCHED)
     if helper is None:
         pytest.skip("one CPU: the helper is not started")
+    return helper
+
+
+def test_the_helper_fills_the_cache_with_the_facts_a_scan_yields(tmp_path: Path) -> None:
+    cache = ScanCache(tmp_path / "cache", SALT)
+    paths = _write_modules(tmp_path, 5)
+    helper = _started(cache)
 
     for path in paths:
         helper.submit(path, path.name)
@@ -82,9 +87,7 @@ def test_a_helper_given_no_usable_settings_exits_without_writing(tmp_path: Path)
 def test_a_helper_that_is_gone_costs_nothing_but_speed(tmp_path: Path) -> None:
     cache = ScanCache(tmp_path / "cache", SALT)
     paths = _write_modules(tmp_path, 3)
-    helper = prescan.Prescan.start(cache, WATCHED)
-    if helper is None:
-        pytest.skip("one CPU: the helper is not started")
+    helper = _started(cache)
     helper.stop()
 
     for path in paths:
