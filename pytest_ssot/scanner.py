@@ -953,10 +953,25 @@ class _Visitor(ast.NodeVisitor):
                 and (self._peek(arg.annotation) or "").endswith("MonkeyPatch")
             ):
                 self.monkeypatches.add(arg.arg)
-        self.generic_visit(node)
+        if not self._cold(node):
+            self.generic_visit(node)
         self._pop()
 
     visit_AsyncFunctionDef = visit_FunctionDef
+
+    def _cold(self, node: ast.FunctionDef | ast.AsyncFunctionDef) -> bool:
+        """Whether a whole function, decorators to last line, can be skipped: no line is hot
+        and nothing in it is an import. Statement by statement, pruning would skip all of it
+        but its imports, nested definitions and blocks, and only an import can change what
+        the rest of the file means; the test is two searches instead of a walk of the body."""
+        if self._hot is None or self.text is None:
+            return False
+        first, last = _first_line(node), node.end_lineno or node.lineno
+        if self._is_hot(first, last):
+            return False
+        starts = self.line_starts
+        end = starts[last] if last < len(starts) else len(self.text)
+        return self.text.find("import", starts[first - 1], end) == -1
 
     def _fixture_name(self, node: ast.FunctionDef | ast.AsyncFunctionDef) -> str | None:
         for decorator in node.decorator_list:

@@ -108,6 +108,31 @@ TRICKY = {
         with open(__file__) as handle:
             mock.patch("x")
     """,
+    # Whole functions are skipped when no line of theirs is hot, unless they import.
+    "cold_functions": """
+        import pytest
+
+        def setup_module():
+            global system
+            import os as system
+
+        def test_plain():
+            assert system is not None
+
+        def test_uses():
+            assert system.environ.get("A") is None
+
+        class TestThing:
+            @pytest.fixture
+            def thing(self):
+                return 1
+
+            @pytest.mark.usefixtures("thing")
+            def test_cold(self, thing, other):
+                def inner(mocker):
+                    return mocker
+                assert thing == 1
+    """,
 }
 
 
@@ -139,6 +164,18 @@ def test_pruning_changes_no_fact_on_this_repository() -> None:
     ]
     assert different == []
     assert len(corpus()) > 40
+
+
+def test_cold_functions_keep_their_structure_and_their_imports_count() -> None:
+    facts = scan(tricky("cold_functions"), "t.py", WATCHED, full=True)
+    assert facts.structure is not None
+    cold = facts.structure.functions["TestThing.test_cold"]
+    assert (cold.args, [m.name for m in cold.marks]) == (("thing", "other"), ["usefixtures"])
+    assert facts.fixtures == {"TestThing.thing": "thing"}
+    seen = {(r.target, r.line, r.scope.qualname) for r in facts.refs}
+    # `system` is bound by the import inside the otherwise cold setup_module.
+    assert ("os.environ.get", 11, ("test_uses",)) in seen
+    assert ("pytest_mock.mocker", 20, ("TestThing", "test_cold", "inner")) in seen
 
 
 def test_suppressions_in_strings_never_count() -> None:
