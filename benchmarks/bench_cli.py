@@ -66,6 +66,7 @@ def timed(command: Sequence[str], cwd: Path) -> Measure:
     Linux carries the parent's resident size into a child's ru_maxrss across fork and exec,
     so this process keeps nothing big: each report is reduced to its summary at once."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("PYTEST")}
+    env.pop("PYTHONDONTWRITEBYTECODE", None)  # bytecode caches, as users have them
     with tempfile.TemporaryFile() as out:
         start = time.perf_counter()
         process = subprocess.Popen(command, cwd=cwd, stdout=out, stderr=subprocess.PIPE, env=env)

@@ -16,6 +16,7 @@ import dataclasses
 import functools
 import io
 import itertools
+import operator
 import re
 import sys
 import threading
@@ -594,7 +595,7 @@ class _Visitor(ast.NodeVisitor):
         self.monkeypatches: set[str] = set()
         self.stack: list[tuple[str, str]] = []  # ("class" | "def", name)
         self._functions_open = 0
-        self.fixture_stack: list[str | None] = []
+        self._outer_scopes: list[Scope] = []
         self.scope = MODULE_SCOPE
         self._refs: list[Ref] = []
         self._imports: list[Ref] = []
@@ -863,45 +864,31 @@ class _Visitor(ast.NodeVisitor):
         return self._functions_open == 0
 
     def _push(self, kind: str, name: str, fixture: str | None = None) -> None:
+        outer = self.scope
         self._functions_open += kind != "class"
         self.stack.append((kind, name))
-        outer_fixture = next((f for f in self.fixture_stack if f), None)
-        self.fixture_stack.append(fixture)
-        classes = 0
-        for part_kind, _ in self.stack:
-            if part_kind != "class":
-                break
-            classes += 1
+        self._outer_scopes.append(outer)
+        # Classes count only while no function encloses them; the outermost fixture wins.
+        leading_classes = outer.classes == len(outer.qualname)
         self.scope = Scope(
-            qualname=tuple(n for _, n in self.stack),
-            fixture=outer_fixture or fixture,
-            classes=classes,
+            qualname=(*outer.qualname, name),
+            fixture=outer.fixture or fixture,
+            classes=outer.classes + (kind == "class" and leading_classes),
         )
 
     def _pop(self) -> None:
         kind, _ = self.stack.pop()
         self._functions_open -= kind != "class"
-        self.fixture_stack.pop()
-        if not self.stack:
-            self.scope = MODULE_SCOPE
-        else:
-            kinds = self.stack
-            classes = 0
-            for part_kind, _ in kinds:
-                if part_kind != "class":
-                    break
-                classes += 1
-            self.scope = Scope(
-                qualname=tuple(n for _, n in kinds),
-                fixture=next((f for f in self.fixture_stack if f), None),
-                classes=classes,
-            )
+        self.scope = self._outer_scopes.pop()
 
     def visit_ClassDef(self, node: ast.ClassDef) -> None:
-        qualname = ".".join([*(n for _, n in self.stack), node.name])
-        recorded = all(kind == "class" for kind, _ in self.stack)
+        qualname = ".".join([*self.scope.qualname, node.name])
+        recorded = self._class_level
+        sources = [_dotted_source(b) or ast.unparse(b) for b in node.bases]
         if recorded:
-            bases = tuple(self.resolve(b) or ast.unparse(b) for b in node.bases)
+            bases = tuple(
+                self.resolve(b) or src for b, src in zip(node.bases, sources, strict=True)
+            )
             self.classes[qualname] = ClassInfo(line=node.lineno, bases=bases)
         structure = self.full and recorded
         if structure:
@@ -923,7 +910,7 @@ class _Visitor(ast.NodeVisitor):
             metaclass = next((k.value for k in node.keywords if k.arg == "metaclass"), None)
             self._class_details[qualname] = ClassDetail(
                 line=node.lineno,
-                bases=tuple(ast.unparse(b) for b in node.bases),
+                bases=tuple(sources),
                 metaclass=ast.unparse(metaclass) if metaclass is not None else None,
                 names=tuple(body["names"]),
                 test_attr=body["test_attr"],
@@ -932,9 +919,9 @@ class _Visitor(ast.NodeVisitor):
 
     def visit_FunctionDef(self, node: ast.FunctionDef | ast.AsyncFunctionDef) -> None:
         fixture = None
-        if all(kind == "class" for kind, _ in self.stack):
+        if self._class_level:
             fixture = self._fixture_name(node)
-            qualname = ".".join([*(n for _, n in self.stack), node.name])
+            qualname = ".".join([*self.scope.qualname, node.name])
             if fixture is not None:
                 self.fixtures[qualname] = fixture
             if self.full:
@@ -1155,9 +1142,12 @@ def _line_starts(text: str, lines: list[str]) -> list[int]:
     """Offsets in ``text`` where each line starts (1-based line n starts at [n - 1])."""
     if "\r" in text:
         return [0, *(m.end() for m in LINE_SPLIT_RE.finditer(text))]
-    return list(
-        itertools.accumulate(map(len, lines), lambda total, size: total + size + 1, initial=0)
-    )[:-1] or [0]
+    # All in C: each line's length plus its "\n", summed up.
+    starts = list(
+        itertools.accumulate(map(operator.add, map(len, lines), itertools.repeat(1)), initial=0)
+    )
+    starts.pop()
+    return starts or [0]
 
 
 def _first_line(node: ast.AST) -> int:
