@@ -1542,9 +1542,12 @@ class RuntimeGuard:
                 return None
             decided = verdict
         view = SessionData(tests={nodeid: plugin.data.tests[nodeid]})
-        for key, other in self._findings_in(decided.path).items():
-            if key not in (finding.key, decided.key):
-                view.findings[key] = other
+        if plugin.known:
+            # Only a baseline makes the file's other findings matter: fingerprints number
+            # identical findings, and the number decides whether this one is baselined.
+            for key, other in self._findings_in(decided.path).items():
+                if key not in (finding.key, decided.key):
+                    view.findings[key] = other
         view.add(decided, [nodeid])
         view.suppressions[decided.path] = dict(plugin.data.suppressions.get(decided.path, {}))
         result = evaluate(view, plugin.ssot, plugin.ruleset.infos, known=plugin.known)
