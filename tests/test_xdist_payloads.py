@@ -6,6 +6,7 @@ import dataclasses
 import json
 import multiprocessing
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -14,9 +15,14 @@ from pytest_ssot.model import Exemption, Finding, Scope, UncheckedFile
 from pytest_ssot.policy import SessionData
 from pytest_ssot.policy import TestRecord as Record
 from pytest_ssot.xdist import (
+    OUTPUT_KEY,
     PAYLOAD_VERSION,
+    REPORT_ATTR,
+    ControllerHooks,
     FirstTime,
     collected_payload,
+    decode_message,
+    encode_message,
     merge_payload,
     runtime_payload,
     scan_order,
@@ -153,6 +159,51 @@ def test_a_runtime_payload_carries_findings_and_the_ignores_of_their_files() -> 
 def test_an_unreadable_payload_is_refused_not_half_merged_into_a_crash(payload: Any) -> None:
     controller = _Plugin()
     assert not merge_payload(controller, payload)  # type: ignore[arg-type]
+
+
+class _ControllerConfig:
+    def add_cleanup(self, function: Any) -> None:
+        pass
+
+
+def _controller() -> tuple[_Plugin, ControllerHooks]:
+    plugin = _Plugin()
+    plugin.config = _ControllerConfig()
+    return plugin, ControllerHooks(plugin)  # type: ignore[arg-type]
+
+
+def test_a_message_travels_as_one_json_text_that_the_controller_merges() -> None:
+    worker = _Plugin(_data())
+    raw = encode_message({"collected": collected_payload(worker)})  # type: ignore[arg-type]
+    assert isinstance(raw, str)
+    assert decode_message(raw) == json.loads(raw)
+    controller, hooks = _controller()
+
+    hooks.pytest_runtest_logreport(SimpleNamespace(**{REPORT_ATTR: raw}))  # type: ignore[arg-type]
+
+    assert controller.data == worker.data
+    assert controller.lost == []
+
+
+@pytest.mark.parametrize("raw", ["{not json", "[1, 2]", {"collected": {}}, 7])
+def test_a_message_that_is_not_a_json_object_counts_as_unreadable(raw: Any) -> None:
+    controller, hooks = _controller()
+    hooks.pytest_runtest_logreport(SimpleNamespace(**{REPORT_ATTR: raw}))  # type: ignore[arg-type]
+    assert controller.lost == ["1 unreadable message(s) from xdist workers"]
+
+
+def test_a_worker_that_finished_is_not_counted_as_crashed_when_its_node_goes_down() -> None:
+    controller, hooks = _controller()
+    finished = SimpleNamespace(
+        workeroutput={OUTPUT_KEY: encode_message({"finished": True})},
+        gateway=SimpleNamespace(id="gw0"),
+    )
+    hooks.pytest_testnodedown(finished, error="closed")
+    assert controller.lost == []
+
+    cut_short = SimpleNamespace(workeroutput={}, gateway=SimpleNamespace(id="gw1"))
+    hooks.pytest_testnodedown(cut_short, error="crashed")
+    assert controller.lost == ["xdist worker gw1 crashed"]
 
 
 def test_the_journal_records_adds_after_it_is_switched_on_and_copies_do_not_share_it() -> None:
