@@ -192,8 +192,10 @@ def merge_payload(plugin: Session, payload: Any) -> bool:
 
 
 def encode_message(message: dict[str, Any]) -> str:
-    """A worker's message as one JSON text (the payloads are JSON-compatible by design)."""
-    return json.dumps(message, separators=(",", ":"), ensure_ascii=False)
+    """A worker's message as one JSON text (the payloads are JSON-compatible by design).
+    ASCII only: an undecodable file name reaches Python as lone surrogates, which execnet
+    cannot encode as UTF-8, and JSON escapes carry them through unchanged."""
+    return json.dumps(message, separators=(",", ":"))
 
 
 def decode_message(raw: Any) -> dict[str, Any] | None:

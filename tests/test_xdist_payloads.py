@@ -185,6 +185,14 @@ def test_a_message_travels_as_one_json_text_that_the_controller_merges() -> None
     assert controller.lost == []
 
 
+def test_a_message_carries_undecodable_file_names_as_plain_ascii() -> None:
+    name = "tests/test_\udcff\u00e9.py"  # a byte that is not UTF-8, as os.fsdecode gives it
+    raw = encode_message({"scanned": [name]})
+    assert raw.isascii()
+    raw.encode("utf-8")  # what execnet does with a str: lone surrogates would raise here
+    assert decode_message(raw) == {"scanned": [name]}
+
+
 @pytest.mark.parametrize("raw", ["{not json", "[1, 2]", {"collected": {}}, 7])
 def test_a_message_that_is_not_a_json_object_counts_as_unreadable(raw: Any) -> None:
     controller, hooks = _controller()
