@@ -593,8 +593,7 @@ class _Visitor(ast.NodeVisitor):
         self._all_names: tuple[str, ...] | None = None
         self.aliases: dict[str, str] = {}
         self.monkeypatches: set[str] = set()
-        self.stack: list[tuple[str, str]] = []  # ("class" | "def", name)
-        self._functions_open = 0
+        # The enclosing scopes of the current one (empty at module level).
         self._outer_scopes: list[Scope] = []
         self.scope = MODULE_SCOPE
         self._refs: list[Ref] = []
@@ -684,7 +683,9 @@ class _Visitor(ast.NodeVisitor):
                                 self.visit(item)
                     elif isinstance(value, ast.AST):
                         self.visit(value)
-        conditional = not self.stack and not isinstance(node, (ast.Module, *_ALWAYS_VISITED))
+        conditional = not self.scope.qualname and not isinstance(
+            node, (ast.Module, *_ALWAYS_VISITED)
+        )
         self._conditional += conditional
         for field in bodies:
             for child in getattr(node, field):
@@ -706,7 +707,7 @@ class _Visitor(ast.NodeVisitor):
     def _binding(
         self, name: str, kind: str, target: str = "", attr: str = "", line: int = 0
     ) -> None:
-        if self.full and not self.stack:
+        if self.full and not self.scope.qualname:
             self._bindings.append(
                 Binding(name, kind, target, attr, line, conditional=self._conditional > 0)
             )
@@ -726,7 +727,7 @@ class _Visitor(ast.NodeVisitor):
         for target in targets:
             if isinstance(target, (ast.Tuple, ast.List)):
                 names.extend(e.id for e in target.elts if isinstance(e, ast.Name))
-        if self.stack:  # a class body
+        if self.scope.qualname:  # a class body
             body = self._class_body[-1]
             body["names"].extend(names)
             if "__test__" in names and isinstance(value, ast.Constant):
@@ -861,12 +862,10 @@ class _Visitor(ast.NodeVisitor):
     @property
     def _class_level(self) -> bool:
         """Whether the current scope is the module or a class body (no enclosing function)."""
-        return self._functions_open == 0
+        return self.scope.classes == len(self.scope.qualname)
 
     def _push(self, kind: str, name: str, fixture: str | None = None) -> None:
         outer = self.scope
-        self._functions_open += kind != "class"
-        self.stack.append((kind, name))
         self._outer_scopes.append(outer)
         # Classes count only while no function encloses them; the outermost fixture wins.
         leading_classes = outer.classes == len(outer.qualname)
@@ -877,8 +876,6 @@ class _Visitor(ast.NodeVisitor):
         )
 
     def _pop(self) -> None:
-        kind, _ = self.stack.pop()
-        self._functions_open -= kind != "class"
         self.scope = self._outer_scopes.pop()
 
     def visit_ClassDef(self, node: ast.ClassDef) -> None:
@@ -892,7 +889,7 @@ class _Visitor(ast.NodeVisitor):
             self.classes[qualname] = ClassInfo(line=node.lineno, bases=bases)
         structure = self.full and recorded
         if structure:
-            if self.stack:
+            if self.scope.qualname:
                 self._class_body[-1]["names"].append(node.name)
             self._binding(node.name, "class", qualname, line=node.lineno)
             self._class_body.append(
@@ -925,7 +922,7 @@ class _Visitor(ast.NodeVisitor):
             if fixture is not None:
                 self.fixtures[qualname] = fixture
             if self.full:
-                method = bool(self.stack)
+                method = bool(self.scope.qualname)
                 if method:
                     self._class_body[-1]["names"].append(node.name)
                 self._binding(node.name, "def", qualname, line=node.lineno)
@@ -1100,7 +1097,7 @@ class _Visitor(ast.NodeVisitor):
     def visit_If(self, node: ast.If) -> None:
         # Visit the block first: `import pytest` inside it binds the name its calls use.
         self.generic_visit(node)
-        if not self.stack and _is_main_guard(node.test):
+        if not self.scope.qualname and _is_main_guard(node.test):
             calls = sorted(
                 {name for call in _calls(node.body) if (name := self._runner_call(call))}
             )
