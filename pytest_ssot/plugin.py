@@ -243,6 +243,9 @@ class SSOTPlugin:
         self.prescan: prescan_helper.Prescan | None = None
         self._prescan_wanted = not xdist_glue.is_worker(config)
         self._prescan_pending: list[tuple[Path, str]] = []
+        # pytest collects a directory again for every file named on the command line: each
+        # of its files goes to the helper once, not once per argument.
+        self._prescan_offered: set[Path] = set()
         self.prescanned: list[Path] = []  # what the helper was given, once it is done
         self.data = SessionData()
         self.known: dict[str, dict[str, Any]] = {}
@@ -312,6 +315,9 @@ class SSOTPlugin:
         return collectors
 
     def _prescan_file(self, path: Path) -> None:
+        if path in self._prescan_offered:
+            return
+        self._prescan_offered.add(path)
         rel = self._rel(path)
         if self._is_excluded(rel):
             return
@@ -334,6 +340,7 @@ class SSOTPlugin:
         prescan, self.prescan = self.prescan, None
         self._prescan_wanted = False
         self._prescan_pending = []
+        self._prescan_offered = set()
         if prescan is not None:
             if at_once:
                 prescan.stop()

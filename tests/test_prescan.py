@@ -136,6 +136,23 @@ def test_a_large_enough_suite_is_scanned_by_the_helper_with_the_same_result(
     assert _decisions(helped_report) == _decisions(alone_report)
 
 
+def test_each_file_goes_to_the_helper_once_when_named_one_by_one(
+    pytester: pytest.Pytester,
+) -> None:
+    # pytest collects a file's directory again for every file argument (CI splitters pass
+    # long file lists), so pytest_collect_file sees each module once per argument.
+    if prescan.available_cpus() < 2:
+        pytest.skip("one CPU: the helper is not started")
+    modules = prescan.WORTH_IT_AFTER + 5
+    _suite(pytester, modules)
+    names = [f"test_{i:02d}.py" for i in range(modules)]
+
+    plugin, report = _inline(pytester, *names)
+
+    assert sorted(path.name for path in plugin.prescanned) == sorted(["conftest.py", *names])
+    assert report["summary"]["tests"] == modules
+
+
 def test_a_small_suite_starts_no_helper(pytester: pytest.Pytester) -> None:
     _suite(pytester, prescan.WORTH_IT_AFTER - 2)
 
