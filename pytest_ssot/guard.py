@@ -235,8 +235,11 @@ class EnvGuard:
 
     def reset(self) -> None:
         """Forget the verdicts and raised errors (a new test starts)."""
-        self._sites = {}
-        self.raised = []
+        # Twice per test, and almost always nothing to forget.
+        if self._sites:
+            self._sites = {}
+        if self.raised:
+            self.raised = []
 
     def install(self) -> None:
         """Put the interceptors in place until :meth:`uninstall` (idempotent)."""

@@ -417,7 +417,12 @@ class SSOTPlugin:
         for path in order:
             self._scan(path)
         self._stop_prescan()
-        related = _related(by_file)
+        # Which tests run a module's code matters only for modules with findings (or a rule
+        # that failed on them): a compliant suite skips the per-test work.
+        if any(self._findings[path] or path in self._rule_failures for path in by_file):
+            related = _related(by_file)
+        else:
+            related = {path: [] for path in by_file}
         for path, items in by_file.items():
             self._attribute_module(path, related[path])
             for conftest in self._conftests_for(path):
@@ -1233,7 +1238,8 @@ class RuntimeGuard:
         if not session.items:
             return  # nothing runs here (an xdist controller, --collect-only on nothing)
         root = self.plugin.root
-        dirs = {item.path.parent for item in session.items if isinstance(item, pytest.Function)}
+        files = {item.path for item in session.items if isinstance(item, pytest.Function)}
+        dirs = {path.parent for path in files}
         for module in self.plugin.config.pluginmanager.get_plugins():
             file = getattr(module, "__file__", None)
             if isinstance(file, str) and os.path.basename(file) == "conftest.py":

@@ -239,8 +239,11 @@ class SourceGuard:
 
     def reset(self) -> None:
         """Forget the verdicts and raised errors (a new test starts)."""
-        self._sites = {}
-        self.raised = []
+        # Twice per test, and almost always nothing to forget.
+        if self._sites:
+            self._sites = {}
+        if self.raised:
+            self.raised = []
 
     def __enter__(self) -> SourceGuard:
         global _current
