@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import sys
 from collections.abc import Iterable, Mapping
 from typing import Any, Literal
 
@@ -63,6 +64,14 @@ class Finding:
     source: Source = "static"
     snippet: str = ""  # the offending line, whitespace-normalised: the fingerprint's anchor
     end_line: int = 0
+
+    def __post_init__(self) -> None:
+        # A large suite holds 100,000s of findings with a handful of distinct messages and
+        # many repeated lines: one copy of each text, however the finding was made or read.
+        for name in ("path", "message", "snippet"):
+            value = getattr(self, name)
+            if type(value) is str:  # sys.intern takes no subclass (a plugin's rule may pass one)
+                object.__setattr__(self, name, sys.intern(value))
 
     @property
     def key(self) -> tuple[str, str, int, int]:

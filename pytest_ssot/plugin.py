@@ -479,7 +479,15 @@ class SSOTPlugin:
                 self._facts[path], self._findings[path] = None, []
             else:
                 facts, findings = check_file(path, rel, self.ruleset, self.cache)
-                self._facts[path], self._findings[path] = facts, findings
+                # Kept for the whole session: only what the plugin reads again (the findings
+                # already hold what the references and source lines said).
+                self._facts[path] = FileFacts(
+                    path=facts.path,
+                    error=facts.error,
+                    classes=facts.classes,
+                    suppressions=facts.suppressions,
+                )
+                self._findings[path] = findings
                 if facts.error is not None:
                     self.data.unchecked[rel] = UncheckedFile(rel, facts.error)
                 if facts.suppressions:

@@ -1,0 +1,50 @@
+"""What a session keeps stays small: shared texts, and no scan facts beyond what is read again.
+
+A suite of 10,000 files holds 100,000s of findings: a copy of the same message per finding,
+or every file's references kept after its findings were made, would dominate the plugin's
+memory (benchmarks/bench_collect.py measures it).
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from pytest_ssot.model import Finding
+
+
+def _finding_read_back(path: str, line: int) -> Finding:
+    # Texts built at run time and decoded from JSON, as the scan cache and xdist hand them over.
+    message = "".join(["os.environ accessed ", "directly"])
+    data = Finding(code="SSOT002", path=path, line=line, col=1, message=message).to_dict()
+    return Finding.from_dict(json.loads(json.dumps(data)))
+
+
+def test_findings_share_one_copy_of_each_message_and_path() -> None:
+    first = _finding_read_back("tests/test_a.py", 3)
+    second = _finding_read_back("tests/test_a.py", 9)
+
+    assert first.message == second.message
+    assert first.message is second.message
+    assert first.path is second.path
+
+
+def test_the_plugin_keeps_no_references_of_scanned_files(pytester: pytest.Pytester) -> None:
+    from pytest_ssot.plugin import PLUGIN_KEY
+
+    pytester.makepyprojecttoml('[tool.ssot]\nmode = "warn"\n')
+    for name in ("test_a", "test_b"):
+        pytester.makepyfile(
+            **{name: "import os\n\nclass TestX:\n    def test_x(self):\n        os.getenv('A')\n"}
+        )
+    recorder = pytester.inline_run("-p", "ssot", "-W", "ignore::pytest_ssot.SSOTWarning")
+    plugin = recorder.getcall("pytest_sessionfinish").session.config.stash[PLUGIN_KEY]
+
+    kept = [facts for facts in plugin._facts.values() if facts is not None]
+    assert len(kept) == 2
+    assert all(facts.refs == () and facts.lines == () for facts in kept)
+    assert all("TestX" in facts.classes for facts in kept)  # still there for class locations
+    findings = list(plugin.data.findings.values())
+    assert len(findings) == 2
+    assert findings[0].message is findings[1].message
