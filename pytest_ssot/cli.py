@@ -18,6 +18,7 @@ import concurrent.futures
 import contextlib
 import dataclasses
 import datetime
+import functools
 import gc
 import hashlib
 import io
@@ -183,7 +184,9 @@ class _Context:
         self.root = settings.rootdir
         self.facts: dict[Path, FileFacts] = {}
         self.index = ModuleIndex(roots)
-        self.resolver = Resolver(self.index, self._facts_for, module_name)
+        self.resolver = Resolver(
+            self.index, self._facts_for, functools.partial(module_name, packages={})
+        )
         self.chains = _ConftestChains(self.root)
         self._interned: dict[frozenset[str], frozenset[str]] = {}
         self._barren: set[tuple[ClassRef, str]] = set()

@@ -68,17 +68,28 @@ def relpath(path: Path | str, root: Path) -> str:
     return rel.replace(os.sep, "/")
 
 
-def module_name(path: Path) -> str:
+def module_name(path: Path, packages: dict[Path, str] | None = None) -> str:
     """The dotted module name a file gets under pytest's rootdir-less ``prepend`` import mode:
-    its stem, prefixed by every enclosing directory that is a package (has ``__init__.py``)."""
-    parts = [] if path.name == "__init__.py" else [path.stem]
-    directory = path.parent
-    while (directory / "__init__.py").is_file():
-        parts.append(directory.name)
-        if directory.parent == directory:
-            break
-        directory = directory.parent
-    return ".".join(reversed(parts))
+    its stem, prefixed by every enclosing directory that is a package (has ``__init__.py``).
+
+    ``packages`` remembers each directory's package name ("" for none) across the calls of
+    one run: thousands of test modules share a few hundred directories."""
+    package = _package(path.parent, {} if packages is None else packages)
+    if path.name == "__init__.py":
+        return package
+    return f"{package}.{path.stem}" if package else path.stem
+
+
+def _package(directory: Path, known: dict[Path, str]) -> str:
+    name = known.get(directory)
+    if name is None:
+        name = ""
+        if (directory / "__init__.py").is_file():
+            parent = directory.parent
+            outer = "" if parent == directory else _package(parent, known)
+            name = f"{outer}.{directory.name}" if outer else directory.name
+        known[directory] = name
+    return name
 
 
 def in_modules(name: str, modules: tuple[str, ...]) -> bool:

@@ -22,7 +22,7 @@ import sys
 import threading
 import tokenize
 import warnings
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any, Literal
 
 from pytest_ssot.model import MODULE_SCOPE, Scope, normalise_snippet
@@ -559,6 +559,12 @@ def _matches(dotted: str | None, watched: tuple[str, ...]) -> bool:
     return dotted is not None and any(dotted == w or dotted.startswith(w + ".") for w in watched)
 
 
+# Answers of _matches per watched tuple: the same few hundred names (`pytest`, the base
+# class, `os.environ.get`) are asked about in file after file.
+_MATCHES: dict[tuple[str, ...], dict[str, bool]] = {}
+_MATCHES_LIMIT = 50_000
+
+
 class _Visitor(ast.NodeVisitor):
     def __init__(
         self,
@@ -571,6 +577,11 @@ class _Visitor(ast.NodeVisitor):
         self.lines = lines
         self.watched = watched
         self.full = full
+        matches = _MATCHES.get(watched)
+        if matches is None or len(matches) > _MATCHES_LIMIT:
+            matches = _MATCHES[watched] = {}
+        self._watched_answers = matches
+        self._mocker_watched = _matches("pytest_mock", watched)
         # Pruning: lines (1 = worth a visit) a statement must touch to be visited; None: visit
         # everything. Marked with str.find, which is far cheaper than a regex per statement.
         self.text = text
@@ -596,6 +607,9 @@ class _Visitor(ast.NodeVisitor):
         # The enclosing scopes of the current one (empty at module level).
         self._outer_scopes: list[Scope] = []
         self.scope = MODULE_SCOPE
+        # Whether the current scope is the module or a class body (no enclosing function);
+        # asked for every statement, so kept up to date by _push and _pop.
+        self._class_level = True
         self._refs: list[Ref] = []
         self._imports: list[Ref] = []
         self._aliased: set[str] = set()  # targets bound to a local name (`x = mock.ANY`)
@@ -627,6 +641,14 @@ class _Visitor(ast.NodeVisitor):
 
     def _snippet(self, line: int) -> str:
         return normalise_snippet(self.lines[line - 1]) if 0 < line <= len(self.lines) else ""
+
+    def _is_watched(self, dotted: str | None) -> bool:
+        if dotted is None:
+            return False
+        known = self._watched_answers.get(dotted)
+        if known is None:
+            known = self._watched_answers[dotted] = _matches(dotted, self.watched)
+        return known
 
     # -- pruning -----------------------------------------------------------------------------
     def _is_hot(self, first: int, last: int) -> bool:
@@ -662,6 +684,15 @@ class _Visitor(ast.NodeVisitor):
         ):
             self._heated.add(name)
             self._heat(name, whole_word=True)
+
+    def visit(self, node: ast.AST) -> Any:
+        # NodeVisitor.visit builds the method's name for every node; look it up once per type.
+        try:
+            method = _VISIT_METHODS[node.__class__]
+        except KeyError:
+            method = getattr(_Visitor, "visit_" + node.__class__.__name__, _Visitor.generic_visit)
+            _VISIT_METHODS[node.__class__] = method
+        return method(self, node)
 
     def generic_visit(self, node: ast.AST) -> None:
         if not isinstance(node, _BLOCKS):
@@ -785,7 +816,8 @@ class _Visitor(ast.NodeVisitor):
         self, node: ast.FunctionDef | ast.AsyncFunctionDef, fixture: str | None, method: bool
     ) -> FunctionInfo:
         kind, abstract, autouse, patches = "function", False, False, 0
-        for decorator in node.decorator_list:
+        decorators = node.decorator_list
+        for decorator in decorators:
             call = decorator if isinstance(decorator, ast.Call) else None
             target = call.func if call else decorator
             dotted = self._peek(target) or (target.id if isinstance(target, ast.Name) else "")
@@ -813,15 +845,16 @@ class _Visitor(ast.NodeVisitor):
         names += [x.arg for x, d in zip(a.kwonlyargs, a.kw_defaults, strict=False) if d is None]
         if method and kind != "staticmethod":
             names = names[1:]
-        first = min([node.lineno, *(d.lineno for d in node.decorator_list)])
+        if not decorators:  # most test methods
+            return FunctionInfo(line=node.lineno, args=tuple(names), fixture=fixture)
         return FunctionInfo(
-            line=first,
+            line=min(node.lineno, *(d.lineno for d in decorators)),
             args=tuple(names[patches:]),
             fixture=fixture,
             autouse=autouse,
             kind=kind,
             abstract=abstract,
-            marks=tuple(m for d in node.decorator_list if (m := self._mark(d)) is not None),
+            marks=tuple(m for d in decorators if (m := self._mark(d)) is not None),
         )
 
     def _add(self, target: str, kind: RefKind, node: ast.AST) -> Ref:
@@ -859,24 +892,21 @@ class _Visitor(ast.NodeVisitor):
         return None
 
     # -- scopes ------------------------------------------------------------------------------
-    @property
-    def _class_level(self) -> bool:
-        """Whether the current scope is the module or a class body (no enclosing function)."""
-        return self.scope.classes == len(self.scope.qualname)
-
     def _push(self, kind: str, name: str, fixture: str | None = None) -> None:
         outer = self.scope
         self._outer_scopes.append(outer)
         # Classes count only while no function encloses them; the outermost fixture wins.
-        leading_classes = outer.classes == len(outer.qualname)
+        leading_classes = self._class_level
         self.scope = Scope(
             qualname=(*outer.qualname, name),
             fixture=outer.fixture or fixture,
             classes=outer.classes + (kind == "class" and leading_classes),
         )
+        self._class_level = kind == "class" and leading_classes
 
     def _pop(self) -> None:
-        self.scope = self._outer_scopes.pop()
+        self.scope = scope = self._outer_scopes.pop()
+        self._class_level = scope.classes == len(scope.qualname)
 
     def visit_ClassDef(self, node: ast.ClassDef) -> None:
         qualname = ".".join([*self.scope.qualname, node.name])
@@ -929,7 +959,7 @@ class _Visitor(ast.NodeVisitor):
                 self._functions[qualname] = self._function_info(node, fixture, method)
         self._push("def", node.name, fixture)
         for arg in (*node.args.posonlyargs, *node.args.args, *node.args.kwonlyargs):
-            if arg.arg in MOCKER_FIXTURES and _matches("pytest_mock", self.watched):
+            if arg.arg in MOCKER_FIXTURES and self._mocker_watched:
                 self._add(f"pytest_mock.{arg.arg}", "fixture", arg)
             elif arg.arg == "monkeypatch" or (
                 # `def test(mp: pytest.MonkeyPatch)`: the fixture under another name
@@ -981,10 +1011,7 @@ class _Visitor(ast.NodeVisitor):
                 bound = target = alias.name.split(".")[0]
             self._bind(bound, target)
             self._binding(bound, "import", target, line=node.lineno)
-            if (
-                _matches(alias.name, self.watched)
-                and alias.name.split(".")[0] == target.split(".")[0]
-            ):
+            if self._is_watched(alias.name) and alias.name.split(".")[0] == target.split(".")[0]:
                 self._note_import(alias.name, node)
 
     def visit_ImportFrom(self, node: ast.ImportFrom) -> None:
@@ -1001,7 +1028,7 @@ class _Visitor(ast.NodeVisitor):
             target = f"{node.module}.{alias.name}"
             if alias.name == "*":
                 self._binding("*", "star", node.module, line=node.lineno)
-                if _matches(node.module, self.watched):
+                if self._is_watched(node.module):
                     self._add(f"{node.module}.*", "star-import", node)
                     continue
                 # `from os import *` binds `environ`, `getenv`, ...: their uses are references.
@@ -1013,7 +1040,7 @@ class _Visitor(ast.NodeVisitor):
             bound = alias.asname or alias.name
             self._bind(bound, target)
             self._binding(bound, "from", node.module, alias.name, node.lineno)
-            if _matches(target, self.watched):
+            if self._is_watched(target):
                 self._note_import(target, node)
 
     def _note_import(self, target: str, node: ast.stmt) -> None:
@@ -1026,7 +1053,7 @@ class _Visitor(ast.NodeVisitor):
     def visit_Assign(self, node: ast.Assign) -> None:
         names = [t.id for t in node.targets if isinstance(t, ast.Name)]
         dotted = self._peek(node.value)
-        if len(node.targets) == 1 and len(names) == 1 and _matches(dotted, self.watched):
+        if len(node.targets) == 1 and len(names) == 1 and self._is_watched(dotted):
             # `env = os.environ` binds an alias; its uses are the violations.
             self._bind(names[0], dotted)  # type: ignore[arg-type]
             self._aliased.add(dotted)  # type: ignore[arg-type]
@@ -1052,21 +1079,21 @@ class _Visitor(ast.NodeVisitor):
     def visit_Name(self, node: ast.Name) -> None:
         if isinstance(node.ctx, ast.Load):
             dotted = self.resolve(node)
-            if _matches(dotted, self.watched):
+            if self._is_watched(dotted):
                 self._add(dotted, "use", node)  # type: ignore[arg-type]
         else:
             self.aliases.pop(node.id, None)
 
     def visit_Attribute(self, node: ast.Attribute) -> None:
         dotted = self.resolve(node)
-        if _matches(dotted, self.watched):
+        if self._is_watched(dotted):
             self._add(dotted, "use", node)  # type: ignore[arg-type]
             return  # the longest chain is the reference; its parts are not counted again
         self.generic_visit(node)
 
     def visit_Call(self, node: ast.Call) -> None:
         dotted = self.resolve(node)
-        if _matches(dotted, self.watched):
+        if self._is_watched(dotted):
             self._add(dotted, "use", node)  # type: ignore[arg-type]
             return
         func = node.func
@@ -1074,12 +1101,12 @@ class _Visitor(ast.NodeVisitor):
         args = node.args
         if method in STRING_TARGET_CALLS and args and _is_str(args[0]):
             target = args[0].value  # type: ignore[attr-defined]
-            if _matches(target, self.watched):
+            if self._is_watched(target):
                 self._add(target, "string", args[0])
         if method in OBJECT_ATTR_CALLS and len(args) >= 2 and _is_str(args[1]):
             base = self._peek(args[0])
             target = f"{base}.{args[1].value}" if base else None  # type: ignore[attr-defined]
-            if _matches(target, self.watched):
+            if self._is_watched(target):
                 self._add(target, "use", node)  # type: ignore[arg-type]
         if (
             method in ("setenv", "delenv")
@@ -1088,7 +1115,7 @@ class _Visitor(ast.NodeVisitor):
             and func.value.id in self.monkeypatches
         ):
             self._add(f"monkeypatch.{method}", "monkeypatch", node)
-        if method in ("getfixturevalue", "usefixtures") and _matches("pytest_mock", self.watched):
+        if method in ("getfixturevalue", "usefixtures") and self._mocker_watched:
             for arg in args:
                 if _is_str(arg) and arg.value in MOCKER_FIXTURES:  # type: ignore[attr-defined]
                     self._add(f"pytest_mock.{arg.value}", "fixture", arg)  # type: ignore[attr-defined]
@@ -1123,6 +1150,7 @@ class _Visitor(ast.NodeVisitor):
 
 
 _FIELDS: dict[type[ast.AST], tuple[tuple[str, ...], tuple[str, ...]]] = {}
+_VISIT_METHODS: dict[type[ast.AST], Callable[[_Visitor, Any], Any]] = {}
 
 
 def _block_fields(cls: type[ast.AST]) -> tuple[tuple[str, ...], tuple[str, ...]]:

@@ -76,6 +76,22 @@ def test_it_names_modules_by_their_enclosing_packages(tmp_path: Path) -> None:
     assert module_name(tmp_path / "loose" / "test_b.py") == "test_b"
 
 
+def test_a_run_remembers_each_directorys_package_name(tmp_path: Path) -> None:
+    package = tmp_path / "tests" / "unit"
+    package.mkdir(parents=True)
+    (tmp_path / "tests" / "__init__.py").write_text("")
+    (package / "__init__.py").write_text("")
+    packages: dict[Path, str] = {}
+    assert module_name(package / "test_a.py", packages) == "tests.unit.test_a"
+    assert packages[package] == "tests.unit"
+    assert packages[tmp_path / "tests"] == "tests"
+    assert packages[tmp_path] == ""
+    # Answered from memory: no second look at the files of the run's directories.
+    (package / "__init__.py").unlink()
+    assert module_name(package / "test_b.py", packages) == "tests.unit.test_b"
+    assert module_name(package / "test_b.py") == "test_b"
+
+
 def test_it_knows_which_modules_are_inside_configured_ones() -> None:
     modules = ("fw.env", "mocks")
     assert in_modules("fw.env", modules)
