@@ -89,6 +89,10 @@ _BLOCKS: tuple[type[ast.AST], ...] = (
 )
 _BODY_FIELDS = frozenset({"body", "orelse", "finalbody", "handlers", "cases"})
 _ALWAYS_VISITED = (ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef, ast.Import, ast.ImportFrom)
+_NEVER_PRUNED = (*_ALWAYS_VISITED, *_BLOCKS)
+_UNCONDITIONAL = (ast.Module, *_ALWAYS_VISITED)
+# Class- and module-level statements that say something about the module's structure.
+_ASSIGNMENTS = (ast.Assign, ast.AnnAssign, ast.AugAssign)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -714,9 +718,7 @@ class _Visitor(ast.NodeVisitor):
                                 self.visit(item)
                     elif isinstance(value, ast.AST):
                         self.visit(value)
-        conditional = not self.scope.qualname and not isinstance(
-            node, (ast.Module, *_ALWAYS_VISITED)
-        )
+        conditional = not self.scope.qualname and not isinstance(node, _UNCONDITIONAL)
         self._conditional += conditional
         for field in bodies:
             for child in getattr(node, field):
@@ -727,10 +729,14 @@ class _Visitor(ast.NodeVisitor):
         self._conditional -= conditional
 
     def _visit_stmt(self, node: ast.stmt) -> None:
-        if self.full and self._class_level:
+        # Once per statement of every file: the pruning test is inlined.
+        if self.full and self._class_level and isinstance(node, _ASSIGNMENTS):
             self._record_statement(node)
-        if isinstance(node, (_ALWAYS_VISITED, _BLOCKS)) or self._is_hot(
-            node.lineno, node.end_lineno or node.lineno
+        hot = self._hot
+        if (
+            hot is None
+            or isinstance(node, _NEVER_PRUNED)
+            or hot.find(1, node.lineno, (node.end_lineno or node.lineno) + 1) != -1
         ):
             self.visit(node)
 
