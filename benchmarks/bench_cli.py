@@ -13,7 +13,9 @@ in a fresh process:
 It prints seconds, the ratio to the bare loop and the peak resident memory of each run (the
 largest of the process and its workers), then the issue's targets: ``--jobs 1`` at most 1.3x the
 loop, ``--jobs 2`` well under it, a warm run at most 0.1x, peak memory under 300 MB. Each
-measurement is the best of ``--repeat`` runs, interleaved, so a busy machine skews all alike.
+measurement is the best of ``--repeat`` runs, interleaved, so a busy machine skews all alike;
+as the machine's speed drifts over minutes, it also prints the median of each round's own
+``--jobs 1`` ratio (to the loop run just before it).
 
     python benchmarks/bench_cli.py                 # 6,000 files, the corpus
     python benchmarks/bench_cli.py --quick         # a tiny corpus for CI: no verdicts
@@ -26,6 +28,7 @@ import argparse
 import json
 import os
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -164,9 +167,11 @@ def run(root: Path, repeat: int, *, quick: bool) -> int:
         runs.setdefault(key, []).append(measure)
 
     for _ in range(repeat):
+        # The loop and --jobs 1 back to back: the machine's speed drifts over minutes, and
+        # each round's own ratio is compared as well as the best of each.
         record("bare", timed([sys.executable, "-c", BARE_LOOP, str(file_list), "1"], root))
-        record("bare2", timed([sys.executable, "-c", BARE_LOOP, str(file_list), "2"], root))
         record("jobs1", timed(ssot("--jobs", "1", "--no-cache"), root))
+        record("bare2", timed([sys.executable, "-c", BARE_LOOP, str(file_list), "2"], root))
         record("jobs2", timed(ssot("--jobs", "2", "--no-cache"), root))
         shutil.rmtree(cache, ignore_errors=True)
         record("cold", timed(ssot("--jobs", "2"), root))
@@ -206,6 +211,11 @@ def run(root: Path, repeat: int, *, quick: bool) -> int:
             f"{label:36} {m.seconds:8.2f} {m.seconds / base:7.2f} {cpu:8.2f} "
             f"{cpu / cpu_base:7.2f} {peak[key]:7.0f} MB"
         )
+    rounds = sorted(j.cpu / b.cpu for b, j in zip(runs["bare"], runs["jobs1"], strict=True))
+    print(
+        f"--jobs 1 / the loop run just before it, per round (CPU): median "
+        f"{statistics.median(rounds):.2f}x ({', '.join(f'{r:.2f}' for r in rounds)})"
+    )
     print(f"load average now: {' '.join(f'{x:.1f}' for x in os.getloadavg())}")
     if quick:
         print("\n--quick: a tiny corpus measures start-up, not throughput; no verdicts")
