@@ -91,8 +91,6 @@ _BODY_FIELDS = frozenset({"body", "orelse", "finalbody", "handlers", "cases"})
 _ALWAYS_VISITED = (ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef, ast.Import, ast.ImportFrom)
 _NEVER_PRUNED = (*_ALWAYS_VISITED, *_BLOCKS)
 _UNCONDITIONAL = (ast.Module, *_ALWAYS_VISITED)
-# Class- and module-level statements that say something about the module's structure.
-_ASSIGNMENTS = (ast.Assign, ast.AnnAssign, ast.AugAssign)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -729,14 +727,10 @@ class _Visitor(ast.NodeVisitor):
         self._conditional -= conditional
 
     def _visit_stmt(self, node: ast.stmt) -> None:
-        # Once per statement of every file: the pruning test is inlined.
-        if self.full and self._class_level and isinstance(node, _ASSIGNMENTS):
+        if self.full and self._class_level:
             self._record_statement(node)
-        hot = self._hot
-        if (
-            hot is None
-            or isinstance(node, _NEVER_PRUNED)
-            or hot.find(1, node.lineno, (node.end_lineno or node.lineno) + 1) != -1
+        if isinstance(node, _NEVER_PRUNED) or self._is_hot(
+            node.lineno, node.end_lineno or node.lineno
         ):
             self.visit(node)
 
