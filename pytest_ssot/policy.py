@@ -25,6 +25,15 @@ from pytest_ssot.model import (
 )
 
 
+class AffectedTests(tuple[str, ...]):
+    """A finding's tests, sorted and without repeats: what :meth:`SessionData.compact` shares
+    between every finding that affects the same tests (a module-level finding affects every
+    test of its module, and a large suite has 100,000s of these pairs). A tuple costs a fifth
+    of a frozenset's memory, and its order is the order reports list the tests in."""
+
+    __slots__ = ()
+
+
 @dataclasses.dataclass(frozen=True, slots=True)  # one per test: a large suite has 100,000s
 class TestRecord:
     """A checked test: a collected Python test outside ``exclude``."""
@@ -40,10 +49,9 @@ class SessionData:
 
     tests: dict[str, TestRecord] = dataclasses.field(default_factory=dict)
     findings: dict[tuple[str, str, int, int], Finding] = dataclasses.field(default_factory=dict)
-    # Each finding's tests: a set while findings are added, then (compact()) a frozenset
-    # shared by every finding with the same tests (a module-level finding affects every test
-    # of its module; a large suite has 100,000s of these pairs).
-    affected: dict[tuple[str, str, int, int], set[str] | frozenset[str]] = dataclasses.field(
+    # Each finding's tests: a set while findings are added, then (compact()) AffectedTests
+    # shared by every finding with the same tests.
+    affected: dict[tuple[str, str, int, int], set[str] | AffectedTests] = dataclasses.field(
         default_factory=dict
     )
     suppressions: dict[str, dict[int, frozenset[str]]] = dataclasses.field(default_factory=dict)
@@ -66,14 +74,17 @@ class SessionData:
         if self.journal is not None:
             listed = tuple(nodeids)
             self.journal.append((finding, listed))
-            nodeids = nodeids if isinstance(nodeids, frozenset) else listed
+            nodeids = nodeids if isinstance(nodeids, AffectedTests) else listed
         tests = self.affected.get(key)
-        if tests is None:  # another's shared set (see compact()) is shared here too
-            self.affected[key] = nodeids if isinstance(nodeids, frozenset) else set(nodeids)
+        if tests is None:  # another's shared tests (see compact()) are shared here too
+            self.affected[key] = nodeids if isinstance(nodeids, AffectedTests) else set(nodeids)
         elif isinstance(tests, set):
             tests.update(nodeids)
-        elif not tests.issuperset(nodeids):  # shared (compact()): grow a copy of its own
-            self.affected[key] = tests.union(nodeids)
+        elif tests is not nodeids:  # shared (compact()): grow a set of its own if it must
+            grown = set(tests)
+            grown.update(nodeids)
+            if len(grown) > len(tests):
+                self.affected[key] = grown
 
     def signature(self) -> tuple[int, ...]:
         """Changes whenever what :func:`evaluate` decides on may have changed (records are
@@ -89,11 +100,11 @@ class SessionData:
         )
 
     def compact(self) -> None:
-        """Share one frozenset between the findings that affect the same tests; later adds
-        still work (a shared set grows as a copy)."""
-        shared: dict[frozenset[str], frozenset[str]] = {}
+        """Share one :class:`AffectedTests` between the findings that affect the same tests;
+        later adds still work (a shared one grows as a set of its own)."""
+        shared: dict[AffectedTests, AffectedTests] = {}
         for key, tests in self.affected.items():
-            frozen = tests if isinstance(tests, frozenset) else frozenset(tests)
+            frozen = tests if isinstance(tests, AffectedTests) else AffectedTests(sorted(tests))
             self.affected[key] = shared.setdefault(frozen, frozen)
 
     def merge(self, other: SessionData) -> None:
@@ -310,15 +321,19 @@ def evaluate(
             tier_cache[path] = config.tier_name(path)
         return tier_cache[path]
 
-    # Findings share their sets of affected tests (SessionData.add): so do their outcomes.
-    checked_cache: dict[frozenset[str], tuple[str, ...]] = {}
+    # Findings share their affected tests (SessionData.compact): so do their outcomes.
+    checked_cache: dict[AffectedTests, tuple[str, ...]] = {}
 
     def checked(affected: Iterable[str]) -> tuple[str, ...]:
-        if not isinstance(affected, frozenset):
+        if not isinstance(affected, AffectedTests):
             return tuple(sorted(n for n in affected if n in data.tests))
         nodeids = checked_cache.get(affected)
         if nodeids is None:
-            nodeids = tuple(sorted(n for n in affected if n in data.tests))
+            tests = data.tests
+            if all(n in tests for n in affected):
+                nodeids = affected  # already sorted: the very same tuple, not a copy
+            else:
+                nodeids = tuple(n for n in affected if n in tests)
             checked_cache[affected] = nodeids
         return nodeids
 
@@ -333,7 +348,7 @@ def evaluate(
         finding = data.findings[key]
         info = infos.get(finding.code)
         name = info.name if info else finding.code.lower()
-        nodeids = checked(data.affected.get(key, frozenset()))
+        nodeids = checked(data.affected.get(key, ()))
         modes = {n: mode_for(finding.code, data.tests[n].path) for n in nodeids}
         counted = [n for n in nodeids if modes[n] != "off"]
         if not counted and (nodeids or config.mode_for(finding.code, finding.path) == "off"):

@@ -235,7 +235,7 @@ def test_session_data_merges_without_duplicates() -> None:
     right.invalid_exemptions["t.py::test_b"] = "needs reason"
     left.merge(right)
     assert set(left.tests) == {"t.py::test_a", "t.py::test_b"}
-    assert left.affected[finding.key] == {"t.py::test_a", "t.py::test_b"}
+    assert set(left.affected[finding.key]) == {"t.py::test_a", "t.py::test_b"}
     assert len(left.findings) == 1
     assert set(left.unchecked) == {"bad.py"}
     result = _evaluate(left, _config())
@@ -271,3 +271,35 @@ def test_the_signature_changes_with_anything_evaluate_decides_on() -> None:
     seen.add(data.signature())
 
     assert len(seen) == 6
+
+
+def test_findings_with_the_same_tests_share_one_sorted_tuple_and_so_do_their_outcomes() -> None:
+    data = _data(
+        ("tests/test_a.py::test_y", "tests/test_a.py"),
+        ("tests/test_a.py::test_x", "tests/test_a.py"),
+    )
+    module_wide = ["tests/test_a.py::test_y", "tests/test_a.py::test_x"]
+    data.add(_finding(line=3), module_wide)
+    data.add(_finding(line=4), reversed(module_wide))
+    data.compact()
+    first, second = (data.affected[f.key] for f in (_finding(line=3), _finding(line=4)))
+    assert first is second
+    assert first == ("tests/test_a.py::test_x", "tests/test_a.py::test_y")
+    outcomes = _evaluate(data, _config()).outcomes
+    assert outcomes[0].nodeids is first
+    assert outcomes[1].nodeids is first
+
+
+def test_an_add_after_compacting_grows_its_own_copy_not_the_shared_one() -> None:
+    data = _data(("t.py::test_a", "t.py"), ("t.py::test_b", "t.py"), ("t.py::test_c", "t.py"))
+    data.add(_finding(line=3), ["t.py::test_a"])
+    data.add(_finding(line=4), ["t.py::test_a"])
+    data.compact()
+    shared = data.affected[_finding(line=3).key]
+    data.add(_finding(line=3), ["t.py::test_a"])  # nothing new: stays shared
+    assert data.affected[_finding(line=3).key] is shared
+    data.add(_finding(line=3), ["t.py::test_c"])
+    assert data.affected[_finding(line=3).key] == {"t.py::test_a", "t.py::test_c"}
+    assert data.affected[_finding(line=4).key] == ("t.py::test_a",)
+    data.compact()
+    assert data.affected[_finding(line=3).key] == ("t.py::test_a", "t.py::test_c")
