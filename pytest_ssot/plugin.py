@@ -432,6 +432,10 @@ class SSOTPlugin:
                 self._check_test_class(item)
         self._assign_failures(by_file, related)
         self.data.compact()
+        # Where each class starts is only asked while the collected tests are checked.
+        for path, facts in self._facts.items():
+            if facts is not None and facts.classes:
+                self._facts[path] = dataclasses.replace(facts, classes={})
         # Decided when the first test starts: --collect-only never needs it, and a run's end
         # reuses the same evaluation unless tests added violations (see evaluate()).
         self._undecided = session.items

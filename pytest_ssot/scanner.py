@@ -246,7 +246,7 @@ def _class_dict(info: ClassDetail) -> dict[str, Any]:
     return data
 
 
-@dataclasses.dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True, slots=True)  # the plugin keeps one per scanned file
 class FileFacts:
     """Everything the rules, the policy and the CLI need to know about one file."""
 
