@@ -47,6 +47,12 @@ class Scope:
     def dotted(self) -> str:
         return ".".join(self.qualname)
 
+    @classmethod
+    def read_back(cls, qualname: Iterable[str], fixture: str | None, classes: int) -> Scope:
+        """A scope read back from JSON (cache, xdist): one copy of each class and function
+        name, as the parser gives its own identifiers, not one per finding."""
+        return cls(tuple(map(sys.intern, qualname)), fixture, int(classes))
+
 
 MODULE_SCOPE = Scope()
 
@@ -91,7 +97,7 @@ class Finding:
         fields = dict(data)
         scope = fields.pop("scope")
         return cls(
-            scope=Scope(tuple(scope["qualname"]), scope["fixture"], scope["classes"]),
+            scope=Scope.read_back(scope["qualname"], scope["fixture"], scope["classes"]),
             **fields,
         )
 

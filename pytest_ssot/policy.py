@@ -186,7 +186,7 @@ def finding_from_row(row: list[Any]) -> Finding:
         raise ValueError(f"a finding has {len(_FINDING_FIELDS)} fields, got {len(row)}")
     fields = dict(zip(_FINDING_FIELDS, row, strict=True))
     qualname, fixture, classes = fields["scope"]
-    fields["scope"] = Scope(tuple(qualname), fixture, int(classes))
+    fields["scope"] = Scope.read_back(qualname, fixture, classes)
     return Finding(**fields)
 
 

@@ -294,7 +294,7 @@ class FileFacts:
             path=data["path"],
             error=data["error"],
             refs=tuple(
-                Ref(**{**r, "scope": Scope(tuple(r["scope"][0]), r["scope"][1], r["scope"][2])})
+                Ref(**{**r, "scope": Scope.read_back(*r["scope"])})
                 for r in data["refs"]
             ),
             main_blocks=tuple(

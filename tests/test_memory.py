@@ -12,6 +12,8 @@ import json
 import pytest
 
 from pytest_ssot.model import Finding
+from pytest_ssot.policy import finding_from_row, finding_row
+from pytest_ssot.scanner import FileFacts, scan
 
 
 def _finding_read_back(path: str, line: int) -> Finding:
@@ -28,6 +30,25 @@ def test_findings_share_one_copy_of_each_message_and_path() -> None:
     assert first.message == second.message
     assert first.message is second.message
     assert first.path is second.path
+
+
+def test_scopes_read_back_from_the_cache_or_the_wire_share_their_names() -> None:
+    source = (
+        b"import os\n\nclass TestX:\n"
+        b"    def test_a(self):\n        os.getenv('A')\n"
+        b"    def test_b(self):\n        os.getenv('B')\n"
+    )
+    facts = FileFacts.from_dict(json.loads(json.dumps(scan(source, "t.py").to_dict())))
+    first, second = (ref.scope.qualname for ref in facts.refs)
+    assert (first, second) == (("TestX", "test_a"), ("TestX", "test_b"))
+    assert first[0] is second[0]
+
+    wire = [
+        json.loads(json.dumps(finding_row(Finding("SSOT002", "t.py", n, 1, "m", ref.scope))))
+        for n, ref in enumerate(facts.refs, 1)
+    ]
+    one, two = (finding_from_row(row).scope.qualname for row in wire)
+    assert one[0] is two[0]
 
 
 def test_the_plugin_keeps_no_references_of_scanned_files(pytester: pytest.Pytester) -> None:
