@@ -66,7 +66,7 @@ from pytest_ssot.discovery import (
 from pytest_ssot.errors import ConfigError
 from pytest_ssot.model import MODES, Exemption, Finding, RuleInfo, Scope, UncheckedFile
 from pytest_ssot.paths import glob_match, module_name
-from pytest_ssot.policy import Result, SessionData, TestRecord, evaluate
+from pytest_ssot.policy import RecordPool, Result, SessionData, TestRecord, evaluate, record_for
 from pytest_ssot.reporting import jsonreport
 from pytest_ssot.reporting.terminal import summary_lines
 from pytest_ssot.resolver import ClassRef, External, ModuleIndex, ModuleRef, Resolver, Verdict
@@ -156,7 +156,7 @@ class _Module:
     suppressions: dict[int, frozenset[str]]
     findings: list[Finding]
     tests: list[StaticTest] = dataclasses.field(default_factory=list)
-    records: list[TestRecord] = dataclasses.field(default_factory=list)
+    records: list[tuple[str, TestRecord]] = dataclasses.field(default_factory=list)
     invalid: dict[str, str] = dataclasses.field(default_factory=dict)
     unresolved: list[UnresolvedClass] = dataclasses.field(default_factory=list)
     ssot001: list[tuple[Finding, list[str]]] = dataclasses.field(default_factory=list)
@@ -263,9 +263,10 @@ class _Context:
         )
         module.tests, module.unresolved = collector.collect()
         rel = relpath(path, self.root)
+        pool: RecordPool = {}
         for test in module.tests:
             exemptions = tuple(_exemptions(test, module.invalid))
-            module.records.append(TestRecord(nodeid=test.nodeid, path=rel, exemptions=exemptions))
+            module.records.append((test.nodeid, record_for(pool, rel, exemptions)))
         if self.config.base_classes and module.tests:
             self._ssot001(module)
         return module
@@ -734,8 +735,7 @@ def _run_check(
         if module.tests:
             by_file[path] = module.tests
             tests.extend(module.tests)
-            for record in module.records:
-                data.tests[record.nodeid] = record
+            data.tests.update(module.records)
         for finding, nodeids in module.ssot001:
             data.add(finding, nodeids)
 

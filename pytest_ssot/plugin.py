@@ -59,7 +59,7 @@ from pytest_ssot.model import (
     normalise_snippet,
 )
 from pytest_ssot.paths import relpath
-from pytest_ssot.policy import Outcome, Result, SessionData, TestRecord, evaluate
+from pytest_ssot.policy import Outcome, RecordPool, Result, SessionData, evaluate, record_for
 from pytest_ssot.reporting import history as history_file
 from pytest_ssot.reporting.terminal import summary_lines
 from pytest_ssot.rules import (
@@ -400,13 +400,12 @@ class SSOTPlugin:
     def _collection_finish(self, session: pytest.Session) -> None:
         tests = [item for item in session.items if isinstance(item, pytest.Function)]
         by_file: dict[Path, list[pytest.Function]] = {}
+        records: RecordPool = {}
         for item in tests:
             rel = self._rel(item.path)
             if self._is_excluded(rel):
                 continue
-            self.data.tests[item.nodeid] = TestRecord(
-                nodeid=item.nodeid, path=rel, exemptions=self._exemptions(item)
-            )
+            self.data.tests[item.nodeid] = record_for(records, rel, self._exemptions(item))
             by_file.setdefault(item.path, []).append(item)
         # Scanned up front, in an order that lets xdist workers share a cold cache.
         order = xdist_glue.scan_order(self.config, list(by_file))

@@ -34,13 +34,26 @@ class AffectedTests(tuple[str, ...]):
     __slots__ = ()
 
 
-@dataclasses.dataclass(frozen=True, slots=True)  # one per test: a large suite has 100,000s
+@dataclasses.dataclass(frozen=True, slots=True)
 class TestRecord:
-    """A checked test: a collected Python test outside ``exclude``."""
+    """What policy needs of a checked test (a collected Python test outside ``exclude``),
+    stored under its node id. The tests of one file with the same exemptions share a record
+    (see :func:`record_for`): a large suite has 100,000s of tests but a few thousand files."""
 
-    nodeid: str
     path: str
     exemptions: tuple[Exemption, ...] = ()
+
+
+RecordPool = dict[tuple[str, tuple[Exemption, ...]], TestRecord]
+
+
+def record_for(pool: RecordPool, path: str, exemptions: tuple[Exemption, ...] = ()) -> TestRecord:
+    """The record of a test in ``path`` with ``exemptions``, shared through ``pool``."""
+    key = (path, exemptions)
+    record = pool.get(key)
+    if record is None:
+        record = pool[key] = TestRecord(path, exemptions)
+    return record
 
 
 @dataclasses.dataclass
@@ -128,8 +141,8 @@ class SessionData:
         index = {nodeid: i for i, nodeid in enumerate(self.tests)}
         return {
             "tests": [
-                [r.nodeid, r.path, [_exemption_row(e) for e in r.exemptions]]
-                for r in self.tests.values()
+                [nodeid, r.path, [_exemption_row(e) for e in r.exemptions]]
+                for nodeid, r in self.tests.items()
             ],
             "findings": [
                 [finding_row(f), [index.get(n, n) for n in self.affected.get(key, ())]]
@@ -149,9 +162,10 @@ class SessionData:
         """Rebuild from :meth:`to_dict`; malformed data raises ValueError, KeyError or
         TypeError (the caller decides what an unreadable payload means)."""
         nodeids = [row[0] for row in data["tests"]]
+        pool: RecordPool = {}
         result = cls(
             tests={
-                nodeid: TestRecord(nodeid, str(path), tuple(_exemption(e) for e in exemptions))
+                nodeid: record_for(pool, str(path), tuple(_exemption(e) for e in exemptions))
                 for nodeid, path, exemptions in data["tests"]
             },
             suppressions={
@@ -415,8 +429,8 @@ def evaluate(
 
     by_tier: dict[str, list[int]] = {}
     by_file: dict[str, list[int]] = {}
-    for record in data.tests.values():
-        compliant_test = record.nodeid not in noncompliant
+    for nodeid, record in data.tests.items():
+        compliant_test = nodeid not in noncompliant
         for stats in (
             by_tier.setdefault(tier_name(record.path), [0, 0]),
             by_file.setdefault(record.path, [0, 0]),

@@ -293,10 +293,7 @@ class FileFacts:
         return cls(
             path=data["path"],
             error=data["error"],
-            refs=tuple(
-                Ref(**{**r, "scope": Scope.read_back(*r["scope"])})
-                for r in data["refs"]
-            ),
+            refs=tuple(Ref(**{**r, "scope": Scope.read_back(*r["scope"])}) for r in data["refs"]),
             main_blocks=tuple(
                 MainBlock(m["line"], m["col"], tuple(m["calls"]), m["snippet"])
                 for m in data["main_blocks"]

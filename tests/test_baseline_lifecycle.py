@@ -326,9 +326,7 @@ def test_fail_under_100_needs_every_test_even_when_the_rounding_says_100() -> No
     from pytest_ssot.model import Finding
     from pytest_ssot.policy import SessionData, TestRecord, evaluate
 
-    data = SessionData(
-        tests={f"t.py::test_{i}": TestRecord(f"t.py::test_{i}", "t.py") for i in range(2001)}
-    )
+    data = SessionData(tests={f"t.py::test_{i}": TestRecord("t.py") for i in range(2001)})
     data.add(Finding("SSOT002", "t.py", 1, 1, "os.environ", snippet="x"), ["t.py::test_0"])
     result = evaluate(data, Config(root=Path(".")), {})
     assert result.compliance == 100.0  # 2000/2001, as displayed

@@ -72,7 +72,7 @@ def _check(data: bytes) -> tuple[FileFacts, Checked]:
 def _report_everything(facts: FileFacts, findings: list) -> None:  # type: ignore[type-arg]
     """The findings of one file through policy and every report format."""
     nodeids = [f"{PATH}::test_{i}" for i in range(2)]
-    data = SessionData(tests={n: Record(n, PATH) for n in nodeids})
+    data = SessionData(tests={n: Record(PATH) for n in nodeids})
     for finding in findings:
         data.add(finding, nodeids[: 1 + finding.line % 2])
     data.suppressions[PATH] = dict(facts.suppressions)

@@ -60,14 +60,13 @@ def _result(text: str) -> tuple[Any, Config, dict[str, RuleInfo], reporting.Repo
     nodeids = [f"{path}::test_{text}[{i}]" for i in range(3)]
     data = SessionData(
         tests={
-            nodeids[0]: Record(nodeids[0], path),
+            nodeids[0]: Record(path),
             nodeids[1]: Record(
-                nodeids[1],
                 path,
                 (Exemption(frozenset(), reason=f"reason {text}", until="2000-01-01", origin=text),),
             ),
             nodeids[2]: Record(
-                nodeids[2], "tests/plain.py", (Exemption(frozenset({code}), f"because {text}"),)
+                "tests/plain.py", (Exemption(frozenset({code}), f"because {text}"),)
             ),
         },
         unchecked={path: UncheckedFile(path, f"syntax error: {text}")},

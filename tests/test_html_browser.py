@@ -203,7 +203,7 @@ def test_a_long_violation_list_shows_a_page_and_a_button_for_more(
     data = SessionData()
     for i in range(450):
         path = f"tests/test_{i}.py"
-        data.tests[f"{path}::test_x"] = TestRecord(f"{path}::test_x", path)
+        data.tests[f"{path}::test_x"] = TestRecord(path)
         data.add(Finding("SSOT002", path, 3, 1, "os.environ", snippet="x"), [f"{path}::test_x"])
     config = Config(root=Path("."))
     (tmp_path / "out").mkdir()

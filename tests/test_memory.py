@@ -70,3 +70,35 @@ def test_the_plugin_keeps_no_references_of_scanned_files(pytester: pytest.Pytest
     findings = list(plugin.data.findings.values())
     assert len(findings) == 2
     assert findings[0].message is findings[1].message
+
+
+def test_the_tests_of_a_file_with_the_same_exemptions_share_one_record(
+    pytester: pytest.Pytester,
+) -> None:
+    from pytest_ssot.plugin import PLUGIN_KEY
+    from pytest_ssot.policy import SessionData
+
+    pytester.makepyprojecttoml('[tool.ssot]\nmode = "warn"\n')
+    pytester.makepyfile(
+        test_a=(
+            "import pytest\n\n"
+            "class TestX:\n"
+            "    def test_x(self): pass\n"
+            "    def test_y(self): pass\n"
+            "    @pytest.mark.ssot_exempt(reason='legacy')\n"
+            "    def test_z(self): pass\n\n"
+            "def test_f(): pass\n"
+        )
+    )
+    recorder = pytester.inline_run("-p", "ssot", "-W", "ignore::pytest_ssot.SSOTWarning")
+    tests = recorder.getcall("pytest_sessionfinish").session.config.stash[PLUGIN_KEY].data.tests
+
+    plain = tests["test_a.py::TestX::test_x"]
+    assert tests["test_a.py::TestX::test_y"] is plain
+    assert tests["test_a.py::test_f"] is plain
+    assert tests["test_a.py::TestX::test_z"] is not plain
+    assert [e.reason for e in tests["test_a.py::TestX::test_z"].exemptions] == ["legacy"]
+
+    received = SessionData.from_dict(json.loads(json.dumps(SessionData(tests=tests).to_dict())))
+    assert received.tests == tests
+    assert received.tests["test_a.py::test_f"] is received.tests["test_a.py::TestX::test_x"]

@@ -42,7 +42,7 @@ def _data(*tests: tuple[str, str], **exemptions: tuple[Exemption, ...]) -> Sessi
     data = SessionData()
     for nodeid, path in tests:
         name = nodeid.rpartition("::")[2]
-        data.tests[nodeid] = Record(nodeid, path, exemptions.get(name, ()))
+        data.tests[nodeid] = Record(path, exemptions.get(name, ()))
     return data
 
 
@@ -256,12 +256,12 @@ def test_session_level_findings_are_reported_but_attributed_to_no_test() -> None
 
 
 def test_the_signature_changes_with_anything_evaluate_decides_on() -> None:
-    data = SessionData(tests={"t::a": Record("t::a", "tests/test_a.py")})
+    data = SessionData(tests={"t::a": Record("tests/test_a.py")})
     seen = {data.signature()}
 
     data.add(_finding(), ["t::a"])
     seen.add(data.signature())
-    data.tests["t::b"] = Record("t::b", "tests/test_a.py")
+    data.tests["t::b"] = Record("tests/test_a.py")
     seen.add(data.signature())
     data.add(_finding(), ["t::b"])  # the same finding, one more test: only the count shows it
     seen.add(data.signature())

@@ -594,7 +594,7 @@ def test_every_format_renders_from_plain_data_without_pytest() -> None:
 
     config = Config(root=Path("."))
     infos = RuleSet(tuple(builtin_rules(config))).infos
-    data = SessionData(tests={"t.py::test_a": TestRecord("t.py::test_a", "t.py")})
+    data = SessionData(tests={"t.py::test_a": TestRecord("t.py")})
     finding = Finding(
         "SSOT002", "t.py", 3, 5, "os.environ accessed directly", Scope(("test_a",)), snippet="x"
     )
@@ -621,7 +621,7 @@ def _plain_result(findings: list[Any], tests: int = 1) -> tuple[Any, Any, Any]:
     config = Config(root=Path("."))
     infos = RuleSet(tuple(builtin_rules(config))).infos
     ids = [f"t.py::test_{i}" for i in range(tests)]
-    data = SessionData(tests={n: TestRecord(n, "t.py") for n in ids})
+    data = SessionData(tests={n: TestRecord("t.py") for n in ids})
     for finding in findings:
         data.add(finding, ids[:1])
     return evaluate(data, config, infos), config, infos

@@ -54,8 +54,8 @@ def _data() -> SessionData:
     a, b = "tests/test_a.py::TestA::test_a", "tests/test_a.py::TestA::test_b"
     exempt = Exemption(frozenset({"SSOT003"}), "legacy", "2099-01-01", "tests/test_a.py::TestA")
     data.tests = {
-        a: Record(a, "tests/test_a.py"),
-        b: Record(b, "tests/test_a.py", (exempt,)),
+        a: Record("tests/test_a.py"),
+        b: Record("tests/test_a.py", (exempt,)),
     }
     data.add(MODULE, list(data.tests))
     data.add(IN_TEST, ["tests/test_a.py::TestA::test_b", "not/collected.py::test_x"])
