@@ -71,7 +71,9 @@ def install(config: pytest.Config, plugin: Session) -> None:
     """Register the worker or controller side for this process, if xdist is in play."""
     if is_worker(config):
         config.pluginmanager.register(WorkerHooks(plugin), "ssot-xdist-worker")
-    elif config.pluginmanager.hasplugin("xdist"):
+    elif config.pluginmanager.hasplugin("xdist") and config.getoption("dist", "no") != "no":
+        # Only when xdist distributes (it turns -n N into --dist load): a serial run with
+        # xdist installed would otherwise pay a hook call for each of its test reports.
         config.pluginmanager.register(ControllerHooks(plugin), "ssot-xdist-controller")
 
 

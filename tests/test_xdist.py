@@ -439,3 +439,21 @@ def test_the_report_path_is_written_once_by_the_controller(pytester: pytest.Pyte
     assert report["summary"]["tests"] > 0
     assert sorted(p.name for p in Path(pytester.path / "out").iterdir()) == ["report.json"]
     assert result.stdout.str().count("SSOT compliance") == 1
+
+
+@pytest.mark.parametrize(("args", "registered"), [((), False), (("-n", "1"), True)])
+def test_the_controller_side_is_registered_only_when_xdist_distributes(
+    pytester: pytest.Pytester, args: tuple[str, ...], registered: bool
+) -> None:
+    pytester.makepyprojecttoml('[tool.ssot]\nmode = "warn"\n')
+    pytester.makepyfile(test_a="def test_a(): pass\n")
+    seen: list[bool] = []
+
+    class Probe:
+        @pytest.hookimpl(trylast=True)
+        def pytest_sessionstart(self, session: pytest.Session) -> None:
+            plugins = session.config.pluginmanager
+            seen.append(plugins.get_plugin("ssot-xdist-controller") is not None)
+
+    pytester.inline_run("-p", "ssot", "-p", "xdist", *args, plugins=[Probe()])
+    assert seen == [registered]
