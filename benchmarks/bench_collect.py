@@ -178,9 +178,10 @@ from pytest_ssot.plugin import PLUGIN_KEY
 SKIP = {"config", "ssot", "ruleset", "root"}
 
 
-def deep_size(root):
-    """Bytes of everything reachable from the plugin's own state, pytest's objects excluded."""
-    seen, stack, total = set(), [root], 0
+def deep_size(root, seen=None):
+    """Bytes of everything reachable from the plugin's own state, pytest's objects excluded
+    (and whatever ``seen`` already holds)."""
+    seen, stack, total = set(seen or ()), [root], 0
     while stack:
         obj = stack.pop()
         if id(obj) in seen:
@@ -219,8 +220,11 @@ class Probe:
     def pytest_sessionfinish(self, session):
         plugin = session.config.stash[PLUGIN_KEY]
         state = {k: v for k, v in vars(plugin).items() if k not in SKIP}
+        # The node ids the plugin keys its data by are pytest's own strings (item.nodeid).
+        nodeids = {id(item.nodeid) for item in session.items}
         Probe.result.update(
             deep_size=deep_size(state),
+            own_size=deep_size(state, nodeids),
             data_size=deep_size(plugin.data),
             files=len(plugin._facts),
             tests=len(plugin.data.tests),
@@ -264,6 +268,7 @@ def measure_memory(workdir: Path, files: int, seed: int) -> dict[str, float] | N
     )
     print(f"  plugin state after the session, deep size   {result['deep_size'] / mb:8.1f} MB")
     print(f"    of which SessionData                        {result['data_size'] / mb:8.1f} MB")
+    print(f"    without pytest's own node id strings        {result['own_size'] / mb:8.1f} MB")
     print(f"  traced peak while the plugin collects       {result['traced_peak'] / mb:8.1f} MB")
     print(f"  traced and still held after collection      {result['traced_retained'] / mb:8.1f} MB")
     return result
