@@ -21,7 +21,7 @@ import re
 import sys
 import traceback
 import warnings
-from collections.abc import Callable, Generator, Iterable, Iterator
+from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
 from pathlib import Path
 from types import FunctionType
 from typing import Any
@@ -1760,20 +1760,21 @@ def _as_path(filename: str) -> Path:
     return Path(filename)
 
 
-@dataclasses.dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True, slots=True)  # one per collected test while attributing
 class _Origins:
     """Where the code that runs for one test is defined, for attributing static findings."""
 
     nodeid: str
     path: Path  # the test module it was collected from
-    fixturenames: frozenset[str]
+    fixturenames: Sequence[str]  # pytest's own list (a handful of names): no copy per test
     classes: tuple[tuple[Path | None, tuple[str, ...]], ...]  # its class and every base
     function: tuple[Path | None, tuple[str, ...]]  # the test function itself
 
     @classmethod
     def of(cls, item: pytest.Function, memo: dict[Any, Any] | None = None) -> _Origins:
-        """``memo`` (one per collection) keeps what tests share: the origins of a class's
-        MRO and of a test function, computed once instead of once per test."""
+        """``memo`` (one per collection) keeps what tests share: the origins of each class's
+        MRO, and those of the last test function (a parametrized one's tests follow each
+        other), computed once instead of once per test."""
         memo = {} if memo is None else memo
         test_class = _test_class(item)
         classes: tuple[tuple[Path | None, tuple[str, ...]], ...] = ()
@@ -1794,22 +1795,25 @@ class _Origins:
             classes = memo[key][1]
         function: Any = getattr(item, "function", None)
         collected = function
-        # Only plain functions are shared this way (kept alive by their entry, like classes).
+        # The tests of a parametrized function are collected one after another: remember the
+        # last plain function only (kept alive by the entry, like classes), not one per test.
         key = ("function", id(function), item.path) if isinstance(function, FunctionType) else None
-        origin = memo[key][1] if key in memo else None
+        last = memo.get("function")
+        origin = last[2] if key is not None and last is not None and last[0] == key else None
         if origin is None:
             if function is not None:
                 with contextlib.suppress(ValueError):  # a cycle of __wrapped__
                     function = inspect.unwrap(function)
             if function is not None and hasattr(function, "__qualname__"):
                 where = _defined_in(function) or item.path
-                origin = (where, tuple(function.__qualname__.split(".")))
+                # Interned: the names are the compiler's own identifiers, not copies per test.
+                origin = (where, tuple(map(sys.intern, function.__qualname__.split("."))))
                 if key is not None:
-                    memo[key] = collected, origin
+                    memo["function"] = key, collected, origin
             else:
                 qualname = (*classes[0][1], item.originalname) if classes else (item.originalname,)
                 origin = (item.path, qualname)
-        return cls(item.nodeid, item.path, frozenset(item.fixturenames), classes, origin)
+        return cls(item.nodeid, item.path, item.fixturenames, classes, origin)
 
     def affected_by(
         self, scope: Scope, here: Path, tests: set[tuple[Path | None, tuple[str, ...]]]

@@ -102,3 +102,26 @@ def test_the_tests_of_a_file_with_the_same_exemptions_share_one_record(
     received = SessionData.from_dict(json.loads(json.dumps(SessionData(tests=tests).to_dict())))
     assert received.tests == tests
     assert received.tests["test_a.py::test_f"] is received.tests["test_a.py::TestX::test_x"]
+
+
+def test_what_attribution_keeps_per_test_is_small_and_shared(pytester: pytest.Pytester) -> None:
+    from pytest_ssot.plugin import _Origins
+
+    pytester.makepyfile(
+        test_a=(
+            "import pytest\n\n"
+            "class TestX:\n"
+            "    @pytest.mark.parametrize('n', [1, 2])\n"
+            "    def test_x(self, n, tmp_path): pass\n"
+        )
+    )
+    items, _ = pytester.inline_genitems()
+    memo: dict[object, object] = {}
+    first, second = (_Origins.of(item, memo) for item in items)
+
+    assert not hasattr(first, "__dict__")
+    assert first.fixturenames is items[0].fixturenames  # pytest's own list, not a copy
+    assert "tmp_path" in first.fixturenames
+    assert first.function is second.function  # one parametrized function, one origin
+    assert first.function[1] == ("TestX", "test_x")
+    assert len(memo) == 2  # the class's MRO and the last function, not one entry per test
