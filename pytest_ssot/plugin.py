@@ -11,7 +11,6 @@ import contextlib
 import dataclasses
 import datetime
 import functools
-import gc
 import importlib
 import inspect
 import linecache
@@ -30,8 +29,8 @@ import pytest
 
 import pytest_ssot
 from pytest_ssot import baseline as baseline_file
+from pytest_ssot import gcpause, reporting
 from pytest_ssot import prescan as prescan_helper
-from pytest_ssot import reporting
 from pytest_ssot import xdist as xdist_glue
 from pytest_ssot.cache import ScanCache
 from pytest_ssot.config import (
@@ -383,7 +382,7 @@ class SSOTPlugin:
         self.deselected_files.update(self._rel(item.path) for item in items)
 
     def pytest_collection_finish(self, session: pytest.Session) -> None:
-        with self._shielded("checking the collected tests"), _gc_paused():
+        with self._shielded("checking the collected tests"), gcpause.paused():
             self._collection_finish(session)
 
     @contextlib.contextmanager
@@ -727,7 +726,7 @@ class SSOTPlugin:
     def pytest_runtest_setup(self, item: pytest.Item) -> None:
         if self._undecided is not None:
             items, self._undecided = self._undecided, None
-            with self._shielded("deciding on the collected tests"), _gc_paused():
+            with self._shielded("deciding on the collected tests"), gcpause.paused():
                 self._decide(items)
         for outcome in self._warn_at.pop(item.nodeid, ()):
             f = outcome.finding
@@ -811,7 +810,7 @@ class SSOTPlugin:
     @pytest.hookimpl(tryfirst=True)
     def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
         try:
-            with _gc_paused():
+            with gcpause.paused():
                 self._session_finish(session)
         except Exception as exc:  # a finished session must not end in a crash of ours
             self.report_errors.append(
@@ -1680,23 +1679,6 @@ def _line(item: pytest.Item) -> int:
             if code is not None and _defined_in(function) == item.path:
                 return int(code.co_firstlineno)
     return (item.location[1] or 0) + 1
-
-
-@contextlib.contextmanager
-def _gc_paused() -> Iterator[None]:
-    """No cyclic garbage collection during one bulk step of the plugin.
-
-    A step over every collected test allocates tens of thousands of small, long-lived objects,
-    and each allocation burst makes the collector walk pytest's whole heap (millions of
-    objects) again: at 2,000 files that was a third of the step's time. The step creates no
-    garbage cycles worth collecting early, and the collector's state is restored after it."""
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
 
 
 def _parent(node: pytest.Item | pytest.Collector) -> pytest.Collector | None:

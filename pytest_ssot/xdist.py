@@ -37,6 +37,7 @@ from typing import Any, Protocol, TypeVar
 
 import pytest
 
+from pytest_ssot import gcpause
 from pytest_ssot.model import Finding
 from pytest_ssot.policy import SessionData, finding_from_row, finding_row
 
@@ -227,29 +228,30 @@ class WorkerHooks:
     @pytest.hookimpl(wrapper=True)
     def pytest_runtest_makereport(self) -> Generator[None, pytest.TestReport, pytest.TestReport]:
         report = yield
-        payload: dict[str, Any] = {}
-        if not self.collected_sent:
-            self.collected_sent = True
-            payload["collected"] = collected_payload(self.plugin)
-        journal = self.plugin.data.journal
-        if journal:
-            payload["runtime"] = runtime_payload(self.plugin, journal)
-            journal.clear()
-        if payload:
-            setattr(report, REPORT_ATTR, encode_message(payload))
+        if not self.collected_sent or self.plugin.data.journal:
+            with gcpause.paused():  # the first one encodes the whole collection
+                message = self._message()
+            setattr(report, REPORT_ATTR, encode_message(message))
         return report
 
     def pytest_sessionfinish(self, session: pytest.Session) -> None:
         # Runs before xdist sends workeroutput (its hook wrapper sends after all others).
-        output: dict[str, Any] = {}
+        with gcpause.paused():
+            output = self._message()
+            output["finished"] = True
+            session.config.workeroutput[OUTPUT_KEY] = encode_message(output)  # type: ignore[attr-defined]
+
+    def _message(self) -> dict[str, Any]:
+        """What the controller has not been sent yet."""
+        message: dict[str, Any] = {}
         if not self.collected_sent:
-            output["collected"] = collected_payload(self.plugin)
+            self.collected_sent = True
+            message["collected"] = collected_payload(self.plugin)
         journal = self.plugin.data.journal
         if journal:
-            output["runtime"] = runtime_payload(self.plugin, journal)
+            message["runtime"] = runtime_payload(self.plugin, journal)
             journal.clear()
-        output["finished"] = True
-        session.config.workeroutput[OUTPUT_KEY] = encode_message(output)  # type: ignore[attr-defined]
+        return message
 
 
 # -- the controller side -------------------------------------------------------------------------
@@ -270,6 +272,10 @@ class ControllerHooks:
 
     def _merge(self, raw: Any) -> dict[str, Any] | None:
         """Merge one message from a worker; what it said, or None when it was unreadable."""
+        with gcpause.paused():  # a worker's first message holds its whole collection
+            return self._merge_message(raw)
+
+    def _merge_message(self, raw: Any) -> dict[str, Any] | None:
         message = decode_message(raw)
         if message is None:
             self.unreadable += 1
