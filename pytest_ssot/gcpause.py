@@ -3,7 +3,8 @@
 A step that builds or decodes data for every collected test allocates tens of thousands of
 small containers, and each burst of allocations makes the collector walk the whole heap again
 (pytest's millions of objects, then the plugin's own): at 2,000 files that was a third of a
-post-collection step, and decoding one xdist worker's message took 0.7 s instead of 0.1 s.
+post-collection step, and in a process holding that collection, decoding one xdist worker's
+message of it took 0.7 s instead of 0.1 s.
 Such steps create no garbage cycles worth collecting early, and the collector's state is
 restored after them.
 """
