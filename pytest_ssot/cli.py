@@ -35,7 +35,7 @@ from pathlib import Path
 from typing import Any, Protocol, TextIO
 
 from pytest_ssot import baseline as baseline_file
-from pytest_ssot import reporting
+from pytest_ssot import gcpause, reporting
 from pytest_ssot import resolver as resolver_module
 from pytest_ssot.cache import ScanCache
 from pytest_ssot.config import (
@@ -638,15 +638,12 @@ def _no_cyclic_gc() -> Iterator[None]:
     """Pause the cyclic garbage collector: a scan keeps tens of thousands of long-lived,
     acyclic objects, and each full collection would walk them all again (the AST of each
     file is freed by reference counting either way)."""
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        # What a check built lives on (reports, baselines): keep it out of later collections.
-        gc.freeze()
-        if enabled:
-            gc.enable()
+    with gcpause.paused():
+        try:
+            yield
+        finally:
+            # What a check built lives on (reports, baselines): keep it out of later collections.
+            gc.freeze()
 
 
 def run_check(

@@ -230,8 +230,7 @@ class WorkerHooks:
         report = yield
         if not self.collected_sent or self.plugin.data.journal:
             with gcpause.paused():  # the first one encodes the whole collection
-                message = self._message()
-            setattr(report, REPORT_ATTR, encode_message(message))
+                setattr(report, REPORT_ATTR, encode_message(self._message()))
         return report
 
     def pytest_sessionfinish(self, session: pytest.Session) -> None:
