@@ -728,7 +728,8 @@ class SSOTPlugin:
             items, self._undecided = self._undecided, None
             with self._shielded("deciding on the collected tests"), gcpause.paused():
                 self._decide(items)
-        for outcome in self._warn_at.pop(item.nodeid, ()):
+        nodeid = item.nodeid
+        for outcome in self._warn_at.pop(nodeid, ()):
             f = outcome.finding
             warnings.warn_explicit(
                 SSOTWarning(f"{f.code} {f.message} ({outcome.name})"),
@@ -736,7 +737,7 @@ class SSOTPlugin:
                 filename=str(self.root / f.path),
                 lineno=f.line,
             )
-        failing = self._failing.get(item.nodeid)
+        failing = self._failing.get(nodeid)
         closed = self._own_failures(item) if self._failures_of or self.broken else []
         if failing:
             lines = "\n".join(f"  {o.line_for_error()}" for o in failing)
@@ -1211,6 +1212,7 @@ class RuntimeGuard:
         self.guard: EnvGuard | None = None
         self.source_guard: SourceGuard | None = None
         self.nodeid: str | None = None
+        self._item: pytest.Item | None = None  # the test whose phases the guards watch
         self.fix = use_instead(ssot.env_modules)
         self._entered: tuple[EnvGuard | SourceGuard, ...] = ()
         self._guards: dict[str, tuple[EnvGuard | SourceGuard, ...]] = {}  # per test file
@@ -1322,59 +1324,72 @@ class RuntimeGuard:
             guards = self._guards[record.path] = tuple(chosen)
         return guards
 
+    # The three phase wrappers run for every test of the suite, so they are kept to the
+    # bare minimum: the running test is told by identity (``item.nodeid`` is a property) and
+    # the guards are entered and left in place, without a helper call per phase.
     @pytest.hookimpl(wrapper=True, trylast=True)
     def pytest_runtest_setup(self, item: pytest.Item) -> Generator[None, object, object]:
-        self.nodeid = None
+        self.nodeid = self._item = None
         guards = self._entered = self._guards_for(item)
         if not guards:
             return (yield)
         for guard in guards:
             guard.reset()
-        self._propagated.clear()
+        if self._propagated:
+            self._propagated.clear()
         self.nodeid = item.nodeid
-        _enter(guards)
+        self._item = item
+        for guard in guards:
+            guard.__enter__()
         try:
             return (yield)
         except BaseException as exc:
             self._note_propagated(exc)
             raise
         finally:
-            _exit(guards)
+            for guard in reversed(guards):
+                guard.__exit__(None, None, None)
 
     @pytest.hookimpl(wrapper=True, trylast=True)
     def pytest_runtest_call(self, item: pytest.Item) -> Generator[None, object, object]:
         guards = self._entered
-        if not guards or self.nodeid != item.nodeid:
+        if not guards or self._item is not item:
             return (yield)
-        _enter(guards)
+        for guard in guards:
+            guard.__enter__()
         try:
             return (yield)
         except BaseException as exc:
             self._note_propagated(exc)
             raise
         finally:
-            _exit(guards)
+            for guard in reversed(guards):
+                guard.__exit__(None, None, None)
 
     @pytest.hookimpl(wrapper=True, trylast=True)
     def pytest_runtest_teardown(
         self, item: pytest.Item, nextitem: pytest.Item | None
     ) -> Generator[None, object, object]:
         guards = self._entered
-        if not guards or self.nodeid != item.nodeid:
+        if not guards or self._item is not item:
             return (yield)
-        _enter(guards)
+        for guard in guards:
+            guard.__enter__()
         try:
             result = yield
         except BaseException as exc:
             self._note_propagated(exc)
             raise
         finally:
-            _exit(guards)
-            self.nodeid = None
+            for guard in reversed(guards):
+                guard.__exit__(None, None, None)
+            self.nodeid = self._item = None
             self._entered = ()
-            swallowed = [e for g in guards for e in g.raised if id(e) not in self._propagated]
+            swallowed: list[RuntimeViolationError] = []
             for guard in guards:
-                guard.reset()
+                if guard.raised:  # rare: the next setup resets the rest
+                    swallowed += (e for e in guard.raised if id(e) not in self._propagated)
+                    guard.reset()
         if swallowed:
             lines = "\n".join(f"  {error}" for error in dict.fromkeys(map(str, swallowed)))
             what = " and ".join(
@@ -1586,16 +1601,6 @@ class RuntimeGuard:
                 self._by_path.setdefault(finding.path, {})[key] = finding
             self._indexed = len(findings)
         return self._by_path.get(path, {})
-
-
-def _enter(guards: tuple[EnvGuard | SourceGuard, ...]) -> None:
-    for guard in guards:
-        guard.__enter__()
-
-
-def _exit(guards: tuple[EnvGuard | SourceGuard, ...]) -> None:
-    for guard in reversed(guards):
-        guard.__exit__(None, None, None)
 
 
 class _FirstTimeHere:
