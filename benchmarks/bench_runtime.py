@@ -5,7 +5,8 @@ with ``pytest -p no:ssot`` (the baseline), ``pytest -p ssot`` (everything: scan,
 summary and the SSOT102 guard around every test phase) and ``pytest -p ssot`` with SSOT102
 switched off (the same without the guard), interleaving the repetitions so that machine noise
 hits every variant alike. Prints the median wall time and CPU time (user + system, which
-other load on the machine disturbs less) of each and its ratio to the baseline.
+other load on the machine disturbs less) of each and its ratio to the baseline, then the
+median of each round's own CPU ratio (variant to the baseline run in the same round).
 The issue's target: the full run with the guard on takes at most 1.05x the baseline.
 
 Every run is a fresh ``python -m pytest`` process with plugin autoloading off, so only the
@@ -166,6 +167,13 @@ def main(argv: list[str] | None = None) -> int:
         for name in names:
             w, c = statistics.median(wall[name]), statistics.median(cpu[name])
             print(f"{name:<22}{w:>9.2f}{w / base_wall:>7.3f}x{c:>9.2f}{c / base_cpu:>7.3f}x")
+        # The machine's speed drifts over minutes; each round's variants run back to back, so
+        # the ratio within a round is steadier than the ratio of the medians.
+        print("each round's CPU ratio to the baseline run in the same round:")
+        for name in names[1:]:
+            ratios = [c / b for c, b in zip(cpu[name], cpu[names[0]], strict=True)]
+            listed = ", ".join(f"{r:.3f}" for r in ratios)
+            print(f"  {name:<20} median {statistics.median(ratios):.3f}x ({listed})")
     finally:
         if not options.keep:
             shutil.rmtree(root, ignore_errors=True)
