@@ -1211,7 +1211,6 @@ class RuntimeGuard:
         }
         self.guard: EnvGuard | None = None
         self.source_guard: SourceGuard | None = None
-        self.nodeid: str | None = None
         self._item: pytest.Item | None = None  # the test whose phases the guards watch
         self.fix = use_instead(ssot.env_modules)
         self._entered: tuple[EnvGuard | SourceGuard, ...] = ()
@@ -1329,7 +1328,7 @@ class RuntimeGuard:
     # the guards are entered and left in place, without a helper call per phase.
     @pytest.hookimpl(wrapper=True, trylast=True)
     def pytest_runtest_setup(self, item: pytest.Item) -> Generator[None, object, object]:
-        self.nodeid = self._item = None
+        self._item = None
         guards = self._entered = self._guards_for(item)
         if not guards:
             return (yield)
@@ -1337,7 +1336,6 @@ class RuntimeGuard:
             guard.reset()
         if self._propagated:
             self._propagated.clear()
-        self.nodeid = item.nodeid
         self._item = item
         for guard in guards:
             guard.__enter__()
@@ -1383,7 +1381,7 @@ class RuntimeGuard:
         finally:
             for guard in reversed(guards):
                 guard.__exit__(None, None, None)
-            self.nodeid = self._item = None
+            self._item = None
             self._entered = ()
             swallowed: list[RuntimeViolationError] = []
             for guard in guards:
@@ -1467,7 +1465,7 @@ class RuntimeGuard:
         ``static_code`` finding on that line if there is one, else a ``code`` finding of its
         own. Returns the fix to raise ``error`` with (strict), or None."""
         plugin = self.plugin
-        nodeid = self.nodeid
+        nodeid = self._item.nodeid if self._item is not None else None
         record = plugin.data.tests.get(nodeid) if nodeid else None
         if nodeid is None or record is None or self._mode(code, record.path) == "off":
             return None
