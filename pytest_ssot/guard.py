@@ -21,10 +21,11 @@ How it intercepts, and why that way:
   import putenv``) cannot be intercepted and is left to the static rule.
 - Patching a type's dunder methods is slow-ish (CPython updates its slots), so installing and
   activating are separate: :meth:`EnvGuard.install` puts the interceptors in place for a
-  session, entering the guard only switches checking on for a phase, and an interceptor with
-  no active guard just calls the original. Entering a guard that is not installed installs it
-  for the duration. The originals are captured at import; the last holder out restores them,
-  on every path.
+  session, and an interceptor with no entered guard just calls the original. A guard entered
+  for a whole session can also be paused and resumed by setting :attr:`EnvGuard.checking`,
+  an attribute store per test phase, where entering and leaving would be method calls.
+  Entering a guard that is not installed installs it for the duration. The originals are
+  captured at import; the last holder out restores them, on every path.
 """
 
 from __future__ import annotations
@@ -91,6 +92,11 @@ _API_FILES = frozenset(
 # os.environ's own __setitem__/__delitem__ call putenv/unsetenv: already judged once.
 _SETITEM_CODE = _ORIGINALS["__setitem__"].__code__
 _DELITEM_CODE = _ORIGINALS["__delitem__"].__code__
+# The interceptors repeat these two methods' bodies while they check (see _setitem_guarded),
+# only if they are the ones this module was written against (as in Python 3.10 to 3.13):
+# an interpreter whose methods differ keeps calling its own.
+_INLINE_SETITEM = _SETITEM_CODE.co_names == ("encodekey", "encodevalue", "putenv", "_data")
+_INLINE_DELITEM = _DELITEM_CODE.co_names == ("encodekey", "unsetenv", "_data", "KeyError")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -230,6 +236,9 @@ class EnvGuard:
         self.verdict = verdict
         self.raised: list[EnvAccessError] = []
         self._sites: dict[tuple[str, int], str | None] = {}
+        # While entered, whether accesses are judged; False lets them through, as if the
+        # guard were not entered (without touching the stack of entered guards).
+        self.checking = True
         self._installed = False
         self._entries: list[bool] = []  # per entry: whether it holds the interceptors
 
@@ -257,8 +266,8 @@ class EnvGuard:
     def __enter__(self) -> EnvGuard:
         global _current
         with _lock:
-            # Installed for the session: entering only switches checking on (the hot case,
-            # three times per test). Otherwise hold the interceptors for this entry only.
+            # Installed: entering only switches checking on. Otherwise hold the
+            # interceptors for this entry only.
             temporary = not self._installed
             if temporary:
                 _hold(self)
@@ -355,12 +364,9 @@ def deciding_frame(classifier: Classifier, frame: FrameType | None) -> FrameType
     return None
 
 
-def _check_frame(frame: FrameType | None, primitive: str, env: Any, key: Any) -> None:
+def _check_frame(guard: EnvGuard, frame: FrameType, primitive: str, env: Any, key: Any) -> None:
     """Find the first caller outside the environment API and judge it."""
     __tracebackhide__ = True
-    guard = _current
-    if guard is None or frame is None:
-        return
     caller = deciding_frame(guard.classifier, frame)
     if caller is not None:
         guard._hit(caller, frame, primitive, env, key)
@@ -441,50 +447,67 @@ _repr = _ORIGINALS["__repr__"]
 def _getitem_guarded(self: Any, key: Any) -> Any:
     __tracebackhide__ = True
     guard = _current
-    if guard is not None:
+    if guard is not None and guard.checking:
         frame = sys._getframe(1)
         if guard.classifier.kinds.get(frame.f_code.co_filename) != OTHER:
-            _check_frame(frame, "__getitem__", self, key)
+            _check_frame(guard, frame, "__getitem__", self, key)
     return _getitem(self, key)
 
 
 def _setitem_guarded(self: Any, key: Any, value: Any) -> None:
     __tracebackhide__ = True
     guard = _current
-    if guard is not None:
+    if guard is not None and guard.checking:
         frame = sys._getframe(1)
         if guard.classifier.kinds.get(frame.f_code.co_filename) != OTHER:
-            _check_frame(frame, "__setitem__", self, key)
+            _check_frame(guard, frame, "__setitem__", self, key)
+        if _INLINE_SETITEM and os.putenv is _putenv:
+            # The original's body, with the real putenv: the one it would call is ours, and
+            # would take a frame only to find that this write is already judged. pytest
+            # writes PYTEST_CURRENT_TEST three times per test.
+            key = self.encodekey(key)
+            value = self.encodevalue(value)
+            _ORIG_PUTENV(key, value)
+            self._data[key] = value
+            return
     _setitem(self, key, value)
 
 
 def _delitem_guarded(self: Any, key: Any) -> None:
     __tracebackhide__ = True
     guard = _current
-    if guard is not None:
+    if guard is not None and guard.checking:
         frame = sys._getframe(1)
         if guard.classifier.kinds.get(frame.f_code.co_filename) != OTHER:
-            _check_frame(frame, "__delitem__", self, key)
+            _check_frame(guard, frame, "__delitem__", self, key)
+        if _INLINE_DELITEM and os.unsetenv is _unsetenv:
+            encoded = self.encodekey(key)  # as in _setitem_guarded
+            _ORIG_UNSETENV(encoded)
+            try:
+                del self._data[encoded]
+            except KeyError:
+                raise KeyError(key) from None
+            return
     _delitem(self, key)
 
 
 def _iter_guarded(self: Any) -> Any:
     __tracebackhide__ = True
     guard = _current
-    if guard is not None:
+    if guard is not None and guard.checking:
         frame = sys._getframe(1)
         if guard.classifier.kinds.get(frame.f_code.co_filename) != OTHER:
-            _check_frame(frame, "__iter__", self, _NO_KEY)
+            _check_frame(guard, frame, "__iter__", self, _NO_KEY)
     return _iter(self)
 
 
 def _len_guarded(self: Any) -> int:
     __tracebackhide__ = True
     guard = _current
-    if guard is not None:
+    if guard is not None and guard.checking:
         frame = sys._getframe(1)
         if guard.classifier.kinds.get(frame.f_code.co_filename) != OTHER:
-            _check_frame(frame, "__len__", self, _NO_KEY)
+            _check_frame(guard, frame, "__len__", self, _NO_KEY)
     result: int = _len(self)
     return result
 
@@ -492,10 +515,10 @@ def _len_guarded(self: Any) -> int:
 def _repr_guarded(self: Any) -> str:
     __tracebackhide__ = True
     guard = _current
-    if guard is not None:
+    if guard is not None and guard.checking:
         frame = sys._getframe(1)
         if guard.classifier.kinds.get(frame.f_code.co_filename) != OTHER:
-            _check_frame(frame, "__repr__", self, _NO_KEY)
+            _check_frame(guard, frame, "__repr__", self, _NO_KEY)
     result: str = _repr(self)
     return result
 
@@ -503,20 +526,20 @@ def _repr_guarded(self: Any) -> str:
 def _putenv(key: Any, value: Any, /) -> None:
     __tracebackhide__ = True
     guard = _current
-    if guard is not None:
+    if guard is not None and guard.checking:
         frame = sys._getframe(1)
         if frame.f_code is not _SETITEM_CODE:
-            _check_frame(frame, "putenv", None, key)
+            _check_frame(guard, frame, "putenv", None, key)
     _ORIG_PUTENV(key, value)
 
 
 def _unsetenv(key: Any, /) -> None:
     __tracebackhide__ = True
     guard = _current
-    if guard is not None:
+    if guard is not None and guard.checking:
         frame = sys._getframe(1)
         if frame.f_code is not _DELITEM_CODE:
-            _check_frame(frame, "unsetenv", None, key)
+            _check_frame(guard, frame, "unsetenv", None, key)
     _ORIG_UNSETENV(key)
 
 
@@ -569,5 +592,5 @@ def installed() -> bool:
 
 
 def active_guard() -> EnvGuard | None:
-    """The innermost entered guard, if any."""
-    return _current
+    """The innermost entered guard, if any, while it checks accesses."""
+    return _current if _current is not None and _current.checking else None

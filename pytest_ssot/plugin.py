@@ -209,6 +209,7 @@ def pytest_configure(config: pytest.Config) -> None:
     guard = RuntimeGuard(plugin)
     if guard.environ or guard.sources:
         config.pluginmanager.register(guard, "ssot-guard")
+        plugin.runtime_guard = guard
 
 
 def _import_base(entry: str, ssot_config: Config) -> type:
@@ -280,6 +281,8 @@ class SSOTPlugin:
         self._node_marks: dict[pytest.Item | pytest.Collector, tuple[Exemption, ...]] = {}
         # Run-time warnings are issued once per site, across xdist workers too.
         self.first_time = xdist_glue.first_time(config)
+        # Set when the run-time guard is on: it watches each test from this plugin's setup hook.
+        self.runtime_guard: RuntimeGuard | None = None
         self._github: list[str] = []
         if ssot_config.baseline is not None:
             try:
@@ -397,15 +400,35 @@ class SSOTPlugin:
             self.broken.append(f"pytest-ssot failed while {doing} ({_failure(exc)})")
 
     def _collection_finish(self, session: pytest.Session) -> None:
-        tests = [item for item in session.items if isinstance(item, pytest.Function)]
         by_file: dict[Path, list[pytest.Function]] = {}
         records: RecordPool = {}
-        for item in tests:
-            rel = self._rel(item.path)
-            if self._is_excluded(rel):
+        checked = self.data.tests
+        # Once per test, so what the tests of one class or module share (the file, the
+        # ssot_exempt marks of their class, module and packages, nearest first as
+        # iter_markers gives them) is worked out when the parent changes: pytest lists a
+        # parent's tests one after another.
+        last_parent: object = None
+        group: list[pytest.Function] | None = None  # None: an excluded file
+        for item in session.items:
+            if not isinstance(item, pytest.Function):
                 continue
-            self.data.tests[item.nodeid] = record_for(records, rel, self._exemptions(item))
-            by_file.setdefault(item.path, []).append(item)
+            if item.parent is not last_parent:
+                last_parent = item.parent
+                rel = self._rel(item.path)
+                group = None
+                if not self._is_excluded(rel):
+                    group = by_file.setdefault(item.path, [])
+                    parent = _parent(item)
+                    above = self._exemptions_above(parent, item) if parent is not None else ()
+                    shared = record_for(records, rel, above)
+            if group is None:
+                continue
+            if item.own_markers:
+                own = tuple(self._node_exemptions(item, item))
+                checked[item.nodeid] = record_for(records, rel, own + above) if own else shared
+            else:
+                checked[item.nodeid] = shared
+            group.append(item)
         # Scanned up front, in an order that lets xdist workers share a cold cache.
         order = xdist_glue.scan_order(self.config, list(by_file))
         if self.prescan is not None:
@@ -617,13 +640,6 @@ class SSOTPlugin:
                 return path, info.line
         return item.path, _line(item)
 
-    def _exemptions(self, item: pytest.Function) -> tuple[Exemption, ...]:
-        """The test's ``ssot_exempt`` marks, nearest first (as ``iter_markers`` gives them).
-        Those of its class, module and packages are read once per node, not once per test."""
-        own = tuple(self._node_exemptions(item, item))
-        parent = _parent(item)
-        return own + self._exemptions_above(parent, item) if parent is not None else own
-
     def _exemptions_above(
         self, node: pytest.Item | pytest.Collector, item: pytest.Function
     ) -> tuple[Exemption, ...]:
@@ -724,6 +740,8 @@ class SSOTPlugin:
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_runtest_setup(self, item: pytest.Item) -> None:
+        if self.runtime_guard is not None:
+            self.runtime_guard.setup_starts(item)
         if self._undecided is not None:
             items, self._undecided = self._undecided, None
             with self._shielded("deciding on the collected tests"), gcpause.paused():
@@ -1232,6 +1250,7 @@ class RuntimeGuard:
         plugin.config.add_cleanup(self._close)
 
     def _close(self) -> None:
+        self._switch_off()
         if self.guard is not None:
             self.guard.close()
         if self.source_guard is not None:
@@ -1267,9 +1286,12 @@ class RuntimeGuard:
         )
         if self.environ:
             self.guard = EnvGuard(classifier, self._verdict)
-            # Installed once for the session (patching a type is the costly part); each test
-            # phase only switches it on. _close() uninstalls it on every path.
+            # Installed and entered once for the session (patching a type is the costly
+            # part), checking nothing until a test phase switches it on. _close() leaves and
+            # uninstalls it on every path.
             self.guard.install()
+            self.guard.checking = False
+            self.guard.__enter__()
         paths = {record.path for record in self.plugin.data.tests.values()}
         sources = [
             s for s in self.sources.values() if any(self._mode(s.code, p) != "off" for p in paths)
@@ -1281,6 +1303,8 @@ class RuntimeGuard:
             problems: list[Unrecordable] = []
             with self.plugin._shielded("installing the run-time guard of team-defined sources"):
                 problems = self.source_guard.install()
+                self.source_guard.checking = False
+                self.source_guard.__enter__()
             for problem in problems:
                 self._warn_unrecordable(problem)
 
@@ -1323,84 +1347,95 @@ class RuntimeGuard:
             guards = self._guards[record.path] = tuple(chosen)
         return guards
 
-    # The three phase wrappers run for every test of the suite, so they are kept to the
-    # bare minimum: the running test is told by identity (``item.nodeid`` is a property) and
-    # the guards are entered and left in place, without a helper call per phase.
-    @pytest.hookimpl(wrapper=True, trylast=True)
-    def pytest_runtest_setup(self, item: pytest.Item) -> Generator[None, object, object]:
-        self._item = None
+    # Switching the guards per phase runs three times per test, so it costs as little as it
+    # can: the guards are entered once for the session, and a phase sets their ``checking``
+    # flag. A tryfirst plain hook switches them on (a wrapper would cost pluggy a generator
+    # and a StopIteration per call); the report pytest makes right after the phase switches
+    # them off, so hooks between phases (reports, logging) are not watched. The setup phase
+    # is switched on by SSOTPlugin's own setup hook (one hook call fewer per test). The
+    # running test is told by identity (``item.nodeid`` is a property). An interrupt skips
+    # the report: the interrupt hook, the session's end and the config's cleanup switch the
+    # guards off then.
+    def setup_starts(self, item: pytest.Item) -> None:
+        """Watch the setup of ``item`` (called first thing by SSOTPlugin's setup hook)."""
+        for guard in self._entered:
+            guard.checking = False
         guards = self._entered = self._guards_for(item)
         if not guards:
-            return (yield)
+            self._item = None
+            return
         for guard in guards:
             guard.reset()
+            guard.checking = True
         if self._propagated:
             self._propagated.clear()
         self._item = item
-        for guard in guards:
-            guard.__enter__()
-        try:
-            return (yield)
-        except BaseException as exc:
-            self._note_propagated(exc)
-            raise
-        finally:
-            for guard in reversed(guards):
-                guard.__exit__(None, None, None)
 
-    @pytest.hookimpl(wrapper=True, trylast=True)
-    def pytest_runtest_call(self, item: pytest.Item) -> Generator[None, object, object]:
-        guards = self._entered
-        if not guards or self._item is not item:
-            return (yield)
-        for guard in guards:
-            guard.__enter__()
-        try:
-            return (yield)
-        except BaseException as exc:
-            self._note_propagated(exc)
-            raise
-        finally:
-            for guard in reversed(guards):
-                guard.__exit__(None, None, None)
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_runtest_call(self, item: pytest.Item) -> None:
+        if self._item is item:
+            for guard in self._entered:
+                guard.checking = True
 
-    @pytest.hookimpl(wrapper=True, trylast=True)
-    def pytest_runtest_teardown(
-        self, item: pytest.Item, nextitem: pytest.Item | None
-    ) -> Generator[None, object, object]:
-        guards = self._entered
-        if not guards or self._item is not item:
-            return (yield)
-        for guard in guards:
-            guard.__enter__()
-        try:
-            result = yield
-        except BaseException as exc:
-            self._note_propagated(exc)
-            raise
-        finally:
-            for guard in reversed(guards):
-                guard.__exit__(None, None, None)
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_runtest_teardown(self, item: pytest.Item) -> None:
+        if self._item is item:
+            for guard in self._entered:
+                guard.checking = True
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_runtest_makereport(self, item: pytest.Item, call: pytest.CallInfo[None]) -> None:
+        if self._item is not item:
+            return
+        for guard in self._entered:
+            guard.checking = False
+        if call.excinfo is not None:
+            self._note_propagated(call.excinfo.value)
+        if call.when == "teardown":
+            if call.excinfo is None:
+                self._fail_if_swallowed(call)
             self._item = None
             self._entered = ()
-            swallowed: list[RuntimeViolationError] = []
-            for guard in guards:
-                if guard.raised:  # rare: the next setup resets the rest
-                    swallowed += (e for e in guard.raised if id(e) not in self._propagated)
-                    guard.reset()
-        if swallowed:
-            lines = "\n".join(f"  {error}" for error in dict.fromkeys(map(str, swallowed)))
-            what = " and ".join(
-                text
-                for kind, text in _SWALLOWED.items()
-                if any(isinstance(e, kind) for e in swallowed)
-            )
-            pytest.fail(
-                f"pytest-ssot (strict): test code caught {what}, so the test fails here "
-                f"instead:\n{lines}",
-                pytrace=False,
-            )
-        return result
+
+    def _fail_if_swallowed(self, teardown: pytest.CallInfo[None]) -> None:
+        """After the teardown (every fixture finalised): make the teardown fail if test code
+        caught an error of ours, as if its last step had failed. A teardown that raised
+        fails anyway and is left as it is."""
+        swallowed: list[RuntimeViolationError] = []
+        for guard in self._entered:
+            if guard.raised:  # rare: the next setup resets the rest
+                swallowed += (e for e in guard.raised if id(e) not in self._propagated)
+                guard.reset()
+        if not swallowed:
+            return
+        lines = "\n".join(f"  {error}" for error in dict.fromkeys(map(str, swallowed)))
+        what = " and ".join(
+            text for kind, text in _SWALLOWED.items() if any(isinstance(e, kind) for e in swallowed)
+        )
+        message = (
+            f"pytest-ssot (strict): test code caught {what}, so the test fails here instead:\n"
+            f"{lines}"
+        )
+        failed = pytest.CallInfo.from_call(
+            lambda: pytest.fail(message, pytrace=False), when="teardown"
+        )
+        # pytest makes the teardown's report from this call right after this hook.
+        teardown.excinfo = failed.excinfo
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_keyboard_interrupt(self) -> None:
+        self._switch_off()
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_sessionfinish(self) -> None:
+        self._switch_off()
+
+    def _switch_off(self) -> None:
+        """Stop watching a phase that ended without a report (an interrupt)."""
+        for guard in self._entered:
+            guard.checking = False
+        self._item = None
+        self._entered = ()
 
     def _note_propagated(self, exc: BaseException) -> None:
         """Remember every error of ours that left the phase (chained or grouped counts)."""

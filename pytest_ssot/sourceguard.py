@@ -210,6 +210,8 @@ class SourceGuard:
         self._sites: dict[tuple[str, str, int], str | None] = {}
         self._allowed: dict[tuple[str, str], bool] = {}  # (code, file): one of its modules
         self._held: list[_Patch] = []
+        # While entered, whether calls are judged (see EnvGuard.checking).
+        self.checking = True
         self._installed = False
         # Set while this thread judges a call: the bookkeeping may call a forbidden API.
         self._busy = threading.local()
@@ -353,7 +355,7 @@ class _Patch:
         product code (or pytest, or the standard library) is the caller."""
         __tracebackhide__ = True
         guard = _current
-        if guard is None or frame is None:
+        if guard is None or frame is None or not guard.checking:
             return
         if guard.classifier.kinds.get(frame.f_code.co_filename) == OTHER:
             return
@@ -592,5 +594,5 @@ def installed() -> bool:
 
 
 def active_source_guard() -> SourceGuard | None:
-    """The innermost entered guard, if any."""
-    return _current
+    """The innermost entered guard, if any, while it checks calls."""
+    return _current if _current is not None and _current.checking else None

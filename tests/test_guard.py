@@ -227,6 +227,36 @@ def test_putenv_reaches_a_child_process_while_guarded(suite: Suite) -> None:
     os.unsetenv(KEY)
 
 
+def test_writes_reach_a_putenv_patched_over_the_guard(
+    suite: Suite, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # While it checks, the guard runs os.environ's own __setitem__/__delitem__ with the real
+    # putenv/unsetenv, but only while those are its own interceptors: anything patched on
+    # top of them still gets the writes, as it would without the guard.
+    assert guard_module._INLINE_SETITEM
+    assert guard_module._INLINE_DELITEM
+    guard, _ = _guard(suite)
+    calls: list[tuple[object, ...]] = []
+    with guard:
+        monkeypatch.setattr(os, "putenv", lambda key, value: calls.append((key, value)))
+        monkeypatch.setattr(os, "unsetenv", lambda key: calls.append((key,)))
+        os.environ[KEY] = "patched"
+        assert os.environ[KEY] == "patched"
+        del os.environ[KEY]
+        monkeypatch.undo()
+    encoded = os.environ.encodekey(KEY)  # type: ignore[attr-defined]
+    assert calls == [(encoded, os.environ.encodevalue("patched")), (encoded,)]  # type: ignore[attr-defined]
+    assert KEY not in os.environ
+
+
+def test_a_missing_key_deleted_while_checked_raises_the_original_key_error(suite: Suite) -> None:
+    guard, _ = _guard(suite)
+    with guard, pytest.raises(KeyError) as raised:
+        del os.environ[KEY]
+    assert raised.value.args == (KEY,)
+    assert raised.value.__suppress_context__
+
+
 # -- attribution ----------------------------------------------------------------------------
 def test_it_reports_a_helper_write_with_its_file_line_and_function(suite: Suite) -> None:
     guard, recorder = _guard(suite)
