@@ -678,7 +678,7 @@ class SSOTPlugin:
     def _decide(self, items: Iterable[pytest.Item]) -> None:
         result = self.evaluate()
         self._failing = dict(result.failing)
-        order = {item.nodeid: index for index, item in enumerate(items)}
+        order: dict[str, int] = {}  # each test's place in the run, once a warning needs it
         modes: dict[tuple[str, str], Mode] = {}
 
         def mode(code: str, nodeid: str) -> Mode:
@@ -695,6 +695,8 @@ class SSOTPlugin:
                 n for n in outcome.nodeids if n not in outcome.failing and mode(code, n) == "warn"
             ]
             if warned:
+                if not order:
+                    order = {item.nodeid: index for index, item in enumerate(items)}
                 first = min(warned, key=lambda n: order.get(n, len(order)))
                 self._warn_at.setdefault(first, []).append(outcome)
 
@@ -1268,7 +1270,12 @@ class RuntimeGuard:
         if not session.items:
             return  # nothing runs here (an xdist controller, --collect-only on nothing)
         root = self.plugin.root
-        files = {item.path for item in session.items if isinstance(item, pytest.Function)}
+        files: set[Path] = set()
+        last_parent: object = None
+        for item in session.items:  # a parent's tests share its file: one look per parent
+            if isinstance(item, pytest.Function) and item.parent is not last_parent:
+                last_parent = item.parent
+                files.add(item.path)
         dirs = {path.parent for path in files}
         for module in self.plugin.config.pluginmanager.get_plugins():
             file = getattr(module, "__file__", None)
@@ -1393,7 +1400,10 @@ class RuntimeGuard:
             self._note_propagated(call.excinfo.value)
         if call.when == "teardown":
             if call.excinfo is None:
-                self._fail_if_swallowed(call)
+                for guard in self._entered:
+                    if guard.raised:  # rare: an error of ours was raised in this test
+                        self._fail_if_swallowed(call)
+                        break
             self._item = None
             self._entered = ()
 

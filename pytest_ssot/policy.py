@@ -427,16 +427,19 @@ def evaluate(
             )
         )
 
-    by_tier: dict[str, list[int]] = {}
+    # Counted per file, then per tier: this loop runs once per test of the suite.
     by_file: dict[str, list[int]] = {}
     for nodeid, record in data.tests.items():
-        compliant_test = nodeid not in noncompliant
-        for stats in (
-            by_tier.setdefault(tier_name(record.path), [0, 0]),
-            by_file.setdefault(record.path, [0, 0]),
-        ):
-            stats[0] += 1
-            stats[1] += compliant_test
+        stats = by_file.get(record.path)
+        if stats is None:
+            stats = by_file[record.path] = [0, 0]
+        stats[0] += 1
+        stats[1] += nodeid not in noncompliant
+    by_tier: dict[str, list[int]] = {}
+    for path, (count, compliant_count) in by_file.items():
+        stats = by_tier.setdefault(tier_name(path), [0, 0])
+        stats[0] += count
+        stats[1] += compliant_count
     unused = {
         (path, line)
         for path, lines in data.suppressions.items()
