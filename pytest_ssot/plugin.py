@@ -209,7 +209,6 @@ def pytest_configure(config: pytest.Config) -> None:
     guard = RuntimeGuard(plugin)
     if guard.environ or guard.sources:
         config.pluginmanager.register(guard, "ssot-guard")
-        plugin.runtime_guard = guard
 
 
 def _import_base(entry: str, ssot_config: Config) -> type:
@@ -281,8 +280,6 @@ class SSOTPlugin:
         self._node_marks: dict[pytest.Item | pytest.Collector, tuple[Exemption, ...]] = {}
         # Run-time warnings are issued once per site, across xdist workers too.
         self.first_time = xdist_glue.first_time(config)
-        # Set when the run-time guard is on: it watches each test from this plugin's setup hook.
-        self.runtime_guard: RuntimeGuard | None = None
         self._github: list[str] = []
         if ssot_config.baseline is not None:
             try:
@@ -742,8 +739,6 @@ class SSOTPlugin:
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_runtest_setup(self, item: pytest.Item) -> None:
-        if self.runtime_guard is not None:
-            self.runtime_guard.setup_starts(item)
         if self._undecided is not None:
             items, self._undecided = self._undecided, None
             with self._shielded("deciding on the collected tests"), gcpause.paused():
@@ -1252,7 +1247,6 @@ class RuntimeGuard:
         plugin.config.add_cleanup(self._close)
 
     def _close(self) -> None:
-        self._switch_off()
         if self.guard is not None:
             self.guard.close()
         if self.source_guard is not None:
@@ -1294,8 +1288,9 @@ class RuntimeGuard:
         if self.environ:
             self.guard = EnvGuard(classifier, self._verdict)
             # Installed and entered once for the session (patching a type is the costly
-            # part), checking nothing until a test phase switches it on. _close() leaves and
-            # uninstalls it on every path.
+            # part), checking nothing until a test phase switches it on (an attribute store,
+            # where entering and leaving per phase cost method calls and a lock). _close()
+            # leaves and uninstalls it on every path.
             self.guard.install()
             self.guard.checking = False
             self.guard.__enter__()
@@ -1354,98 +1349,87 @@ class RuntimeGuard:
             guards = self._guards[record.path] = tuple(chosen)
         return guards
 
-    # Switching the guards per phase runs three times per test, so it costs as little as it
-    # can: the guards are entered once for the session, and a phase sets their ``checking``
-    # flag. A tryfirst plain hook switches them on (a wrapper would cost pluggy a generator
-    # and a StopIteration per call); the report pytest makes right after the phase switches
-    # them off, so hooks between phases (reports, logging) are not watched. The setup phase
-    # is switched on by SSOTPlugin's own setup hook (one hook call fewer per test). The
-    # running test is told by identity (``item.nodeid`` is a property). An interrupt skips
-    # the report: the interrupt hook, the session's end and the config's cleanup switch the
-    # guards off then.
-    def setup_starts(self, item: pytest.Item) -> None:
-        """Watch the setup of ``item`` (called first thing by SSOTPlugin's setup hook)."""
-        for guard in self._entered:
-            guard.checking = False
+    # The three phase wrappers run for every test of the suite, so they are kept to the
+    # bare minimum. A wrapper wraps every plain implementation of its phase, whenever it
+    # was registered, and ends exactly with the phase: a report made inside a phase (a
+    # subtest's) must not end it. The guards are entered once for the session, so a phase
+    # only sets their ``checking`` flag, and the running test is told by identity
+    # (``item.nodeid`` is a property).
+    @pytest.hookimpl(wrapper=True, trylast=True)
+    def pytest_runtest_setup(self, item: pytest.Item) -> Generator[None, object, object]:
         guards = self._entered = self._guards_for(item)
         if not guards:
             self._item = None
-            return
+            return (yield)
         for guard in guards:
             guard.reset()
-            guard.checking = True
         if self._propagated:
             self._propagated.clear()
         self._item = item
+        for guard in guards:
+            guard.checking = True
+        try:
+            return (yield)
+        except BaseException as exc:
+            self._note_propagated(exc)
+            raise
+        finally:
+            for guard in guards:
+                guard.checking = False
 
-    @pytest.hookimpl(tryfirst=True)
-    def pytest_runtest_call(self, item: pytest.Item) -> None:
-        if self._item is item:
-            for guard in self._entered:
-                guard.checking = True
+    @pytest.hookimpl(wrapper=True, trylast=True)
+    def pytest_runtest_call(self, item: pytest.Item) -> Generator[None, object, object]:
+        guards = self._entered
+        if not guards or self._item is not item:
+            return (yield)
+        for guard in guards:
+            guard.checking = True
+        try:
+            return (yield)
+        except BaseException as exc:
+            self._note_propagated(exc)
+            raise
+        finally:
+            for guard in guards:
+                guard.checking = False
 
-    @pytest.hookimpl(tryfirst=True)
-    def pytest_runtest_teardown(self, item: pytest.Item) -> None:
-        if self._item is item:
-            for guard in self._entered:
-                guard.checking = True
-
-    @pytest.hookimpl(tryfirst=True)
-    def pytest_runtest_makereport(self, item: pytest.Item, call: pytest.CallInfo[None]) -> None:
-        if self._item is not item:
-            return
-        for guard in self._entered:
-            guard.checking = False
-        if call.excinfo is not None:
-            self._note_propagated(call.excinfo.value)
-        if call.when == "teardown":
-            if call.excinfo is None:
-                for guard in self._entered:
-                    if guard.raised:  # rare: an error of ours was raised in this test
-                        self._fail_if_swallowed(call)
-                        break
+    @pytest.hookimpl(wrapper=True, trylast=True)
+    def pytest_runtest_teardown(
+        self, item: pytest.Item, nextitem: pytest.Item | None
+    ) -> Generator[None, object, object]:
+        guards = self._entered
+        if not guards or self._item is not item:
+            return (yield)
+        for guard in guards:
+            guard.checking = True
+        try:
+            result = yield
+        except BaseException as exc:
+            self._note_propagated(exc)
+            raise
+        finally:
+            for guard in guards:
+                guard.checking = False
             self._item = None
             self._entered = ()
-
-    def _fail_if_swallowed(self, teardown: pytest.CallInfo[None]) -> None:
-        """After the teardown (every fixture finalised): make the teardown fail if test code
-        caught an error of ours, as if its last step had failed. A teardown that raised
-        fails anyway and is left as it is."""
-        swallowed: list[RuntimeViolationError] = []
-        for guard in self._entered:
-            if guard.raised:  # rare: the next setup resets the rest
-                swallowed += (e for e in guard.raised if id(e) not in self._propagated)
-                guard.reset()
-        if not swallowed:
-            return
-        lines = "\n".join(f"  {error}" for error in dict.fromkeys(map(str, swallowed)))
-        what = " and ".join(
-            text for kind, text in _SWALLOWED.items() if any(isinstance(e, kind) for e in swallowed)
-        )
-        message = (
-            f"pytest-ssot (strict): test code caught {what}, so the test fails here instead:\n"
-            f"{lines}"
-        )
-        failed = pytest.CallInfo.from_call(
-            lambda: pytest.fail(message, pytrace=False), when="teardown"
-        )
-        # pytest makes the teardown's report from this call right after this hook.
-        teardown.excinfo = failed.excinfo
-
-    @pytest.hookimpl(tryfirst=True)
-    def pytest_keyboard_interrupt(self) -> None:
-        self._switch_off()
-
-    @pytest.hookimpl(tryfirst=True)
-    def pytest_sessionfinish(self) -> None:
-        self._switch_off()
-
-    def _switch_off(self) -> None:
-        """Stop watching a phase that ended without a report (an interrupt)."""
-        for guard in self._entered:
-            guard.checking = False
-        self._item = None
-        self._entered = ()
+            swallowed: list[RuntimeViolationError] = []
+            for guard in guards:
+                if guard.raised:  # rare: the next setup resets the rest
+                    swallowed += (e for e in guard.raised if id(e) not in self._propagated)
+                    guard.reset()
+        if swallowed:
+            lines = "\n".join(f"  {error}" for error in dict.fromkeys(map(str, swallowed)))
+            what = " and ".join(
+                text
+                for kind, text in _SWALLOWED.items()
+                if any(isinstance(e, kind) for e in swallowed)
+            )
+            pytest.fail(
+                f"pytest-ssot (strict): test code caught {what}, so the test fails here "
+                f"instead:\n{lines}",
+                pytrace=False,
+            )
+        return result
 
     def _note_propagated(self, exc: BaseException) -> None:
         """Remember every error of ours that left the phase (chained or grouped counts)."""

@@ -167,6 +167,36 @@ def test_it_reports_a_helper_in_the_tests_package_once_per_site(
     assert report["summary"]["by_rule"] == {"SSOT102": 1}
 
 
+@pytest.mark.skipif(
+    not hasattr(pytest, "Subtests"), reason="pytest 9 brought subtests into pytest itself"
+)
+def test_a_subtest_does_not_end_the_watch_of_its_test(pytester: pytest.Pytester) -> None:
+    # Each subtest makes a report while its test still runs: the guard must keep watching
+    # until the call phase itself ends.
+    _suite(
+        pytester,
+        {
+            "tests/test_subtests.py": """
+            from tests.helpers import enable_debug, read_alias
+
+            def test_with_subtests(subtests):
+                with subtests.test(msg="first"):
+                    read_alias()
+                with subtests.test(msg="second"):
+                    pass
+                enable_debug()
+        """,
+        },
+    )
+    result, report = _run(pytester)
+    result.assert_outcomes(passed=1)
+    sites = {(v["path"], v["line"]) for v in _runtime(report)}
+    assert sites == {
+        ("tests/helpers.py", _line(HELPERS, "ENV.get")),
+        ("tests/helpers.py", _line(HELPERS, 'os.environ["SSOT_DEBUG"]')),
+    }
+
+
 def test_it_sees_dynamic_access_and_aliases_bound_before_the_guard(
     pytester: pytest.Pytester,
 ) -> None:
