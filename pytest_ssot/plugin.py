@@ -1350,8 +1350,9 @@ class RuntimeGuard:
         return guards
 
     # The three phase wrappers run for every test of the suite, so they are kept to the
-    # bare minimum. A wrapper wraps every plain implementation of its phase, whenever it
-    # was registered, and ends exactly with the phase: a report made inside a phase (a
+    # bare minimum, and alike on purpose: a shared helper or sub-generator would cost a call
+    # per phase. A wrapper wraps every plain implementation of its phase, whenever it was
+    # registered, and ends exactly with the phase: a report made inside a phase (a
     # subtest's) must not end it. The guards are entered once for the session, so a phase
     # only sets their ``checking`` flag, and the running test is told by identity
     # (``item.nodeid`` is a property).
