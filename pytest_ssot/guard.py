@@ -266,8 +266,8 @@ class EnvGuard:
     def __enter__(self) -> EnvGuard:
         global _current
         with _lock:
-            # Installed: entering only switches checking on. Otherwise hold the
-            # interceptors for this entry only.
+            # Installed: entering only makes this the guard the interceptors ask (it judges
+            # while ``checking``). Otherwise hold the interceptors for this entry only.
             temporary = not self._installed
             if temporary:
                 _hold(self)

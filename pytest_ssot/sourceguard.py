@@ -501,7 +501,8 @@ class _FunctionPatch(_Patch):
 
     def __call__(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         __tracebackhide__ = True
-        if _current is not None:
+        guard = _current  # read once: another thread may leave it
+        if guard is not None and guard.checking:
             # Our caller is the trampoline; its caller (or resumer) is the one to judge.
             self.check(sys._getframe(1).f_back, args)
         return self.original(*args, **kwargs)
@@ -524,7 +525,8 @@ class _InitPatch(_Patch):
 
         def __init__(instance: Any, *args: Any, **kwargs: Any) -> None:
             __tracebackhide__ = True
-            if _current is not None:
+            guard = _current  # read once: another thread may leave it
+            if guard is not None and guard.checking:
                 patch.check(sys._getframe(1), (instance,))
             if own is not _MISSING:
                 own.__get__(instance, type(instance))(*args, **kwargs)
