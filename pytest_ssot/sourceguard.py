@@ -350,12 +350,12 @@ class _Patch:
     def restore(self) -> None:
         raise NotImplementedError
 
-    def check(self, frame: FrameType | None, args: tuple[Any, ...]) -> None:
-        """The hot path: one global load when no guard is entered, one dict lookup when
-        product code (or pytest, or the standard library) is the caller."""
+    def check(self, guard: SourceGuard, frame: FrameType | None, args: tuple[Any, ...]) -> None:
+        """Judge a call while ``guard`` (the trampoline's one read of the current guard)
+        checks: one dict lookup when product code (or pytest, or the standard library) is
+        the caller."""
         __tracebackhide__ = True
-        guard = _current
-        if guard is None or frame is None or not guard.checking:
+        if frame is None:
             return
         if guard.classifier.kinds.get(frame.f_code.co_filename) == OTHER:
             return
@@ -504,7 +504,7 @@ class _FunctionPatch(_Patch):
         guard = _current  # read once: another thread may leave it
         if guard is not None and guard.checking:
             # Our caller is the trampoline; its caller (or resumer) is the one to judge.
-            self.check(sys._getframe(1).f_back, args)
+            self.check(guard, sys._getframe(1).f_back, args)
         return self.original(*args, **kwargs)
 
 
@@ -527,7 +527,7 @@ class _InitPatch(_Patch):
             __tracebackhide__ = True
             guard = _current  # read once: another thread may leave it
             if guard is not None and guard.checking:
-                patch.check(sys._getframe(1), (instance,))
+                patch.check(guard, sys._getframe(1), (instance,))
             if own is not _MISSING:
                 own.__get__(instance, type(instance))(*args, **kwargs)
             else:
