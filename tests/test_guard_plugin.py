@@ -611,6 +611,68 @@ def test_strict_does_not_raise_for_a_baselined_runtime_violation(
     assert [v["status"] for v in _runtime(report)] == ["known"]
 
 
+BASELINE_READS = """
+import pytest
+
+from pytest_ssot.plugin import PLUGIN_KEY
+
+
+class _CountingBaseline(dict):
+    walks = 0
+
+    def items(self):
+        _CountingBaseline.walks += 1
+        return super().items()
+
+    def __iter__(self):
+        _CountingBaseline.walks += 1
+        return super().__iter__()
+
+
+def pytest_sessionstart(session):
+    plugin = session.config.stash[PLUGIN_KEY]
+    plugin.known = _CountingBaseline(plugin.known)
+
+
+def pytest_unconfigure(config):
+    with open("baseline-walks.txt", "w") as out:
+        out.write(str(_CountingBaseline.walks))
+"""
+
+
+def test_a_run_time_hit_never_walks_the_whole_baseline(pytester: pytest.Pytester) -> None:
+    # Deciding one hit needs only the baseline entries its file's findings can match. Walking
+    # (and sorting) all of a large suite's baseline for every hit made a run with a
+    # 3,900-entry baseline 38 % slower than without one.
+    _suite(
+        pytester,
+        {
+            "tests/test_debug.py": """
+            import pytest
+
+            from tests.helpers import enable_debug
+
+            @pytest.mark.parametrize("n", range(40))
+            def test_debug(n):
+                enable_debug()
+        """,
+        },
+    )
+    pytester.runpytest(
+        "-p", "ssot", "--ssot-baseline", "baseline.json", "--ssot-update-baseline"
+    ).assert_outcomes(passed=40)
+    pytester.makeconftest(BASELINE_READS)
+
+    result, report = _run(pytester, "--ssot-mode=strict", "--ssot-baseline", "baseline.json")
+
+    result.assert_outcomes(passed=40)
+    (violation,) = _runtime(report)
+    assert violation["status"] == "known"
+    assert len(violation["nodeids"]) == 40
+    # The session's own decisions walk it (after collection, at the end): not one per hit.
+    assert int((pytester.path / "baseline-walks.txt").read_text()) <= 4
+
+
 def test_a_strict_tier_raises_while_the_default_tier_warns(pytester: pytest.Pytester) -> None:
     body = """
         from tests.helpers import enable_debug
