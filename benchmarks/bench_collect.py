@@ -6,7 +6,10 @@ interleaved so machine noise hits every variant alike:
 
 * ``pytest --collect-only`` without the plugin, with it on a cold scan cache (emptied before
   each such run) and with it on a warm cache (targets: cold <= 1.10x, warm <= 1.03x);
-* ``pytest -n 2`` (a full run) without and with the plugin, warm cache (target <= 1.05x).
+* ``pytest -n 2`` (a full run) without and with the plugin, warm cache (target <= 1.05x), and
+  with the plugin and ``-W ignore::pytest_ssot.SSOTWarning``: the suite's violations are
+  issued as thousands of warnings in warn mode, and this shows what pytest's own handling of
+  them costs (no target).
 
 Then it measures the plugin's own data for a 10,000-module suite (target < 50 MB): the deep
 size of everything the plugin keeps after collection (facts, findings, session data, verdicts;
@@ -122,6 +125,14 @@ def time_suite(suite: Suite, repeat: int, workers: int) -> list[Scenario]:
         Scenario("collect-warm", "collect-only, plugin, warm scan cache", collect, plugin=True),
         Scenario("xdist-base", f"-n {workers} full run, no plugin", xdist, plugin=False),
         Scenario("xdist-2", f"-n {workers} full run, plugin", xdist, plugin=True),
+        # No target: how much of the plugin's share is pytest's own cost of the warnings that
+        # warn mode issues (one per violation, recorded, sent to the controller, formatted).
+        Scenario(
+            "xdist-2-quiet",
+            f"-n {workers} full run, plugin, warnings off",
+            (*xdist, "-W", "ignore::pytest_ssot.SSOTWarning"),
+            plugin=True,
+        ),
     ]
     print(f"warming up pytest's bytecode cache and the scan cache in {root} ...", flush=True)
     _pytest(root, collect, plugin=False)
