@@ -1618,8 +1618,8 @@ class RuntimeGuard:
         view.add(decided, [nodeid])
         view.suppressions[decided.path] = dict(plugin.data.suppressions.get(decided.path, {}))
         # Only the entries this view's findings can match: evaluate walks and sorts all it is
-        # given (to list stale ones), and a large suite's baseline, walked once per hit, made a
-        # whole run a third slower.
+        # given (to list stale ones), and a whole baseline walked once per hit made a run with
+        # a few thousand entries 1.4x as long.
         known: dict[str, dict[str, Any]] = {}
         if plugin.known:
             for fingerprint in fingerprints(view.findings.values()).values():
