@@ -41,7 +41,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -155,7 +155,6 @@ def time_suite(suite: Suite, repeat: int, workers: int) -> list[Scenario]:
 
 
 def report_times(suite: Suite, scenarios: list[Scenario], repeat: int) -> None:
-    by_name = {s.name: s for s in scenarios}
     print()
     print(
         f"suite: {suite.files} files ({suite.unparsable} unparsable, {suite.legacy} legacy), "
@@ -165,31 +164,28 @@ def report_times(suite: Suite, scenarios: list[Scenario], repeat: int) -> None:
     header = f"{'scenario':<42} {'wall s':>8} {'cpu s':>8} {'wall x':>7} {'cpu x':>7} {'target':>7}"
     print(header)
     print("-" * len(header))
-    for scenario in scenarios:
-        base = by_name["collect-base" if scenario.name.startswith("collect") else "xdist-base"]
-        wall = statistics.median(scenario.walls)
-        cpu = statistics.median(scenario.cpus)
-        if scenario is base:
-            ratios = f"{'':>7} {'':>7} {'':>7}"
-        else:
-            target = TARGETS.get(scenario.name)
-            ratios = (
-                f"{wall / statistics.median(base.walls):>6.3f}x "
-                f"{cpu / statistics.median(base.cpus):>6.3f}x "
-                + (f"{target:>6.2f}x" if target else f"{'':>7}")
-            )
-        print(f"{scenario.label:<42} {wall:>8.2f} {cpu:>8.2f} {ratios}")
+    _print_rows(scenarios, statistics.median, with_target=True)
     # Noise on a shared machine only ever adds time: the fastest run of each scenario is the
     # closest to its own cost (what timeit reports), so it is printed beside the medians.
     print(f"the same, best of {repeat}:")
+    _print_rows(scenarios, min, with_target=False)
+
+
+def _print_rows(
+    scenarios: list[Scenario], pick: Callable[[list[float]], float], *, with_target: bool
+) -> None:
+    """One line per scenario: ``pick`` of its runs, and the ratios to its baseline's."""
+    by_name = {s.name: s for s in scenarios}
     for scenario in scenarios:
         base = by_name["collect-base" if scenario.name.startswith("collect") else "xdist-base"]
-        wall, cpu = min(scenario.walls), min(scenario.cpus)
-        ratios = (
-            ""
-            if scenario is base
-            else f"{wall / min(base.walls):>6.3f}x {cpu / min(base.cpus):>6.3f}x"
-        )
+        wall, cpu = pick(scenario.walls), pick(scenario.cpus)
+        target = TARGETS.get(scenario.name) if with_target else None
+        if scenario is base:
+            ratios = f"{'':>7} {'':>7} {'':>7}" if with_target else ""
+        else:
+            ratios = f"{wall / pick(base.walls):>6.3f}x {cpu / pick(base.cpus):>6.3f}x"
+            if with_target:
+                ratios += " " + (f"{target:>6.2f}x" if target else f"{'':>7}")
         print(f"{scenario.label:<42} {wall:>8.2f} {cpu:>8.2f} {ratios}")
 
 
