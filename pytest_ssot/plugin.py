@@ -59,7 +59,15 @@ from pytest_ssot.model import (
     normalise_snippet,
 )
 from pytest_ssot.paths import relpath
-from pytest_ssot.policy import Outcome, RecordPool, Result, SessionData, evaluate, record_for
+from pytest_ssot.policy import (
+    Outcome,
+    RecordPool,
+    Result,
+    SessionData,
+    TestRecord,
+    evaluate,
+    record_for,
+)
 from pytest_ssot.reporting import history as history_file
 from pytest_ssot.reporting.terminal import summary_lines
 from pytest_ssot.rules import (
@@ -85,6 +93,8 @@ class SSOTWarning(pytest.PytestWarning):
 
 REPORT_FORMATS = {name: needs_path for name, (_, needs_path) in reporting.FORMATS.items()}
 PLUGIN_KEY = pytest.StashKey["SSOTPlugin"]()
+# Policy's outcome for a run-time site in a test, and whether it fails that test.
+_Decision = tuple[Outcome | None, bool]
 
 
 def _mode(value: str) -> Mode:
@@ -1241,6 +1251,11 @@ class RuntimeGuard:
         # scanning every finding per access made a suite's run quadratic in its size.
         self._by_path: dict[str, dict[tuple[str, str, int, int], Finding]] = {}
         self._indexed = 0  # how many of plugin.data.findings _by_path holds
+        # Policy's decisions on run-time sites (see _decision), valid while the number of
+        # findings and of inline ignores noted at run time stay as they were.
+        self._decisions: dict[tuple[tuple[str, str, int, int], TestRecord], _Decision] = {}
+        self._decided_state = (0, 0)
+        self._ignores_noted = 0
         # Once per site for the whole session: under xdist the first worker to get there wins.
         self._first_time: Callable[[str], bool] = (
             getattr(plugin, "first_time", None) or _FirstTimeHere()
@@ -1515,15 +1530,19 @@ class RuntimeGuard:
                 snippet=normalise_snippet(self._source_line(filename, line)),
                 end_line=line,
             )
-        known = len(plugin.data.findings)
-        plugin.data.add(finding, [nodeid])
-        if len(plugin.data.findings) > known and self._indexed == known:
-            self._by_path.setdefault(finding.path, {})[finding.key] = finding
-            self._indexed += 1
-        outcome = self._outcome(finding, nodeid)
+        data = plugin.data
+        # A site the test already answers for (its own line reported statically, or a site
+        # hit before) adds nothing: no new data for policy or for an xdist worker to send.
+        if not data.affects(finding.key, nodeid):
+            known = len(data.findings)
+            data.add(finding, [nodeid])
+            if len(data.findings) > known and self._indexed == known:
+                self._by_path.setdefault(finding.path, {})[finding.key] = finding
+                self._indexed += 1
+        outcome, fails = self._decision(finding, nodeid, record)
         if outcome is None or outcome.status != "new":
             return None
-        if nodeid in outcome.failing:
+        if fails:
             self._warn(outcome, filename, line, f"; pytest-ssot raises {error} here (strict)")
             return fix
         if (
@@ -1591,6 +1610,28 @@ class RuntimeGuard:
         ):
             codes = codes | {code}
         data.suppressions[rel] = {**data.suppressions.get(rel, {}), line: codes}
+        self._ignores_noted += 1
+
+    def _decision(
+        self, finding: Finding, nodeid: str, record: TestRecord
+    ) -> tuple[Outcome | None, bool]:
+        """Policy's outcome for ``finding`` in test ``nodeid`` and whether it fails the test.
+
+        Both are the same for every test with the same record (file and exemptions) until the
+        session's findings or inline ignores change, and most hits are each test's own
+        statically reported line: deciding each afresh cost a suite with thousands of such
+        tests seconds.
+        """
+        state = (len(self.plugin.data.findings), self._ignores_noted)
+        if state != self._decided_state:
+            self._decisions.clear()
+            self._decided_state = state
+        decision = self._decisions.get((finding.key, record))
+        if decision is None:
+            outcome = self._outcome(finding, nodeid)
+            decision = (outcome, outcome is not None and nodeid in outcome.failing)
+            self._decisions[finding.key, record] = decision
+        return decision
 
     def _outcome(self, finding: Finding, nodeid: str) -> Outcome | None:
         """Policy's decision for this one finding and test: run it on the finding, the other

@@ -6,6 +6,7 @@ session, the xdist controller and the CLI all decide the same way.
 
 from __future__ import annotations
 
+import bisect
 import dataclasses
 import datetime
 from collections import Counter
@@ -98,6 +99,16 @@ class SessionData:
             grown.update(nodeids)
             if len(grown) > len(tests):
                 self.affected[key] = grown
+
+    def affects(self, key: tuple[str, str, int, int], nodeid: str) -> bool:
+        """Whether finding ``key`` is already attributed to test ``nodeid``."""
+        tests = self.affected.get(key)
+        if tests is None:
+            return False
+        if isinstance(tests, set):
+            return nodeid in tests
+        index = bisect.bisect_left(tests, nodeid)  # AffectedTests are sorted
+        return index < len(tests) and tests[index] == nodeid
 
     def signature(self) -> tuple[int, ...]:
         """Changes whenever what :func:`evaluate` decides on may have changed (records are

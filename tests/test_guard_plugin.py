@@ -673,6 +673,76 @@ def test_a_run_time_hit_never_walks_the_whole_baseline(pytester: pytest.Pytester
     assert int((pytester.path / "baseline-walks.txt").read_text()) <= 4
 
 
+DECISIONS = """
+import pytest
+
+from pytest_ssot import plugin as ssot_plugin
+
+counts = {"evaluations": 0}
+_evaluate = ssot_plugin.evaluate
+
+
+def _counting(*args, **kwargs):
+    counts["evaluations"] += 1
+    return _evaluate(*args, **kwargs)
+
+
+ssot_plugin.evaluate = _counting
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_collection_finish(session):
+    counts["added"] = session.config.stash[ssot_plugin.PLUGIN_KEY].data.additions
+
+
+def pytest_unconfigure(config):
+    data = config.stash[ssot_plugin.PLUGIN_KEY].data
+    ssot_plugin.evaluate = _evaluate
+    with open("decisions.txt", "w") as out:
+        out.write(f"{counts['evaluations']} {data.additions - counts['added']}")
+"""
+
+
+def test_hits_a_test_already_answers_for_add_nothing_and_are_decided_once(
+    pytester: pytest.Pytester,
+) -> None:
+    # Most run-time hits in a drifted suite are each test's own statically reported line:
+    # deciding each one afresh (and, under xdist, sending it to the controller) cost a
+    # 2,000-file suite seconds. A decision holds for every test with the same file and
+    # exemptions, until the session's findings or ignores change.
+    _suite(
+        pytester,
+        {
+            "tests/test_env.py": """
+            import os
+
+            import pytest
+
+            @pytest.mark.parametrize("n", range(40))
+            def test_reads_its_own_line(n):
+                assert os.environ.get("SSOT_OWN") is None
+
+            @pytest.mark.parametrize("n", range(40))
+            def test_calls_a_helper(n):
+                from tests.helpers import read_alias
+                read_alias()
+        """,
+        },
+    )
+    pytester.makeconftest(DECISIONS)
+
+    result, report = _run(pytester)
+
+    result.assert_outcomes(passed=80)
+    (static,) = (v for v in report["violations"] if v["path"] == "tests/test_env.py")
+    assert len(static["nodeids"]) == 40
+    (helper,) = _runtime(report)
+    assert len(helper["nodeids"]) == 40
+    evaluations, added = map(int, (pytester.path / "decisions.txt").read_text().split())
+    assert added == 40  # the helper's site, once per test; never a test's own line again
+    assert evaluations <= 4  # after collection, the helper's first hit, the session's end
+
+
 def test_a_strict_tier_raises_while_the_default_tier_warns(pytester: pytest.Pytester) -> None:
     body = """
         from tests.helpers import enable_debug
