@@ -159,13 +159,15 @@ class SessionData:
                 [finding_row(f), [index.get(n, n) for n in self.affected.get(key, ())]]
                 for key, f in self.findings.items()
             ],
+            # Sorted where the order is the order files were scanned in, which differs
+            # between xdist workers: their collections must be equal to the byte.
             "suppressions": {
-                path: [[line, sorted(codes)] for line, codes in lines.items()]
-                for path, lines in self.suppressions.items()
+                path: [[line, sorted(codes)] for line, codes in sorted(lines.items())]
+                for path, lines in sorted(self.suppressions.items())
             },
-            "unchecked": [[u.path, u.reason] for u in self.unchecked.values()],
+            "unchecked": sorted([u.path, u.reason] for u in self.unchecked.values()),
             "session_findings": [finding_row(f) for f in self.session_findings],
-            "invalid_exemptions": dict(self.invalid_exemptions),
+            "invalid_exemptions": dict(sorted(self.invalid_exemptions.items())),
         }
 
     @classmethod

@@ -6,8 +6,9 @@ collection, so all workers agree on them; a warning is issued at the first affec
 collection order, which runs on exactly one worker. Workers only run tests and ship plain data:
 
 * with its first test report, a worker sends everything it collected (:class:`SessionData`
-  as plain dicts plus what it deselected and scanned); each later report carries what that test
-  added at run time (SSOT102), so a worker that crashes has already sent what ran;
+  as plain dicts plus what it deselected and scanned); a later report carries what its test
+  added at run time (SSOT102) when that was new, so a worker that crashes has already sent
+  what ran;
 * with ``config.workeroutput`` it sends whatever was not streamed yet (a worker that ran no
   test sends everything there).
 
@@ -15,9 +16,12 @@ Each message travels as one JSON text: execnet serialises nested data item by it
 which for a large suite's collected data cost workers and the controller seconds; ``json``
 does the same in C.
 
-The controller merges all of it (``SessionData.merge`` deduplicates: every worker collected
-every module), evaluates once, prints the one summary and alone writes reports, history and
-the baseline. A worker that went down without finishing marks the summary incomplete.
+The collection travels as a JSON text of its own, in a canonical order: every worker collects
+the same suite, so the controller merges one text once and skips the byte-identical copies
+the other workers send (each merge of a large suite's collection costs it about a second).
+The controller merges all the rest (``SessionData.merge`` deduplicates), evaluates once,
+prints the one summary and alone writes reports, history and the baseline. A worker that
+went down without finishing marks the summary incomplete.
 
 xdist's own hooks live on :class:`ControllerHooks`, registered only when xdist is loaded, so
 ``-p no:xdist`` and a missing xdist both work.
@@ -44,6 +48,8 @@ from pytest_ssot.policy import SessionData, finding_from_row, finding_row
 PAYLOAD_VERSION = 1
 OUTPUT_KEY = "pytest_ssot"  # in config.workeroutput
 REPORT_ATTR = "pytest_ssot"  # on TestReport objects sent by workers
+COLLECTED_ATTR = "pytest_ssot_collected"  # the same, for a worker's collection
+COLLECTED_KEY = "pytest_ssot_collected"  # in config.workeroutput
 SHARED_KEY = "pytest_ssot_shared"  # in workerinput: a directory all processes share
 
 Key = tuple[str, str, int, int]
@@ -228,24 +234,29 @@ class WorkerHooks:
     @pytest.hookimpl(wrapper=True)
     def pytest_runtest_makereport(self) -> Generator[None, pytest.TestReport, pytest.TestReport]:
         report = yield
-        if not self.collected_sent or self.plugin.data.journal:
-            with gcpause.paused():  # the first one encodes the whole collection
-                setattr(report, REPORT_ATTR, encode_message(self._message()))
+        if not self.collected_sent:
+            setattr(report, COLLECTED_ATTR, self._collected())
+        if self.plugin.data.journal:
+            setattr(report, REPORT_ATTR, encode_message(self._message()))
         return report
 
     def pytest_sessionfinish(self, session: pytest.Session) -> None:
         # Runs before xdist sends workeroutput (its hook wrapper sends after all others).
+        output = session.config.workeroutput  # type: ignore[attr-defined]
+        if not self.collected_sent:
+            output[COLLECTED_KEY] = self._collected()
+        message = self._message()
+        message["finished"] = True
+        output[OUTPUT_KEY] = encode_message(message)
+
+    def _collected(self) -> str:
+        self.collected_sent = True
         with gcpause.paused():
-            output = self._message()
-            output["finished"] = True
-            session.config.workeroutput[OUTPUT_KEY] = encode_message(output)  # type: ignore[attr-defined]
+            return encode_message(collected_payload(self.plugin))
 
     def _message(self) -> dict[str, Any]:
-        """What the controller has not been sent yet."""
+        """What tests added that the controller has not been sent yet."""
         message: dict[str, Any] = {}
-        if not self.collected_sent:
-            self.collected_sent = True
-            message["collected"] = collected_payload(self.plugin)
         journal = self.plugin.data.journal
         if journal:
             message["runtime"] = runtime_payload(self.plugin, journal)
@@ -262,6 +273,7 @@ class ControllerHooks:
         self.shared: Path | None = None
         self.crashed: dict[str, str] = {}  # worker id -> why its numbers are partial
         self.unreadable = 0
+        self.collections: set[bytes] = set()  # digests of the collection texts merged
         plugin.config.add_cleanup(self._remove_shared)
 
     def _remove_shared(self) -> None:
@@ -269,21 +281,28 @@ class ControllerHooks:
             shutil.rmtree(self.shared, ignore_errors=True)
             self.shared = None
 
-    def _merge(self, raw: Any) -> dict[str, Any] | None:
-        """Merge one message from a worker; what it said, or None when it was unreadable."""
-        with gcpause.paused():  # a worker's first message holds its whole collection
-            return self._merge_message(raw)
-
-    def _merge_message(self, raw: Any) -> dict[str, Any] | None:
-        message = decode_message(raw)
-        if message is None:
+    def _merge_collected(self, raw: Any) -> None:
+        """Merge a worker's collection, unless one just like it was merged already."""
+        digest = hashlib.sha256(raw.encode("ascii")).digest() if _ascii(raw) else None
+        if digest is not None and digest in self.collections:
+            return
+        with gcpause.paused():  # it holds the whole collection
+            payload = decode_message(raw)
+            merged = payload is not None and merge_payload(self.plugin, payload)
+        if not merged:
             self.unreadable += 1
             self._lost()
-            return None
-        for part in ("collected", "runtime"):
-            if part in message and not merge_payload(self.plugin, message[part]):
-                self.unreadable += 1
-                self._lost()
+        elif digest is not None:
+            self.collections.add(digest)
+
+    def _merge(self, raw: Any) -> dict[str, Any] | None:
+        """Merge one message from a worker; what it said, or None when it was unreadable."""
+        message = decode_message(raw)
+        if message is None or (
+            "runtime" in message and not merge_payload(self.plugin, message["runtime"])
+        ):
+            self.unreadable += 1
+            self._lost()
         return message
 
     def _lost(self) -> None:
@@ -301,13 +320,19 @@ class ControllerHooks:
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        collected = report.__dict__.pop(COLLECTED_ATTR, None)
+        if collected is not None:
+            self._merge_collected(collected)
         message = report.__dict__.pop(REPORT_ATTR, None)
         if message is not None:
             self._merge(message)
 
     def pytest_testnodedown(self, node: Any, error: object) -> None:
         output = getattr(node, "workeroutput", None)
-        raw = output.get(OUTPUT_KEY) if isinstance(output, dict) else None
+        output = output if isinstance(output, dict) else {}
+        if output.get(COLLECTED_KEY) is not None:
+            self._merge_collected(output[COLLECTED_KEY])
+        raw = output.get(OUTPUT_KEY)
         message = self._merge(raw) if raw is not None else None
         if error is not None and not (message is not None and message.get("finished")):
             name = _worker_id(node)
@@ -318,6 +343,10 @@ class ControllerHooks:
         name = _worker_id(getattr(report, "node", None))
         self.crashed[name] = f"xdist worker {name} crashed running {crashitem}"
         self._lost()
+
+
+def _ascii(raw: Any) -> bool:
+    return isinstance(raw, str) and raw.isascii()
 
 
 def _worker_id(node: Any) -> str:

@@ -15,6 +15,8 @@ from pytest_ssot.model import Exemption, Finding, Scope, UncheckedFile
 from pytest_ssot.policy import SessionData
 from pytest_ssot.policy import TestRecord as Record
 from pytest_ssot.xdist import (
+    COLLECTED_ATTR,
+    COLLECTED_KEY,
     OUTPUT_KEY,
     PAYLOAD_VERSION,
     REPORT_ATTR,
@@ -173,17 +175,60 @@ def _controller() -> tuple[_Plugin, ControllerHooks]:
     return plugin, ControllerHooks(plugin)  # type: ignore[arg-type]
 
 
-def test_a_message_travels_as_one_json_text_that_the_controller_merges() -> None:
+def test_a_collection_travels_as_one_json_text_that_the_controller_merges() -> None:
     worker = _Plugin(_data())
-    raw = encode_message({"collected": collected_payload(worker)})  # type: ignore[arg-type]
+    raw = encode_message(collected_payload(worker))  # type: ignore[arg-type]
     assert isinstance(raw, str)
     assert decode_message(raw) == json.loads(raw)
     controller, hooks = _controller()
 
-    hooks.pytest_runtest_logreport(SimpleNamespace(**{REPORT_ATTR: raw}))  # type: ignore[arg-type]
+    hooks.pytest_runtest_logreport(SimpleNamespace(**{COLLECTED_ATTR: raw}))  # type: ignore[arg-type]
 
     assert controller.data == worker.data
     assert controller.lost == []
+
+
+def test_the_controller_merges_a_collection_every_worker_sent_alike_once(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from pytest_ssot import xdist
+
+    merged: list[object] = []
+    original = xdist.merge_payload
+
+    def spy(plugin: Any, payload: Any) -> bool:
+        merged.append(payload)
+        return original(plugin, payload)
+
+    monkeypatch.setattr(xdist, "merge_payload", spy)
+    same = encode_message(collected_payload(_Plugin(_data())))  # type: ignore[arg-type]
+    other_data = _data()
+    other_data.unchecked["tests/test_other.py"] = UncheckedFile("tests/test_other.py", "syntax")
+    other = encode_message(collected_payload(_Plugin(other_data)))  # type: ignore[arg-type]
+    controller, hooks = _controller()
+
+    hooks.pytest_runtest_logreport(SimpleNamespace(**{COLLECTED_ATTR: same}))  # type: ignore[arg-type]
+    hooks.pytest_runtest_logreport(SimpleNamespace(**{COLLECTED_ATTR: same}))  # type: ignore[arg-type]
+    down = SimpleNamespace(workeroutput={COLLECTED_KEY: same}, gateway=SimpleNamespace(id="gw2"))
+    hooks.pytest_testnodedown(down, error=None)
+    assert len(merged) == 1
+
+    hooks.pytest_runtest_logreport(SimpleNamespace(**{COLLECTED_ATTR: other}))  # type: ignore[arg-type]
+    assert len(merged) == 2
+    assert controller.data == other_data
+    assert controller.lost == []
+
+
+def test_a_collection_is_encoded_alike_whatever_order_files_were_scanned_in() -> None:
+    forward, backward = _data(), _data()
+    for data, paths in ((forward, ["a", "b"]), (backward, ["b", "a"])):
+        for path in paths:
+            data.suppressions[f"tests/{path}.py"] = {2: frozenset({"SSOT003"}), 1: frozenset()}
+            data.unchecked[f"tests/{path}_broken.py"] = UncheckedFile(f"tests/{path}.py", "x")
+            data.invalid_exemptions[f"tests/{path}.py::test_x"] = "needs reason"
+    assert list(forward.suppressions) != list(backward.suppressions)
+
+    assert encode_message(forward.to_dict()) == encode_message(backward.to_dict())
 
 
 def test_a_message_carries_undecodable_file_names_as_plain_ascii() -> None:
@@ -194,10 +239,11 @@ def test_a_message_carries_undecodable_file_names_as_plain_ascii() -> None:
     assert decode_message(raw) == {"scanned": [name]}
 
 
-@pytest.mark.parametrize("raw", ["{not json", "[1, 2]", {"collected": {}}, 7])
-def test_a_message_that_is_not_a_json_object_counts_as_unreadable(raw: Any) -> None:
+@pytest.mark.parametrize("raw", ["{not json", "[1, 2]", '{"runtime": {}}', 7])
+@pytest.mark.parametrize("attr", [REPORT_ATTR, COLLECTED_ATTR])
+def test_a_message_that_is_not_a_json_object_counts_as_unreadable(raw: Any, attr: str) -> None:
     controller, hooks = _controller()
-    hooks.pytest_runtest_logreport(SimpleNamespace(**{REPORT_ATTR: raw}))  # type: ignore[arg-type]
+    hooks.pytest_runtest_logreport(SimpleNamespace(**{attr: raw}))  # type: ignore[arg-type]
     assert controller.lost == ["1 unreadable message(s) from xdist workers"]
 
 
