@@ -1612,9 +1612,7 @@ class RuntimeGuard:
         data.suppressions[rel] = {**data.suppressions.get(rel, {}), line: codes}
         self._ignores_noted += 1
 
-    def _decision(
-        self, finding: Finding, nodeid: str, record: TestRecord
-    ) -> tuple[Outcome | None, bool]:
+    def _decision(self, finding: Finding, nodeid: str, record: TestRecord) -> _Decision:
         """Policy's outcome for ``finding`` in test ``nodeid`` and whether it fails the test.
 
         Both are the same for every test with the same record (file and exemptions) until the
