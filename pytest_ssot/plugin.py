@@ -1609,8 +1609,10 @@ class RuntimeGuard:
             and codes & _STATIC_ENV_NAMES
         ):
             codes = codes | {code}
-        data.suppressions[rel] = {**data.suppressions.get(rel, {}), line: codes}
-        self._ignores_noted += 1
+        lines = data.suppressions.get(rel, {})
+        if lines.get(line) != codes:  # noted already at an earlier hit: decisions still hold
+            data.suppressions[rel] = {**lines, line: codes}
+            self._ignores_noted += 1
 
     def _decision(self, finding: Finding, nodeid: str, record: TestRecord) -> _Decision:
         """Policy's outcome for ``finding`` in test ``nodeid`` and whether it fails the test.

@@ -283,7 +283,8 @@ class ControllerHooks:
 
     def _merge_collected(self, raw: Any) -> None:
         """Merge a worker's collection, unless one just like it was merged already."""
-        digest = hashlib.sha256(raw.encode("ascii")).digest() if _ascii(raw) else None
+        ascii_text = isinstance(raw, str) and raw.isascii()
+        digest = hashlib.sha256(raw.encode("ascii")).digest() if ascii_text else None
         if digest is not None and digest in self.collections:
             return
         with gcpause.paused():  # it holds the whole collection
@@ -343,10 +344,6 @@ class ControllerHooks:
         name = _worker_id(getattr(report, "node", None))
         self.crashed[name] = f"xdist worker {name} crashed running {crashitem}"
         self._lost()
-
-
-def _ascii(raw: Any) -> bool:
-    return isinstance(raw, str) and raw.isascii()
 
 
 def _worker_id(node: Any) -> str:

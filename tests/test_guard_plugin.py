@@ -726,6 +726,11 @@ def test_hits_a_test_already_answers_for_add_nothing_and_are_decided_once(
             def test_calls_a_helper(n):
                 from tests.helpers import read_alias
                 read_alias()
+
+            @pytest.mark.parametrize("n", range(40))
+            def test_calls_an_ignored_helper(n):
+                from tests.helpers import ignored
+                ignored()
         """,
         },
     )
@@ -733,14 +738,18 @@ def test_hits_a_test_already_answers_for_add_nothing_and_are_decided_once(
 
     result, report = _run(pytester)
 
-    result.assert_outcomes(passed=80)
+    result.assert_outcomes(passed=120)
     (static,) = (v for v in report["violations"] if v["path"] == "tests/test_env.py")
     assert len(static["nodeids"]) == 40
-    (helper,) = _runtime(report)
-    assert len(helper["nodeids"]) == 40
+    helper, ignored = sorted(_runtime(report), key=lambda v: v["line"])
+    assert (helper["status"], len(helper["nodeids"])) == ("new", 40)
+    assert (ignored["status"], len(ignored["nodeids"])) == ("exempted", 40)
     evaluations, added = map(int, (pytester.path / "decisions.txt").read_text().split())
-    assert added == 40  # the helper's site, once per test; never a test's own line again
-    assert evaluations <= 4  # after collection, the helper's first hit, the session's end
+    # Each helper's site, once per test; never a test's own line again.
+    assert added == 80
+    # After collection, each helper's first hit, the session's end: an inline ignore noted
+    # again at each later hit of its line must not make policy decide afresh.
+    assert evaluations <= 5
 
 
 def test_a_strict_tier_raises_while_the_default_tier_warns(pytester: pytest.Pytester) -> None:
