@@ -35,7 +35,7 @@ from pathlib import Path
 from typing import Any, Protocol, TextIO
 
 from pytest_ssot import baseline as baseline_file
-from pytest_ssot import gcpause, reporting
+from pytest_ssot import gcpause, heap, reporting
 from pytest_ssot import resolver as resolver_module
 from pytest_ssot.cache import ScanCache
 from pytest_ssot.config import (
@@ -360,6 +360,7 @@ def _init_worker(
 ) -> None:
     global _WORKER
     gc.disable()  # see _no_cyclic_gc
+    heap.retain()  # a worker only scans: keep the heap between files (see pytest_ssot.heap)
     _WORKER = _Context(ruleset, Path(cache_dir) if cache_dir else None, settings, config, roots)
 
 
@@ -658,7 +659,8 @@ def run_check(
 ) -> CheckRun:
     if keep_facts:
         jobs = 1  # the facts are those of this process
-    with _no_cyclic_gc():
+    # Parsing file after file: keep the freed heap for the next file (see pytest_ssot.heap).
+    with _no_cyclic_gc(), heap.retained():
         return _run_check(project, paths, jobs, use_cache, progress_stream, files, keep_facts)
 
 

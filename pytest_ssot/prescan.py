@@ -26,6 +26,7 @@ import sys
 from pathlib import Path
 from typing import IO
 
+from pytest_ssot import heap
 from pytest_ssot.cache import ScanCache
 from pytest_ssot.scanner import scan
 
@@ -129,6 +130,7 @@ def serve(stream: IO[bytes]) -> int:
         return 2
     with contextlib.suppress(OSError, AttributeError):
         os.nice(5)  # the plugin's own process (pytest collecting) comes first
+    heap.retain()  # parsing file after file: keep the freed heap for the next file
     for line in stream:
         # Nothing here may stop the loop: the plugin redoes whatever the helper skips.
         with contextlib.suppress(Exception):
