@@ -7,7 +7,9 @@ and zero-fills the same pages once more: scanning 2,000 test files took 500,000 
 and about a tenth of the scan's time went on them. Raising glibc's trim threshold while a
 process scans keeps those pages for the next file instead (22,000 faults), at the price of
 keeping up to :data:`RETAINED` bytes of freed memory mapped until the scan ends: the peak is
-the same either way.
+the same either way. Setting it also stops glibc from adapting its mmap threshold for the rest
+of the process, which is why only processes that pytest-ssot owns (``ssot`` and its scanning
+workers and helper) do this, never a pytest session.
 
 Only glibc has the setting, and a user who tunes malloc through the environment keeps their
 own choice: elsewhere this does nothing.
