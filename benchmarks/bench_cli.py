@@ -42,6 +42,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from pytest_ssot.heap import RETAINED
+
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from generate import generate
 
@@ -82,7 +84,7 @@ class Measure:
 
 
 # What pytest_ssot.heap sets in the check, set for the loop through glibc's environment.
-KEEP_FREED_HEAP = {"GLIBC_TUNABLES": f"glibc.malloc.trim_threshold={64 * 1024 * 1024}"}
+KEEP_FREED_HEAP = {"GLIBC_TUNABLES": f"glibc.malloc.trim_threshold={RETAINED}"}
 
 
 def timed(command: Sequence[str], cwd: Path, extra_env: dict[str, str] | None = None) -> Measure:
