@@ -242,9 +242,12 @@ class Probe:
         state = {k: v for k, v in vars(plugin).items() if k not in SKIP}
         # The node ids the plugin keys its data by are pytest's own strings (item.nodeid).
         nodeids = {id(item.nodeid) for item in session.items}
+        # So are the paths it keys each file's scan by (item.path).
+        paths = nodeids | {id(item.path) for item in session.items}
         Probe.result.update(
             deep_size=deep_size(state),
             own_size=deep_size(state, nodeids),
+            own_size_no_paths=deep_size(state, paths),
             data_size=deep_size(plugin.data),
             files=len(plugin._facts),
             tests=len(plugin.data.tests),
@@ -289,6 +292,8 @@ def measure_memory(workdir: Path, files: int, seed: int) -> dict[str, float] | N
     print(f"  plugin state after the session, deep size   {result['deep_size'] / mb:8.1f} MB")
     print(f"    of which SessionData                        {result['data_size'] / mb:8.1f} MB")
     print(f"    without pytest's own node id strings        {result['own_size'] / mb:8.1f} MB")
+    no_paths = result["own_size_no_paths"] / mb
+    print(f"    and without pytest's own item paths         {no_paths:8.1f} MB")
     print(f"  traced peak while the plugin collects       {result['traced_peak'] / mb:8.1f} MB")
     print(f"  traced and still held after collection      {result['traced_retained'] / mb:8.1f} MB")
     return result

@@ -78,6 +78,8 @@ class Finding:
             value = getattr(self, name)
             if type(value) is str:  # sys.intern takes no subclass (a plugin's rule may pass one)
                 object.__setattr__(self, name, sys.intern(value))
+        if self.end_line == self.line:  # most findings span one line: one int object, not two
+            object.__setattr__(self, "end_line", self.line)
 
     @property
     def key(self) -> tuple[str, str, int, int]:

@@ -256,7 +256,7 @@ class SSOTPlugin:
         # pytest collects a directory again for every file named on the command line: each
         # of its files goes to the helper once, not once per argument.
         self._prescan_offered: set[Path] = set()
-        self.prescanned: list[Path] = []  # what the helper was given, once it is done
+        self.prescanned: list[str] = []  # what the helper was given, once it is done
         self.data = SessionData()
         self.known: dict[str, dict[str, Any]] = {}
         self._facts: dict[Path, FileFacts | None] = {}
@@ -267,7 +267,7 @@ class SSOTPlugin:
         self._failing: dict[str, tuple[Outcome, ...]] = {}
         self._verdicts: dict[tuple[str, str, int, int], Finding | bool] = {}
         self._evaluated: tuple[tuple[int, ...], Result] | None = None
-        self._undecided: list[pytest.Item] | None = None  # collected, verdicts not yet made
+        self._undecided = False  # collected, verdicts not yet made
         self.result: Result | None = None
         self.collection_errors = 0
         self.deselected = 0
@@ -465,9 +465,12 @@ class SSOTPlugin:
         for path, facts in self._facts.items():
             if facts is not None and facts.classes:
                 self._facts[path] = dataclasses.replace(facts, classes={})
+        # Only asked while the collected tests are checked (pytest's nodes and classes).
+        self._node_marks.clear()
+        self._class_findings.clear()
         # Decided when the first test starts: --collect-only never needs it, and a run's end
         # reuses the same evaluation unless tests added violations (see evaluate()).
-        self._undecided = session.items
+        self._undecided = True
         if xdist_glue.is_worker(self.config):
             # Hooks in conftests below the rootdir only answer where collection happens: a
             # worker that runs no test must still send the controller their verdicts.
@@ -750,10 +753,10 @@ class SSOTPlugin:
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_runtest_setup(self, item: pytest.Item) -> None:
-        if self._undecided is not None:
-            items, self._undecided = self._undecided, None
+        if self._undecided:
+            self._undecided = False
             with self._shielded("deciding on the collected tests"), gcpause.paused():
-                self._decide(items)
+                self._decide(item.session.items)
         nodeid = item.nodeid
         for outcome in self._warn_at.pop(nodeid, ()):
             f = outcome.finding

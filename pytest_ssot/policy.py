@@ -266,7 +266,6 @@ class Result:
     tests: int
     compliant: int
     by_tier: dict[str, TierStats]
-    noncompliant: frozenset[str]
     failing: dict[str, tuple[Outcome, ...]]  # nodeid -> the new strict violations it has
     stale: tuple[Mapping[str, Any], ...]
     expired: tuple[Exemption, ...]
@@ -465,7 +464,6 @@ def evaluate(
         tests=len(data.tests),
         compliant=len(data.tests) - len(noncompliant & data.tests.keys()),
         by_tier={name: TierStats(*stats) for name, stats in sorted(by_tier.items())},
-        noncompliant=frozenset(noncompliant),
         failing={n: tuple(o) for n, o in failing.items()},
         stale=tuple(entry for fp, entry in sorted(known.items()) if fp not in matched),
         expired=tuple(expired.values()),

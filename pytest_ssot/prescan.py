@@ -49,7 +49,7 @@ class Prescan:
     def __init__(self, process: subprocess.Popen[bytes], stdin: IO[bytes]) -> None:
         self._process = process
         self._stdin: IO[bytes] | None = stdin
-        self.submitted: list[Path] = []
+        self.submitted: list[str] = []  # rootdir-relative
 
     @classmethod
     def start(cls, cache: ScanCache, watched: tuple[str, ...]) -> Prescan | None:
@@ -83,7 +83,7 @@ class Prescan:
     def submit(self, path: Path, relpath: str) -> None:
         """Ask for ``path`` to be scanned (sent in batches, as the pipe's buffer fills)."""
         if self._send(json.dumps([str(path), relpath])):
-            self.submitted.append(path)
+            self.submitted.append(relpath)
 
     def _send(self, line: str) -> bool:
         if self._stdin is None:

@@ -32,6 +32,17 @@ def test_findings_share_one_copy_of_each_message_and_path() -> None:
     assert first.path is second.path
 
 
+def test_a_one_line_finding_holds_one_line_number_not_two() -> None:
+    # Line numbers above 256 are separate int objects: a parsed node's end line is another.
+    line, end_line = int("4000"), int("4000")
+    assert line is not end_line
+
+    finding = Finding("SSOT002", "t.py", line, 1, "m", end_line=end_line)
+    assert finding.end_line is finding.line
+    spanning = Finding("SSOT002", "t.py", line, 1, "m", end_line=int("4002"))
+    assert spanning.end_line == 4002
+
+
 def test_scopes_read_back_from_the_cache_or_the_wire_share_their_names() -> None:
     source = (
         b"import os\n\nclass TestX:\n"
@@ -67,6 +78,9 @@ def test_the_plugin_keeps_no_references_of_scanned_files(pytester: pytest.Pytest
     assert all(facts.refs == () and facts.lines == () for facts in kept)
     # Class locations are asked for while the collected tests are checked, not after.
     assert all(facts.classes == {} for facts in kept)
+    # So are the marks of the tests' classes and modules and the verdicts on their classes.
+    assert plugin._node_marks == {}
+    assert plugin._class_findings == {}
     findings = list(plugin.data.findings.values())
     assert len(findings) == 2
     assert findings[0].message is findings[1].message

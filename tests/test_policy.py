@@ -10,7 +10,7 @@ import pytest
 
 from pytest_ssot.config import Config, Tier
 from pytest_ssot.model import Exemption, Finding, Scope, UncheckedFile, fingerprints
-from pytest_ssot.policy import SessionData, compliance, evaluate
+from pytest_ssot.policy import SessionData, TierStats, compliance, evaluate
 from pytest_ssot.policy import TestRecord as Record  # not a test class
 from pytest_ssot.rules import RuleSet, builtin_rules
 
@@ -64,7 +64,7 @@ def test_a_new_violation_makes_its_tests_non_compliant() -> None:
     assert outcome.severity == "warning"
     assert outcome.failing == ()
     assert (result.tests, result.compliant, result.compliance) == (2, 1, 50.0)
-    assert result.noncompliant == {"tests/test_a.py::test_x"}
+    assert result.by_file["tests/test_a.py"] == TierStats(tests=2, compliant=1)
 
 
 def test_strict_new_violations_fail_exactly_their_strict_tests() -> None:
@@ -145,7 +145,7 @@ def test_a_violation_exempted_for_some_tests_stays_new_for_the_others() -> None:
     (outcome,) = result.outcomes
     assert outcome.status == "new"
     assert outcome.failing == ("t.py::test_b",)
-    assert result.noncompliant == {"t.py::test_b"}
+    assert (result.tests, result.compliant) == (2, 1)  # test_a is exempted, so compliant
 
 
 def test_inline_ignores_exempt_by_code_or_name_and_unused_ones_are_listed() -> None:
