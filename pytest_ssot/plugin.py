@@ -256,7 +256,7 @@ class SSOTPlugin:
         # pytest collects a directory again for every file named on the command line: each
         # of its files goes to the helper once, not once per argument.
         self._prescan_offered: set[Path] = set()
-        self.prescanned: list[str] = []  # what the helper was given, once it is done
+        self.prescanned: list[str] = []  # what the helper was given (relative), once done
         self.data = SessionData()
         self.known: dict[str, dict[str, Any]] = {}
         self._facts: dict[Path, FileFacts | None] = {}
