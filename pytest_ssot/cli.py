@@ -70,7 +70,13 @@ from pytest_ssot.policy import RecordPool, Result, SessionData, TestRecord, eval
 from pytest_ssot.reporting import jsonreport
 from pytest_ssot.reporting.terminal import summary_lines
 from pytest_ssot.resolver import ClassRef, External, ModuleIndex, ModuleRef, Resolver, Verdict
-from pytest_ssot.rules import NON_SSOT_TEST_CLASS, RuleSet, builtin_rules, check_file
+from pytest_ssot.rules import (
+    NON_SSOT_TEST_CLASS,
+    RuleSet,
+    builtin_rules,
+    check_file,
+    function_test_message,
+)
 from pytest_ssot.scanner import ENV_TARGETS, MOCK_MODULES, SCANNER_VERSION, FileFacts
 
 EXIT_OK, EXIT_VIOLATIONS, EXIT_USAGE = 0, 1, 2
@@ -285,10 +291,7 @@ class _Context:
                     path=test.path,
                     line=test.line,
                     col=1,
-                    message=(
-                        f"test function {test.name}() is not in an SSOT test class; move it "
-                        f"into a class deriving from {names}"
-                    ),
+                    message=function_test_message(names),
                     scope=Scope(qualname=(test.name,)),
                     snippet=f"def {test.name}",
                 )
@@ -1046,7 +1049,8 @@ def write_json(
     """The JSON report (:mod:`~pytest_ssot.reporting.jsonreport`), streamed: one violation
     per line, each encoded at C speed (json's C encoder only runs without indentation), and
     never all of a large suite's violations in memory as dicts at once."""
-    head = jsonreport.report(dataclasses.replace(result, outcomes=()), config, version)
+    counted_apart = dataclasses.replace(result, outcomes=result.outcomes.none())
+    head = jsonreport.report(counted_apart, config, version)
     # The summary fields that count violations, from the real outcomes.
     head["summary"].update(
         violations=len(result.outcomes),

@@ -9,7 +9,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import sys
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any, Literal
 
 Mode = Literal["off", "warn", "strict"]
@@ -110,23 +110,43 @@ def normalise_snippet(text: str) -> str:
 
 
 def fingerprints(findings: Iterable[Finding]) -> dict[tuple[str, str, int, int], str]:
-    """Give each finding a fingerprint that survives moved and inserted lines.
+    """Give each finding a fingerprint that survives moved and inserted lines (see
+    :func:`fingerprint_digests`), as the hex text baselines and reports show."""
+    listed = list(findings)
+    digests = fingerprint_digests(
+        len(listed),
+        lambda i: (listed[i].path, listed[i].line, listed[i].col, listed[i].code),
+        lambda i: (listed[i].code, listed[i].path, listed[i].scope.dotted, listed[i].snippet),
+    )
+    return {finding.key: digest.hex() for finding, digest in zip(listed, digests, strict=True)}
 
-    The anchor is (rule, path, enclosing scope, normalised source line) plus the occurrence
-    index among findings with the same anchor, in source order: moving code keeps it, while a
-    second identical occurrence in the same scope gets a new fingerprint.
+
+FINGERPRINT_BYTES = 10  # shown as 20 hex digits
+
+
+def fingerprint_digests(
+    count: int,
+    order: Callable[[int], tuple[str, int, int, str]],
+    anchor: Callable[[int], tuple[str, str, str, str]],
+) -> list[bytes]:
+    """The fingerprints of findings ``0 .. count - 1``, given each one's place in its file
+    (path, line, column, rule) and its anchor (rule, path, dotted scope, normalised line).
+
+    The fingerprint is the anchor plus the occurrence index among findings with the same
+    anchor, in source order: moving code keeps it, while a second identical occurrence in
+    the same scope gets a new fingerprint.
     """
     seen: dict[tuple[str, str, str, str], int] = {}
-    result: dict[tuple[str, str, int, int], str] = {}
-    for finding in sorted(findings, key=lambda f: (f.path, f.line, f.col, f.code)):
-        anchor = (finding.code, finding.path, finding.scope.dotted, finding.snippet)
-        index = seen.get(anchor, 0)
-        seen[anchor] = index + 1
+    digests = [b""] * count
+    for number in sorted(range(count), key=order):
+        anchored = anchor(number)
+        index = seen.get(anchored, 0)
+        seen[anchored] = index + 1
         # surrogatepass: a file name that is not UTF-8 reaches here as lone surrogates.
-        text = "\x1f".join([*anchor, str(index)])
-        digest = hashlib.sha256(text.encode("utf-8", "surrogatepass"))
-        result[finding.key] = digest.hexdigest()[:20]
-    return result
+        text = "\x1f".join([*anchored, str(index)])
+        digest = hashlib.sha256(text.encode("utf-8", "surrogatepass")).digest()
+        digests[number] = digest[:FINGERPRINT_BYTES]
+    return digests
 
 
 @dataclasses.dataclass(frozen=True, slots=True)

@@ -20,7 +20,7 @@ import re
 import sys
 import traceback
 import warnings
-from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
+from collections.abc import Callable, Generator, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from types import FunctionType
 from typing import Any
@@ -61,6 +61,7 @@ from pytest_ssot.model import (
 from pytest_ssot.paths import relpath
 from pytest_ssot.policy import (
     Outcome,
+    Outcomes,
     RecordPool,
     Result,
     SessionData,
@@ -80,9 +81,11 @@ from pytest_ssot.rules import (
     RuleSet,
     builtin_rules,
     check_file,
+    function_test_message,
 )
 from pytest_ssot.scanner import FileFacts, scan
 from pytest_ssot.sourceguard import Call, SourceGuard, Unrecordable
+from pytest_ssot.store import FindingStore
 
 
 class SSOTWarning(pytest.PytestWarning):
@@ -260,11 +263,16 @@ class SSOTPlugin:
         self.data = SessionData()
         self.known: dict[str, dict[str, Any]] = {}
         self._facts: dict[Path, FileFacts | None] = {}
+        # Each scanned file's findings while the collected tests are checked; after that only
+        # the ones a run-time access can turn out to be (see static_sites).
         self._findings: dict[Path, list[Finding]] = {}
+        self._static_sites: FindingStore | None = None
         self._conftests: dict[Path, Path | None] = {}
         self._bases: tuple[type, ...] | None = None
-        self._warn_at: dict[str, list[Outcome]] = {}
-        self._failing: dict[str, tuple[Outcome, ...]] = {}
+        # Each test's warnings to issue as it starts, as indexes into the decided outcomes.
+        self._warn_at: dict[str, list[int]] = {}
+        self._warned: Outcomes | None = None
+        self._failing: Mapping[str, tuple[Outcome, ...]] = {}
         self._verdicts: dict[tuple[str, str, int, int], Finding | bool] = {}
         self._evaluated: tuple[tuple[int, ...], Result] | None = None
         self._undecided = False  # collected, verdicts not yet made
@@ -461,13 +469,15 @@ class SSOTPlugin:
                 self._check_test_class(item)
         self._assign_failures(by_file, related)
         self.data.compact()
-        # Where each class starts is only asked while the collected tests are checked.
+        # A file's facts are only read while the collected tests are checked; after that
+        # only which files were scanned is asked (its inline ignores are in self.data).
         for path, facts in self._facts.items():
-            if facts is not None and facts.classes:
-                self._facts[path] = dataclasses.replace(facts, classes={})
+            if facts is not None:
+                self._facts[path] = _SCANNED
         # Only asked while the collected tests are checked (pytest's nodes and classes).
         self._node_marks.clear()
         self._class_findings.clear()
+        self.static_sites()
         # Decided when the first test starts: --collect-only never needs it, and a run's end
         # reuses the same evaluation unless tests added violations (see evaluate()).
         self._undecided = True
@@ -536,7 +546,24 @@ class SSOTPlugin:
                     self._rule_failures[path] = failures
                     reason = "; ".join(f.reason for f in failures)
                     self.data.unchecked[rel] = UncheckedFile(rel, reason)
-        return self._facts[path], self._findings[path]
+        # Asked for after the collected tests are checked only for a file's facts.
+        return self._facts[path], self._findings.get(path, [])
+
+    def static_sites(self) -> FindingStore:
+        """The scanned findings a run-time access can turn out to be (a static SSOT002 or a
+        source's finding at the line it runs), in scan order. Made once the collected tests
+        are checked, from the per-file lists it replaces: a large suite's other findings are
+        in the session's data already."""
+        if self._static_sites is None:
+            codes = {DIRECT_ENVIRON_ACCESS.code, *(s.code for s in self.ssot.sources)}
+            self._static_sites = FindingStore()
+            for findings in self._findings.values():
+                for finding in findings:
+                    if finding.code in codes:
+                        self._static_sites.add(finding, ())
+            self._static_sites.compact()
+            self._findings.clear()
+        return self._static_sites
 
     def _rule_is_on(self, code: str) -> bool:
         return self.ssot.rules.get(code) != "off"
@@ -606,10 +633,7 @@ class SSOTPlugin:
                 path=self._rel(path),
                 line=line,
                 col=1,
-                message=(
-                    f"test function {name}() is not in an SSOT test class; move it into a "
-                    f"class deriving from {self._base_names()}"
-                ),
+                message=function_test_message(self._base_names()),
                 scope=Scope(qualname=(name,)),
                 snippet=f"def {name}",
             )
@@ -688,7 +712,8 @@ class SSOTPlugin:
     # -- verdicts ----------------------------------------------------------------------------
     def _decide(self, items: Iterable[pytest.Item]) -> None:
         result = self.evaluate()
-        self._failing = dict(result.failing)
+        self._failing = result.failing
+        outcomes = self._warned = result.outcomes
         order: dict[str, int] = {}  # each test's place in the run, once a warning needs it
         modes: dict[tuple[str, str], Mode] = {}
 
@@ -698,18 +723,18 @@ class SSOTPlugin:
                 modes[key] = self.ssot.mode_for(*key)
             return modes[key]
 
-        for outcome in result.outcomes:
-            if outcome.status != "new":
+        for index in range(len(outcomes)):
+            if outcomes.status(index) != "new":
                 continue
-            code = outcome.finding.code
+            code, failing = outcomes.code(index), outcomes.failing(index)
             warned = [
-                n for n in outcome.nodeids if n not in outcome.failing and mode(code, n) == "warn"
+                n for n in outcomes.nodeids(index) if n not in failing and mode(code, n) == "warn"
             ]
             if warned:
                 if not order:
-                    order = {item.nodeid: index for index, item in enumerate(items)}
+                    order = {item.nodeid: place for place, item in enumerate(items)}
                 first = min(warned, key=lambda n: order.get(n, len(order)))
-                self._warn_at.setdefault(first, []).append(outcome)
+                self._warn_at.setdefault(first, []).append(index)
 
     def evaluate(self) -> Result:
         # Asked after collection and again at the end: in between, a session that recorded
@@ -729,11 +754,13 @@ class SSOTPlugin:
         # are only loaded where collection happens.
         if not hooked and not self._verdicts:
             return self.data
-        view = dataclasses.replace(self.data, findings={}, affected={})
-        for key, finding in self.data.findings.items():
+        view = dataclasses.replace(self.data, findings=FindingStore())
+        store = self.data.findings
+        for row in range(len(store)):
+            finding, key = store.finding(row), store.key(row)
             if key not in self._verdicts:
                 if not hooked:
-                    view.add(finding, self.data.affected.get(key, ()))
+                    view.add(finding, store.tests(row))
                     continue
                 try:
                     answer = hook(finding=finding, config=self.config)
@@ -748,7 +775,7 @@ class SSOTPlugin:
                 self._verdicts[key] = finding if answer is None or answer is True else answer
             verdict = self._verdicts[key]
             if isinstance(verdict, Finding):
-                view.add(verdict, self.data.affected.get(key, ()))
+                view.add(verdict, store.tests(row))
         return view
 
     @pytest.hookimpl(tryfirst=True)
@@ -758,7 +785,9 @@ class SSOTPlugin:
             with self._shielded("deciding on the collected tests"), gcpause.paused():
                 self._decide(item.session.items)
         nodeid = item.nodeid
-        for outcome in self._warn_at.pop(nodeid, ()):
+        for index in self._warn_at.pop(nodeid, ()):
+            assert self._warned is not None  # set with _warn_at
+            outcome = self._warned[index]
             f = outcome.finding
             warnings.warn_explicit(
                 SSOTWarning(f"{f.code} {f.message} ({outcome.name})"),
@@ -1246,14 +1275,8 @@ class RuntimeGuard:
         self._guards: dict[str, tuple[EnvGuard | SourceGuard, ...]] = {}  # per test file
         self._modes: dict[tuple[str, str], Mode] = {}
         self._propagated: set[int] = set()
-        self._static_codes = frozenset({DIRECT_ENVIRON_ACCESS.code, *self.sources})
-        self._static: dict[tuple[str, str], list[Finding]] | None = None
         self._suppressions: dict[str, dict[int, frozenset[str]]] = {}
         self._fresh: set[str] = set()  # files whose lines linecache has checked this session
-        # The session's findings by file, for policy's per-file view of each run-time site:
-        # scanning every finding per access made a suite's run quadratic in its size.
-        self._by_path: dict[str, dict[tuple[str, str, int, int], Finding]] = {}
-        self._indexed = 0  # how many of plugin.data.findings _by_path holds
         # Policy's decisions on run-time sites (see _decision), valid while the number of
         # findings and of inline ignores noted at run time stay as they were.
         self._decisions: dict[tuple[tuple[str, str, int, int], TestRecord], _Decision] = {}
@@ -1537,11 +1560,7 @@ class RuntimeGuard:
         # A site the test already answers for (its own line reported statically, or a site
         # hit before) adds nothing: no new data for policy or for an xdist worker to send.
         if not data.affects(finding.key, nodeid):
-            known = len(data.findings)
             data.add(finding, [nodeid])
-            if len(data.findings) > known and self._indexed == known:
-                self._by_path.setdefault(finding.path, {})[finding.key] = finding
-                self._indexed += 1
         outcome, fails = self._decision(finding, nodeid, record)
         if outcome is None or outcome.status != "new":
             return None
@@ -1576,15 +1595,11 @@ class RuntimeGuard:
 
     def _static_at(self, code: str, rel: str, line: int) -> Finding | None:
         """The static ``code`` finding that already reports this line, if any."""
-        if self._static is None:
-            self._static = {}
-            for findings in list(self.plugin._findings.values()):
-                for f in findings:
-                    if f.code in self._static_codes:
-                        self._static.setdefault((f.code, f.path), []).append(f)
-        for f in self._static.get((code, rel), ()):
-            if f.line <= line <= max(f.line, f.end_line):
-                return f
+        sites = self.plugin.static_sites()
+        for row in sites.rows_in(rel):
+            first, last = sites.lines(row)
+            if first <= line <= max(first, last) and sites.code(row) == code:
+                return sites.finding(row)
         return None
 
     def _note_suppression(self, code: str, filename: str, rel: str, line: int) -> None:
@@ -1656,9 +1671,10 @@ class RuntimeGuard:
         if plugin.known:
             # Only a baseline makes the file's other findings matter: fingerprints number
             # identical findings, and the number decides whether this one is baselined.
-            for key, other in self._findings_in(decided.path).items():
-                if key not in (finding.key, decided.key):
-                    view.findings[key] = other
+            store = plugin.data.findings
+            for row in store.rows_in(decided.path):
+                if store.key(row) not in (finding.key, decided.key):
+                    view.findings.add(store.finding(row), ())
         view.add(decided, [nodeid])
         view.suppressions[decided.path] = dict(plugin.data.suppressions.get(decided.path, {}))
         # Only the entries this view's findings can match: evaluate walks and sorts all it is
@@ -1672,16 +1688,8 @@ class RuntimeGuard:
         result = evaluate(view, plugin.ssot, plugin.ruleset.infos, known=known)
         return next((o for o in result.outcomes if o.finding.key == decided.key), None)
 
-    def _findings_in(self, path: str) -> dict[tuple[str, str, int, int], Finding]:
-        """The session's findings in file ``path``. The index follows _record's additions;
-        anything else that added findings since makes it rebuild once."""
-        findings = self.plugin.data.findings
-        if self._indexed != len(findings):
-            self._by_path = {}
-            for key, finding in findings.items():
-                self._by_path.setdefault(finding.path, {})[key] = finding
-            self._indexed = len(findings)
-        return self._by_path.get(path, {})
+
+_SCANNED = FileFacts(path="")  # what a scanned file's facts come down to after collection
 
 
 class _FirstTimeHere:

@@ -9,12 +9,16 @@ from __future__ import annotations
 import bisect
 import dataclasses
 import datetime
+import operator
+from array import array
 from collections import Counter
-from collections.abc import Iterable, Mapping
-from typing import Any
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from typing import Any, overload
 
 from pytest_ssot.config import DEFAULT_TIER, Config, parse_until
 from pytest_ssot.model import (
+    FINGERPRINT_BYTES,
+    MODES,
     Exemption,
     Finding,
     Mode,
@@ -22,17 +26,9 @@ from pytest_ssot.model import (
     Scope,
     Status,
     UncheckedFile,
-    fingerprints,
+    fingerprint_digests,
 )
-
-
-class AffectedTests(tuple[str, ...]):
-    """A finding's tests, sorted and without repeats: what :meth:`SessionData.compact` shares
-    between every finding that affects the same tests (a module-level finding affects every
-    test of its module, and a large suite has 100,000s of these pairs). A tuple costs a fifth
-    of a frozenset's memory, and its order is the order reports list the tests in."""
-
-    __slots__ = ()
+from pytest_ssot.store import AffectedTests, AffectedView, FindingStore, Key, many, one_or_many
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -62,12 +58,9 @@ class SessionData:
     """Everything policy needs, as plain data that merges across xdist workers."""
 
     tests: dict[str, TestRecord] = dataclasses.field(default_factory=dict)
-    findings: dict[tuple[str, str, int, int], Finding] = dataclasses.field(default_factory=dict)
-    # Each finding's tests: a set while findings are added, then (compact()) AffectedTests
-    # shared by every finding with the same tests.
-    affected: dict[tuple[str, str, int, int], set[str] | AffectedTests] = dataclasses.field(
-        default_factory=dict
-    )
+    # Each finding with its tests: a set while findings are added, then (compact())
+    # AffectedTests shared by every finding with the same tests.
+    findings: FindingStore = dataclasses.field(default_factory=FindingStore)
     suppressions: dict[str, dict[int, frozenset[str]]] = dataclasses.field(default_factory=dict)
     unchecked: dict[str, UncheckedFile] = dataclasses.field(default_factory=dict)
     session_findings: list[Finding] = dataclasses.field(default_factory=list)
@@ -81,30 +74,26 @@ class SessionData:
     # Counts add() calls, so a caller can tell that nothing was added since it last looked.
     additions: int = dataclasses.field(default=0, init=False, repr=False, compare=False)
 
-    def add(self, finding: Finding, nodeids: Iterable[str]) -> None:
+    @property
+    def affected(self) -> AffectedView:
+        """Each finding's tests by finding key."""
+        return AffectedView(self.findings)
+
+    def add(self, finding: Finding, nodeids: Iterable[str]) -> bool:
+        """Attribute ``finding`` to ``nodeids``; whether it is a finding not held before."""
         self.additions += 1
-        key = finding.key
-        self.findings.setdefault(key, finding)
         if self.journal is not None:
             listed = tuple(nodeids)
             self.journal.append((finding, listed))
             nodeids = nodeids if isinstance(nodeids, AffectedTests) else listed
-        tests = self.affected.get(key)
-        if tests is None:  # another's shared tests (see compact()) are shared here too
-            self.affected[key] = nodeids if isinstance(nodeids, AffectedTests) else set(nodeids)
-        elif isinstance(tests, set):
-            tests.update(nodeids)
-        elif tests is not nodeids:  # shared (compact()): grow a set of its own if it must
-            grown = set(tests)
-            grown.update(nodeids)
-            if len(grown) > len(tests):
-                self.affected[key] = grown
+        return self.findings.add(finding, nodeids)
 
     def affects(self, key: tuple[str, str, int, int], nodeid: str) -> bool:
         """Whether finding ``key`` is already attributed to test ``nodeid``."""
-        tests = self.affected.get(key)
-        if tests is None:
+        row = self.findings.row(key)
+        if row is None:
             return False
+        tests = self.findings.tests(row)
         if isinstance(tests, set):
             return nodeid in tests
         index = bisect.bisect_left(tests, nodeid)  # AffectedTests are sorted
@@ -126,15 +115,13 @@ class SessionData:
     def compact(self) -> None:
         """Share one :class:`AffectedTests` between the findings that affect the same tests;
         later adds still work (a shared one grows as a set of its own)."""
-        shared: dict[AffectedTests, AffectedTests] = {}
-        for key, tests in self.affected.items():
-            frozen = tests if isinstance(tests, AffectedTests) else AffectedTests(sorted(tests))
-            self.affected[key] = shared.setdefault(frozen, frozen)
+        self.findings.compact()
 
     def merge(self, other: SessionData) -> None:
         self.tests.update(other.tests)
-        for key, finding in other.findings.items():
-            self.add(finding, other.affected.get(key, ()))
+        store = other.findings
+        for row in range(len(store)):
+            self.add(store.finding(row), store.tests(row))
         for path, lines in other.suppressions.items():
             self.suppressions.setdefault(path, {}).update(lines)
         self.unchecked.update(other.unchecked)
@@ -150,14 +137,15 @@ class SessionData:
         every test of its module, and node ids are long.
         """
         index = {nodeid: i for i, nodeid in enumerate(self.tests)}
+        store = self.findings
         return {
             "tests": [
                 [nodeid, r.path, [_exemption_row(e) for e in r.exemptions]]
                 for nodeid, r in self.tests.items()
             ],
             "findings": [
-                [finding_row(f), [index.get(n, n) for n in self.affected.get(key, ())]]
-                for key, f in self.findings.items()
+                [finding_row(store.finding(row)), [index.get(n, n) for n in store.tests(row)]]
+                for row in range(len(store))
             ],
             # Sorted where the order is the order files were scanned in, which differs
             # between xdist workers: their collections must be equal to the byte.
@@ -259,14 +247,155 @@ class TierStats:
         return compliance(self.compliant, self.tests)
 
 
+STATUSES: tuple[Status, ...] = ("new", "known", "exempted")
+
+
+class Outcomes(Sequence[Outcome]):
+    """The decided violations in report order (file, line, column, rule), each made into an
+    :class:`Outcome` only when asked for: a large suite has 100,000 of them, most of them
+    only ever counted. Each is a row of the session's :class:`FindingStore` plus a few bytes
+    of decision."""
+
+    def __init__(self, store: FindingStore, infos: Mapping[str, RuleInfo]) -> None:
+        self._store = store
+        self._infos = infos
+        self._rows = array("I")
+        self._digests = bytearray()
+        self._statuses = bytearray()
+        self._modes = bytearray()
+        self._tiers = array("H")
+        self._tier_names: list[str] = []
+        self._nodeids: list[str | tuple[str, ...]] = []  # see one_or_many()
+        self._failing: dict[int, tuple[str, ...]] = {}  # only the few outcomes that fail tests
+
+    def append(
+        self,
+        row: int,
+        digest: bytes,
+        status: Status,
+        mode: Mode,
+        tier: str,
+        nodeids: tuple[str, ...],
+        failing: tuple[str, ...],
+    ) -> int:
+        index = len(self._rows)
+        self._rows.append(row)
+        self._digests += digest
+        self._statuses.append(STATUSES.index(status))
+        self._modes.append(MODES.index(mode))
+        if tier not in self._tier_names:
+            self._tier_names.append(tier)
+        self._tiers.append(self._tier_names.index(tier))
+        self._nodeids.append(one_or_many(nodeids))
+        if failing:
+            self._failing[index] = failing
+        return index
+
+    def none(self) -> Outcomes:
+        """No outcomes, as a report's head wants when it counts them itself."""
+        return Outcomes(self._store, self._infos)
+
+    def __len__(self) -> int:
+        return len(self._rows)
+
+    @overload
+    def __getitem__(self, index: int) -> Outcome: ...
+    @overload
+    def __getitem__(self, index: slice) -> Sequence[Outcome]: ...
+    def __getitem__(self, index: int | slice) -> Outcome | Sequence[Outcome]:
+        if isinstance(index, slice):
+            return [self._outcome(i) for i in range(*index.indices(len(self)))]
+        if index < 0:
+            index += len(self)
+        if not 0 <= index < len(self):
+            raise IndexError("outcome index out of range")
+        return self._outcome(index)
+
+    def __iter__(self) -> Iterator[Outcome]:
+        return map(self._outcome, range(len(self)))
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Outcomes):
+            return NotImplemented
+        return len(self) == len(other) and all(map(operator.eq, self, other))
+
+    __hash__ = None  # type: ignore[assignment]  # a growing sequence, like a list
+
+    def _outcome(self, index: int) -> Outcome:
+        finding = self._store.finding(self._rows[index])
+        info = self._infos.get(finding.code)
+        return Outcome(
+            finding=finding,
+            name=info.name if info else finding.code.lower(),
+            fingerprint=self.fingerprint(index),
+            status=self.status(index),
+            mode=MODES[self._modes[index]],
+            tier=self._tier_names[self._tiers[index]],
+            nodeids=self.nodeids(index),
+            failing=self.failing(index),
+            use_instead=info.use_instead if info else "",
+        )
+
+    # What counting and looking up need, without making the outcome.
+    def status(self, index: int) -> Status:
+        return STATUSES[self._statuses[index]]
+
+    def code(self, index: int) -> str:
+        return self._store.code(self._rows[index])
+
+    def nodeids(self, index: int) -> tuple[str, ...]:
+        return many(self._nodeids[index])
+
+    def failing(self, index: int) -> tuple[str, ...]:
+        return self._failing.get(index, ())
+
+    def path(self, index: int) -> str:
+        return self._store.path(self._rows[index])
+
+    def key(self, index: int) -> Key:
+        return self._store.key(self._rows[index])
+
+    def fingerprint(self, index: int) -> str:
+        start = index * FINGERPRINT_BYTES
+        return self._digests[start : start + FINGERPRINT_BYTES].hex()
+
+    def count_status(self, status: Status) -> int:
+        return self._statuses.count(STATUSES.index(status))
+
+    def failing_tests(self) -> dict[str, tuple[int, ...]]:
+        """Each test these outcomes make fail, with the indexes of those outcomes."""
+        failing: dict[str, list[int]] = {}
+        for index, nodeids in self._failing.items():
+            for nodeid in nodeids:
+                failing.setdefault(nodeid, []).append(index)
+        return {nodeid: tuple(indexes) for nodeid, indexes in failing.items()}
+
+
+class FailingTests(Mapping[str, tuple[Outcome, ...]]):
+    """Node id -> the new strict violations that make the test fail, made on demand."""
+
+    def __init__(self, outcomes: Outcomes) -> None:
+        self._outcomes = outcomes
+        self._indexes = outcomes.failing_tests()
+
+    def __getitem__(self, nodeid: str) -> tuple[Outcome, ...]:
+        return tuple(self._outcomes[i] for i in self._indexes[nodeid])
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._indexes)
+
+    def __len__(self) -> int:
+        return len(self._indexes)
+
+
 @dataclasses.dataclass(frozen=True)
 class Result:
-    outcomes: tuple[Outcome, ...]
+    outcomes: Outcomes
     session_outcomes: tuple[Outcome, ...]
     tests: int
     compliant: int
     by_tier: dict[str, TierStats]
-    failing: dict[str, tuple[Outcome, ...]]  # nodeid -> the new strict violations it has
+    failing: Mapping[str, tuple[Outcome, ...]]  # nodeid -> the new strict violations it has
     stale: tuple[Mapping[str, Any], ...]
     expired: tuple[Exemption, ...]
     unused_ignores: tuple[tuple[str, int], ...]
@@ -280,7 +409,7 @@ class Result:
         return compliance(self.compliant, self.tests)
 
     def count(self, status: Status) -> int:
-        return sum(1 for o in self.outcomes if o.status == status)
+        return self.outcomes.count_status(status)
 
     def below(self, fail_under: float) -> bool:
         """Whether compliance misses ``fail_under``: compared as displayed (0.1 %), except
@@ -291,10 +420,14 @@ class Result:
 
     @property
     def by_rule(self) -> dict[str, int]:
-        return dict(sorted(Counter(o.finding.code for o in self.outcomes).items()))
+        outcomes = self.outcomes
+        return dict(sorted(Counter(map(outcomes.code, range(len(outcomes)))).items()))
 
     def worst_files(self, limit: int = 10) -> list[tuple[str, int]]:
-        counts = Counter(o.finding.path for o in self.outcomes if o.status != "exempted")
+        outcomes = self.outcomes
+        counts = Counter(
+            outcomes.path(i) for i in range(len(outcomes)) if outcomes.status(i) != "exempted"
+        )
         return sorted(counts.items(), key=lambda item: (-item[1], item[0]))[:limit]
 
 
@@ -303,12 +436,15 @@ def compliance(compliant: int, tests: int) -> float:
     return round(100.0 * compliant / tests, 1) if tests else 100.0
 
 
-def _suppressed(finding: Finding, lines: Mapping[int, frozenset[str]], name: str) -> int | None:
-    """The line of the inline ignore that covers ``finding``, if any."""
-    for line in range(finding.line, max(finding.line, finding.end_line) + 1):
-        codes = lines.get(line)
-        if codes is not None and (not codes or finding.code in codes or name in codes):
-            return line
+def _suppressed(
+    code: str, line: int, end_line: int, lines: Mapping[int, frozenset[str]], name: str
+) -> int | None:
+    """The line of the inline ignore that covers a finding of rule ``code`` at lines
+    ``line .. end_line``, if any."""
+    for number in range(line, max(line, end_line) + 1):
+        codes = lines.get(number)
+        if codes is not None and (not codes or code in codes or name in codes):
+            return number
     return None
 
 
@@ -323,12 +459,28 @@ def evaluate(
     """Decide every violation and every test. ``known`` maps baseline fingerprints to entries."""
     known = known or {}
     today = today or datetime.date.today()
-    prints = fingerprints([*data.findings.values(), *data.session_findings])
+    store = data.findings
+    rows = len(store)
+    session = data.session_findings
+
+    def order(number: int) -> tuple[str, int, int, str]:
+        if number < rows:
+            return store.order(number)
+        f = session[number - rows]
+        return (f.path, f.line, f.col, f.code)
+
+    def anchor(number: int) -> tuple[str, str, str, str]:
+        if number < rows:
+            return store.anchor(number)
+        f = session[number - rows]
+        return (f.code, f.path, f.scope.dotted, f.snippet)
+
+    # The session's findings share one numbering: identical anchors count up across both.
+    digests = fingerprint_digests(rows + len(session), order, anchor)
     used_ignores: set[tuple[str, int]] = set()
     expired: dict[tuple[str, frozenset[str]], Exemption] = {}
     noncompliant: set[str] = set()
-    failing: dict[str, list[Outcome]] = {}
-    outcomes: list[Outcome] = []
+    outcomes = Outcomes(store, infos)
     matched: set[str] = set()
 
     # Tiers are globs: match each (rule, file) once, not once per affected test (a large
@@ -370,28 +522,28 @@ def evaluate(
             return False
         return True
 
-    for key in sorted(data.findings, key=lambda k: (k[1], k[2], k[3], k[0])):
-        finding = data.findings[key]
-        info = infos.get(finding.code)
-        name = info.name if info else finding.code.lower()
-        nodeids = checked(data.affected.get(key, ()))
-        modes = {n: mode_for(finding.code, data.tests[n].path) for n in nodeids}
+    for row in sorted(range(rows), key=store.order):
+        code, path = store.code(row), store.path(row)
+        info = infos.get(code)
+        name = info.name if info else code.lower()
+        nodeids = checked(store.tests(row))
+        modes = {n: mode_for(code, data.tests[n].path) for n in nodeids}
         counted = [n for n in nodeids if modes[n] != "off"]
-        if not counted and (nodeids or config.mode_for(finding.code, finding.path) == "off"):
+        if not counted and (nodeids or config.mode_for(code, path) == "off"):
             continue  # switched off wherever it would count
-        fingerprint = prints[key]
-        ignore_line = _suppressed(finding, data.suppressions.get(finding.path, {}), name)
+        digest = digests[row]
+        fingerprint = digest.hex()
+        line, end_line = store.lines(row)
+        ignore_line = _suppressed(code, line, end_line, data.suppressions.get(path, {}), name)
         if ignore_line is not None:
-            used_ignores.add((finding.path, ignore_line))
+            used_ignores.add((path, ignore_line))
             status: Status = "exempted"
             active: list[str] = []
         else:
             active = [
                 n
                 for n in counted
-                if not any(
-                    e.covers(finding.code, name) and live(e) for e in data.tests[n].exemptions
-                )
+                if not any(e.covers(code, name) and live(e) for e in data.tests[n].exemptions)
             ]
             if counted and not active:
                 status = "exempted"
@@ -402,26 +554,13 @@ def evaluate(
                 status = "new"
         strongest: Mode = "strict" if any(modes[n] == "strict" for n in counted) else "warn"
         if not nodeids:
-            strongest = config.mode_for(finding.code, finding.path)
+            strongest = config.mode_for(code, path)
         failing_ids = tuple(n for n in active if status == "new" and modes[n] == "strict")
-        outcome = Outcome(
-            finding=finding,
-            name=name,
-            fingerprint=fingerprint,
-            status=status,
-            mode=strongest,
-            tier=tier_name(finding.path),
-            nodeids=nodeids,
-            failing=failing_ids,
-            use_instead=info.use_instead if info else "",
-        )
-        outcomes.append(outcome)
+        outcomes.append(row, digest, status, strongest, tier_name(path), nodeids, failing_ids)
         noncompliant.update(active)
-        for nodeid in failing_ids:
-            failing.setdefault(nodeid, []).append(outcome)
 
     session_outcomes = []
-    for finding in data.session_findings:
+    for number, finding in enumerate(session):
         mode = config.session_mode_for(finding.code)
         if mode == "off":
             continue
@@ -430,7 +569,7 @@ def evaluate(
             Outcome(
                 finding=finding,
                 name=info.name if info else finding.code.lower(),
-                fingerprint=prints[finding.key],
+                fingerprint=digests[rows + number].hex(),
                 status="new",
                 mode=mode,
                 tier=DEFAULT_TIER,
@@ -459,12 +598,12 @@ def evaluate(
         if (path, line) not in used_ignores
     }
     return Result(
-        outcomes=tuple(outcomes),
+        outcomes=outcomes,
         session_outcomes=tuple(session_outcomes),
         tests=len(data.tests),
         compliant=len(data.tests) - len(noncompliant & data.tests.keys()),
         by_tier={name: TierStats(*stats) for name, stats in sorted(by_tier.items())},
-        failing={n: tuple(o) for n, o in failing.items()},
+        failing=FailingTests(outcomes),
         stale=tuple(entry for fp, entry in sorted(known.items()) if fp not in matched),
         expired=tuple(expired.values()),
         unused_ignores=tuple(sorted(unused)),

@@ -32,6 +32,18 @@ NON_SSOT_TEST_CLASS = RuleInfo(
     use_instead="class TestLogin(SSotBaseTestCase):\n    def test_ok(self): ...",
     options="base_classes, allow_function_tests",
 )
+
+
+def function_test_message(base_names: str) -> str:
+    """SSOT001's message for a module-level test function. It does not name the function:
+    the finding's line and node ids do, and a suite's thousands of such findings then share
+    one copy of the text."""
+    return (
+        "test function is not in an SSOT test class; move it into a class deriving from "
+        f"{base_names}"
+    )
+
+
 DIRECT_ENVIRON_ACCESS = RuleInfo(
     code="SSOT002",
     name="direct-environ-access",

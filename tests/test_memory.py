@@ -73,17 +73,47 @@ def test_the_plugin_keeps_no_references_of_scanned_files(pytester: pytest.Pytest
     recorder = pytester.inline_run("-p", "ssot", "-W", "ignore::pytest_ssot.SSOTWarning")
     plugin = recorder.getcall("pytest_sessionfinish").session.config.stash[PLUGIN_KEY]
 
-    kept = [facts for facts in plugin._facts.values() if facts is not None]
-    assert len(kept) == 2
-    assert all(facts.refs == () and facts.lines == () for facts in kept)
-    # Class locations are asked for while the collected tests are checked, not after.
-    assert all(facts.classes == {} for facts in kept)
+    # A file's facts are read while the collected tests are checked: after that, one shared
+    # placeholder says the file was scanned.
+    kept = {id(facts) for facts in plugin._facts.values()}
+    assert len(plugin._facts) == 2
+    assert len(kept) == 1
+    assert plugin.scanned() == {"test_a.py", "test_b.py"}
     # So are the marks of the tests' classes and modules and the verdicts on their classes.
     assert plugin._node_marks == {}
     assert plugin._class_findings == {}
     findings = list(plugin.data.findings.values())
     assert len(findings) == 2
     assert findings[0].message is findings[1].message
+
+
+def test_after_collection_only_findings_a_run_can_meet_again_stay_outside_the_data(
+    pytester: pytest.Pytester,
+) -> None:
+    from pytest_ssot.plugin import PLUGIN_KEY
+
+    pytester.makepyprojecttoml('[tool.ssot]\nmode = "warn"\nbase_classes = ["base:Base"]\n')
+    pytester.makepyfile(base="class Base:\n    pass\n")
+    pytester.makepyfile(
+        test_a=(
+            "import os\nfrom unittest import mock\n\n"
+            "def helper():\n    return os.environ.get('A')\n\n"
+            "class TestX:\n    def test_x(self):\n        os.getenv('A')\n"
+        )
+    )
+    recorder = pytester.inline_run("-p", "ssot", "-W", "ignore::pytest_ssot.SSOTWarning")
+    plugin = recorder.getcall("pytest_sessionfinish").session.config.stash[PLUGIN_KEY]
+
+    assert plugin._findings == {}  # each file's list of findings went with collection
+    sites = plugin.static_sites()
+    # The static SSOT002 sites a run-time access can be, the helper's unattributed one too;
+    # not the mock import (SSOT003) or the class verdict (SSOT001).
+    assert sorted((f.code, f.line) for f in sites.values()) == [("SSOT002", 5), ("SSOT002", 9)]
+    assert sorted({f.code for f in plugin.data.findings.values()}) == [
+        "SSOT001",
+        "SSOT002",
+        "SSOT003",
+    ]
 
 
 def test_the_tests_of_a_file_with_the_same_exemptions_share_one_record(

@@ -186,13 +186,24 @@ def test_ssot001_is_decided_on_the_real_classes(pytester: pytest.Pytester) -> No
         "test_classes.py::test_function",
     }
     # One violation per class (at its definition) and per function, not per test.
-    lines = sorted((v["line"], v["message"].split(" ")[2]) for v in report["violations"])
+    lines = sorted(
+        (v["line"], v["message"].split(";")[0], v["nodeids"][-1]) for v in report["violations"]
+    )
+    not_derived = "does not inherit from an SSOT base class"
     assert lines == [
-        (37, "TestSameNameUnittest"),
-        (44, "TestSameNamePlain"),
-        (48, "TestUnittest"),
-        (52, "TestPlain"),
-        (56, "test_function()"),
+        (
+            37,
+            f"test class TestSameNameUnittest {not_derived}",
+            "test_classes.py::TestSameNameUnittest::test_b",
+        ),
+        (
+            44,
+            f"test class TestSameNamePlain {not_derived}",
+            "test_classes.py::TestSameNamePlain::test_a",
+        ),
+        (48, f"test class TestUnittest {not_derived}", "test_classes.py::TestUnittest::test_a"),
+        (52, f"test class TestPlain {not_derived}", "test_classes.py::TestPlain::test_a"),
+        (56, "test function is not in an SSOT test class", "test_classes.py::test_function"),
     ]
     assert report["summary"]["tests"] == 11
     assert report["summary"]["compliant"] == 5

@@ -14,6 +14,7 @@ import pytest
 from pytest_ssot.model import Exemption, Finding, Scope, UncheckedFile
 from pytest_ssot.policy import SessionData
 from pytest_ssot.policy import TestRecord as Record
+from pytest_ssot.store import FindingStore
 from pytest_ssot.xdist import (
     COLLECTED_ATTR,
     COLLECTED_KEY,
@@ -270,7 +271,7 @@ def test_the_journal_records_adds_after_it_is_switched_on_and_copies_do_not_shar
     data.add(RUNTIME, iter(["tests/test_a.py::TestA::test_a"]))  # an iterator is read once
     assert data.journal == [(RUNTIME, ("tests/test_a.py::TestA::test_a",))]
     assert set(data.affected[RUNTIME.key]) == {"tests/test_a.py::TestA::test_a"}
-    view = dataclasses.replace(data, findings={}, affected={})
+    view = dataclasses.replace(data, findings=FindingStore())
     view.add(MODULE, [])
     assert view.journal is None
     assert len(data.journal) == 1
