@@ -85,7 +85,7 @@ from pytest_ssot.rules import (
 )
 from pytest_ssot.scanner import FileFacts, scan
 from pytest_ssot.sourceguard import Call, SourceGuard, Unrecordable
-from pytest_ssot.store import FindingStore
+from pytest_ssot.store import FindingStore, StaticSites
 
 
 class SSOTWarning(pytest.PytestWarning):
@@ -266,7 +266,7 @@ class SSOTPlugin:
         # Each scanned file's findings while the collected tests are checked; after that only
         # the ones a run-time access can turn out to be (see static_sites).
         self._findings: dict[Path, list[Finding]] = {}
-        self._static_sites: FindingStore | None = None
+        self._static_sites: StaticSites | None = None
         self._conftests: dict[Path, Path | None] = {}
         self._bases: tuple[type, ...] | None = None
         # Each test's warnings to issue as it starts, as indexes into the decided outcomes.
@@ -549,19 +549,17 @@ class SSOTPlugin:
         # Asked for after the collected tests are checked only for a file's facts.
         return self._facts[path], self._findings.get(path, [])
 
-    def static_sites(self) -> FindingStore:
+    def static_sites(self) -> StaticSites:
         """The scanned findings a run-time access can turn out to be (a static SSOT002 or a
-        source's finding at the line it runs), in scan order. Made once the collected tests
-        are checked, from the per-file lists it replaces: a large suite's other findings are
-        in the session's data already."""
+        source's finding at the line it runs). Made once the collected tests are checked,
+        from the per-file lists it replaces."""
         if self._static_sites is None:
             codes = {DIRECT_ENVIRON_ACCESS.code, *(s.code for s in self.ssot.sources)}
-            self._static_sites = FindingStore()
+            self._static_sites = StaticSites(self.data.findings)
             for findings in self._findings.values():
                 for finding in findings:
                     if finding.code in codes:
-                        self._static_sites.add(finding, ())
-            self._static_sites.compact()
+                        self._static_sites.add(finding)
             self._findings.clear()
         return self._static_sites
 
@@ -1595,12 +1593,7 @@ class RuntimeGuard:
 
     def _static_at(self, code: str, rel: str, line: int) -> Finding | None:
         """The static ``code`` finding that already reports this line, if any."""
-        sites = self.plugin.static_sites()
-        for row in sites.rows_in(rel):
-            first, last = sites.lines(row)
-            if first <= line <= max(first, last) and sites.code(row) == code:
-                return sites.finding(row)
-        return None
+        return self.plugin.static_sites().at(code, rel, line)
 
     def _note_suppression(self, code: str, filename: str, rel: str, line: int) -> None:
         """Make the inline ignore on a line hit at run time visible to policy for ``code``.

@@ -316,3 +316,46 @@ class AffectedView:
 
     def __len__(self) -> int:
         return len(self.store)
+
+
+class StaticSites:
+    """Where the scanned findings a run-time access can turn out to be sit, in scan order,
+    without holding them twice: most are in the session's store already (found again there
+    by key), and only the few attributed to no test are kept here whole."""
+
+    def __init__(self, session: FindingStore) -> None:
+        self._session = session
+        self._codes = _Names()
+        self._sites: dict[str, array[int]] = {}  # path -> code, line, last line, col per site
+        self._unattributed = FindingStore()
+
+    def add(self, finding: Finding) -> None:
+        numbers = (self._codes.number(finding.code), finding.line, finding.end_line, finding.col)
+        sites = self._sites.get(finding.path)
+        if sites is None:
+            sites = self._sites[finding.path] = array("i")
+        try:
+            packed = array(sites.typecode, numbers)
+        except OverflowError:
+            sites = self._sites[finding.path] = array("q", sites)
+            packed = array("q", numbers)
+        sites.extend(packed)
+        if finding.key not in self._session:
+            self._unattributed.add(finding, ())
+
+    def at(self, code: str, path: str, line: int) -> Finding | None:
+        """The first site of rule ``code`` in ``path`` whose lines include ``line``."""
+        sites = self._sites.get(path)
+        number = self._codes.numbers.get(code)
+        if sites is None or number is None:
+            return None
+        for at in range(0, len(sites), 4):
+            first, last = sites[at + 1], sites[at + 2]
+            if sites[at] == number and first <= line <= max(first, last):
+                key = (code, path, first, sites[at + 3])
+                found = self._session.get(key)
+                return found if found is not None else self._unattributed.get(key)
+        return None
+
+    def __len__(self) -> int:
+        return sum(len(sites) for sites in self._sites.values()) // 4

@@ -108,7 +108,13 @@ def test_after_collection_only_findings_a_run_can_meet_again_stay_outside_the_da
     sites = plugin.static_sites()
     # The static SSOT002 sites a run-time access can be, the helper's unattributed one too;
     # not the mock import (SSOT003) or the class verdict (SSOT001).
-    assert sorted((f.code, f.line) for f in sites.values()) == [("SSOT002", 5), ("SSOT002", 9)]
+    assert len(sites) == 2
+    in_test, in_helper = sites.at("SSOT002", "test_a.py", 9), sites.at("SSOT002", "test_a.py", 5)
+    assert in_test is not None
+    assert in_test == plugin.data.findings[in_test.key]  # found again in the session's data
+    assert in_helper is not None
+    assert in_helper.message.startswith("os.environ.get accessed directly")
+    assert sites.at("SSOT003", "test_a.py", 2) is None
     assert sorted({f.code for f in plugin.data.findings.values()}) == [
         "SSOT001",
         "SSOT002",

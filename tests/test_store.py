@@ -18,7 +18,7 @@ from pytest_ssot.model import Finding, Scope, fingerprints
 from pytest_ssot.policy import SessionData, evaluate
 from pytest_ssot.policy import TestRecord as Record
 from pytest_ssot.rules import AD_HOC_MOCK, DIRECT_ENVIRON_ACCESS
-from pytest_ssot.store import _INDEXED_FROM, AffectedTests, FindingStore
+from pytest_ssot.store import _INDEXED_FROM, AffectedTests, FindingStore, StaticSites
 
 INFOS = {info.code: info for info in (DIRECT_ENVIRON_ACCESS, AD_HOC_MOCK)}
 
@@ -108,6 +108,31 @@ def test_scopes_of_one_name_are_held_as_the_name_alone() -> None:
     assert store._qualname[0] is name
     assert store.finding(0).scope == Scope((name,))
     assert store.anchor(0) == ("SSOT002", "t.py", "test_alone", "")
+
+
+def test_static_sites_find_the_first_site_covering_a_line_and_hold_only_the_unattributed() -> None:
+    session = FindingStore()
+    attributed = _finding(3, col=5, end_line=4, message="in a test")
+    session.add(attributed, ["t.py::test_a"])
+    sites = StaticSites(session)
+    unattributed = _finding(10, col=2, message="in a helper no test calls")
+    wider = _finding(2, col=1, end_line=6, code="SSOT201", message="a source's")
+    for finding in (attributed, unattributed, wider, _finding(2**40, path="u.py")):
+        sites.add(finding)
+
+    assert len(sites) == 4
+    assert sites.at("SSOT002", "t.py", 4) == attributed  # its last line counts too
+    assert sites.at("SSOT002", "t.py", 10) == unattributed
+    assert sites.at("SSOT201", "t.py", 3) == wider  # per rule: the SSOT002 site is not it
+    assert sites.at("SSOT002", "t.py", 5) is None
+    assert sites.at("SSOT002", "other.py", 3) is None
+    assert sites.at("SSOT003", "t.py", 3) is None
+    assert sites.at("SSOT002", "u.py", 2**40) == _finding(2**40, path="u.py")
+    assert list(sites._unattributed) == [
+        unattributed.key,
+        wider.key,
+        _finding(2**40, path="u.py").key,
+    ]
 
 
 _keys = st.tuples(
