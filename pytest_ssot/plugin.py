@@ -561,6 +561,7 @@ class SSOTPlugin:
                     if finding.code in codes:
                         self._static_sites.add(finding)
             self._findings.clear()
+            self.data.findings.drop_indexes()  # the look-ups above made them
         return self._static_sites
 
     def _rule_is_on(self, code: str) -> bool:

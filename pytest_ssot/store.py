@@ -176,13 +176,18 @@ class FindingStore:
         later adds still work (a shared one grows as a set of its own). The indexes of files
         with many findings go too: they are made again for the files a later add or look-up
         needs (the few a run adds to)."""
-        self._index_of_path.clear()
+        self.drop_indexes()
         shared: dict[AffectedTests, AffectedTests] = {}
         for row, tests in enumerate(self._tests):
             if isinstance(tests, str):
                 continue
             frozen = tests if isinstance(tests, AffectedTests) else AffectedTests(sorted(tests))
             self._tests[row] = frozen[0] if len(frozen) == 1 else shared.setdefault(frozen, frozen)
+
+    def drop_indexes(self) -> None:
+        """Forget the dictionaries that find the rows of files with many findings (made
+        again for a file when an add or look-up needs it)."""
+        self._index_of_path.clear()
 
     # -- one row's columns -----------------------------------------------------------------
     def finding(self, row: int) -> Finding:

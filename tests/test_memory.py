@@ -99,16 +99,22 @@ def test_after_collection_only_findings_a_run_can_meet_again_stay_outside_the_da
             "import os\nfrom unittest import mock\n\n"
             "def helper():\n    return os.environ.get('A')\n\n"
             "class TestX:\n    def test_x(self):\n        os.getenv('A')\n"
+            # Enough findings in one file for the store to index it when looked up.
+            "    def test_many(self):\n" + "        os.getenv('B')\n" * 60
         )
     )
-    recorder = pytester.inline_run("-p", "ssot", "-W", "ignore::pytest_ssot.SSOTWarning")
+    # Collected only: tests that run look findings up (and may index their files) again.
+    recorder = pytester.inline_run(
+        "-p", "ssot", "--collect-only", "-W", "ignore::pytest_ssot.SSOTWarning"
+    )
     plugin = recorder.getcall("pytest_sessionfinish").session.config.stash[PLUGIN_KEY]
 
     assert plugin._findings == {}  # each file's list of findings went with collection
+    assert plugin.data.findings._index_of_path == {}  # nor the indexes made on the way
     sites = plugin.static_sites()
     # The static SSOT002 sites a run-time access can be, the helper's unattributed one too;
     # not the mock import (SSOT003) or the class verdict (SSOT001).
-    assert len(sites) == 2
+    assert len(sites) == 62
     in_test, in_helper = sites.at("SSOT002", "test_a.py", 9), sites.at("SSOT002", "test_a.py", 5)
     assert in_test is not None
     assert in_test == plugin.data.findings[in_test.key]  # found again in the session's data
