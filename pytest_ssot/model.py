@@ -114,14 +114,22 @@ def fingerprints(findings: Iterable[Finding]) -> dict[tuple[str, str, int, int],
     :func:`fingerprint_digests`), as the hex text baselines and reports show."""
     listed = list(findings)
     digests = fingerprint_digests(
-        len(listed),
-        lambda i: (listed[i].path, listed[i].line, listed[i].col, listed[i].code),
-        lambda i: (listed[i].code, listed[i].path, listed[i].scope.dotted, listed[i].snippet),
+        len(listed), lambda i: finding_order(listed[i]), lambda i: finding_anchor(listed[i])
     )
     return {finding.key: digest.hex() for finding, digest in zip(listed, digests, strict=True)}
 
 
 FINGERPRINT_BYTES = 10  # shown as 20 hex digits
+
+
+def finding_order(finding: Finding) -> tuple[str, int, int, str]:
+    """Where a finding comes in its file and in reports: by path, line, column and rule."""
+    return (finding.path, finding.line, finding.col, finding.code)
+
+
+def finding_anchor(finding: Finding) -> tuple[str, str, str, str]:
+    """What a finding's fingerprint is made of: rule, path, dotted scope, normalised line."""
+    return (finding.code, finding.path, finding.scope.dotted, finding.snippet)
 
 
 def fingerprint_digests(

@@ -26,9 +26,11 @@ from pytest_ssot.model import (
     Scope,
     Status,
     UncheckedFile,
+    finding_anchor,
+    finding_order,
     fingerprint_digests,
 )
-from pytest_ssot.store import AffectedTests, AffectedView, FindingStore, Key, many, one_or_many
+from pytest_ssot.store import AffectedTests, AffectedView, FindingStore, many, one_or_many
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -352,9 +354,6 @@ class Outcomes(Sequence[Outcome]):
     def path(self, index: int) -> str:
         return self._store.path(self._rows[index])
 
-    def key(self, index: int) -> Key:
-        return self._store.key(self._rows[index])
-
     def fingerprint(self, index: int) -> str:
         start = index * FINGERPRINT_BYTES
         return self._digests[start : start + FINGERPRINT_BYTES].hex()
@@ -466,14 +465,12 @@ def evaluate(
     def order(number: int) -> tuple[str, int, int, str]:
         if number < rows:
             return store.order(number)
-        f = session[number - rows]
-        return (f.path, f.line, f.col, f.code)
+        return finding_order(session[number - rows])
 
     def anchor(number: int) -> tuple[str, str, str, str]:
         if number < rows:
             return store.anchor(number)
-        f = session[number - rows]
-        return (f.code, f.path, f.scope.dotted, f.snippet)
+        return finding_anchor(session[number - rows])
 
     # The session's findings share one numbering: identical anchors count up across both.
     digests = fingerprint_digests(rows + len(session), order, anchor)

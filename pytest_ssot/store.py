@@ -46,6 +46,19 @@ def many(held: str | tuple[str, ...]) -> tuple[str, ...]:
     return (held,) if isinstance(held, str) else held
 
 
+def _extended(column: array[int], numbers: tuple[int, ...]) -> array[int]:
+    """``column`` with ``numbers`` appended: 4-byte ints, or the column widened to 8 bytes
+    once one needs it (a plugin's hook may hand back any line number). All or none of
+    ``numbers`` go in, so a row never ends up half written."""
+    try:
+        packed = array(column.typecode, numbers)
+    except OverflowError:
+        column = array("q", column)
+        packed = array("q", numbers)
+    column.extend(packed)
+    return column
+
+
 class _Names:
     """A few distinct strings (rule codes, paths) numbered in order of first use."""
 
@@ -126,12 +139,7 @@ class FindingStore:
         row = len(self._tests)
         scope = finding.scope
         numbers = (finding.line, finding.col, finding.end_line, scope.classes)
-        try:
-            packed = array(self._ints.typecode, numbers)
-        except OverflowError:
-            self._ints = array("q", self._ints)
-            packed = array("q", numbers)
-        self._ints.extend(packed)
+        self._ints = _extended(self._ints, numbers)
         self._code.append(code)
         self._path.append(path)
         self._runtime.append(finding.source == "runtime")
@@ -235,11 +243,11 @@ class FindingStore:
         return AffectedTests((tests,)) if isinstance(tests, str) else tests
 
     def order(self, row: int) -> tuple[str, int, int, str]:
-        """Where the row comes in a report: by file, line, column and rule."""
+        """:func:`~pytest_ssot.model.finding_order` of the row's finding, without making it."""
         return (self.path(row), self._ints[4 * row], self._ints[4 * row + 1], self.code(row))
 
     def anchor(self, row: int) -> tuple[str, str, str, str]:
-        """What the row's fingerprint is made of (see :func:`~pytest_ssot.model.fingerprint`)."""
+        """:func:`~pytest_ssot.model.finding_anchor` of the row's finding, without making it."""
         qualname = self._qualname[row]
         dotted = qualname if isinstance(qualname, str) else ".".join(qualname)
         return (self.code(row), self.path(row), dotted, self._snippet[row])
@@ -336,15 +344,8 @@ class StaticSites:
 
     def add(self, finding: Finding) -> None:
         numbers = (self._codes.number(finding.code), finding.line, finding.end_line, finding.col)
-        sites = self._sites.get(finding.path)
-        if sites is None:
-            sites = self._sites[finding.path] = array("i")
-        try:
-            packed = array(sites.typecode, numbers)
-        except OverflowError:
-            sites = self._sites[finding.path] = array("q", sites)
-            packed = array("q", numbers)
-        sites.extend(packed)
+        sites = self._sites.get(finding.path) or array("i")
+        self._sites[finding.path] = _extended(sites, numbers)
         if finding.key not in self._session:
             self._unattributed.add(finding, ())
 
