@@ -85,7 +85,7 @@ from pytest_ssot.rules import (
 )
 from pytest_ssot.scanner import FileFacts, scan
 from pytest_ssot.sourceguard import Call, SourceGuard, Unrecordable
-from pytest_ssot.store import FindingStore, StaticSites
+from pytest_ssot.store import FindingStore, Key, StaticSites
 
 
 class SSOTWarning(pytest.PytestWarning):
@@ -98,6 +98,8 @@ REPORT_FORMATS = {name: needs_path for name, (_, needs_path) in reporting.FORMAT
 PLUGIN_KEY = pytest.StashKey["SSOTPlugin"]()
 # Policy's outcome for a run-time site in a test, and whether it fails that test.
 _Decision = tuple[Outcome | None, bool]
+# Decisions held at once: a suite hitting more distinct sites starts over (memory stays flat).
+_DECISIONS_HELD = 4096
 
 
 def _mode(value: str) -> Mode:
@@ -1276,10 +1278,13 @@ class RuntimeGuard:
         self._propagated: set[int] = set()
         self._suppressions: dict[str, dict[int, frozenset[str]]] = {}
         self._fresh: set[str] = set()  # files whose lines linecache has checked this session
-        # Policy's decisions on run-time sites (see _decision), valid while the number of
-        # findings and of inline ignores noted at run time stay as they were.
-        self._decisions: dict[tuple[tuple[str, str, int, int], TestRecord], _Decision] = {}
-        self._decided_state = (0, 0)
+        # Policy's decisions on run-time sites, each with the number of findings it was
+        # decided among (see _decision).
+        self._decisions: dict[tuple[Key, TestRecord], tuple[int, _Decision]] = {}
+        # (finding, test) pairs that run-time accesses attributed: not part of the decision
+        # made for the whole session before its first test.
+        self._attributed_at_run_time: set[tuple[Key, str]] = set()
+        self._decided_ignores = 0
         self._ignores_noted = 0
         # Once per site for the whole session: under xdist the first worker to get there wins.
         self._first_time: Callable[[str], bool] = (
@@ -1560,6 +1565,17 @@ class RuntimeGuard:
         # hit before) adds nothing: no new data for policy or for an xdist worker to send.
         if not data.affects(finding.key, nodeid):
             data.add(finding, [nodeid])
+            self._attributed_at_run_time.add((finding.key, nodeid))
+        elif (
+            finding.source == "static"
+            and (finding.key, nodeid) not in self._attributed_at_run_time
+            and not plugin.config.hook.pytest_ssot_violation.get_hookimpls()
+        ):
+            # Attributed to this test when it was collected, so decided for the whole
+            # session before the first test, and warned about then: only whether it fails
+            # this test is left (a failing one normally stops the test in its setup).
+            failing = plugin._failing.get(nodeid, ())
+            return fix if any(o.finding.key == finding.key for o in failing) else None
         outcome, fails = self._decision(finding, nodeid, record)
         if outcome is None or outcome.status != "new":
             return None
@@ -1630,19 +1646,27 @@ class RuntimeGuard:
         """Policy's outcome for ``finding`` in test ``nodeid`` and whether it fails the test.
 
         Both are the same for every test with the same record (file and exemptions) until the
-        session's findings or inline ignores change, and most hits are each test's own
+        inline ignores change or, with a baseline, the findings of the finding's file do
+        (fingerprints number identical findings of a file). Most hits are each test's own
         statically reported line: deciding each afresh cost a suite with thousands of such
-        tests seconds.
+        tests seconds, and so did forgetting every decision whenever a run-time access added
+        a finding anywhere.
         """
-        state = (len(self.plugin.data.findings), self._ignores_noted)
-        if state != self._decided_state:
+        plugin = self.plugin
+        if self._ignores_noted != self._decided_ignores or len(self._decisions) > _DECISIONS_HELD:
             self._decisions.clear()
-            self._decided_state = state
-        decision = self._decisions.get((finding.key, record))
-        if decision is None:
-            outcome = self._outcome(finding, nodeid)
-            decision = (outcome, outcome is not None and nodeid in outcome.failing)
-            self._decisions[finding.key, record] = decision
+            self._decided_ignores = self._ignores_noted
+        store = plugin.data.findings
+        if plugin.config.hook.pytest_ssot_violation.get_hookimpls():
+            findings = len(store)  # a verdict may move the finding to any file
+        else:
+            findings = store.count_in(finding.path) if plugin.known else 0
+        held = self._decisions.get((finding.key, record))
+        if held is not None and held[0] == findings:
+            return held[1]
+        outcome = self._outcome(finding, nodeid)
+        decision = (outcome, outcome is not None and nodeid in outcome.failing)
+        self._decisions[finding.key, record] = (findings, decision)
         return decision
 
     def _outcome(self, finding: Finding, nodeid: str) -> Outcome | None:

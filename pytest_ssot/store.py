@@ -258,6 +258,12 @@ class FindingStore:
         rows = self._rows_of_path.get(number) if number is not None else None
         return tuple(rows) if rows is not None else ()
 
+    def count_in(self, path: str) -> int:
+        """How many findings file ``path`` has."""
+        number = self._paths.numbers.get(path)
+        rows = self._rows_of_path.get(number) if number is not None else None
+        return len(rows) if rows is not None else 0
+
     # -- as a mapping ----------------------------------------------------------------------
     def __len__(self) -> int:
         return len(self._tests)

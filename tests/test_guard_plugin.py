@@ -752,6 +752,52 @@ def test_hits_a_test_already_answers_for_add_nothing_and_are_decided_once(
     assert evaluations <= 5
 
 
+def test_own_lines_are_not_decided_again_and_new_sites_keep_other_decisions(
+    pytester: pytest.Pytester,
+) -> None:
+    # A drifted suite's tests each read the environment on their own, statically reported
+    # line: decided with the whole session before the first test, they need no decision of
+    # their own at run time. And a site first hit in one test must not make policy decide
+    # afresh every site of other files that later tests hit again.
+    tests = "\n".join(
+        f"def test_{n}():\n"
+        f"    assert os.environ.get('SSOT_OWN_{n}') is None\n"
+        f"    read_{n}()\n"
+        f"    read_alias()\n"
+        for n in range(30)
+    )
+    readers = "\n".join(f"def read_{n}():\n    return os.getenv('SSOT_{n}')\n" for n in range(30))
+    imports = ", ".join(f"read_{n}" for n in range(30))
+    _suite(
+        pytester,
+        {
+            "tests/readers.py": "import os\n\n" + readers,
+            "tests/test_env.py": (
+                f"import os\n\nfrom tests.helpers import read_alias\n"
+                f"from tests.readers import {imports}\n\n" + tests
+            ),
+        },
+    )
+    pytester.makeconftest(DECISIONS)
+
+    result, report = _run(pytester)
+
+    result.assert_outcomes(passed=30)
+    static = [v for v in report["violations"] if v["code"] == "SSOT002"]
+    assert len(static) == 30
+    assert all(len(v["nodeids"]) == 1 for v in static)
+    runtime = _runtime(report)
+    assert sum(v["path"] == "tests/readers.py" for v in runtime) == 30
+    (alias,) = (v for v in runtime if v["path"] == "tests/helpers.py")
+    assert len(alias["nodeids"]) == 30
+    evaluations, added = map(int, (pytester.path / "decisions.txt").read_text().split())
+    assert added == 60  # each reader's site and the shared helper's, in each test
+    # After collection, each reader's first hit, the shared helper's first hit in the one
+    # file, the session's end. Deciding each own line again made it 30 more, and forgetting
+    # every decision at each new site 30 more again.
+    assert evaluations <= 34
+
+
 def test_a_strict_tier_raises_while_the_default_tier_warns(pytester: pytest.Pytester) -> None:
     body = """
         from tests.helpers import enable_debug

@@ -49,6 +49,7 @@ def test_a_finding_reads_back_equal_whatever_its_scope_and_source() -> None:
     assert ("SSOT002", "other.py", 1, 1) not in store
     assert store.rows_in("t.py") == (0, 1, 2, 3, 4)
     assert store.rows_in("other.py") == ()
+    assert (store.count_in("t.py"), store.count_in("other.py")) == (5, 0)
 
 
 def test_the_first_form_of_a_key_stays_and_its_tests_accumulate() -> None:
