@@ -70,6 +70,10 @@ class ScanCache:
         assert self.directory is not None
         return self.directory / key[:2] / f"{key}.json"
 
+    def has(self, key: str) -> bool:
+        """Whether an entry for ``key`` exists (not whether it is sound: :meth:`get` checks)."""
+        return self.directory is not None and self._entry(key).is_file()
+
     def get(self, key: str, relpath: str) -> FileFacts | None:
         """The facts stored under ``key`` (with ``relpath`` as their path), or None."""
         if self.directory is None:

@@ -137,7 +137,9 @@ def serve(stream: IO[bytes]) -> int:
             path, relpath = json.loads(line)
             data = Path(path).read_bytes()
             key = cache.key(data)
-            if cache.get(key, relpath) is None:  # the plugin may already have done it
+            # The plugin may have done it already (or an earlier run: a warm cache). Whether
+            # an entry is sound is the plugin's to check: it rescans a corrupt one itself.
+            if not cache.has(key):
                 cache.put(key, scan(data, relpath, watched))
     return 0
 

@@ -54,6 +54,31 @@ def test_the_helper_fills_the_cache_with_the_facts_a_scan_yields(tmp_path: Path)
         assert cache.get(cache.key(data), path.name) == scan(data, path.name, WATCHED)
 
 
+def test_the_helper_leaves_existing_entries_unread(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # On a warm cache the helper only checks that each entry is there: reading and decoding
+    # every one again cost CPU the collecting process could use. A corrupt entry is the
+    # plugin's to find (it rescans the file itself).
+    cache = ScanCache(tmp_path / "cache", SALT)
+    fresh, cached = _write_modules(tmp_path, 2)
+    present = cache.key(cached.read_bytes())
+    cache.put(present, scan(cached.read_bytes(), cached.name, WATCHED))
+    monkeypatch.setattr(ScanCache, "get", _never_read)
+    settings = json.dumps({"cache": str(cache.directory), "salt": SALT, "watched": WATCHED})
+    lines = [settings, *(json.dumps([str(p), p.name]) for p in (fresh, cached))]
+
+    assert prescan.serve(io.BytesIO("\n".join(lines).encode() + b"\n")) == 0
+
+    assert cache.has(cache.key(fresh.read_bytes()))
+    assert cache.has(present)
+    assert not cache.has(cache.key(b"never written"))
+
+
+def _never_read(*args: Any) -> None:
+    raise AssertionError("the helper read a cache entry")
+
+
 def test_without_a_cache_or_when_switched_off_no_helper_starts(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
