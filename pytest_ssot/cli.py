@@ -34,8 +34,8 @@ from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, Protocol, TextIO
 
+from pytest_ssot import attribution, gcpause, heap, reporting
 from pytest_ssot import baseline as baseline_file
-from pytest_ssot import gcpause, heap, reporting
 from pytest_ssot import resolver as resolver_module
 from pytest_ssot.cache import ScanCache
 from pytest_ssot.config import (
@@ -755,18 +755,14 @@ def _run_check(
             data.suppressions[rel] = module.suppressions
         return module.findings
 
-    related = _related(by_file)
+    related = attribution.related({str(path): tests for path, tests in by_file.items()})
     for path, own in by_file.items():
         module_findings = record_scan(path)
-        candidates = _Candidates(str(path), related[str(path)])
-        # Findings in the same scope (one test's body, one class) affect the same tests.
-        by_scope: dict[Scope, list[str]] = {}
+        candidates = attribution.Candidates(str(path), related[str(path)])
         for finding in module_findings:
-            scope = finding.scope
-            if scope not in by_scope:
-                by_scope[scope] = candidates.affected(scope)
-            if by_scope[scope]:
-                data.add(finding, by_scope[scope])
+            affected = candidates.affected(finding.scope)
+            if affected:
+                data.add(finding, affected)
         for conftest in chains.get(path.parent):
             if config.is_excluded(relpath(conftest, root)):
                 continue
@@ -896,85 +892,6 @@ class _ConftestChains:
         if directory not in self._chains:
             self._chains[directory] = conftests_for(directory / "_", self.root)
         return self._chains[directory]
-
-
-def _related(by_file: dict[Path, list[StaticTest]]) -> dict[str, list[StaticTest]]:
-    """Per test module, the tests its code runs for (the plugin's ``_related``)."""
-    related: dict[str, list[StaticTest]] = {str(path): [] for path in by_file}
-    for path, tests in by_file.items():
-        for test in tests:
-            files = {str(path), *(where for where, _ in test.classes)}
-            if test.function is not None:
-                files.add(test.function[0])
-            for file in files:
-                if file in related:
-                    related[file].append(test)
-    return related
-
-
-class _Candidates:
-    """The tests a test module's code may run for, indexed so that attributing a finding
-    costs a few lookups (a large suite has tens of thousands of findings)."""
-
-    def __init__(self, here: str, tests: list[StaticTest]) -> None:
-        self.here = here
-        self.tests = tests
-        self.defined = {t.function for t in tests if t.function and t.function[0] == here}
-        self.by_function: dict[tuple[str, tuple[str, ...]] | None, list[StaticTest]] = {}
-        self.by_prefix: dict[tuple[str, ...], dict[str, StaticTest]] = {}
-        for test in tests:
-            self.by_function.setdefault(test.function, []).append(test)
-            for where, qualname in test.classes:
-                if where == here:
-                    for size in range(1, len(qualname) + 1):
-                        self.by_prefix.setdefault(qualname[:size], {})[test.nodeid] = test
-
-    def affected(self, scope: Scope) -> list[str]:
-        """The node ids ``_affected_by`` accepts, computed from the indexes."""
-        if not scope.qualname:
-            return [t.nodeid for t in self.tests if t.file == self.here]
-        cls_parts = scope.qualname[: scope.classes]
-        rest = scope.qualname[scope.classes :]
-        pool = list(self.by_prefix.get(cls_parts, {}).values()) if cls_parts else self.tests
-        if not rest:
-            return [t.nodeid for t in pool]
-        if scope.fixture is not None:
-            return [t.nodeid for t in pool if scope.fixture in t.fixturenames]
-        body = (self.here, (*cls_parts, rest[0]))
-        if body in self.defined:
-            ids = {t.nodeid for t in pool}
-            return [t.nodeid for t in self.by_function.get(body, ()) if t.nodeid in ids]
-        if cls_parts:
-            return [t.nodeid for t in pool]
-        return [t.nodeid for t in pool if t.file == self.here]
-
-
-def _affected_by(
-    test: StaticTest,
-    scope: Scope,
-    here: str,
-    defined: set[tuple[str, tuple[str, ...]]],
-) -> bool:
-    """Whether a finding at ``scope`` of test module ``here`` affects ``test``: the plugin's
-    ``_Origins.affected_by`` on static facts (:class:`_Candidates` is its indexed form)."""
-    module = test.file
-    if not scope.qualname:
-        return module == here
-    cls_parts = scope.qualname[: scope.classes]
-    rest = scope.qualname[scope.classes :]
-    if cls_parts and not any(
-        where == here and qualname[: len(cls_parts)] == cls_parts
-        for where, qualname in test.classes
-    ):
-        return False
-    if not rest:
-        return True
-    if scope.fixture is not None:
-        return scope.fixture in test.fixturenames
-    body = (here, (*cls_parts, rest[0]))
-    if body in defined:
-        return test.function == body
-    return bool(cls_parts) or module == here
 
 
 # -- output ----------------------------------------------------------------------------------

@@ -28,8 +28,8 @@ from typing import Any
 import pytest
 
 import pytest_ssot
+from pytest_ssot import attribution, gcpause, reporting
 from pytest_ssot import baseline as baseline_file
-from pytest_ssot import gcpause, reporting
 from pytest_ssot import prescan as prescan_helper
 from pytest_ssot import xdist as xdist_glue
 from pytest_ssot.cache import ScanCache
@@ -467,8 +467,7 @@ class SSOTPlugin:
             for conftest in self._conftests_for(path):
                 self._attribute_conftest(conftest, items)
         if self.ssot.base_classes:
-            for item in (i for items in by_file.values() for i in items):
-                self._check_test_class(item)
+            self._check_test_classes(i for items in by_file.values() for i in items)
         self._assign_failures(by_file, related)
         self.data.compact()
         # A file's facts are only read while the collected tests are checked; after that
@@ -590,25 +589,9 @@ class SSOTPlugin:
         _, findings = self._scan(path)
         if not findings:
             return
-        tests = {item.function for item in items if item.function[0] == path}
-        # A finding inside a class can only affect tests whose class is (or derives from)
-        # that class of this module: index them by each class of theirs defined here.
-        in_class: dict[tuple[str, ...], list[_Origins]] = {}
-        for item in items:
-            prefixes = {
-                qualname[:n]
-                for where, qualname in item.classes
-                if where == path
-                for n in range(1, len(qualname) + 1)
-            }
-            for prefix in prefixes:
-                in_class.setdefault(prefix, []).append(item)
+        candidates = attribution.Candidates(str(path), items)
         for finding in findings:
-            scope = finding.scope
-            candidates = (
-                in_class.get(scope.qualname[: scope.classes], []) if scope.classes else items
-            )
-            affected = [i.nodeid for i in candidates if i.affected_by(scope, path, tests)]
+            affected = candidates.affected(finding.scope)
             if affected:
                 self.data.add(finding, affected)
 
@@ -620,47 +603,56 @@ class SSOTPlugin:
             if affected:
                 self.data.add(finding, affected)
 
-    def _check_test_class(self, item: pytest.Function) -> None:
+    def _check_test_classes(self, items: Iterable[pytest.Function]) -> None:
         if self._bases is None:
             self._bases = tuple(_import_base(e, self.ssot) for e in self.ssot.base_classes)
-        cls = _test_class(item)
-        if cls is None:
-            if self.ssot.allow_function_tests:
-                return
-            path, line = item.path, _line(item)
-            name = item.originalname
-            finding = Finding(
-                code=NON_SSOT_TEST_CLASS.code,
-                path=self._rel(path),
-                line=line,
-                col=1,
-                message=function_test_message(self._base_names()),
-                scope=Scope(qualname=(name,)),
-                snippet=f"def {name}",
-            )
-        elif cls in self._class_findings:  # the class of an earlier test: the same verdict
-            known = self._class_findings[cls]
-            if known is None:
-                return
-            finding = known
-        elif issubclass(cls, self._bases):
-            self._class_findings[cls] = None
-            return
-        else:
-            path, line = self._class_location(cls, item)
-            finding = self._class_findings[cls] = Finding(
-                code=NON_SSOT_TEST_CLASS.code,
-                path=self._rel(path),
-                line=line,
-                col=1,
-                message=(
-                    f"test class {cls.__qualname__} does not inherit from an SSOT base class; "
-                    f"derive it from {self._base_names()}"
-                ),
-                scope=Scope(qualname=tuple(cls.__qualname__.split(".")), classes=1),
-                snippet=f"class {cls.__qualname__}",
-            )
-        self.data.add(finding, [item.nodeid])
+        # A class's finding goes to the store once, with all its tests.
+        of_class: dict[int, tuple[Finding, list[str]]] = {}
+        for item in items:
+            cls = _test_class(item)
+            if cls is None:
+                if not self.ssot.allow_function_tests:
+                    self.data.add(self._function_finding(item), [item.nodeid])
+                continue
+            if cls in self._class_findings:  # the class of an earlier test: the same verdict
+                finding = self._class_findings[cls]
+            else:
+                finding = self._class_findings[cls] = self._class_finding(cls, item)
+            if finding is not None:
+                of_class.setdefault(id(finding), (finding, []))[1].append(item.nodeid)
+        for finding, nodeids in of_class.values():
+            self.data.add(finding, nodeids)
+
+    def _function_finding(self, item: pytest.Function) -> Finding:
+        name = item.originalname
+        return Finding(
+            code=NON_SSOT_TEST_CLASS.code,
+            path=self._rel(item.path),
+            line=_line(item),
+            col=1,
+            message=function_test_message(self._base_names()),
+            scope=Scope(qualname=(name,)),
+            snippet=f"def {name}",
+        )
+
+    def _class_finding(self, cls: type, item: pytest.Function) -> Finding | None:
+        """SSOT001 for test class ``cls`` (first collected with ``item``), or None."""
+        assert self._bases is not None
+        if issubclass(cls, self._bases):
+            return None
+        path, line = self._class_location(cls, item)
+        return Finding(
+            code=NON_SSOT_TEST_CLASS.code,
+            path=self._rel(path),
+            line=line,
+            col=1,
+            message=(
+                f"test class {cls.__qualname__} does not inherit from an SSOT base class; "
+                f"derive it from {self._base_names()}"
+            ),
+            scope=Scope(qualname=tuple(cls.__qualname__.split(".")), classes=1),
+            snippet=f"class {cls.__qualname__}",
+        )
 
     def _base_names(self) -> str:
         return " or ".join(e.rpartition(":")[2] for e in self.ssot.base_classes)
@@ -1788,7 +1780,7 @@ def _line(item: pytest.Item) -> int:
         with contextlib.suppress(ValueError):  # a cycle of __wrapped__
             function = inspect.unwrap(obj)
             code = getattr(function, "__code__", None)
-            if code is not None and _defined_in(function) == item.path:
+            if code is not None and _defined_in(function) == str(item.path):
                 return int(code.co_firstlineno)
     return (item.location[1] or 0) + 1
 
@@ -1822,18 +1814,20 @@ def _cache_dir(config: pytest.Config) -> Path | None:
         return None
 
 
-def _defined_in(obj: Any) -> Path | None:
-    """The file a class or function was defined in (None for builtins and the like)."""
+def _defined_in(obj: Any) -> str | None:
+    """The file a class or function was defined in (None for builtins and the like), named
+    as a normalised path string: attribution compares tens of thousands of them, and strings
+    compare much faster than Path objects."""
     code = getattr(obj, "__code__", None)
     module = sys.modules.get(getattr(obj, "__module__", None) or "")
     file = getattr(module, "__file__", None)
     if code is not None:
-        return _code_path(code.co_filename, file if isinstance(file, str) else None)
-    return _as_path(file) if file else None
+        return _code_file(code.co_filename, file if isinstance(file, str) else None)
+    return _normalised(file) if file else None
 
 
 @functools.lru_cache(maxsize=8192)
-def _code_path(co_filename: str, module_file: str | None) -> Path:
+def _code_file(co_filename: str, module_file: str | None) -> str:
     """Where code runs from. pytest's assertion rewriting loads its bytecode cache without
     the fix-up the import system applies, so in a checkout moved with its ``__pycache__`` (a
     CI cache restored elsewhere) ``co_filename`` still names the old location: the module's
@@ -1844,25 +1838,35 @@ def _code_path(co_filename: str, module_file: str | None) -> Path:
         and os.path.basename(co_filename) == os.path.basename(module_file)
         and not os.path.exists(co_filename)
     ):
-        return _as_path(module_file)
-    return _as_path(co_filename)
+        return _normalised(module_file)
+    return _normalised(co_filename)
 
 
 @functools.lru_cache(maxsize=8192)
-def _as_path(filename: str) -> Path:
-    # Tens of thousands of tests share a few thousand files: build each Path once.
-    return Path(filename)
+def _normalised(filename: str) -> str:
+    # As pytest names an item's path (str(item.path)), so the two compare equal as strings.
+    return str(Path(filename))
 
 
-@dataclasses.dataclass(frozen=True, slots=True)  # one per collected test while attributing
 class _Origins:
-    """Where the code that runs for one test is defined, for attributing static findings."""
+    """Where the code that runs for one collected test is defined (an
+    :class:`~pytest_ssot.attribution.Origins`), one per test while attributing."""
 
-    nodeid: str
-    path: Path  # the test module it was collected from
-    fixturenames: Sequence[str]  # pytest's own list (a handful of names): no copy per test
-    classes: tuple[tuple[Path | None, tuple[str, ...]], ...]  # its class and every base
-    function: tuple[Path | None, tuple[str, ...]]  # the test function itself
+    __slots__ = ("classes", "file", "fixturenames", "function", "nodeid")
+
+    def __init__(
+        self,
+        nodeid: str,
+        file: str,
+        fixturenames: Sequence[str],
+        classes: tuple[tuple[str | None, tuple[str, ...]], ...],
+        function: tuple[str, tuple[str, ...]],
+    ) -> None:
+        self.nodeid = nodeid
+        self.file = file  # the test module it was collected from
+        self.fixturenames = fixturenames  # pytest's own list (a handful of names): no copy
+        self.classes = classes  # its class and every base
+        self.function = function  # the test function itself
 
     @classmethod
     def of(cls, item: pytest.Function, memo: dict[Any, Any] | None = None) -> _Origins:
@@ -1870,17 +1874,18 @@ class _Origins:
         MRO, and those of the last test function (a parametrized one's tests follow each
         other), computed once instead of once per test."""
         memo = {} if memo is None else memo
+        here = str(item.path)
         test_class = _test_class(item)
-        classes: tuple[tuple[Path | None, tuple[str, ...]], ...] = ()
+        classes: tuple[tuple[str | None, tuple[str, ...]], ...] = ()
         if test_class is not None:
             # By id (a metaclass may make classes unhashable); the entry keeps the class alive.
-            key: Any = ("class", id(test_class), item.path)
+            key: Any = ("class", id(test_class), here)
             if key not in memo:
                 memo[key] = (
                     test_class,
                     tuple(
                         (
-                            _defined_in(klass) or (item.path if klass is test_class else None),
+                            _defined_in(klass) or (here if klass is test_class else None),
                             tuple(klass.__qualname__.split(".")),
                         )
                         for klass in test_class.__mro__[:-1]  # not object
@@ -1891,7 +1896,7 @@ class _Origins:
         collected = function
         # The tests of a parametrized function are collected one after another: remember the
         # last plain function only (kept alive by the entry, like classes), not one per test.
-        key = ("function", id(function), item.path) if isinstance(function, FunctionType) else None
+        key = ("function", id(function), here) if isinstance(function, FunctionType) else None
         last = memo.get("function")
         origin = last[2] if key is not None and last is not None and last[0] == key else None
         if origin is None:
@@ -1899,54 +1904,23 @@ class _Origins:
                 with contextlib.suppress(ValueError):  # a cycle of __wrapped__
                     function = inspect.unwrap(function)
             if function is not None and hasattr(function, "__qualname__"):
-                where = _defined_in(function) or item.path
+                where = _defined_in(function) or here
                 # Interned: the names are the compiler's own identifiers, not copies per test.
                 origin = (where, tuple(map(sys.intern, function.__qualname__.split("."))))
                 if key is not None:
                     memo["function"] = key, collected, origin
             else:
                 qualname = (*classes[0][1], item.originalname) if classes else (item.originalname,)
-                origin = (item.path, qualname)
-        return cls(item.nodeid, item.path, item.fixturenames, classes, origin)
-
-    def affected_by(
-        self, scope: Scope, here: Path, tests: set[tuple[Path | None, tuple[str, ...]]]
-    ) -> bool:
-        """Whether a finding at ``scope`` of test module ``here`` affects this test.
-
-        ``tests`` holds the test functions defined in ``here`` (file, qualname), so a test's
-        body is told apart from a helper that every test of its class or module may call.
-        """
-        if not scope.qualname:
-            return self.path == here  # module level: every test of the module
-        cls_parts = scope.qualname[: scope.classes]
-        rest = scope.qualname[scope.classes :]
-        if cls_parts and not any(
-            where == here and qualname[: len(cls_parts)] == cls_parts
-            for where, qualname in self.classes
-        ):
-            return False  # a class this test's class neither is nor derives from
-        if not rest:
-            return True  # class body
-        if scope.fixture is not None:
-            return scope.fixture in self.fixturenames
-        body = (here, (*cls_parts, rest[0]))
-        if body in tests:
-            return self.function == body  # a test's body: wherever that function runs
-        # A helper function of the module, or a helper method of the class (setUp, ...).
-        return bool(cls_parts) or self.path == here
+                origin = (here, qualname)
+        return cls(item.nodeid, here, item.fixturenames, classes, origin)
 
 
 def _related(by_file: dict[Path, list[pytest.Function]]) -> dict[Path, list[_Origins]]:
-    """Per collected test module, the tests its code runs for: its own, plus those of other
-    modules whose classes derive from its classes or that collect its test functions."""
-    related: dict[Path, list[_Origins]] = {path: [] for path in by_file}
+    """Per collected test module, the tests its code runs for (see
+    :func:`pytest_ssot.attribution.related`)."""
     memo: dict[Any, Any] = {}
-    for items in by_file.values():
-        for item in items:
-            origins = _Origins.of(item, memo)
-            files = {item.path, origins.function[0], *(where for where, _ in origins.classes)}
-            for path in files:
-                if path in related:
-                    related[path].append(origins)
-    return related
+    origins = {
+        str(path): [_Origins.of(item, memo) for item in items] for path, items in by_file.items()
+    }
+    found = attribution.related(origins)
+    return {path: found[str(path)] for path in by_file}

@@ -488,59 +488,6 @@ def test_python_dash_m_and_the_console_script_are_the_same(tmp_path: Path) -> No
         assert "compliance 100.0%" in completed.stdout
 
 
-def test_indexed_attribution_matches_the_plugins_rule_for_every_scope(tmp_path: Path) -> None:
-    """`_Candidates.affected` is the indexed form of `_affected_by` (the plugin's rule)."""
-    import itertools
-
-    from pytest_ssot.discovery import StaticTest
-    from pytest_ssot.model import Scope
-
-    here, other = str(tmp_path / "test_a.py"), str(tmp_path / "test_b.py")
-    classes = {
-        "A": ((here, ("A",)),),
-        "B": ((here, ("B",)), (here, ("A",))),  # B derives from A
-        "C": ((other, ("C",)), (here, ("A",))),  # a class elsewhere deriving from A
-        "N": ((here, ("A", "N")),),
-    }
-    tests = []
-    for index, (cls, fixtures) in enumerate(itertools.product([*classes, None], [(), ("db",)])):
-        file = other if cls == "C" else here
-        function = (here, (cls or "", "test_x")) if cls else (file, (f"test_{index}",))
-        tests.append(
-            StaticTest(
-                nodeid=f"n{index}",
-                path="p",
-                file=file,
-                cls=None,
-                cls_qualname=(),
-                name="test_x",
-                line=1,
-                fixturenames=frozenset(fixtures),
-                classes=classes[cls] if cls else (),
-                function=function,
-            )
-        )
-    index = cli._Candidates(here, tests)
-    scopes = [
-        Scope(),
-        Scope(("A",), classes=1),
-        Scope(("A", "N"), classes=2),
-        Scope(("A", "test_x"), classes=1),
-        Scope(("B", "test_x"), classes=1),
-        Scope(("A", "setUp"), classes=1),
-        Scope(("A", "helper"), fixture="db", classes=1),
-        Scope(("test_3",)),
-        Scope(("helper",)),
-        Scope(("db_fixture",), fixture="db"),
-        Scope(("Z", "x"), classes=1),
-    ]
-    for scope in scopes:
-        expected = sorted(
-            t.nodeid for t in tests if cli._affected_by(t, scope, here, index.defined)
-        )
-        assert sorted(index.affected(scope)) == expected, scope
-
-
 def test_workers_also_start_with_the_spawn_method(tmp_path: Path) -> None:
     """macOS and Windows start worker processes by importing afresh (no fork)."""
     files = {f"tests/test_{i:03d}.py": LEGACY_TEST for i in range(cli.MIN_FILES_FOR_POOL)}
