@@ -661,7 +661,7 @@ class SSOTPlugin:
         module = sys.modules.get(cls.__module__)
         file = getattr(module, "__file__", None)
         if file:
-            path = Path(file)
+            path = _as_path(file)
             facts, _ = self._scan(path)
             info = facts.classes.get(cls.__qualname__) if facts else None
             if info is not None:
@@ -1840,6 +1840,13 @@ def _code_file(co_filename: str, module_file: str | None) -> str:
     ):
         return _normalised(module_file)
     return _normalised(co_filename)
+
+
+@functools.lru_cache(maxsize=8192)
+def _as_path(filename: str) -> Path:
+    # The tests of thousands of classes share a few thousand modules: one Path (and its
+    # cached hash) per module file.
+    return Path(filename)
 
 
 @functools.lru_cache(maxsize=8192)
