@@ -519,43 +519,13 @@ def evaluate(
             return False
         return True
 
-    # What a row's tests make of its rule depends on the rule and the tests only: the rows
-    # that share their tests (compact()) share this work. Held with the tests, so the id of
-    # a shared tuple stays theirs.
-    shared_modes: dict[tuple[str, int], tuple[tuple[str, ...], dict[str, Mode], list[str]]] = {}
-    shared_active: dict[tuple[str, int], list[str]] = {}
-
-    def modes_of(code: str, nodeids: tuple[str, ...]) -> tuple[dict[str, Mode], list[str]]:
-        key = (code, id(nodeids))
-        held = shared_modes.get(key)
-        if held is None or held[0] is not nodeids:
-            tests = data.tests
-            modes = {n: mode_for(code, tests[n].path) for n in nodeids}
-            held = (nodeids, modes, [n for n in nodeids if modes[n] != "off"])
-            if isinstance(nodeids, AffectedTests):
-                shared_modes[key] = held
-        return held[1], held[2]
-
-    def active_of(code: str, name: str, nodeids: tuple[str, ...], counted: list[str]) -> list[str]:
-        key = (code, id(nodeids))
-        active = shared_active.get(key) if isinstance(nodeids, AffectedTests) else None
-        if active is None:
-            tests = data.tests
-            active = [
-                n
-                for n in counted
-                if not any(e.covers(code, name) and live(e) for e in tests[n].exemptions)
-            ]
-            if isinstance(nodeids, AffectedTests):
-                shared_active[key] = active
-        return active
-
     for row in sorted(range(rows), key=store.order):
         code, path = store.code(row), store.path(row)
         info = infos.get(code)
         name = info.name if info else code.lower()
         nodeids = checked(store.tests(row))
-        modes, counted = modes_of(code, nodeids)
+        modes = {n: mode_for(code, data.tests[n].path) for n in nodeids}
+        counted = [n for n in nodeids if modes[n] != "off"]
         if not counted and (nodeids or config.mode_for(code, path) == "off"):
             continue  # switched off wherever it would count
         digest = digests[row]
@@ -567,7 +537,11 @@ def evaluate(
             status: Status = "exempted"
             active: list[str] = []
         else:
-            active = active_of(code, name, nodeids, counted)
+            active = [
+                n
+                for n in counted
+                if not any(e.covers(code, name) and live(e) for e in data.tests[n].exemptions)
+            ]
             if counted and not active:
                 status = "exempted"
             elif fingerprint in known:
