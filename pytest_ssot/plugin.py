@@ -739,10 +739,14 @@ class SSOTPlugin:
         self._evaluated = (signature, result)
         return result
 
+    def _hooked(self) -> bool:
+        """Whether a plugin's ``pytest_ssot_violation`` hook may change what is decided."""
+        return bool(self.config.hook.pytest_ssot_violation.get_hookimpls())
+
     def _filtered(self) -> SessionData:
         """The session data as plugins' ``pytest_ssot_violation`` hooks want it."""
         hook = self.config.hook.pytest_ssot_violation
-        hooked = bool(hook.get_hookimpls())
+        hooked = self._hooked()
         # An xdist controller has its workers' verdicts: hooks in conftests below the rootdir
         # are only loaded where collection happens.
         if not hooked and not self._verdicts:
@@ -1555,19 +1559,20 @@ class RuntimeGuard:
         data = plugin.data
         # A site the test already answers for (its own line reported statically, or a site
         # hit before) adds nothing: no new data for policy or for an xdist worker to send.
-        if not data.affects(finding.key, nodeid):
+        key = finding.key
+        if not data.affects(key, nodeid):
             data.add(finding, [nodeid])
-            self._attributed_at_run_time.add((finding.key, nodeid))
+            self._attributed_at_run_time.add((key, nodeid))
         elif (
             finding.source == "static"
-            and (finding.key, nodeid) not in self._attributed_at_run_time
-            and not plugin.config.hook.pytest_ssot_violation.get_hookimpls()
+            and (key, nodeid) not in self._attributed_at_run_time
+            and not plugin._hooked()
         ):
             # Attributed to this test when it was collected, so decided for the whole
             # session before the first test, and warned about then: only whether it fails
             # this test is left (a failing one normally stops the test in its setup).
             failing = plugin._failing.get(nodeid, ())
-            return fix if any(o.finding.key == finding.key for o in failing) else None
+            return fix if any(o.finding.key == key for o in failing) else None
         outcome, fails = self._decision(finding, nodeid, record)
         if outcome is None or outcome.status != "new":
             return None
@@ -1649,7 +1654,7 @@ class RuntimeGuard:
             self._decisions.clear()
             self._decided_ignores = self._ignores_noted
         store = plugin.data.findings
-        if plugin.config.hook.pytest_ssot_violation.get_hookimpls():
+        if plugin._hooked():
             findings = len(store)  # a verdict may move the finding to any file
         else:
             findings = store.count_in(finding.path) if plugin.known else 0
@@ -1667,7 +1672,7 @@ class RuntimeGuard:
         plugin = self.plugin
         hook = plugin.config.hook.pytest_ssot_violation
         decided = finding
-        if hook.get_hookimpls():
+        if plugin._hooked():
             if finding.key not in plugin._verdicts:
                 answer = hook(finding=finding, config=plugin.config)
                 plugin._verdicts[finding.key] = (

@@ -34,6 +34,7 @@ class AffectedTests(tuple[str, ...]):
 
 Tests = set[str] | AffectedTests
 _NO_TESTS = AffectedTests()
+_NO_ROWS = array("I")  # read only
 
 
 def one_or_many(items: tuple[str, ...]) -> str | tuple[str, ...]:
@@ -254,15 +255,16 @@ class FindingStore:
 
     def rows_in(self, path: str) -> tuple[int, ...]:
         """The rows of the findings in file ``path``, in the order they were added."""
-        number = self._paths.numbers.get(path)
-        rows = self._rows_of_path.get(number) if number is not None else None
-        return tuple(rows) if rows is not None else ()
+        return tuple(self._file_rows(path))
 
     def count_in(self, path: str) -> int:
         """How many findings file ``path`` has."""
+        return len(self._file_rows(path))
+
+    def _file_rows(self, path: str) -> array[int]:
         number = self._paths.numbers.get(path)
         rows = self._rows_of_path.get(number) if number is not None else None
-        return len(rows) if rows is not None else 0
+        return rows if rows is not None else _NO_ROWS
 
     # -- as a mapping ----------------------------------------------------------------------
     def __len__(self) -> int:
