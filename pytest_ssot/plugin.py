@@ -220,7 +220,7 @@ def pytest_configure(config: pytest.Config) -> None:
     plugin = SSOTPlugin(config, ssot_config)
     config.stash[PLUGIN_KEY] = plugin
     config.pluginmanager.register(plugin, "ssot-session")
-    xdist_glue.install(config, plugin)
+    xdist_glue.install(config, plugin, SSOTWarning)
     _check_runner(config, plugin)
     guard = RuntimeGuard(plugin)
     if guard.environ or guard.sources:
@@ -274,6 +274,9 @@ class SSOTPlugin:
         # Each test's warnings to issue as it starts, as indexes into the decided outcomes.
         self._warn_at: dict[str, list[int]] = {}
         self._warned: Outcomes | None = None
+        # In an xdist worker, where those warnings go instead of pytest (see xdist.py).
+        self.relayed: list[warnings.WarningMessage] | None = None
+        self._absolutes: dict[str, str] = {}  # the files they point at
         self._failing: Mapping[str, tuple[Outcome, ...]] = {}
         self._verdicts: dict[tuple[str, str, int, int], Finding | bool] = {}
         self._evaluated: tuple[tuple[int, ...], Result] | None = None
@@ -782,16 +785,9 @@ class SSOTPlugin:
             with self._shielded("deciding on the collected tests"), gcpause.paused():
                 self._decide(item.session.items)
         nodeid = item.nodeid
-        for index in self._warn_at.pop(nodeid, ()):
-            assert self._warned is not None  # set with _warn_at
-            outcome = self._warned[index]
-            f = outcome.finding
-            warnings.warn_explicit(
-                SSOTWarning(f"{f.code} {f.message} ({outcome.name})"),
-                category=SSOTWarning,
-                filename=str(self.root / f.path),
-                lineno=f.line,
-            )
+        due = self._warn_at.pop(nodeid, None)
+        if due:
+            self._issue(due)
         failing = self._failing.get(nodeid)
         closed = self._own_failures(item) if self._failures_of or self.broken else []
         if failing:
@@ -804,6 +800,36 @@ class SSOTPlugin:
             )
         if closed:
             pytest.fail(f"pytest-ssot (strict): {_closed_text(closed)}", pytrace=False)
+
+    def _issue(self, due: list[int]) -> None:
+        """Issue a test's warnings as it starts. An xdist worker catches them under the same
+        filters (an ``error`` filter still raises here, in this test's setup) and relays them
+        to the controller with the test's report: xdist would send each warning as an event
+        of its own, which for a drifted suite's thousands of warnings costs seconds."""
+        relayed = self.relayed
+        if relayed is None:
+            self._warn_due(due)
+            return
+        with warnings.catch_warnings(record=True) as caught:
+            try:
+                self._warn_due(due)
+            finally:  # also those issued before an error
+                relayed.extend(caught)
+
+    def _warn_due(self, due: list[int]) -> None:
+        warned = self._warned
+        assert warned is not None  # set with _warn_at
+        for index in due:
+            text, path, line = warned.warning(index)
+            warnings.warn_explicit(
+                SSOTWarning(text), category=SSOTWarning, filename=self._absolute(path), lineno=line
+            )
+
+    def _absolute(self, rel: str) -> str:
+        absolute = self._absolutes.get(rel)
+        if absolute is None:
+            absolute = self._absolutes[rel] = str(self.root / rel)
+        return absolute
 
     def _own_failures(self, item: pytest.Item) -> list[str]:
         """Warn (once per session) about pytest-ssot's own failures that concern this test;

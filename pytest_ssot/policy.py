@@ -354,6 +354,15 @@ class Outcomes(Sequence[Outcome]):
     def path(self, index: int) -> str:
         return self._store.path(self._rows[index])
 
+    def warning(self, index: int) -> tuple[str, str, int]:
+        """What a warning about the outcome says, and the file and line it points at, without
+        making the outcome (warn mode issues one per violation)."""
+        store, row = self._store, self._rows[index]
+        code = store.code(row)
+        info = self._infos.get(code)
+        name = info.name if info else code.lower()
+        return f"{code} {store.message(row)} ({name})", store.path(row), store.lines(row)[0]
+
     def fingerprint(self, index: int) -> str:
         start = index * FINGERPRINT_BYTES
         return self._digests[start : start + FINGERPRINT_BYTES].hex()

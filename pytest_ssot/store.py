@@ -235,6 +235,9 @@ class FindingStore:
     def path(self, row: int) -> str:
         return self._paths.names[self._path[row]]
 
+    def message(self, row: int) -> str:
+        return self._message[row]
+
     def lines(self, row: int) -> tuple[int, int]:
         """The first and last line of the row's finding."""
         return self._ints[4 * row], self._ints[4 * row + 2]

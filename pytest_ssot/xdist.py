@@ -10,7 +10,11 @@ collection order, which runs on exactly one worker. Workers only run tests and s
   added at run time (SSOT102) when that was new, so a worker that crashes has already sent
   what ran;
 * with ``config.workeroutput`` it sends whatever was not streamed yet (a worker that ran no
-  test sends everything there).
+  test sends everything there);
+* the warn-mode warnings a test's setup issued travel with its setup report, as one JSON
+  text, and the controller records them as pytest's own warning hook would (xdist sends each
+  warning as an event of its own, serialised field by field in Python: for a drifted suite's
+  thousands of warnings, seconds of work on both sides).
 
 Each message travels as one JSON text: execnet serialises nested data item by item in Python,
 which for a large suite's collected data cost workers and the controller seconds; ``json``
@@ -35,6 +39,7 @@ import json
 import os
 import shutil
 import tempfile
+import warnings
 from collections.abc import Generator, Sequence
 from pathlib import Path
 from typing import Any, Protocol, TypeVar
@@ -50,6 +55,7 @@ OUTPUT_KEY = "pytest_ssot"  # in config.workeroutput
 REPORT_ATTR = "pytest_ssot"  # on TestReport objects sent by workers
 COLLECTED_ATTR = "pytest_ssot_collected"  # the same, for a worker's collection
 COLLECTED_KEY = "pytest_ssot_collected"  # in config.workeroutput
+WARNINGS_ATTR = "pytest_ssot_warnings"  # the same, for the warnings a test issued
 SHARED_KEY = "pytest_ssot_shared"  # in workerinput: a directory all processes share
 
 Key = tuple[str, str, int, int]
@@ -65,6 +71,7 @@ class Session(Protocol):
     deselected_files: set[str]
     scanned_elsewhere: set[str]  # files scanned by workers (the controller scans nothing)
     lost: list[str]  # why the numbers miss part of what ran (a crashed worker)
+    relayed: list[warnings.WarningMessage] | None  # a worker's warnings not yet sent
     _verdicts: dict[Key, Finding | bool]
 
     def scanned(self) -> set[str]: ...
@@ -74,14 +81,16 @@ def is_worker(config: pytest.Config) -> bool:
     return hasattr(config, "workerinput")
 
 
-def install(config: pytest.Config, plugin: Session) -> None:
-    """Register the worker or controller side for this process, if xdist is in play."""
+def install(config: pytest.Config, plugin: Session, category: type[Warning]) -> None:
+    """Register the worker or controller side for this process, if xdist is in play;
+    ``category`` is the class of the warnings workers relay."""
     if is_worker(config):
         config.pluginmanager.register(WorkerHooks(plugin), "ssot-xdist-worker")
     elif config.pluginmanager.hasplugin("xdist") and config.getoption("dist", "no") != "no":
         # Only when xdist distributes (it turns -n N into --dist load): a serial run with
         # xdist installed would otherwise pay a hook call for each of its test reports.
-        config.pluginmanager.register(ControllerHooks(plugin), "ssot-xdist-controller")
+        hooks = ControllerHooks(plugin, category)
+        config.pluginmanager.register(hooks, "ssot-xdist-controller")
 
 
 def scan_order(config: pytest.Config, paths: Sequence[T]) -> list[T]:
@@ -218,6 +227,15 @@ def decode_message(raw: Any) -> dict[str, Any] | None:
     return message if isinstance(message, dict) else None
 
 
+def decode_list(raw: Any) -> list[Any] | None:
+    """A JSON list sent as text, or None when it is not one."""
+    try:
+        value = json.loads(raw) if isinstance(raw, str) else None
+    except ValueError:
+        return None
+    return value if isinstance(value, list) else None
+
+
 # -- the worker side -----------------------------------------------------------------------------
 class WorkerHooks:
     """Streams a worker's data to the controller on its test reports and workeroutput."""
@@ -225,6 +243,7 @@ class WorkerHooks:
     def __init__(self, plugin: Session) -> None:
         self.plugin = plugin
         self.collected_sent = False
+        plugin.relayed = []
 
     @pytest.hookimpl(trylast=True)
     def pytest_collection_finish(self) -> None:
@@ -238,6 +257,11 @@ class WorkerHooks:
             setattr(report, COLLECTED_ATTR, self._collected())
         if self.plugin.data.journal:
             setattr(report, REPORT_ATTR, encode_message(self._message()))
+        relayed = self.plugin.relayed
+        if relayed:
+            texts = [[str(w.message), w.filename, w.lineno] for w in relayed]
+            setattr(report, WARNINGS_ATTR, json.dumps(texts, separators=(",", ":")))
+            relayed.clear()
         return report
 
     def pytest_sessionfinish(self, session: pytest.Session) -> None:
@@ -268,8 +292,9 @@ class WorkerHooks:
 class ControllerHooks:
     """Merges what workers send; notes workers that went down before finishing."""
 
-    def __init__(self, plugin: Session) -> None:
+    def __init__(self, plugin: Session, category: type[Warning]) -> None:
         self.plugin = plugin
+        self.category = category
         self.shared: Path | None = None
         self.crashed: dict[str, str] = {}  # worker id -> why its numbers are partial
         self.unreadable = 0
@@ -327,6 +352,30 @@ class ControllerHooks:
         message = report.__dict__.pop(REPORT_ATTR, None)
         if message is not None:
             self._merge(message)
+        relayed = report.__dict__.pop(WARNINGS_ATTR, None)
+        if relayed is not None:
+            self._record_warnings(relayed, report.nodeid)
+
+    def _record_warnings(self, raw: Any, nodeid: str) -> None:
+        """Record a test's relayed warnings as xdist records a worker's warning: for the
+        terminal's warnings summary and any other plugin that follows warnings."""
+        relayed = decode_list(raw)
+        readable = relayed is not None
+        record = self.plugin.config.hook.pytest_warning_recorded.call_historic
+        for entry in relayed or ():
+            try:
+                text, filename, lineno = entry
+                message = warnings.WarningMessage(
+                    self.category(str(text)), self.category, str(filename), int(lineno)
+                )
+            except (TypeError, ValueError):
+                readable = False
+                continue
+            kwargs = {"warning_message": message, "when": "runtest", "nodeid": nodeid}
+            record(kwargs={**kwargs, "location": None})
+        if not readable:
+            self.unreadable += 1
+            self._lost()
 
     def pytest_testnodedown(self, node: Any, error: object) -> None:
         output = getattr(node, "workeroutput", None)

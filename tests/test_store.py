@@ -221,3 +221,8 @@ def test_decided_outcomes_are_made_on_demand_and_agree_with_their_counts() -> No
     assert result.by_rule == {"SSOT002": 3, "SSOT003": 1}
     assert result.worst_files() == [("tests/critical/test_c.py", 1), ("tests/test_a.py", 1)]
     assert dict(result.failing) == {"tests/critical/test_c.py::test_c": (outcomes[0],)}
+    # A warning's text and place, read without making the outcome.
+    assert [result.outcomes.warning(i) for i in range(len(outcomes))] == [
+        (f"{o.finding.code} {o.finding.message} ({o.name})", o.finding.path, o.finding.line)
+        for o in outcomes
+    ]

@@ -305,6 +305,84 @@ def test_warnings_as_errors_give_clean_test_errors_never_an_internal_error(
     assert any("test_legacy_0.py" in n for n in errored)
 
 
+WARNING_SUITE = {
+    "test_a.py": """
+        import os
+
+        import pytest
+
+        REGION = os.environ.get("XD_REGION")
+
+        def test_first():
+            pass
+
+        @pytest.mark.filterwarnings("ignore::pytest_ssot.SSOTWarning")
+        def test_quiet():
+            os.environ.get("XD_QUIET")
+
+        def test_loud():
+            os.getenv("XD_LOUD")
+    """,
+    # Notes each SSOTWarning a worker's pytest records: those xdist sends one event each.
+    "conftest.py": """
+        import pytest_ssot
+
+        configs = []
+
+        def pytest_configure(config):
+            configs.append(config)
+
+        def pytest_warning_recorded(warning_message, nodeid):
+            config = configs[0]
+            if hasattr(config, "workerinput") and issubclass(
+                warning_message.category, pytest_ssot.SSOTWarning
+            ):
+                with open(config.rootpath / "worker-recorded.txt", "a") as out:
+                    out.write(nodeid + "\\n")
+    """,
+}
+
+
+def test_a_tests_warnings_travel_with_its_report_under_the_tests_own_filters(
+    pytester: pytest.Pytester,
+) -> None:
+    pytester.makepyprojecttoml('[tool.ssot]\nmode = "warn"\n')
+    pytester.makepyfile(**{k[:-3]: textwrap.dedent(v) for k, v in WARNING_SUITE.items()})
+    serial_result, serial_report = _run(pytester, "-p", "no:randomly", report="serial.json")
+    result, report = _run(pytester, "-n", "2", "-p", "no:randomly", report="dist.json")
+
+    warned = _ssot_warnings(result)
+    assert warned == _ssot_warnings(serial_result)
+    assert any("test_a.py:5: SSOTWarning: SSOT002" in w for w in warned)  # module level
+    assert any("test_a.py:15: SSOTWarning: SSOT002" in w for w in warned)
+    assert not any("test_a.py:12:" in w for w in warned)  # the test's filter still applies
+    assert _warning_count(result) == _warning_count(serial_result) == 2
+    assert report["summary"] == serial_report["summary"]
+    # The workers' pytest never saw them: they went to the controller with the test reports.
+    assert not (pytester.path / "worker-recorded.txt").exists()
+
+
+def test_a_worker_that_crashes_after_a_tests_setup_has_sent_its_warnings(
+    pytester: pytest.Pytester,
+) -> None:
+    pytester.makepyprojecttoml('[tool.ssot]\nmode = "warn"\n')
+    pytester.makepyfile(
+        test_crash="""
+            import os
+
+            SETTING = os.environ.get("XD_CRASH")
+
+            def test_crashes_the_worker():
+                os._exit(3)
+        """
+    )
+    result, _ = _run(pytester, "-n", "1", "--max-worker-restart", "0")
+
+    result.stdout.fnmatch_lines(["*incomplete*xdist worker gw0 crashed*"])
+    # pytest would have recorded it only after the test's teardown, which never came.
+    assert any("test_crash.py:3: SSOTWarning: SSOT002" in w for w in _ssot_warnings(result))
+
+
 def test_warnings_as_errors_fail_the_same_tests_serial_and_distributed(
     pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -21,6 +21,7 @@ from pytest_ssot.xdist import (
     OUTPUT_KEY,
     PAYLOAD_VERSION,
     REPORT_ATTR,
+    WARNINGS_ATTR,
     ControllerHooks,
     FirstTime,
     collected_payload,
@@ -173,7 +174,7 @@ class _ControllerConfig:
 def _controller() -> tuple[_Plugin, ControllerHooks]:
     plugin = _Plugin()
     plugin.config = _ControllerConfig()
-    return plugin, ControllerHooks(plugin)  # type: ignore[arg-type]
+    return plugin, ControllerHooks(plugin, UserWarning)  # type: ignore[arg-type]
 
 
 def test_a_collection_travels_as_one_json_text_that_the_controller_merges() -> None:
@@ -241,10 +242,45 @@ def test_a_message_carries_undecodable_file_names_as_plain_ascii() -> None:
 
 
 @pytest.mark.parametrize("raw", ["{not json", "[1, 2]", '{"runtime": {}}', 7])
-@pytest.mark.parametrize("attr", [REPORT_ATTR, COLLECTED_ATTR])
+@pytest.mark.parametrize("attr", [REPORT_ATTR, COLLECTED_ATTR, WARNINGS_ATTR])
 def test_a_message_that_is_not_a_json_object_counts_as_unreadable(raw: Any, attr: str) -> None:
     controller, hooks = _controller()
-    hooks.pytest_runtest_logreport(SimpleNamespace(**{attr: raw}))  # type: ignore[arg-type]
+    controller.config.hook = _recording_hook([])  # type: ignore[attr-defined]
+    report = SimpleNamespace(nodeid="tests/test_a.py::test_a", **{attr: raw})
+    hooks.pytest_runtest_logreport(report)  # type: ignore[arg-type]
+    assert controller.lost == ["1 unreadable message(s) from xdist workers"]
+
+
+def _recording_hook(recorded: list[dict[str, Any]]) -> Any:
+    def call_historic(kwargs: dict[str, Any]) -> None:
+        recorded.append(kwargs)
+
+    return SimpleNamespace(pytest_warning_recorded=SimpleNamespace(call_historic=call_historic))
+
+
+def test_relayed_warnings_are_recorded_for_their_test_as_xdist_records_a_workers() -> None:
+    controller, hooks = _controller()
+    recorded: list[dict[str, Any]] = []
+    controller.config.hook = _recording_hook(recorded)  # type: ignore[attr-defined]
+    relayed = [["SSOT002 os.environ accessed (direct-environ-access)", "/p/tests/test_a.py", 3]]
+    report = SimpleNamespace(
+        nodeid="tests/test_a.py::test_a", **{WARNINGS_ATTR: json.dumps(relayed)}
+    )
+    hooks.pytest_runtest_logreport(report)  # type: ignore[arg-type]
+
+    (kwargs,) = recorded
+    message = kwargs.pop("warning_message")
+    assert kwargs == {"when": "runtest", "nodeid": "tests/test_a.py::test_a", "location": None}
+    assert (message.category, str(message.message)) == (UserWarning, relayed[0][0])
+    assert isinstance(message.message, UserWarning)
+    assert (message.filename, message.lineno, message.line) == ("/p/tests/test_a.py", 3, None)
+    assert controller.lost == []
+    assert not hasattr(report, WARNINGS_ATTR)  # taken off: the report goes on to others
+
+    # A broken entry is lost (and said so); the readable ones beside it still count.
+    bad = SimpleNamespace(nodeid="t::b", **{WARNINGS_ATTR: json.dumps([["x"], *relayed])})
+    hooks.pytest_runtest_logreport(bad)  # type: ignore[arg-type]
+    assert len(recorded) == 2
     assert controller.lost == ["1 unreadable message(s) from xdist workers"]
 
 
