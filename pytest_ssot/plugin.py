@@ -1300,6 +1300,7 @@ class RuntimeGuard:
         self._propagated: set[int] = set()
         self._suppressions: dict[str, dict[int, frozenset[str]]] = {}
         self._fresh: set[str] = set()  # files whose lines linecache has checked this session
+        self._rels: dict[str, str] = {}  # each accessing file, rootdir-relative
         # Policy's decisions on run-time sites, each with the number of findings it was
         # decided among (see _decision).
         self._decisions: dict[tuple[Key, TestRecord], tuple[int, _Decision]] = {}
@@ -1567,8 +1568,25 @@ class RuntimeGuard:
         record = plugin.data.tests.get(nodeid) if nodeid else None
         if nodeid is None or record is None or self._mode(code, record.path) == "off":
             return None
-        rel = relpath(filename, plugin.root)
-        finding = self._static_at(static_code, rel, line)
+        rel = self._rels.get(filename)
+        if rel is None:
+            rel = self._rels[filename] = relpath(filename, plugin.root)
+        data = plugin.data
+        sites = plugin.static_sites()
+        key = sites.key_at(static_code, rel, line)
+        if (
+            key is not None
+            and (key, nodeid) not in self._attributed_at_run_time
+            and not plugin._hooked()
+            and data.affects(key, nodeid)
+        ):
+            # The static finding on this line was attributed to this test when it was
+            # collected, so decided for the whole session before the first test and warned
+            # about then: only whether it fails this test is left (a failing one normally
+            # stops the test in its setup).
+            failing = plugin._failing.get(nodeid, ())
+            return fix if any(o.finding.key == key for o in failing) else None
+        finding = None if key is None else sites.finding(key)
         if finding is None:
             self._note_suppression(code, filename, rel, line)
             finding = Finding(
@@ -1582,23 +1600,12 @@ class RuntimeGuard:
                 snippet=normalise_snippet(self._source_line(filename, line)),
                 end_line=line,
             )
-        data = plugin.data
         # A site the test already answers for (its own line reported statically, or a site
         # hit before) adds nothing: no new data for policy or for an xdist worker to send.
         key = finding.key
         if not data.affects(key, nodeid):
             data.add(finding, [nodeid])
             self._attributed_at_run_time.add((key, nodeid))
-        elif (
-            finding.source == "static"
-            and (key, nodeid) not in self._attributed_at_run_time
-            and not plugin._hooked()
-        ):
-            # Attributed to this test when it was collected, so decided for the whole
-            # session before the first test, and warned about then: only whether it fails
-            # this test is left (a failing one normally stops the test in its setup).
-            failing = plugin._failing.get(nodeid, ())
-            return fix if any(o.finding.key == key for o in failing) else None
         outcome, fails = self._decision(finding, nodeid, record)
         if outcome is None or outcome.status != "new":
             return None
@@ -1630,10 +1637,6 @@ class RuntimeGuard:
             filename=filename,
             lineno=line,
         )
-
-    def _static_at(self, code: str, rel: str, line: int) -> Finding | None:
-        """The static ``code`` finding that already reports this line, if any."""
-        return self.plugin.static_sites().at(code, rel, line)
 
     def _note_suppression(self, code: str, filename: str, rel: str, line: int) -> None:
         """Make the inline ignore on a line hit at run time visible to policy for ``code``.

@@ -677,9 +677,11 @@ DECISIONS = """
 import pytest
 
 from pytest_ssot import plugin as ssot_plugin
+from pytest_ssot.store import FindingStore
 
-counts = {"evaluations": 0}
+counts = {"evaluations": 0, "made": 0, "made_by_tests": 0}
 _evaluate = ssot_plugin.evaluate
+_finding = FindingStore.finding
 
 
 def _counting(*args, **kwargs):
@@ -687,19 +689,33 @@ def _counting(*args, **kwargs):
     return _evaluate(*args, **kwargs)
 
 
+def _counting_finding(self, row):
+    counts["made"] += 1
+    return _finding(self, row)
+
+
 ssot_plugin.evaluate = _counting
+FindingStore.finding = _counting_finding
 
 
 @pytest.hookimpl(trylast=True)
 def pytest_collection_finish(session):
     counts["added"] = session.config.stash[ssot_plugin.PLUGIN_KEY].data.additions
+    counts["made_at_collection"] = counts["made"]
+
+
+def pytest_runtest_logfinish():
+    # Findings made from the store while tests ran (the session's end makes its own).
+    counts["made_by_tests"] = counts["made"] - counts["made_at_collection"]
 
 
 def pytest_unconfigure(config):
     data = config.stash[ssot_plugin.PLUGIN_KEY].data
     ssot_plugin.evaluate = _evaluate
+    FindingStore.finding = _finding
     with open("decisions.txt", "w") as out:
-        out.write(f"{counts['evaluations']} {data.additions - counts['added']}")
+        added = data.additions - counts["added"]
+        out.write(f"{counts['evaluations']} {added} {counts['made_by_tests']}")
 """
 
 
@@ -744,9 +760,11 @@ def test_hits_a_test_already_answers_for_add_nothing_and_are_decided_once(
     helper, ignored = sorted(_runtime(report), key=lambda v: v["line"])
     assert (helper["status"], len(helper["nodeids"])) == ("new", 40)
     assert (ignored["status"], len(ignored["nodeids"])) == ("exempted", 40)
-    evaluations, added = map(int, (pytester.path / "decisions.txt").read_text().split())
+    evaluations, added, made = map(int, (pytester.path / "decisions.txt").read_text().split())
     # Each helper's site, once per test; never a test's own line again.
     assert added == 80
+    # Nor is a test's own line made into a finding to find that out (42 when it was).
+    assert made <= 4
     # After collection, each helper's first hit, the session's end: an inline ignore noted
     # again at each later hit of its line must not make policy decide afresh.
     assert evaluations <= 5
@@ -790,12 +808,14 @@ def test_own_lines_are_not_decided_again_and_new_sites_keep_other_decisions(
     assert sum(v["path"] == "tests/readers.py" for v in runtime) == 30
     (alias,) = (v for v in runtime if v["path"] == "tests/helpers.py")
     assert len(alias["nodeids"]) == 30
-    evaluations, added = map(int, (pytester.path / "decisions.txt").read_text().split())
+    evaluations, added, made = map(int, (pytester.path / "decisions.txt").read_text().split())
     assert added == 60  # each reader's site and the shared helper's, in each test
     # After collection, each reader's first hit, the shared helper's first hit in the one
     # file, the session's end. Deciding each own line again made it 30 more, and forgetting
     # every decision at each new site 30 more again.
     assert evaluations <= 34
+    # Own lines make no finding object either: 61 when each did, 31 for the readers' sites.
+    assert made <= 35
 
 
 def test_a_strict_tier_raises_while_the_default_tier_warns(pytester: pytest.Pytester) -> None:

@@ -127,6 +127,10 @@ def test_static_sites_find_the_first_site_covering_a_line_and_hold_only_the_unat
     assert sites.at("SSOT201", "t.py", 3) == wider  # per rule: the SSOT002 site is not it
     assert sites.at("SSOT002", "t.py", 5) is None
     assert sites.at("SSOT002", "other.py", 3) is None
+    # The key alone, for a hit that needs no more, names the same finding.
+    assert sites.key_at("SSOT002", "t.py", 4) == attributed.key
+    assert sites.key_at("SSOT002", "t.py", 10) == unattributed.key
+    assert sites.key_at("SSOT002", "t.py", 5) is None
     assert sites.at("SSOT003", "t.py", 3) is None
     assert sites.at("SSOT002", "u.py", 2**40) == _finding(2**40, path="u.py")
     assert list(sites._unattributed) == [
