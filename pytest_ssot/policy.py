@@ -456,6 +456,18 @@ def _suppressed(
     return None
 
 
+def _shared_record(nodeids: Sequence[str], tests: Mapping[str, TestRecord]) -> TestRecord | None:
+    """The record every test of ``nodeids`` has, or None (none, or more than one)."""
+    if not nodeids:
+        return None
+    first = tests[nodeids[0]]
+    for nodeid in nodeids:
+        record = tests[nodeid]
+        if record is not first and record != first:
+            return None
+    return first
+
+
 def evaluate(
     data: SessionData,
     config: Config,
@@ -506,20 +518,23 @@ def evaluate(
         return tier_cache[path]
 
     # Findings share their affected tests (SessionData.compact): so do their outcomes.
-    checked_cache: dict[AffectedTests, tuple[str, ...]] = {}
+    tests = data.tests
+    checked_cache: dict[AffectedTests, tuple[tuple[str, ...], TestRecord | None]] = {}
 
-    def checked(affected: Iterable[str]) -> tuple[str, ...]:
+    def checked(affected: Iterable[str]) -> tuple[tuple[str, ...], TestRecord | None]:
+        """The checked tests among ``affected``, and the one record they all share if they
+        do (tests of one file with the same exemptions: nearly every finding's)."""
         if not isinstance(affected, AffectedTests):
-            return tuple(sorted(n for n in affected if n in data.tests))
-        nodeids = checked_cache.get(affected)
-        if nodeids is None:
-            tests = data.tests
+            nodeids = tuple(sorted(n for n in affected if n in tests))
+            return nodeids, _shared_record(nodeids, tests)
+        known_answer = checked_cache.get(affected)
+        if known_answer is None:
             if all(n in tests for n in affected):
                 nodeids = affected  # already sorted: the very same tuple, not a copy
             else:
                 nodeids = tuple(n for n in affected if n in tests)
-            checked_cache[affected] = nodeids
-        return nodeids
+            known_answer = checked_cache[affected] = nodeids, _shared_record(nodeids, tests)
+        return known_answer
 
     def live(exemption: Exemption) -> bool:
         until = parse_until(exemption.until) if exemption.until else None
@@ -532,25 +547,36 @@ def evaluate(
         code, path = store.code(row), store.path(row)
         info = infos.get(code)
         name = info.name if info else code.lower()
-        nodeids = checked(store.tests(row))
-        modes = {n: mode_for(code, data.tests[n].path) for n in nodeids}
-        counted = [n for n in nodeids if modes[n] != "off"]
+        nodeids, shared = checked(store.tests(row))
+        # With one shared record, one mode and one exemption check stand for every test.
+        modes: dict[str, Mode] = {}
+        if shared is not None:
+            shared_mode = mode_for(code, shared.path)
+            counted: Sequence[str] = nodeids if shared_mode != "off" else ()
+        else:
+            modes = {n: mode_for(code, tests[n].path) for n in nodeids}
+            counted = [n for n in nodeids if modes[n] != "off"]
         if not counted and (nodeids or config.mode_for(code, path) == "off"):
             continue  # switched off wherever it would count
         digest = digests[row]
         fingerprint = digest.hex()
         line, end_line = store.lines(row)
         ignore_line = _suppressed(code, line, end_line, data.suppressions.get(path, {}), name)
+        active: Sequence[str]
         if ignore_line is not None:
             used_ignores.add((path, ignore_line))
             status: Status = "exempted"
-            active: list[str] = []
+            active = ()
         else:
-            active = [
-                n
-                for n in counted
-                if not any(e.covers(code, name) and live(e) for e in data.tests[n].exemptions)
-            ]
+            if shared is not None:
+                exempt = any(e.covers(code, name) and live(e) for e in shared.exemptions)
+                active = () if exempt else counted
+            else:
+                active = [
+                    n
+                    for n in counted
+                    if not any(e.covers(code, name) and live(e) for e in tests[n].exemptions)
+                ]
             if counted and not active:
                 status = "exempted"
             elif fingerprint in known:
@@ -558,10 +584,19 @@ def evaluate(
                 matched.add(fingerprint)
             else:
                 status = "new"
-        strongest: Mode = "strict" if any(modes[n] == "strict" for n in counted) else "warn"
+        strongest: Mode
         if not nodeids:
             strongest = config.mode_for(code, path)
-        failing_ids = tuple(n for n in active if status == "new" and modes[n] == "strict")
+        elif shared is not None:
+            strongest = "strict" if shared_mode == "strict" else "warn"
+        else:
+            strongest = "strict" if any(modes[n] == "strict" for n in counted) else "warn"
+        if status != "new":
+            failing_ids: tuple[str, ...] = ()
+        elif shared is not None:
+            failing_ids = tuple(active) if shared_mode == "strict" else ()
+        else:
+            failing_ids = tuple(n for n in active if modes[n] == "strict")
         outcomes.append(row, digest, status, strongest, tier_name(path), nodeids, failing_ids)
         noncompliant.update(active)
 

@@ -7,6 +7,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from pytest_ssot.config import Config, Tier
 from pytest_ssot.model import Exemption, Finding, Scope, UncheckedFile, fingerprints
@@ -321,3 +323,76 @@ def test_a_finding_of_one_test_holds_its_node_id_alone_and_still_grows() -> None
     assert data.affected[_finding(line=3).key] == {"t.py::test_a", "t.py::test_b"}
     outcome = _evaluate(data, _config()).outcomes[0]
     assert outcome.nodeids == ("t.py::test_a", "t.py::test_b")
+
+
+_TESTS = [
+    (f"{path}::test_{n}", path)
+    for path in ("tests/test_a.py", "tests/critical/test_b.py")
+    for n in range(3)
+]
+_EXEMPTIONS = (
+    (),
+    (Exemption(frozenset({"SSOT002"}), "why", None, "origin"),),
+    (Exemption(frozenset(), "why", "2030-06-01", "old"),),  # expired
+    (Exemption(frozenset({"ad-hoc-mock"}), "why", "2099-01-01", "by name"),),
+)
+
+
+@given(
+    per_file=st.lists(st.sampled_from(_EXEMPTIONS), min_size=2, max_size=2),
+    odd_one=st.none() | st.tuples(st.integers(0, 5), st.sampled_from(_EXEMPTIONS)),
+    findings=st.lists(
+        st.tuples(
+            st.sampled_from(["SSOT002", "SSOT003"]),
+            st.integers(1, 4),
+            st.sets(st.integers(0, 2), min_size=1),  # tests of the finding's own file
+            st.booleans(),  # and one of the other file's (a conftest's finding, say)
+        ),
+        max_size=6,
+    ),
+    ignored=st.sets(st.integers(1, 4), max_size=2),
+    mode=st.sampled_from(["warn", "strict"]),
+    tier_mode=st.sampled_from(["warn", "strict", "off"]),
+)
+@settings(max_examples=300, deadline=None)
+def test_tests_sharing_a_record_are_decided_as_if_each_had_its_own(
+    per_file: list[tuple[Exemption, ...]],
+    odd_one: tuple[int, tuple[Exemption, ...]] | None,
+    findings: list[tuple[str, int, set[int], bool]],
+    ignored: set[int],
+    mode: str,
+    tier_mode: str,
+) -> None:
+    # Tests of one file with the same exemptions share a record, and policy decides once for
+    # all of them; with a record each (an exemption that covers nothing makes each distinct)
+    # it decides test by test. The answers must be the same.
+    config = _config(mode=mode, tiers=(Tier("critical", ("tests/critical/**",), tier_mode),))
+    exemptions = [per_file[index // 3] for index in range(len(_TESTS))]
+    if odd_one is not None:
+        exemptions[odd_one[0]] = odd_one[1]
+
+    def session(distinct: bool) -> SessionData:
+        data = SessionData()
+        for index, (nodeid, path) in enumerate(_TESTS):
+            noop = (Exemption(frozenset({"SSOT999"}), "covers nothing", None, f"noop{index}"),)
+            data.tests[nodeid] = Record(path, exemptions[index] + (noop if distinct else ()))
+        for code, line, own, other in findings:
+            first = 0 if line % 2 else 3  # test_a.py's tests, or test_b.py's
+            affected = [_TESTS[first + i][0] for i in own] + [_TESTS[3 - first][0]] * other
+            path = _TESTS[first][1]
+            data.add(_finding(code=code, path=path, line=line), affected)
+        for path in ("tests/test_a.py", "tests/critical/test_b.py"):
+            data.suppressions[path] = {number: frozenset({"SSOT002"}) for number in ignored}
+        data.compact()
+        return data
+
+    shared, each = _evaluate(session(False), config), _evaluate(session(True), config)
+    assert list(shared.outcomes) == list(each.outcomes)
+    assert (shared.compliant, shared.by_tier, shared.by_file) == (
+        each.compliant,
+        each.by_tier,
+        each.by_file,
+    )
+    assert dict(shared.failing) == dict(each.failing)
+    assert shared.expired == each.expired
+    assert shared.unused_ignores == each.unused_ignores
