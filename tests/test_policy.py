@@ -245,6 +245,28 @@ def test_session_data_merges_without_duplicates() -> None:
     assert result.unchecked == (UncheckedFile("bad.py", "syntax error"),)
 
 
+def test_the_first_merge_into_an_empty_session_takes_its_findings_as_they_are() -> None:
+    # An xdist controller holds nothing until the first worker's collection arrives: making
+    # and adding each of a large suite's findings again cost it a large part of a second.
+    first = _data(("t.py::test_a", "t.py"))
+    first.add(_finding(line=3), ["t.py::test_a"])
+    first.compact()
+    controller = SessionData()
+    controller.session_findings.append(Finding("SSOT004", "", 0, 0, "not started by the runner"))
+    before = controller.signature()
+    controller.merge(first)
+    assert controller.findings is first.findings
+    assert controller.tests is first.tests
+    assert controller.signature() != before  # a cached decision is not reused
+    assert len(controller.session_findings) == 1
+
+    second = _data(("t.py::test_b", "t.py"))
+    second.add(_finding(line=3), ["t.py::test_b"])
+    controller.merge(second)  # not empty any more: merged finding by finding
+    assert set(controller.affected[_finding(line=3).key]) == {"t.py::test_a", "t.py::test_b"}
+    assert set(controller.tests) == {"t.py::test_a", "t.py::test_b"}
+
+
 def test_session_level_findings_are_reported_but_attributed_to_no_test() -> None:
     data = _data(("t.py::test_a", "t.py"))
     data.session_findings.append(Finding("SSOT004", "", 0, 0, "not started by the runner"))
