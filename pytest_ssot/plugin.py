@@ -1915,45 +1915,62 @@ class _Origins:
         MRO, and those of the last test function (a parametrized one's tests follow each
         other), computed once instead of once per test."""
         memo = {} if memo is None else memo
-        here = str(item.path)
-        test_class = _test_class(item)
-        classes: tuple[tuple[str | None, tuple[str, ...]], ...] = ()
-        if test_class is not None:
-            # By id (a metaclass may make classes unhashable); the entry keeps the class alive.
-            key: Any = ("class", id(test_class), here)
-            if key not in memo:
-                memo[key] = (
-                    test_class,
-                    tuple(
-                        (
-                            _defined_in(klass) or (here if klass is test_class else None),
-                            tuple(klass.__qualname__.split(".")),
-                        )
-                        for klass in test_class.__mro__[:-1]  # not object
-                    ),
-                )
-            classes = memo[key][1]
+        # The tests of one class or module follow each other and share its file and classes.
+        parent = item.parent
+        last_parent = memo.get("parent")
+        if last_parent is not None and last_parent[0] is parent:
+            here, classes = last_parent[1], last_parent[2]
+        else:
+            here, classes = str(item.path), cls._classes(item, memo)
+            memo["parent"] = parent, here, classes
         function: Any = getattr(item, "function", None)
         collected = function
         # The tests of a parametrized function are collected one after another: remember the
         # last plain function only (kept alive by the entry, like classes), not one per test.
-        key = ("function", id(function), here) if isinstance(function, FunctionType) else None
+        plain = isinstance(function, FunctionType)
         last = memo.get("function")
-        origin = last[2] if key is not None and last is not None and last[0] == key else None
+        origin = None
+        if plain and last is not None and last[0] is function and last[1] is here:
+            origin = last[2]
         if origin is None:
-            if function is not None:
+            if hasattr(function, "__wrapped__"):  # rare: not worth inspect.unwrap's set-up
                 with contextlib.suppress(ValueError):  # a cycle of __wrapped__
                     function = inspect.unwrap(function)
             if function is not None and hasattr(function, "__qualname__"):
                 where = _defined_in(function) or here
                 # Interned: the names are the compiler's own identifiers, not copies per test.
                 origin = (where, tuple(map(sys.intern, function.__qualname__.split("."))))
-                if key is not None:
-                    memo["function"] = key, collected, origin
+                if plain:
+                    memo["function"] = collected, here, origin
             else:
                 qualname = (*classes[0][1], item.originalname) if classes else (item.originalname,)
                 origin = (here, qualname)
         return cls(item.nodeid, here, item.fixturenames, classes, origin)
+
+    @staticmethod
+    def _classes(
+        item: pytest.Function, memo: dict[Any, Any]
+    ) -> tuple[tuple[str | None, tuple[str, ...]], ...]:
+        """Where the test's class and each of its bases are defined, once per class."""
+        test_class = _test_class(item)
+        if test_class is None:
+            return ()
+        here = str(item.path)
+        # By id (a metaclass may make classes unhashable); the entry keeps the class alive.
+        key = ("class", id(test_class), here)
+        if key not in memo:
+            memo[key] = (
+                test_class,
+                tuple(
+                    (
+                        _defined_in(klass) or (here if klass is test_class else None),
+                        tuple(klass.__qualname__.split(".")),
+                    )
+                    for klass in test_class.__mro__[:-1]  # not object
+                ),
+            )
+        classes: tuple[tuple[str | None, tuple[str, ...]], ...] = memo[key][1]
+        return classes
 
 
 def _related(by_file: dict[Path, list[pytest.Function]]) -> dict[Path, list[_Origins]]:

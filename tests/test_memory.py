@@ -180,4 +180,6 @@ def test_what_attribution_keeps_per_test_is_small_and_shared(pytester: pytest.Py
     assert "tmp_path" in first.fixturenames
     assert first.function is second.function  # one parametrized function, one origin
     assert first.function[1] == ("TestX", "test_x")
-    assert len(memo) == 2  # the class's MRO and the last function, not one entry per test
+    assert first.classes is second.classes  # one class, one MRO
+    # The class's MRO, the last parent and the last function, not one entry per test.
+    assert len(memo) == 3
