@@ -371,8 +371,14 @@ class ControllerHooks:
             except (TypeError, ValueError):
                 readable = False
                 continue
-            kwargs = {"warning_message": message, "when": "runtest", "nodeid": nodeid}
-            record(kwargs={**kwargs, "location": None})
+            record(
+                kwargs={
+                    "warning_message": message,
+                    "when": "runtest",
+                    "nodeid": nodeid,
+                    "location": None,
+                }
+            )
         if not readable:
             self.unreadable += 1
             self._lost()
