@@ -83,7 +83,7 @@ from pytest_ssot.rules import (
     check_file,
     function_test_message,
 )
-from pytest_ssot.scanner import FileFacts, scan
+from pytest_ssot.scanner import FileFacts
 from pytest_ssot.sourceguard import Call, SourceGuard, Unrecordable
 from pytest_ssot.store import FindingStore, Key, StaticSites
 
@@ -391,14 +391,17 @@ class SSOTPlugin:
             rel = relpath(path, self.root)
             if facts is not None and facts.error is None:
                 # The text prefilter skips parsing files without trigger words; parse this
-                # one fully so the summary gives the real reason (syntax, encoding, nesting).
-                try:
-                    reason = scan(path.read_bytes(), rel, full=True).error
-                except OSError:
-                    reason = None
+                # one fully so the summary gives the real reason (syntax, encoding, nesting),
+                # once: the next session finds it in the cache.
+                full, _ = check_file(path, rel, self.ruleset, self._full_cache, full=True)
                 self.data.unchecked[rel] = UncheckedFile(
-                    rel, reason or "failed to import (see errors)"
+                    rel, full.error or "failed to import (see errors)"
                 )
+
+    @functools.cached_property
+    def _full_cache(self) -> ScanCache:
+        """The cache of full scans, as ``ssot check`` makes them (the two share entries)."""
+        return ScanCache(self.cache.directory, self.ruleset.cache_salt(full=True))
 
     def pytest_deselected(self, items: list[pytest.Item]) -> None:
         self.deselected += len(items)

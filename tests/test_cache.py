@@ -267,6 +267,33 @@ def test_the_plugin_keeps_its_cache_in_pytests_cache_directory(project: pytest.P
     assert warm.directory == project.path / ".pytest_cache" / "d" / "ssot-scan"
 
 
+def test_a_file_pytest_cannot_collect_is_parsed_for_its_reason_once(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from pytest_ssot import scanner
+    from pytest_ssot.plugin import PLUGIN_KEY
+
+    pytester.makepyprojecttoml('[tool.ssot]\nmode = "warn"\n')
+    # No trigger word, so the plugin's own scan does not parse it: only the full scan that
+    # finds the summary's reason does, and the next session finds that in the cache.
+    pytester.makepyfile(test_broken="def test_a(:\n    pass\n", test_b="def test_b(): pass\n")
+    parse = scanner._parse
+    parsed: list[str] = []
+
+    def counting(data: bytes, path: str) -> object:
+        parsed.append(path)
+        return parse(data, path)
+
+    monkeypatch.setattr(scanner, "_parse", counting)
+    for expected in (["test_broken.py"], []):
+        parsed.clear()
+        recorder = pytester.inline_run("-p", "ssot")
+        plugin = recorder.getcall("pytest_sessionfinish").session.config.stash[PLUGIN_KEY]
+        (unchecked,) = plugin.data.unchecked.values()
+        assert unchecked.reason.startswith("syntax error (line 1)")
+        assert parsed == expected
+
+
 def test_an_edited_test_file_is_scanned_again(project: pytest.Pytester) -> None:
     _plugin_cache(project)
     project.makepyfile(test_b="import os\n\ndef test_b():\n    os.getenv('B')\n")
