@@ -14,7 +14,9 @@ collection order, which runs on exactly one worker. Workers only run tests and s
 * the warn-mode warnings a test's setup issued travel with its setup report, as one JSON
   text, and the controller records them as pytest's own warning hook would (xdist sends each
   warning as an event of its own, serialised field by field in Python: for a drifted suite's
-  thousands of warnings, seconds of work on both sides).
+  thousands of warnings, seconds of work on both sides). Each carries the source line the
+  warnings summary shows, read by the worker: the controller, which also receives every
+  report, would otherwise read each warned file for it (a second for a large suite).
 
 Each message travels as one JSON text: execnet serialises nested data item by item in Python,
 which for a large suite's collected data cost workers and the controller seconds; ``json``
@@ -39,6 +41,7 @@ import json
 import os
 import shutil
 import tempfile
+import tokenize
 import warnings
 from collections.abc import Generator, Sequence
 from pathlib import Path
@@ -244,6 +247,7 @@ class WorkerHooks:
         self.plugin = plugin
         self.collected_sent = False
         plugin.relayed = []
+        self._sources: dict[str, tuple[str, ...]] = {}  # the last few warned files' lines
 
     @pytest.hookimpl(trylast=True)
     def pytest_collection_finish(self) -> None:
@@ -259,10 +263,25 @@ class WorkerHooks:
             setattr(report, REPORT_ATTR, encode_message(self._message()))
         relayed = self.plugin.relayed
         if relayed:
-            texts = [[str(w.message), w.filename, w.lineno] for w in relayed]
+            texts = [
+                [str(w.message), w.filename, w.lineno, self._line(w.filename, w.lineno)]
+                for w in relayed
+            ]
             setattr(report, WARNINGS_ATTR, json.dumps(texts, separators=(",", ":")))
             relayed.clear()
         return report
+
+    def _line(self, filename: str, lineno: int) -> str:
+        """The line a warning points at, as :mod:`linecache` would read it for the warnings
+        summary ("" when it cannot be read). A test's warnings point into a few files, and
+        the tests of one file mostly run one after another on the same worker: the last few
+        files' lines are kept, not every file's."""
+        lines = self._sources.get(filename)
+        if lines is None:
+            if len(self._sources) >= 16:
+                self._sources.clear()
+            lines = self._sources[filename] = _source_lines(filename)
+        return lines[lineno - 1] if 0 < lineno <= len(lines) else ""
 
     def pytest_sessionfinish(self, session: pytest.Session) -> None:
         # Runs before xdist sends workeroutput (its hook wrapper sends after all others).
@@ -364,9 +383,13 @@ class ControllerHooks:
         record = self.plugin.config.hook.pytest_warning_recorded.call_historic
         for entry in relayed or ():
             try:
-                text, filename, lineno = entry
+                text, filename, lineno, line = entry
                 message = warnings.WarningMessage(
-                    self.category(str(text)), self.category, str(filename), int(lineno)
+                    self.category(str(text)),
+                    self.category,
+                    str(filename),
+                    int(lineno),
+                    line=str(line),
                 )
             except (TypeError, ValueError):
                 readable = False
@@ -399,6 +422,19 @@ class ControllerHooks:
         name = _worker_id(getattr(report, "node", None))
         self.crashed[name] = f"xdist worker {name} crashed running {crashitem}"
         self._lost()
+
+
+def _source_lines(filename: str) -> tuple[str, ...]:
+    """A file's lines read as :func:`linecache.updatecache` reads them (the encoding its
+    coding cookie declares, universal newlines), without filling linecache."""
+    try:
+        with tokenize.open(filename) as handle:
+            lines = handle.readlines()
+    except (OSError, UnicodeDecodeError, SyntaxError):
+        return ()
+    if lines and not lines[-1].endswith("\n"):
+        lines[-1] += "\n"
+    return tuple(lines)
 
 
 def _worker_id(node: Any) -> str:

@@ -210,6 +210,14 @@ def _ssot_warnings(result: pytest.RunResult) -> list[str]:
     return sorted(re.findall(r"(\S+:\d+: SSOTWarning: .*)", result.stdout.str()))
 
 
+def _warnings_summary(result: pytest.RunResult) -> list[str]:
+    """The lines of pytest's warnings summary, in a stable order."""
+    lines = result.stdout.lines
+    start = next(i for i, line in enumerate(lines) if "warnings summary" in line)
+    end = next(i for i in range(start + 1, len(lines)) if lines[i].startswith("-- Docs"))
+    return sorted(lines[start + 1 : end])
+
+
 def _warning_count(result: pytest.RunResult) -> int:
     match = re.search(r"(\d+) warnings?", result.stdout.lines[-1])
     assert match is not None, result.stdout.lines[-1]
@@ -353,6 +361,9 @@ def test_a_tests_warnings_travel_with_its_report_under_the_tests_own_filters(
 
     warned = _ssot_warnings(result)
     assert warned == _ssot_warnings(serial_result)
+    # The whole summary, source lines included (the worker reads those for the controller).
+    assert _warnings_summary(result) == _warnings_summary(serial_result)
+    assert '    REGION = os.environ.get("XD_REGION")' in _warnings_summary(result)
     assert any("test_a.py:5: SSOTWarning: SSOT002" in w for w in warned)  # module level
     assert any("test_a.py:15: SSOTWarning: SSOT002" in w for w in warned)
     assert not any("test_a.py:12:" in w for w in warned)  # the test's filter still applies

@@ -262,7 +262,8 @@ def test_relayed_warnings_are_recorded_for_their_test_as_xdist_records_a_workers
     controller, hooks = _controller()
     recorded: list[dict[str, Any]] = []
     controller.config.hook = _recording_hook(recorded)  # type: ignore[attr-defined]
-    relayed = [["SSOT002 os.environ accessed (direct-environ-access)", "/p/tests/test_a.py", 3]]
+    text = "SSOT002 os.environ accessed (direct-environ-access)"
+    relayed = [[text, "/p/tests/test_a.py", 3, "    os.environ.get('A')\n"]]
     report = SimpleNamespace(
         nodeid="tests/test_a.py::test_a", **{WARNINGS_ATTR: json.dumps(relayed)}
     )
@@ -273,7 +274,8 @@ def test_relayed_warnings_are_recorded_for_their_test_as_xdist_records_a_workers
     assert kwargs == {"when": "runtest", "nodeid": "tests/test_a.py::test_a", "location": None}
     assert (message.category, str(message.message)) == (UserWarning, relayed[0][0])
     assert isinstance(message.message, UserWarning)
-    assert (message.filename, message.lineno, message.line) == ("/p/tests/test_a.py", 3, None)
+    assert (message.filename, message.lineno) == ("/p/tests/test_a.py", 3)
+    assert message.line == relayed[0][3]  # the worker's: the controller reads no file for it
     assert controller.lost == []
     assert not hasattr(report, WARNINGS_ATTR)  # taken off: the report goes on to others
 
@@ -282,6 +284,38 @@ def test_relayed_warnings_are_recorded_for_their_test_as_xdist_records_a_workers
     hooks.pytest_runtest_logreport(bad)  # type: ignore[arg-type]
     assert len(recorded) == 2
     assert controller.lost == ["1 unreadable message(s) from xdist workers"]
+
+
+def test_a_worker_sends_each_warnings_line_as_linecache_reads_it(tmp_path: Path) -> None:
+    import linecache
+    import warnings
+
+    from pytest_ssot import xdist
+
+    latin = tmp_path / "test_latin.py"
+    latin.write_bytes(b"# -*- coding: latin-1 -*-\r\nimport os\r\nX = '\xe9'  # os.environ\r\n")
+    plain = tmp_path / "test_plain.py"
+    plain.write_text("import os\n\n\ndef test_a():\n    os.getenv('A')", encoding="utf-8")
+    plugin = _Plugin()
+    worker = xdist.WorkerHooks(plugin)  # type: ignore[arg-type]
+    worker.collected_sent = True
+    wanted = [(latin, 3), (plain, 5), (plain, 9), (tmp_path / "gone.py", 1)]
+    assert plugin.relayed == []
+    plugin.relayed = [  # type: ignore[assignment]
+        warnings.WarningMessage(UserWarning("w"), UserWarning, str(path), line)
+        for path, line in wanted
+    ]
+    report = SimpleNamespace()
+    hook = worker.pytest_runtest_makereport()
+    next(hook)
+    with pytest.raises(StopIteration):
+        hook.send(report)
+
+    sent = json.loads(getattr(report, WARNINGS_ATTR))
+    assert [entry[3] for entry in sent] == [linecache.getline(str(p), n) for p, n in wanted]
+    assert sent[0][3] == "X = '\u00e9'  # os.environ\n"  # its declared encoding, one newline
+    assert sent[2][3] == ""  # past the end, as linecache says
+    assert plugin.relayed == []
 
 
 def test_a_worker_that_finished_is_not_counted_as_crashed_when_its_node_goes_down() -> None:
