@@ -426,11 +426,12 @@ class ControllerHooks:
 
 def _source_lines(filename: str) -> tuple[str, ...]:
     """A file's lines read as :func:`linecache.updatecache` reads them (the encoding its
-    coding cookie declares, universal newlines), without filling linecache."""
+    coding cookie declares, universal newlines), without filling linecache. Whatever makes
+    linecache give up (and a name it cannot even open) gives no lines."""
     try:
         with tokenize.open(filename) as handle:
             lines = handle.readlines()
-    except (OSError, UnicodeDecodeError, SyntaxError):
+    except (OSError, ValueError, SyntaxError):  # ValueError: undecodable, or a NUL in a name
         return ()
     if lines and not lines[-1].endswith("\n"):
         lines[-1] += "\n"
