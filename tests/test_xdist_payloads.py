@@ -316,6 +316,7 @@ def test_a_worker_sends_each_warnings_line_as_linecache_reads_it(tmp_path: Path)
     assert sent[0][3] == "X = '\u00e9'  # os.environ\n"  # its declared encoding, one newline
     assert sent[2][3] == ""  # past the end, as linecache says
     assert plugin.relayed == []
+    assert xdist._source_lines(str(tmp_path / "nul\0.py")) == ()  # no lines, no error
 
 
 def test_a_worker_that_finished_is_not_counted_as_crashed_when_its_node_goes_down() -> None:
