@@ -1924,7 +1924,8 @@ class _Origins:
         if last_parent is not None and last_parent[0] is parent:
             here, classes = last_parent[1], last_parent[2]
         else:
-            here, classes = str(item.path), cls._classes(item, memo)
+            here = str(item.path)
+            classes = cls._classes(item, here, memo)
             memo["parent"] = parent, here, classes
         function: Any = getattr(item, "function", None)
         collected = function
@@ -1952,13 +1953,13 @@ class _Origins:
 
     @staticmethod
     def _classes(
-        item: pytest.Function, memo: dict[Any, Any]
+        item: pytest.Function, here: str, memo: dict[Any, Any]
     ) -> tuple[tuple[str | None, tuple[str, ...]], ...]:
-        """Where the test's class and each of its bases are defined, once per class."""
+        """Where the test's class (collected from ``here``) and each of its bases are
+        defined, once per class."""
         test_class = _test_class(item)
         if test_class is None:
             return ()
-        here = str(item.path)
         # By id (a metaclass may make classes unhashable); the entry keeps the class alive.
         key = ("class", id(test_class), here)
         if key not in memo:

@@ -121,13 +121,13 @@ class SessionData:
 
     def merge(self, other: SessionData) -> None:
         """Add what ``other`` holds (``other`` is not used again)."""
-        if not self.tests and not self.findings and self.journal is None:
-            # The first collection an xdist controller merges: take its tests and findings
-            # as they are instead of making and adding each finding again.
-            self.tests, self.findings = other.tests, other.findings
+        self.tests.update(other.tests)
+        if not self.findings and self.journal is None:
+            # The first collection an xdist controller merges: take its findings as they are
+            # instead of making and adding each one again.
+            self.findings.take(other.findings)
             self.additions += other.additions
         else:
-            self.tests.update(other.tests)
             store = other.findings
             for row in range(len(store)):
                 self.add(store.finding(row), store.tests(row))

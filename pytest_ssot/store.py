@@ -193,6 +193,14 @@ class FindingStore:
             frozen = tests if isinstance(tests, AffectedTests) else AffectedTests(sorted(tests))
             self._tests[row] = frozen[0] if len(frozen) == 1 else shared.setdefault(frozen, frozen)
 
+    def take(self, other: FindingStore) -> None:
+        """Hold what ``other`` holds, as it is (``other`` is not used again): an empty store
+        taking a whole one over, without making and adding each finding again. This very
+        store stays the one its holders see."""
+        if len(self):
+            raise ValueError("only an empty store can take another's rows")
+        vars(self).update(vars(other))
+
     def drop_indexes(self) -> None:
         """Forget the dictionaries that find the rows of files with many findings (made
         again for a file when an add or look-up needs it)."""

@@ -212,7 +212,7 @@ def merge_payload(plugin: Session, payload: Any) -> bool:
     return True
 
 
-def encode_message(message: dict[str, Any]) -> str:
+def encode_message(message: dict[str, Any] | list[Any]) -> str:
     """A worker's message as one JSON text (the payloads are JSON-compatible by design).
     ASCII only: an undecodable file name reaches Python as lone surrogates, which execnet
     cannot encode as UTF-8, and JSON escapes carry them through unchanged."""
@@ -220,23 +220,25 @@ def encode_message(message: dict[str, Any]) -> str:
 
 
 def decode_message(raw: Any) -> dict[str, Any] | None:
-    """What :func:`encode_message` made, or None when it is not such a message."""
-    if not isinstance(raw, str):
-        return None
-    try:
-        message = json.loads(raw)
-    except ValueError:
-        return None
+    """What :func:`encode_message` made of a dict, or None when it is not such a message."""
+    message = _decoded(raw)
     return message if isinstance(message, dict) else None
 
 
 def decode_list(raw: Any) -> list[Any] | None:
-    """A JSON list sent as text, or None when it is not one."""
+    """What :func:`encode_message` made of a list, or None when it is not such a message."""
+    value = _decoded(raw)
+    return value if isinstance(value, list) else None
+
+
+def _decoded(raw: Any) -> Any:
+    """The JSON value of a text, or None when it is not a JSON text."""
+    if not isinstance(raw, str):
+        return None
     try:
-        value = json.loads(raw) if isinstance(raw, str) else None
+        return json.loads(raw)
     except ValueError:
         return None
-    return value if isinstance(value, list) else None
 
 
 # -- the worker side -----------------------------------------------------------------------------
@@ -267,7 +269,7 @@ class WorkerHooks:
                 [str(w.message), w.filename, w.lineno, self._line(w.filename, w.lineno)]
                 for w in relayed
             ]
-            setattr(report, WARNINGS_ATTR, json.dumps(texts, separators=(",", ":")))
+            setattr(report, WARNINGS_ATTR, encode_message(texts))
             relayed.clear()
         return report
 

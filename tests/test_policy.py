@@ -254,9 +254,12 @@ def test_the_first_merge_into_an_empty_session_takes_its_findings_as_they_are() 
     controller = SessionData()
     controller.session_findings.append(Finding("SSOT004", "", 0, 0, "not started by the runner"))
     before = controller.signature()
+    store, taken = controller.findings, first.findings._message
     controller.merge(first)
-    assert controller.findings is first.findings
-    assert controller.tests is first.tests
+    assert controller.findings is store  # still the store its holders see (StaticSites)
+    assert controller.findings._message is taken  # its rows as they are, not added again
+    assert controller.affected[_finding(line=3).key] == ("t.py::test_a",)
+    assert set(controller.tests) == {"t.py::test_a"}
     assert controller.signature() != before  # a cached decision is not reused
     assert len(controller.session_findings) == 1
 

@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -230,3 +231,13 @@ def test_decided_outcomes_are_made_on_demand_and_agree_with_their_counts() -> No
         (f"{o.finding.code} {o.finding.message} ({o.name})", o.finding.path, o.finding.line)
         for o in outcomes
     ]
+
+
+def test_only_an_empty_store_takes_another_ones_rows() -> None:
+    store, other = FindingStore(), FindingStore()
+    other.add(_finding(3), ["t.py::a"])
+    store.take(other)
+    assert store.finding(0) == _finding(3)
+    assert store.tests(0) == {"t.py::a"}
+    with pytest.raises(ValueError, match="empty store"):
+        store.take(other)
