@@ -256,12 +256,16 @@ class SSOTPlugin:
         self.cache = ScanCache(_cache_dir(config), self.ruleset.cache_salt())
         # Started by the first collected file (an xdist controller collects none).
         self.prescan: prescan_helper.Prescan | None = None
-        self._prescan_wanted = not xdist_glue.is_worker(config)
+        self._prescan_wanted = not xdist_glue.is_worker(config) and prescan_helper.may_help(
+            self.cache
+        )
         self._prescan_pending: list[tuple[Path, str]] = []
         # pytest collects a directory again for every file named on the command line: each
         # of its files goes to the helper once, not once per argument.
         self._prescan_offered: set[Path] = set()
         self.prescanned: list[str] = []  # what the helper was given (relative), once done
+        # The cache keys of files found in the cache as pytest collected them (see prescan.py).
+        self._cached_keys: dict[Path, str] = {}
         self.data = SessionData()
         self.known: dict[str, dict[str, Any]] = {}
         self._facts: dict[Path, FileFacts | None] = {}
@@ -347,6 +351,12 @@ class SSOTPlugin:
         if self.prescan is not None:
             self.prescan.submit(path, rel)
             return
+        # Until the helper is needed, each file is looked up here: on a warm cache it never
+        # is, and these keys spare reading the files again when they are checked.
+        key = self._cached_key(path)
+        if key is not None:
+            self._cached_keys[path] = key
+            return
         self._prescan_pending.append((path, rel))
         if len(self._prescan_pending) < prescan_helper.WORTH_IT_AFTER:
             return
@@ -357,6 +367,15 @@ class SSOTPlugin:
             return
         for pending_path, pending_rel in pending:
             self.prescan.submit(pending_path, pending_rel)
+
+    def _cached_key(self, path: Path) -> str | None:
+        """The key of ``path``'s content when the cache has an entry for it, else None (an
+        unreadable file too: scanning it says why)."""
+        try:
+            key = self.cache.key(path.read_bytes())
+        except (OSError, ValueError):
+            return None
+        return key if self.cache.has(key) else None
 
     def _stop_prescan(self, *, at_once: bool = False) -> None:
         """Let the helper finish (it skips what is cached by now), or stop it at once."""
@@ -484,6 +503,7 @@ class SSOTPlugin:
         # Only asked while the collected tests are checked (pytest's nodes and classes).
         self._node_marks.clear()
         self._class_findings.clear()
+        self._cached_keys.clear()  # of files no test needed (a conftest.py with no tests)
         self.static_sites()
         # Decided when the first test starts: --collect-only never needs it, and a run's end
         # reuses the same evaluation unless tests added violations (see evaluate()).
@@ -531,7 +551,9 @@ class SSOTPlugin:
             if self._is_excluded(rel):
                 self._facts[path], self._findings[path] = None, []
             else:
-                facts, findings = check_file(path, rel, self.ruleset, self.cache)
+                facts, findings = check_file(
+                    path, rel, self.ruleset, self.cache, known_key=self._cached_keys.pop(path, None)
+                )
                 # Kept for the whole session: only what the plugin reads again (the findings
                 # already hold what the references and source lines said).
                 self._facts[path] = FileFacts(

@@ -417,10 +417,19 @@ def check_file(
     cache: ScanCache | None = None,
     *,
     full: bool = False,
+    known_key: str | None = None,
 ) -> tuple[FileFacts, Checked]:
     """Read, scan and check one file. Never raises: an unreadable file becomes facts with an
     error; a broken cache entry is a miss; a scanner bug becomes facts with an error plus a
-    :class:`RuleFailure` for every rule (the file could not be checked at all)."""
+    :class:`RuleFailure` for every rule (the file could not be checked at all).
+
+    ``known_key`` is the cache key of the file's content as read earlier in the session: when
+    its entry is sound, the file is not read (nor hashed) again."""
+    if cache is not None and known_key is not None:
+        with contextlib.suppress(Exception):  # anything odd: read and key the file afresh
+            cached = cache.get(known_key, relpath)
+            if cached is not None:
+                return cached, ruleset.check(cached)
     try:
         data = path.read_bytes()
     except (OSError, ValueError) as exc:  # ValueError: a path with a NUL byte

@@ -57,6 +57,34 @@ def test_editing_a_file_misses_and_yields_the_new_facts(tmp_path: Path) -> None:
     assert len(_entries(tmp_path / "cache")) == 2
 
 
+def test_a_key_known_from_earlier_in_the_session_spares_reading_the_file(tmp_path: Path) -> None:
+    path = tmp_path / "test_a.py"
+    path.write_bytes(SOURCE)
+    ruleset = _ruleset()
+    cache = ScanCache(tmp_path / "cache", ruleset.cache_salt())
+    expected = check_file(path, "test_a.py", ruleset, cache)
+    key = cache.key(SOURCE)
+    path.unlink()  # so a read would show: the file is gone
+
+    assert check_file(path, "test_a.py", ruleset, cache, known_key=key) == expected
+    unread, _ = check_file(path, "test_a.py", ruleset, cache)
+    assert unread.error is not None
+    assert unread.error.startswith("cannot be read")
+
+
+def test_a_known_key_without_a_sound_entry_reads_and_keys_the_file_afresh(tmp_path: Path) -> None:
+    path = tmp_path / "test_a.py"
+    path.write_bytes(EDITED)
+    ruleset = _ruleset()
+    cache = ScanCache(tmp_path / "cache", ruleset.cache_salt())
+
+    _, findings = check_file(path, "test_a.py", ruleset, cache, known_key=cache.key(SOURCE))
+
+    assert [f.message.split()[0] for f in findings] == ["os.getenv"]
+    assert cache.has(cache.key(EDITED))
+    assert not cache.has(cache.key(SOURCE))
+
+
 def test_a_config_that_changes_what_is_scanned_uses_other_entries(tmp_path: Path) -> None:
     plain = _ruleset()
     sourced = _ruleset(SourceOfTruth("SSOT201", "raw-http", ("requests.get",), "http.get"))

@@ -162,6 +162,68 @@ def test_a_large_enough_suite_is_scanned_by_the_helper_with_the_same_result(
     assert _decisions(helped_report) == _decisions(alone_report)
 
 
+def test_a_warm_cache_starts_no_helper_and_the_result_is_the_same(
+    pytester: pytest.Pytester,
+) -> None:
+    # A helper with nothing to scan would only compete with pytest for the machine.
+    if prescan.available_cpus() < 2:
+        pytest.skip("one CPU: the helper is not started")
+    modules = prescan.WORTH_IT_AFTER + 5
+    _suite(pytester, modules)
+    cold, cold_report = _inline(pytester)
+
+    warm, warm_report = _inline(pytester)
+
+    assert len(cold.prescanned) == modules + 1
+    assert warm.prescanned == []
+    assert warm.cache.hits == modules + 1
+    assert _decisions(warm_report) == _decisions(cold_report)
+
+
+def _edited(index: int) -> str:
+    return f"import os\n\n\ndef test_{index}():\n    assert os.environ.get('A') is None\n"
+
+
+def _accesses(report: dict[str, Any]) -> dict[str, str]:
+    """What each test module's violation accesses (the conftest's is os.environ.get too)."""
+    return {
+        v["path"]: v["message"].split()[0]
+        for v in report["violations"]
+        if v["path"] != "conftest.py"
+    }
+
+
+def test_the_helper_starts_once_enough_files_are_missing_from_the_cache(
+    pytester: pytest.Pytester,
+) -> None:
+    if prescan.available_cpus() < 2:
+        pytest.skip("one CPU: the helper is not started")
+    modules = prescan.WORTH_IT_AFTER + 10
+    _suite(pytester, modules)
+    _inline(pytester)
+    # A few edited files: the plugin scans them itself.
+    few = [f"test_{i:02d}" for i in range(3)]
+    pytester.makepyfile(**{name: _edited(i) for i, name in enumerate(few)})
+    plugin, report = _inline(pytester)
+    assert plugin.prescanned == []
+    assert [p for p, access in _accesses(report).items() if access == "os.environ.get"] == [
+        f"{name}.py" for name in few
+    ]
+    # Enough edited ones (a branch switch): the helper gets every file from the first
+    # missing one on, never those found in the cache before it started.
+    many = [f"test_{i:02d}" for i in range(5, modules)]
+    pytester.makepyfile(**{name: _edited(i) for i, name in enumerate(many, 5)})
+
+    plugin, report = _inline(pytester)
+
+    assert sorted(plugin.prescanned) == sorted(f"{name}.py" for name in many)
+    accesses = _accesses(report)
+    assert sorted(p for p, access in accesses.items() if access == "os.environ.get") == sorted(
+        f"{name}.py" for name in few + many
+    )
+    assert len(accesses) == modules
+
+
 def test_each_file_goes_to_the_helper_once_when_named_one_by_one(
     pytester: pytest.Pytester,
 ) -> None:
