@@ -26,6 +26,14 @@ then the same for the best run of each.
     python benchmarks/bench_collect.py --quick  # tiny suites, 1 repetition (CI smoke)
     python benchmarks/bench_collect.py --files 500 --repeat 3 --memory-files 0 --keep /tmp/b
 
+With ``--instructions`` it also counts the instructions of a warm ``--collect-only`` without
+and with the plugin under valgrind's callgrind: slow (about 50 times the run), but the same
+count every run however busy the machine is, so it can show differences of a percent that
+timing on a shared machine cannot (pytest's own process only: the scanning helper, which a
+warm cache does not start, would not be counted).
+
+    python benchmarks/bench_collect.py --files 200 --repeat 0 --memory-files 0 --instructions
+
 No assertion on time: the numbers are for people (and the README), not for CI to flake on.
 """
 
@@ -34,6 +42,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import resource
 import shutil
 import statistics
@@ -189,6 +198,56 @@ def _print_rows(
         print(f"{scenario.label:<42} {wall:>8.2f} {cpu:>8.2f} {ratios}")
 
 
+# -- instructions ------------------------------------------------------------------------------
+def count_instructions(suite: Suite) -> dict[str, int] | None:
+    """Instructions of a warm ``--collect-only`` without and with the plugin (callgrind)."""
+    valgrind = shutil.which("valgrind")
+    if valgrind is None:
+        print("\nvalgrind not found: no instruction counts")
+        return None
+    collect = ("--collect-only",)
+    _pytest(suite.root, collect, plugin=True)  # a warm scan cache
+    print("\ncounting instructions under callgrind (both runs at once) ...", flush=True)
+    # Counts do not depend on load, so the two share the machine.
+    runs = {
+        name: subprocess.Popen(
+            [
+                valgrind,
+                "--tool=callgrind",
+                "--callgrind-out-file=/dev/null",
+                sys.executable,
+                "-m",
+                "pytest",
+                "-q",
+                *(("-p", "ssot") if plugin else ()),
+                *collect,
+            ],
+            cwd=suite.root,
+            env=_env(),
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for name, plugin in (("collect-base", False), ("collect-warm", True))
+    }
+    counts: dict[str, int] = {}
+    for name, run in runs.items():
+        _, stderr = run.communicate()
+        found = re.search(r"Collected : (\d+)", stderr)
+        if found is None:
+            print(f"callgrind gave no count for {name}:\n{stderr[-2000:]}")
+            return None
+        counts[name] = int(found.group(1))
+    base, warm = counts["collect-base"], counts["collect-warm"]
+    target = TARGETS["collect-warm"]
+    print(f"instructions, collect-only, no plugin           {base / 1e9:10.3f} G")
+    print(
+        f"instructions, collect-only, plugin, warm cache  {warm / 1e9:10.3f} G  "
+        f"{warm / base:.3f}x (target {target:.2f}x)"
+    )
+    return counts
+
+
 # -- memory ------------------------------------------------------------------------------------
 PROBE = '''
 import gc, json, sys, tracemalloc
@@ -303,11 +362,14 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="tiny suite, 1 repetition (CI)")
     parser.add_argument("--files", type=int, default=2000)
-    parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--repeat", type=int, default=5, help="0 skips the timings")
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--memory-files", type=int, default=10_000, help="0 skips it")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--keep", type=Path, default=None, help="work here and keep the suites")
+    parser.add_argument(
+        "--instructions", action="store_true", help="count instructions (valgrind), warm cache"
+    )
     args = parser.parse_args(argv)
     if args.quick:
         args.files, args.repeat, args.memory_files = 20, 1, 30
@@ -315,8 +377,11 @@ def main(argv: list[str] | None = None) -> int:
     workdir.mkdir(parents=True, exist_ok=True)
     try:
         suite = _suite(workdir, args.files, args.seed)
-        scenarios = time_suite(suite, args.repeat, args.workers)
-        report_times(suite, scenarios, args.repeat)
+        if args.repeat > 0:
+            scenarios = time_suite(suite, args.repeat, args.workers)
+            report_times(suite, scenarios, args.repeat)
+        if args.instructions:
+            count_instructions(suite)
         if args.memory_files:
             measure_memory(workdir, args.memory_files, args.seed)
     finally:
