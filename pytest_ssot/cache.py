@@ -71,8 +71,14 @@ class ScanCache:
         return self.directory / key[:2] / f"{key}.json"
 
     def has(self, key: str) -> bool:
-        """Whether an entry for ``key`` exists (not whether it is sound: :meth:`get` checks)."""
-        return self.directory is not None and self._entry(key).is_file()
+        """Whether an entry for ``key`` exists (not whether it is sound: :meth:`get` checks).
+        One that cannot be looked at (a directory without permissions) is not there."""
+        if self.directory is None:
+            return False
+        try:
+            return self._entry(key).is_file()
+        except OSError:
+            return False
 
     def get(self, key: str, relpath: str) -> FileFacts | None:
         """The facts stored under ``key`` (with ``relpath`` as their path), or None."""

@@ -184,6 +184,14 @@ def test_a_cache_that_cannot_be_written_only_costs_speed(tmp_path: Path) -> None
     assert cache.get(key, "test_a.py") is None
 
 
+def test_an_entry_that_cannot_be_looked_at_is_not_there(tmp_path: Path) -> None:
+    # The plugin asks while pytest collects: an error here must not reach the session.
+    # (A name too long for the file system: permissions do not stop root.)
+    cache = ScanCache(tmp_path / ("d" * 300), "salt")
+
+    assert not cache.has(cache.key(SOURCE))
+
+
 def test_no_directory_caches_nothing() -> None:
     cache = ScanCache(None, "salt")
     cache.put(cache.key(SOURCE), scan(SOURCE, "test_a.py"))
