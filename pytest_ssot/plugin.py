@@ -254,7 +254,7 @@ class SSOTPlugin:
         self.root = config.rootpath
         self.ruleset = _ruleset(config, ssot_config)
         self.cache = ScanCache(_cache_dir(config), self.ruleset.cache_salt())
-        # Started by the first collected file (an xdist controller collects none).
+        # Started once enough collected files are missing from the cache (see prescan.py).
         self.prescan: prescan_helper.Prescan | None = None
         self._prescan_wanted = not xdist_glue.is_worker(config) and prescan_helper.may_help(
             self.cache
