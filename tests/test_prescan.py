@@ -165,7 +165,7 @@ def test_a_large_enough_suite_is_scanned_by_the_helper_with_the_same_result(
 def test_a_warm_cache_starts_no_helper_and_the_result_is_the_same(
     pytester: pytest.Pytester,
 ) -> None:
-    # A helper with nothing to scan would only compete with pytest for the machine.
+    # A helper with nothing to scan would only cost CPU (reading and hashing every module).
     if prescan.available_cpus() < 2:
         pytest.skip("one CPU: the helper is not started")
     modules = prescan.WORTH_IT_AFTER + 5
