@@ -123,6 +123,11 @@ def test_a_helper_that_is_gone_costs_nothing_but_speed(tmp_path: Path) -> None:
 
 
 # -- in the plugin -----------------------------------------------------------------------------
+needs_two_cpus = pytest.mark.skipif(
+    prescan.available_cpus() < 2, reason="one CPU: the helper is not started"
+)
+
+
 def _suite(pytester: pytest.Pytester, modules: int) -> None:
     pytester.makepyprojecttoml('[tool.ssot]\nmode = "warn"\n')
     pytester.makeconftest("import os\n\nSETTING = os.environ.get('SETTING')\n")
@@ -142,11 +147,10 @@ def _decisions(report: dict[str, Any]) -> Any:
     return report["summary"], sorted(json.dumps(v, sort_keys=True) for v in report["violations"])
 
 
+@needs_two_cpus
 def test_a_large_enough_suite_is_scanned_by_the_helper_with_the_same_result(
     pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    if prescan.available_cpus() < 2:
-        pytest.skip("one CPU: the helper is not started")
     modules = prescan.WORTH_IT_AFTER + 5
     _suite(pytester, modules)
 
@@ -162,12 +166,11 @@ def test_a_large_enough_suite_is_scanned_by_the_helper_with_the_same_result(
     assert _decisions(helped_report) == _decisions(alone_report)
 
 
+@needs_two_cpus
 def test_a_warm_cache_starts_no_helper_and_the_result_is_the_same(
     pytester: pytest.Pytester,
 ) -> None:
     # A helper with nothing to scan would only cost CPU (reading and hashing every module).
-    if prescan.available_cpus() < 2:
-        pytest.skip("one CPU: the helper is not started")
     modules = prescan.WORTH_IT_AFTER + 5
     _suite(pytester, modules)
     cold, cold_report = _inline(pytester)
@@ -193,11 +196,10 @@ def _accesses(report: dict[str, Any]) -> dict[str, str]:
     }
 
 
+@needs_two_cpus
 def test_the_helper_starts_once_enough_files_are_missing_from_the_cache(
     pytester: pytest.Pytester,
 ) -> None:
-    if prescan.available_cpus() < 2:
-        pytest.skip("one CPU: the helper is not started")
     modules = prescan.WORTH_IT_AFTER + 10
     _suite(pytester, modules)
     _inline(pytester)
@@ -224,13 +226,12 @@ def test_the_helper_starts_once_enough_files_are_missing_from_the_cache(
     assert len(accesses) == modules
 
 
+@needs_two_cpus
 def test_each_file_goes_to_the_helper_once_when_named_one_by_one(
     pytester: pytest.Pytester,
 ) -> None:
     # pytest collects a file's directory again for every file argument (CI splitters pass
     # long file lists), so pytest_collect_file sees each module once per argument.
-    if prescan.available_cpus() < 2:
-        pytest.skip("one CPU: the helper is not started")
     modules = prescan.WORTH_IT_AFTER + 5
     _suite(pytester, modules)
     names = [f"test_{i:02d}.py" for i in range(modules)]
