@@ -726,7 +726,6 @@ class _Survey(_Scoped):
         self.bindings: dict[str, str] = {}  # name -> dotted, for from-imports anywhere
         self.referenced: set[str] = set()
         self.module_names: set[str] = set()
-        self._pending_manual: list[tuple[cst.CSTNode, str, str]] = []
 
     # -- positions and exemptions ---------------------------------------------------------
     def position(self, node: cst.CSTNode) -> Position:

@@ -59,9 +59,6 @@ DEFAULT_NORECURSEDIRS = (
     "venv",
     "{arch}",
 )
-UNITTEST_BASES = frozenset(
-    {"unittest.case.TestCase", "unittest.async_case.IsolatedAsyncioTestCase"}
-)
 
 
 class DiscoveryError(Exception):
@@ -372,7 +369,6 @@ class StaticTest:
     path: str  # rootdir-relative module path
     file: str  # the module it is collected from
     cls: ClassRef | None  # the collecting class
-    cls_qualname: tuple[str, ...]  # the collecting class's __qualname__, split
     name: str  # the function's original name
     line: int  # where pytest locates the function (first decorator)
     fixturenames: frozenset[str]
@@ -494,7 +490,7 @@ class ModuleCollector:
                     and info.fixture is None
                 ):
                     origin = (self.file, (binding.target,))
-                    self._function(name, info, None, (), module_marks, self.rel, None, origin, ())
+                    self._function(name, info, None, module_marks, self.rel, None, origin, ())
             elif (
                 binding.kind in ("from", "import", "alias") and self.settings.collect_imported_tests
             ):
@@ -520,7 +516,7 @@ class ModuleCollector:
             info = structure.functions.get(target.qualname) if structure else None
             if info is not None and info.fixture is None and "." not in target.qualname:
                 origin = (str(target.path), (target.qualname,))
-                self._function(name, info, None, (), module_marks, self.rel, None, origin, ())
+                self._function(name, info, None, module_marks, self.rel, None, origin, ())
 
     # -- classes -------------------------------------------------------------------------------
     def _class(
@@ -590,12 +586,11 @@ class ModuleCollector:
             for found in own:
                 visible.extend(found)
             visible.extend(self.fixtures)
-        qual = tuple(ref.qualname.split("."))
         classes = tuple(
             (str(e.path), tuple(e.qualname.split("."))) for e in mro if isinstance(e, ClassRef)
         )
         if is_unittest:
-            self._unittest_methods(ref, mro, nodeid, qual, all_marks, visible, classes)
+            self._unittest_methods(ref, mro, nodeid, all_marks, visible, classes)
             return
         seen: set[str] = set()
         for entry in mro:
@@ -617,7 +612,7 @@ class ModuleCollector:
                     if self.settings.matches_function(member) and info.fixture is None:
                         origin = (str(entry.path), tuple(qualname.split(".")))
                         self._function(
-                            member, info, ref, qual, all_marks, nodeid, visible, origin, classes
+                            member, info, ref, all_marks, nodeid, visible, origin, classes
                         )
                 elif qualname in structure.classes:
                     self._class(
@@ -689,7 +684,6 @@ class ModuleCollector:
         ref: ClassRef,
         mro: list[ClassRef | External],
         nodeid: str,
-        qual: tuple[str, ...],
         marks: list[tuple[str, Mark]],
         visible: Fixtures,
         classes: tuple[tuple[str, tuple[str, ...]], ...],
@@ -724,7 +718,6 @@ class ModuleCollector:
                     path=self.rel,
                     file=self.file,
                     cls=ref,
-                    cls_qualname=qual,
                     name=member,
                     line=info.line,
                     fixturenames=self._intern(
@@ -743,7 +736,6 @@ class ModuleCollector:
         name: str,
         info: FunctionInfo,
         cls: ClassRef | None,
-        qual: tuple[str, ...],
         outer_marks: list[tuple[str, Mark]],
         parent_nodeid: str,
         visible: Fixtures | None,
@@ -778,7 +770,6 @@ class ModuleCollector:
                     path=self.rel,
                     file=self.file,
                     cls=cls,
-                    cls_qualname=qual,
                     name=name,
                     line=info.line,
                     fixturenames=fixturenames,

@@ -114,12 +114,6 @@ class ModuleIndex:
         self._found: dict[str, tuple[Path | None, bool]] = {}
         self._names: dict[Path, str] = {}
 
-    def add_root(self, root: Path) -> None:
-        resolved = root.resolve()
-        if resolved.is_dir() and resolved not in self.roots:
-            self.roots.append(resolved)
-            self._found = {k: v for k, v in self._found.items() if v[1]}
-
     def find(self, name: str) -> tuple[Path | None, bool]:
         """``(file, found)``: the module's file (``None`` for a namespace package)."""
         if name not in self._found:
@@ -145,18 +139,12 @@ class ModuleIndex:
                 return None, True  # a namespace package: a directory without __init__.py
         return None, False
 
-    def is_project(self, top: str) -> bool:
-        return self.find(top)[1]
-
     def lookups(self) -> dict[str, tuple[Path | None, bool]]:
         """Every lookup so far and its answer (a check's results depend on them)."""
         return dict(self._found)
 
     def name_of(self, path: Path) -> str | None:
         return self._names.get(path)
-
-    def remember(self, path: Path, name: str) -> None:
-        self._names.setdefault(path, name)
 
 
 def _inspectable(module: str) -> bool:

@@ -16,7 +16,6 @@ from typing import Any, Protocol, TypeVar
 from pytest_ssot.cache import ScanCache
 from pytest_ssot.config import Config, SourceOfTruth
 from pytest_ssot.model import Finding, RuleInfo
-from pytest_ssot.paths import in_modules
 from pytest_ssot.scanner import ENV_TARGETS, MOCK_MODULES, FileFacts, Ref, scan
 
 NON_SSOT_TEST_CLASS = RuleInfo(
@@ -403,11 +402,6 @@ class RuleSet:
             findings.extend(found)
         findings.failures = tuple(failures)
         return findings
-
-
-def exempt_module(config: Config, module: str) -> bool:
-    """Whether a module is a sanctioned wrapper (env or mock factory), never test code."""
-    return in_modules(module, config.env_modules) or in_modules(module, config.mock_modules)
 
 
 def check_file(
