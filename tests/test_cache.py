@@ -28,11 +28,16 @@ def _entries(directory: Path) -> list[Path]:
     return sorted(p for p in directory.glob("??/*.json"))
 
 
-def test_a_second_scan_of_the_same_content_is_a_hit(tmp_path: Path) -> None:
+def _scanning(tmp_path: Path, content: bytes) -> tuple[Path, RuleSet, ScanCache]:
+    """A test module holding ``content``, the built-in rules and an empty cache beside it."""
     path = tmp_path / "test_a.py"
-    path.write_bytes(SOURCE)
+    path.write_bytes(content)
     ruleset = _ruleset()
-    cache = ScanCache(tmp_path / "cache", ruleset.cache_salt())
+    return path, ruleset, ScanCache(tmp_path / "cache", ruleset.cache_salt())
+
+
+def test_a_second_scan_of_the_same_content_is_a_hit(tmp_path: Path) -> None:
+    path, ruleset, cache = _scanning(tmp_path, SOURCE)
 
     first = check_file(path, "test_a.py", ruleset, cache)
     second = check_file(path, "test_a.py", ruleset, cache)
@@ -43,10 +48,7 @@ def test_a_second_scan_of_the_same_content_is_a_hit(tmp_path: Path) -> None:
 
 
 def test_editing_a_file_misses_and_yields_the_new_facts(tmp_path: Path) -> None:
-    path = tmp_path / "test_a.py"
-    path.write_bytes(SOURCE)
-    ruleset = _ruleset()
-    cache = ScanCache(tmp_path / "cache", ruleset.cache_salt())
+    path, ruleset, cache = _scanning(tmp_path, SOURCE)
     check_file(path, "test_a.py", ruleset, cache)
 
     path.write_bytes(EDITED)
@@ -58,10 +60,7 @@ def test_editing_a_file_misses_and_yields_the_new_facts(tmp_path: Path) -> None:
 
 
 def test_a_key_known_from_earlier_in_the_session_spares_reading_the_file(tmp_path: Path) -> None:
-    path = tmp_path / "test_a.py"
-    path.write_bytes(SOURCE)
-    ruleset = _ruleset()
-    cache = ScanCache(tmp_path / "cache", ruleset.cache_salt())
+    path, ruleset, cache = _scanning(tmp_path, SOURCE)
     expected = check_file(path, "test_a.py", ruleset, cache)
     key = cache.key(SOURCE)
     path.unlink()  # so a read would show: the file is gone
@@ -73,10 +72,7 @@ def test_a_key_known_from_earlier_in_the_session_spares_reading_the_file(tmp_pat
 
 
 def test_a_known_key_without_a_sound_entry_reads_and_keys_the_file_afresh(tmp_path: Path) -> None:
-    path = tmp_path / "test_a.py"
-    path.write_bytes(EDITED)
-    ruleset = _ruleset()
-    cache = ScanCache(tmp_path / "cache", ruleset.cache_salt())
+    path, ruleset, cache = _scanning(tmp_path, EDITED)
 
     _, findings = check_file(path, "test_a.py", ruleset, cache, known_key=cache.key(SOURCE))
 
