@@ -115,9 +115,32 @@ def _walk(directory: Path) -> Iterator[Path]:
                 yield here / name
 
 
+def _is_test_code(path: Path, root: Path) -> bool:
+    """Whether a file named on the command line is test code (SPEC: test modules, conftest.py
+    files and the other modules inside the directories that hold them). The rootdir counts
+    only for its own test files: a conftest.py at the top does not make the product code below
+    it test code, as for the run-time guard."""
+    if is_test_file(path.name):
+        return True
+    root = root.absolute()
+    directory = path.parent
+    while directory != root and root in directory.parents:
+        if _holds_tests(directory):
+            return True
+        directory = directory.parent
+    return False
+
+
+def _holds_tests(directory: Path) -> bool:
+    try:
+        return any(entry.is_file() and is_test_file(entry.name) for entry in os.scandir(directory))
+    except OSError:
+        return False
+
+
 def collect(paths: Iterable[Path], config: Config) -> tuple[list[Path], list[FileResult]]:
     """The files to fix under ``paths`` (test modules and conftest.py files in directories,
-    any Python file named explicitly), and those left out with the reason."""
+    any test code named explicitly), and those left out with the reason."""
     sanctioned = (
         *config.env_modules,
         *config.mock_modules,
@@ -144,6 +167,15 @@ def collect(paths: Iterable[Path], config: Config) -> tuple[list[Path], list[Fil
             elif in_modules(module_name(absolute), sanctioned):
                 left_out.append(
                     FileResult(absolute, rel, skipped="SSOT infrastructure, not test code")
+                )
+            elif not _is_test_code(absolute, config.root):
+                left_out.append(
+                    FileResult(
+                        absolute,
+                        rel,
+                        skipped="not test code: no test module or conftest.py in its "
+                        "directory or above",
+                    )
                 )
             else:
                 chosen.append(absolute)

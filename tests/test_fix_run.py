@@ -135,6 +135,19 @@ def test_an_explicit_file_is_fixed_whatever_its_name_unless_excluded(project: Pa
     assert out.startswith("ssot fix: 1 of 1 file changed\n")
 
 
+def test_product_code_named_explicitly_is_left_alone(project: Path) -> None:
+    # SPEC: product code reading its own settings from the environment is not a violation,
+    # so `ssot fix` must not make it depend on the test infrastructure.
+    settings = 'import os\n\n\ndef url():\n    return os.environ.get("URL", "x")\n'
+    (project / "app").mkdir()
+    (project / "app/settings.py").write_text(settings, encoding="utf-8")
+    code, out = fix(project, "app/settings.py", "tests/test_thing.py")
+    assert code == 0
+    assert (project / "app/settings.py").read_text(encoding="utf-8") == settings
+    assert out.startswith("ssot fix: 1 of 1 file changed\n")
+    assert "  app/settings.py: not test code: no test module or conftest.py" in out
+
+
 def test_running_it_twice_changes_nothing_the_second_time(project: Path) -> None:
     fix(project, "tests")
     first = snapshot(project)
