@@ -233,7 +233,7 @@ def _import_base(entry: str, ssot_config: Config) -> type:
         obj: Any = importlib.import_module(module_name)
         for attr in attr_path.split("."):
             obj = getattr(obj, attr)
-    except Exception as exc:
+    except (Exception, SystemExit) as exc:  # SystemExit: a module that refuses to load
         raise pytest.UsageError(
             f"{ssot_config.path}: base_classes entry {entry!r} cannot be imported "
             f"({type(exc).__name__}: {exc}); check the module path or the pytest pythonpath"
@@ -294,6 +294,9 @@ class SSOTPlugin:
         # pytest-ssot's own failures (a rule that raised, a bug in this plugin): they degrade
         # to warnings, or fail the affected tests closed in strict mode; never INTERNALERROR.
         self.broken: list[str] = []
+        # A usage error found while the session ran (a base class that cannot be imported):
+        # pytest stops with exit code 4, and nothing this session found can be trusted.
+        self.usage_error: tuple[str, ...] = ()
         self._rule_failures: dict[Path, list[RuleFailure]] = {}
         self._failures_of: dict[str, list[RuleFailure]] = {}  # node id -> failures
         self.deselected_files: set[str] = set()
@@ -437,7 +440,8 @@ class SSOTPlugin:
         closed) and an incomplete summary, never an INTERNALERROR. Usage errors stay."""
         try:
             yield
-        except pytest.UsageError:
+        except pytest.UsageError as exc:
+            self.usage_error = tuple(str(arg) for arg in exc.args)
             raise
         except Exception as exc:
             self.broken.append(f"pytest-ssot failed while {doing} ({_failure(exc)})")
@@ -916,6 +920,10 @@ class SSOTPlugin:
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
+        if exitstatus == pytest.ExitCode.USAGE_ERROR:
+            # pytest prints the error; the numbers of a session stopped by it are not a
+            # result, so no summary, report, history or baseline is made from them.
+            return
         try:
             with gcpause.paused():
                 self._session_finish(session)

@@ -60,6 +60,7 @@ COLLECTED_ATTR = "pytest_ssot_collected"  # the same, for a worker's collection
 COLLECTED_KEY = "pytest_ssot_collected"  # in config.workeroutput
 WARNINGS_ATTR = "pytest_ssot_warnings"  # the same, for the warnings a test issued
 SHARED_KEY = "pytest_ssot_shared"  # in workerinput: a directory all processes share
+USAGE_KEY = "pytest_ssot_usage_error"  # in config.workeroutput: why a worker stopped
 
 Key = tuple[str, str, int, int]
 T = TypeVar("T")
@@ -75,6 +76,7 @@ class Session(Protocol):
     scanned_elsewhere: set[str]  # files scanned by workers (the controller scans nothing)
     lost: list[str]  # why the numbers miss part of what ran (a crashed worker)
     relayed: list[warnings.WarningMessage] | None  # a worker's warnings not yet sent
+    usage_error: tuple[str, ...]  # the usage error that stopped this process's session
     _verdicts: dict[Key, Finding | bool]
 
     def scanned(self) -> set[str]: ...
@@ -288,6 +290,9 @@ class WorkerHooks:
     def pytest_sessionfinish(self, session: pytest.Session) -> None:
         # Runs before xdist sends workeroutput (its hook wrapper sends after all others).
         output = session.config.workeroutput  # type: ignore[attr-defined]
+        if self.plugin.usage_error:
+            output[USAGE_KEY] = list(self.plugin.usage_error)
+            return
         if not self.collected_sent:
             output[COLLECTED_KEY] = self._collected()
         message = self._message()
@@ -411,6 +416,11 @@ class ControllerHooks:
     def pytest_testnodedown(self, node: Any, error: object) -> None:
         output = getattr(node, "workeroutput", None)
         output = output if isinstance(output, dict) else {}
+        problems = output.get(USAGE_KEY)
+        if isinstance(problems, list) and problems:
+            # The worker stopped on a usage error (a base class it cannot import): the whole
+            # session is one, as in a serial run (exit code 4, the message, no INTERNALERROR).
+            raise pytest.UsageError(*(str(p) for p in problems))
         if output.get(COLLECTED_KEY) is not None:
             self._merge_collected(output[COLLECTED_KEY])
         raw = output.get(OUTPUT_KEY)

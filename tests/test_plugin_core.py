@@ -259,6 +259,38 @@ def test_a_base_class_that_cannot_be_imported_is_a_usage_error(
     assert "INTERNALERROR" not in result.stdout.str() + result.stderr.str()
 
 
+@pytest.mark.parametrize("xdist", [(), ("-p", "xdist", "-n", "2")], ids=["serial", "xdist"])
+def test_a_usage_error_while_collecting_writes_nothing_and_keeps_the_baseline(
+    pytester: pytest.Pytester, xdist: tuple[str, ...]
+) -> None:
+    # The base class is imported once the tests are collected: a typo there stops pytest,
+    # and what the stopped session found must not replace the baseline's entries.
+    files = {
+        "test_a.py": "class TestPlain:\n    def test_a(self): pass\n",
+        "boom.py": 'raise SystemExit("set DATABASE_URL first")\n',
+    }
+    _project(pytester, 'base_classes = ["fw.base:SSotBaseTestCase"]\n', files)
+    pytester.runpytest("-p", "ssot", "--ssot-baseline", "bl.json", "--ssot-update-baseline")
+    baseline = (pytester.path / "bl.json").read_text()
+    assert '"SSOT001"' in baseline
+    for entry, why in [
+        ("fw.base:SSotBaseTestCas", "AttributeError"),
+        ("boom:Base", "SystemExit: set DATABASE_URL first"),
+    ]:
+        _project(pytester, f'base_classes = ["{entry}"]\n', files)
+        result = pytester.runpytest(
+            "-p", "ssot", "--ssot-baseline", "bl.json", "--ssot-update-baseline",
+            "--ssot-report", "json:report.json", *xdist,
+        )  # fmt: skip
+        assert result.ret == pytest.ExitCode.USAGE_ERROR
+        result.stderr.fnmatch_lines([f"ERROR: *base_classes entry '{entry}' *({why}*"])
+        output = result.stdout.str() + result.stderr.str()
+        assert "INTERNALERROR" not in output
+        assert "SSOT compliance" not in output
+        assert (pytester.path / "bl.json").read_text() == baseline
+        assert not (pytester.path / "report.json").exists()
+
+
 @pytest.mark.parametrize(
     ("entry", "message"),
     [
