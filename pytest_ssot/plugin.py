@@ -273,7 +273,7 @@ class SSOTPlugin:
         # the ones a run-time access can turn out to be (see static_sites).
         self._findings: dict[Path, list[Finding]] = {}
         self._static_sites: StaticSites | None = None
-        self._conftests: dict[Path, Path | None] = {}
+        self._conftests: dict[Path, tuple[Path, ...]] = {}
         self._bases: tuple[type, ...] | None = None
         # Each test's warnings to issue as it starts, as indexes into the decided outcomes.
         self._warn_at: dict[str, list[int]] = {}
@@ -600,20 +600,22 @@ class SSOTPlugin:
     def _rule_is_on(self, code: str) -> bool:
         return self.ssot.rules.get(code) != "off"
 
-    def _conftests_for(self, test_file: Path) -> Iterator[Path]:
+    def _conftests_for(self, test_file: Path) -> tuple[Path, ...]:
+        """The conftest.py files from ``test_file``'s directory up to the rootdir, nearest
+        first; once per directory (the files of one directory share them)."""
         directory = test_file.parent
-        while True:
-            if directory not in self._conftests:
-                candidate = directory / "conftest.py"
-                self._conftests[directory] = candidate if candidate.is_file() else None
-            conftest = self._conftests[directory]
-            if conftest is not None:
-                yield conftest
+        found = self._conftests.get(directory)
+        if found is None:
+            candidate = directory / "conftest.py"
+            here = (candidate,) if candidate.is_file() else ()
             if directory == self.root or directory.parent == directory:
-                return
-            if self.root not in directory.parents:
-                return
-            directory = directory.parent
+                above: tuple[Path, ...] = ()
+            elif self.root not in directory.parents:
+                above = ()
+            else:
+                above = self._conftests_for(directory)  # its parent directory's
+            found = self._conftests[directory] = here + above
+        return found
 
     def _attribute_module(self, path: Path, items: list[_Origins]) -> None:
         """Attribute the findings of test module ``path`` to ``items``: its own tests and the
@@ -1024,7 +1026,7 @@ class SSOTPlugin:
 
     def scanned(self) -> set[str]:
         """The files this process scanned (rootdir-relative)."""
-        return {relpath(path, self.root) for path, facts in self._facts.items() if facts}
+        return {self._rel(path) for path, facts in self._facts.items() if facts}
 
     # -- history and reports -----------------------------------------------------------------
     def _history(
