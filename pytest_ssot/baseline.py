@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import errno
 import json
 import os
 import re
@@ -180,7 +181,21 @@ def write_atomic(path: Path, text: str) -> None:
     crash, or a full disk) only ever sees the old file or the whole new one.
 
     The new file keeps the old one's permissions (a plain ``mkstemp`` would leave it 0600).
+    A symbolic link is followed (its target is the file meant, the link stays a link), and a
+    path that is not a regular file (``/dev/stdout``, a named pipe) is written into, not
+    replaced: there is nothing there to keep whole.
     """
+    try:
+        kind = path.stat().st_mode
+    except OSError:
+        kind = None
+    if kind is not None and not stat.S_ISREG(kind):
+        if stat.S_ISDIR(kind):
+            raise IsADirectoryError(errno.EISDIR, "is a directory", str(path))
+        with open(path, "w", encoding="utf-8", errors="backslashreplace", newline="\n") as f:
+            f.write(text)
+        return
+    path = Path(os.path.realpath(path))
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:12]}.tmp")
     try:

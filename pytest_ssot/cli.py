@@ -1429,7 +1429,8 @@ def _runner_id(run: CheckRun) -> str | None:
 
 def append_table(path: Path, table: str) -> None:
     """Append a TOML table to a file, atomically, leaving every existing byte as it was
-    (line endings and permissions included)."""
+    (line endings and permissions included). A symbolic link is followed, not replaced."""
+    path = Path(os.path.realpath(path))
     try:
         existing = path.read_bytes()
         mode = path.stat().st_mode & 0o7777

@@ -159,6 +159,45 @@ def test_write_atomic_creates_a_new_file_readable_by_others_per_the_umask(tmp_pa
     assert stat.S_IMODE((tmp_path / "sub" / "baseline.json").stat().st_mode) == 0o644
 
 
+@pytest.mark.skipif(os.name == "nt", reason="POSIX symbolic links")
+def test_write_atomic_writes_through_a_symbolic_link_and_keeps_the_link(tmp_path: Path) -> None:
+    (tmp_path / "real").mkdir()
+    target = tmp_path / "real" / "baseline.json"
+    target.write_text("old", encoding="utf-8")
+    link = tmp_path / "baseline.json"
+    link.symlink_to(Path("real") / "baseline.json")
+    baseline.write_atomic(link, "new\n")
+    assert link.is_symlink()
+    assert target.read_text(encoding="utf-8") == "new\n"
+    assert sorted(p.name for p in (tmp_path / "real").iterdir()) == ["baseline.json"]
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="named pipes")
+def test_write_atomic_writes_into_a_named_pipe_instead_of_replacing_it(tmp_path: Path) -> None:
+    # As into /dev/stdout: `--ssot-report json:/dev/stdout` must print, not replace a device.
+    import threading
+
+    pipe = tmp_path / "report.pipe"
+    os.mkfifo(pipe)
+    received: list[str] = []
+    reader = threading.Thread(
+        target=lambda: received.append(pipe.read_text(encoding="utf-8")), daemon=True
+    )
+    reader.start()
+    baseline.write_atomic(pipe, "{}\n")
+    reader.join(timeout=10)
+    assert received == ["{}\n"]
+    assert stat.S_ISFIFO(pipe.stat().st_mode)
+    assert [p.name for p in tmp_path.iterdir()] == ["report.pipe"]
+
+
+def test_write_atomic_into_a_directory_is_an_error_that_changes_nothing(tmp_path: Path) -> None:
+    (tmp_path / "baseline.json").mkdir()
+    with pytest.raises(IsADirectoryError):
+        baseline.write_atomic(tmp_path / "baseline.json", "{}")
+    assert [p.name for p in tmp_path.iterdir()] == ["baseline.json"]
+
+
 @pytest.mark.skipif(
     os.name == "nt" or (hasattr(os, "geteuid") and os.geteuid() == 0),
     reason="root ignores directory permissions",

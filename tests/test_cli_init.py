@@ -102,6 +102,22 @@ def test_it_keeps_crlf_line_endings_and_permissions(
     assert load(rootdir=tmp_path).baseline == tmp_path / "ssot-baseline.json"
 
 
+@pytest.mark.skipif(sys.platform == "win32", reason="POSIX symbolic links")
+def test_a_symlinked_pyproject_stays_a_link_to_the_file_that_gets_the_table(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "tests").mkdir()
+    (tmp_path / "tests" / "test_a.py").write_text("def test_a():\n    pass\n")
+    (tmp_path / "shared").mkdir()
+    real = tmp_path / "shared" / "pyproject.toml"
+    real.write_text('[project]\nname = "demo"\n', encoding="utf-8")
+    (tmp_path / "pyproject.toml").symlink_to(Path("shared") / "pyproject.toml")
+    code, _, _ = run(tmp_path, monkeypatch, capsys, "--yes")
+    assert code == 0
+    assert (tmp_path / "pyproject.toml").is_symlink()
+    assert "[tool.ssot]" in real.read_text(encoding="utf-8")
+
+
 def test_it_creates_pyproject_when_there_is_none(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
