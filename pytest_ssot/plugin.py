@@ -1042,6 +1042,14 @@ class SSOTPlugin:
         except OSError as exc:
             self.report_errors.append(f"cannot read the history {path}: {_reason(exc)}")
             records, bad = [], 0
+        if bad and not records:
+            # Not a history at all (a baseline, a config named by mistake): appending a line
+            # would damage it.
+            self.report_errors.append(
+                f"history {path} not extended: none of its {bad} line(s) is a pytest-ssot "
+                "history record; give --ssot-history a new or history file"
+            )
+            return ()
         if bad:
             self.report_errors.append(f"history {path}: skipped {bad} unreadable line(s)")
         if not self.complete:

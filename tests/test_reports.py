@@ -554,6 +554,19 @@ def test_a_report_that_cannot_be_written_is_one_line_and_changes_nothing_else(
     assert "INTERNALERROR" not in result.stdout.str()
 
 
+def test_a_history_that_is_not_one_is_left_as_it_was(pytester: pytest.Pytester) -> None:
+    # --ssot-history=baseline.json by mistake: a JSON line appended would break the baseline.
+    pytester.makepyfile(test_ok="def test_ok():\n    assert True\n")
+    other = '{\n  "version": 1,\n  "entries": []\n}\n'
+    (pytester.path / "baseline.json").write_text(other)
+    result = pytester.runpytest("-p", "ssot", "--ssot-history=baseline.json")
+    assert result.ret == 0
+    result.stdout.fnmatch_lines(
+        ["ssot: history baseline.json not extended: none of its 4 line(s) is a pytest-ssot *"]
+    )
+    assert (pytester.path / "baseline.json").read_text() == other
+
+
 def test_a_reporter_bug_is_reported_not_raised(
     pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
 ) -> None:
