@@ -474,7 +474,7 @@ class RunCache:
             digest.update(part.encode() + b"\0")
         packages: dict[Path, bool] = {}
         for path in [*files.test_files, *files.conftests]:
-            digest.update(str(path).encode() + b"\0" + _digest_file(path).encode() + b"\0")
+            digest.update(os.fsencode(path) + b"\0" + _digest_file(path).encode() + b"\0")
             # Which directories are packages decides module names, hence relative imports.
             for directory in path.parents:
                 if directory in packages:
@@ -508,8 +508,9 @@ class RunCache:
             for top, installed in meta["installed"].items():
                 if resolver_module.installed(top) != installed:
                     return None
-            output = output_path.read_text(encoding="utf-8")
-            if hashlib.blake2b(output.encode(), digest_size=16).hexdigest() != meta["output"]:
+            output = output_path.read_text(encoding="utf-8", errors="surrogateescape")
+            digest = hashlib.blake2b(output.encode("utf-8", "surrogateescape"), digest_size=16)
+            if digest.hexdigest() != meta["output"]:
                 return None  # a torn or edited entry
             os.utime(meta_path)  # recently used: kept by the pruning
             return output, int(meta["exit"])
@@ -557,7 +558,8 @@ class _Tee(io.TextIOBase):
         try:
             directory.mkdir(parents=True, exist_ok=True)
             fd, name = tempfile.mkstemp(prefix=".run-", suffix=".tmp", dir=directory)
-            self._file = os.fdopen(fd, "w", encoding="utf-8", newline="")
+            # surrogateescape: a file name that is not UTF-8 comes back as the same bytes.
+            self._file = os.fdopen(fd, "w", encoding="utf-8", errors="surrogateescape", newline="")
             self.path = Path(name)
         except OSError:
             pass
@@ -566,7 +568,7 @@ class _Tee(io.TextIOBase):
         self.out.write(text)
         if self._file is not None:
             self._file.write(text)
-            self.digest.update(text.encode("utf-8"))
+            self.digest.update(text.encode("utf-8", "surrogateescape"))
         return len(text)
 
     def __enter__(self) -> _Tee:
@@ -1051,10 +1053,17 @@ def cmd_baseline(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     if target is None:
         raise UsageError("no baseline file: set `baseline` in [tool.ssot] or pass --baseline PATH")
     run = run_check(project, paths, jobs=_jobs(args.jobs), use_cache=not args.no_cache)
-    written = write_baseline(run, target)
     shown = os.path.relpath(target, project.cwd)
+    try:
+        written = write_baseline(run, target)
+    except OSError as exc:
+        raise UsageError(f"cannot write the baseline {shown}: {_reason(exc)}") from None
     out.write(f"ssot: baseline {shown} written: {written} entries\n")
     return EXIT_OK
+
+
+def _reason(exc: OSError) -> str:
+    return exc.strerror or str(exc)
 
 
 def write_baseline(run: CheckRun, target: Path) -> int:
@@ -1475,6 +1484,9 @@ def cmd_init(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         project, [], jobs=_jobs(args.jobs), use_cache=not args.no_cache, keep_facts=True
     )
     proposal = propose(run)
+    # An old baseline that cannot be read would fail the run after the table is written:
+    # refuse before writing anything.
+    baseline_file.load(settings.rootdir / proposal.baseline)
     table = proposal.toml()
     # What is written must be what pytest-ssot accepts.
     parse(
@@ -1493,12 +1505,22 @@ def cmd_init(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         if answer not in ("y", "yes"):
             out.write("Nothing written.\n")
             return EXIT_OK
-    append_table(pyproject, table)
+    try:
+        append_table(pyproject, table)
+    except OSError as exc:
+        raise UsageError(f"cannot write {shown}: {_reason(exc)}; nothing was changed") from None
     config = load(rootdir=settings.rootdir)
     project = Project(cwd=cwd, settings=settings, config=config)
     run = run_check(project, [], jobs=_jobs(args.jobs), use_cache=not args.no_cache)
     assert config.baseline is not None
-    entries = write_baseline(run, config.baseline)
+    try:
+        entries = write_baseline(run, config.baseline)
+    except OSError as exc:
+        raise UsageError(
+            f"wrote [tool.ssot] to {shown} but cannot write the baseline "
+            f"{os.path.relpath(config.baseline, cwd)}: {_reason(exc)}; run `ssot baseline` "
+            "once it can be written"
+        ) from None
     result = run.result
     out.write(
         f"Wrote [tool.ssot] to {shown} and {entries} known violations to "
@@ -1658,6 +1680,11 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     out, err = sys.stdout, sys.stderr
+    for stream in (out, err):
+        # A file name that is not UTF-8 (a lone surrogate once decoded) is printed as the
+        # bytes it has on disk, as `ls` would, under any locale; not a UnicodeEncodeError.
+        if isinstance(stream, io.TextIOWrapper) and stream.errors == "strict":
+            stream.reconfigure(errors="surrogateescape")
     parser = build_parser()
     passthrough: list[str] = []
     if argv[:1] == ["run"]:

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from pytest_ssot import cli
+from pytest_ssot import baseline, cli
 
 LEGACY_TEST = """
     import os
@@ -338,6 +338,22 @@ def test_a_malformed_baseline_is_a_usage_error_and_kept(tmp_path: Path, ssot) ->
     assert ran.code == 2
     assert "b.json" in ran.err
     assert (tmp_path / "b.json").read_text() == "{not json"
+
+
+def test_a_baseline_that_cannot_be_written_is_one_line_not_a_traceback(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    ssot,  # type: ignore[no-untyped-def]
+) -> None:
+    make_project(tmp_path, {"tests/test_legacy.py": LEGACY_TEST})
+
+    def read_only(path: Path, text: str) -> None:
+        raise OSError(30, "Read-only file system")
+
+    monkeypatch.setattr(baseline, "write_atomic", read_only)
+    ran = ssot(tmp_path, "baseline", "--jobs", "1", "--baseline", "b.json")
+    assert ran.code == 2
+    assert ran.err == "ssot: error: cannot write the baseline b.json: Read-only file system\n"
 
 
 def test_the_scan_cache_lives_in_pytests_cache_and_is_content_keyed(tmp_path: Path, ssot) -> None:  # type: ignore[no-untyped-def]

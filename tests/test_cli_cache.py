@@ -7,6 +7,9 @@ input and checks that the output follows it.
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 import textwrap
 from pathlib import Path
 
@@ -81,6 +84,24 @@ def test_an_unchanged_suite_replays_the_same_output_without_a_scan(project: Path
     assert json_first[:2] == json_second[:2]
     assert json_second[2] == 2  # another format is another entry
     assert json.loads(json_second[1])["summary"]["violations"] == 1
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="file names that are not UTF-8")
+def test_a_file_name_that_is_not_utf8_is_checked_and_replayed(project: Path) -> None:
+    name = b"test_caf\xe9.py"  # Latin-1 on disk
+    test = project / "tests" / os.fsdecode(name)
+    test.write_text("import os\n\ndef test_b():\n    os.getenv('B')\n")
+    # A UTF-8 locale's strict stdout, where printing the name used to raise.
+    env = {**os.environ, "PYTHONIOENCODING": "utf-8:strict"}
+    command = [sys.executable, "-m", "pytest_ssot", "check", "--jobs", "1"]
+    first, second = (
+        subprocess.run(command, cwd=project, env=env, capture_output=True, check=False)
+        for _ in range(2)
+    )
+    assert first.returncode == 1, first.stderr
+    assert b"tests/" + name + b":4:5: SSOT002" in first.stdout
+    assert (second.returncode, second.stdout) == (first.returncode, first.stdout)
+    assert list((project / ".pytest_cache").rglob("*.out"))  # the second run was replayed
 
 
 def test_editing_a_test_file_is_seen(project: Path, check) -> None:  # type: ignore[no-untyped-def]

@@ -118,6 +118,36 @@ def test_a_symlinked_pyproject_stays_a_link_to_the_file_that_gets_the_table(
     assert "[tool.ssot]" in real.read_text(encoding="utf-8")
 
 
+def test_a_malformed_old_baseline_stops_it_before_anything_is_written(
+    suite: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    pyproject = (suite / "pyproject.toml").read_text(encoding="utf-8")
+    (suite / "ssot-baseline.json").write_text("garbage", encoding="utf-8")
+    code, _, err = run(suite, monkeypatch, capsys, "--yes")
+    assert code == 2
+    assert "ssot-baseline.json: the baseline is not valid JSON" in err
+    assert (suite / "pyproject.toml").read_text(encoding="utf-8") == pyproject
+    assert (suite / "ssot-baseline.json").read_text(encoding="utf-8") == "garbage"
+
+
+def test_a_pyproject_that_cannot_be_written_is_one_line_and_changes_nothing(
+    suite: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    pyproject = (suite / "pyproject.toml").read_text(encoding="utf-8")
+
+    def read_only(path: Path, table: str) -> None:
+        raise OSError(30, "Read-only file system")
+
+    monkeypatch.setattr(cli, "append_table", read_only)
+    code, _, err = run(suite, monkeypatch, capsys, "--yes")
+    assert code == 2
+    assert err == (
+        "ssot: error: cannot write pyproject.toml: Read-only file system; nothing was changed\n"
+    )
+    assert (suite / "pyproject.toml").read_text(encoding="utf-8") == pyproject
+    assert not (suite / "ssot-baseline.json").exists()
+
+
 def test_it_creates_pyproject_when_there_is_none(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
