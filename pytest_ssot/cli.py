@@ -46,7 +46,7 @@ from pytest_ssot.config import (
     load,
     parse,
     parse_until,
-    read_toml,
+    tools,
 )
 from pytest_ssot.discovery import (
     DiscoveryError,
@@ -1474,7 +1474,7 @@ def cmd_init(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     cwd = Path.cwd().resolve()
     settings = load_pytest_settings(cwd)
     pyproject = settings.rootdir / "pyproject.toml"
-    if pyproject.is_file() and "ssot" in read_toml(pyproject).get("tool", {}):
+    if pyproject.is_file() and "ssot" in tools(pyproject):
         raise UsageError(
             f"{pyproject} already has [tool.ssot]; edit it by hand, or run `ssot baseline` "
             "to refresh the baseline"

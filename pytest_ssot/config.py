@@ -167,6 +167,15 @@ def read_toml(path: Path) -> dict[str, Any]:
         raise ConfigError([f"{path}: not valid TOML: nested too deeply"]) from None
 
 
+def tools(pyproject: Path) -> dict[str, Any]:
+    """The ``[tool]`` table of a pyproject.toml ({} without one); a ``tool`` that is not a
+    table is a usage error naming the file."""
+    table = read_toml(pyproject).get("tool", {})
+    if not isinstance(table, dict):
+        raise ConfigError([f"{pyproject}: tool = {table!r}: must be a table ([tool.ssot])"])
+    return table
+
+
 def find_pyproject(start: Path) -> Path | None:
     """The nearest pyproject.toml above ``start`` with a ``[tool.ssot]`` table, else the
     nearest pyproject.toml at all (what the CLI uses when not given ``--config``)."""
@@ -176,7 +185,7 @@ def find_pyproject(start: Path) -> Path | None:
         if candidate.is_file():
             first = first or candidate
             try:
-                if "ssot" in read_toml(candidate).get("tool", {}):
+                if "ssot" in tools(candidate):
                     return candidate
             except ConfigError:
                 return candidate  # let load() report it properly
@@ -194,7 +203,7 @@ def load(*, rootdir: Path, config_file: Path | None = None) -> Config:
     pyproject = rootdir / "pyproject.toml"
     if not pyproject.is_file():
         return Config(root=rootdir)
-    table = read_toml(pyproject).get("tool", {}).get("ssot")
+    table = tools(pyproject).get("ssot")
     if table is None:
         return Config(root=rootdir)
     if not isinstance(table, dict):

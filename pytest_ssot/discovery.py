@@ -148,7 +148,8 @@ def read_pytest_config(path: Path) -> dict[str, Any] | None:
         if path.name in ("pytest.toml", ".pytest.toml"):
             table = data.get("pytest", {})
             return dict(table) if isinstance(table, dict) else {}
-        tool = data.get("tool", {}).get("pytest")
+        tools = data.get("tool", {})
+        tool = tools.get("pytest") if isinstance(tools, dict) else None
         if not isinstance(tool, dict):
             return None
         native = {k: v for k, v in tool.items() if k != "ini_options"}
@@ -237,10 +238,14 @@ def load_pytest_settings(invocation_dir: Path, args: Sequence[Path] = ()) -> Pyt
     settings["cache_dir"] = rootdir / os.path.expandvars(
         str(options.get("cache_dir", ".pytest_cache"))
     )
-    addopts = [
-        *_args(options.get("addopts", "")),
-        *shlex.split(os.environ.get("PYTEST_ADDOPTS", "")),
-    ]
+    try:
+        addopts = [
+            *_args(options.get("addopts", "")),
+            *shlex.split(os.environ.get("PYTEST_ADDOPTS", "")),
+        ]
+    except ValueError as exc:  # an unclosed quote: pytest refuses it too
+        where = f"{inifile} (addopts) or PYTEST_ADDOPTS" if inifile else "PYTEST_ADDOPTS"
+        raise DiscoveryError(f"{where}: cannot split the pytest options: {exc}") from None
     ignore, ignore_glob = _ignores(addopts, invocation_dir)
     settings["ignore"], settings["ignore_glob"] = ignore, ignore_glob
     return PytestSettings(**settings)

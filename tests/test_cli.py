@@ -356,6 +356,35 @@ def test_a_baseline_that_cannot_be_written_is_one_line_not_a_traceback(
     assert ran.err == "ssot: error: cannot write the baseline b.json: Read-only file system\n"
 
 
+@pytest.mark.parametrize(
+    ("pyproject", "addopts", "expected"),
+    [
+        ("tool = 5\n", "", "pyproject.toml: tool = 5: must be a table"),
+        (
+            '[tool.pytest.ini_options]\naddopts = "-k \\"foo"\n',
+            "",
+            "pyproject.toml (addopts) or PYTEST_ADDOPTS: cannot split the pytest options",
+        ),
+        ("", '-k "x', "PYTEST_ADDOPTS: cannot split the pytest options: No closing quotation"),
+    ],
+)
+def test_a_broken_pytest_configuration_is_one_line_not_a_traceback(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    ssot,  # type: ignore[no-untyped-def]
+    pyproject: str,
+    addopts: str,
+    expected: str,
+) -> None:
+    (tmp_path / "pyproject.toml").write_text(pyproject, encoding="utf-8")
+    (tmp_path / "test_a.py").write_text("def test_a():\n    pass\n", encoding="utf-8")
+    monkeypatch.setenv("PYTEST_ADDOPTS", addopts)
+    ran = ssot(tmp_path, "check", "--jobs", "1")
+    assert ran.code == 2
+    assert expected in ran.err
+    assert len(ran.err.splitlines()) == 1
+
+
 def test_the_scan_cache_lives_in_pytests_cache_and_is_content_keyed(tmp_path: Path, ssot) -> None:  # type: ignore[no-untyped-def]
     make_project(tmp_path, {"tests/test_legacy.py": LEGACY_TEST}, STRICT)
     cold = ssot(tmp_path, "check", "--jobs", "1", "--format", "json").json()
