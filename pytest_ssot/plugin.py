@@ -917,7 +917,12 @@ class SSOTPlugin:
         return bool(once(key))
 
     # -- session end -------------------------------------------------------------------------
-    def pytest_keyboard_interrupt(self) -> None:
+    def pytest_keyboard_interrupt(self, excinfo: pytest.ExceptionInfo[BaseException]) -> None:
+        # Without --continue-on-collection-errors pytest stops after collecting with its own
+        # Interrupted: the session is incomplete for those errors (running again will not
+        # help), not interrupted.
+        if self.collection_errors and isinstance(excinfo.value, pytest.Session.Interrupted):
+            return
         self.interrupted = True
 
     @pytest.hookimpl(tryfirst=True)
