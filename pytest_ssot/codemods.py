@@ -672,11 +672,40 @@ class _ClassPlan:
     super_calls: bool = False  # add super().setUp() and friends where missing
 
 
+# Templates that change the environment rather than read it.
+_WRITES = frozenset({"env_set", "env_delete"})
+# Set-up that runs once for many tests.
+_WIDE_SETUPS = frozenset(
+    {"setUpClass", "tearDownClass", "setUpModule", "tearDownModule", "setup_class",
+     "teardown_class", "setup_module", "teardown_module"}
+)  # fmt: skip
+
+
+def _outlives_a_test(node: cst.FunctionDef) -> bool:
+    """A set-up of a class or module, or a fixture whose scope is wider than a function."""
+    if node.name.value in _WIDE_SETUPS:
+        return True
+    for decorator in node.decorators:
+        call = decorator.decorator
+        if not isinstance(call, cst.Call):
+            continue
+        name = get_full_name_for_node(call.func) or ""
+        if name.rpartition(".")[2] != "fixture":
+            continue
+        for arg in call.args:
+            if arg.keyword is not None and arg.keyword.value == "scope":
+                scope = _string_value(arg.value)
+                return scope != "function"  # a callable or another scope: not one test
+    return False
+
+
 @dataclasses.dataclass(frozen=True)
 class _Frame:
     kind: str  # "class" | "def"
     name: str
     method: bool = False  # a def directly in a class body whose first parameter is self
+    # setUpClass, setUpModule, a fixture of a wider scope: what it does outlives one test.
+    outlives_test: bool = False
 
 
 class _Scoped(cst.CSTVisitor):
@@ -1157,7 +1186,13 @@ class _Fixer(cst.CSTTransformer):
             and bool(params)
             and params[0].name.value == "self"
         )
-        self.frames.append(_Frame("def", node.name.value, method))
+        self.frames.append(_Frame("def", node.name.value, method, _outlives_a_test(node)))
+
+    def _inside_one_test(self) -> bool:
+        """Whether code here runs for one test at a time (a test, setUp, a helper it calls):
+        not at import, in a class body, in setUpClass or in a wider fixture."""
+        defs = [f for f in self.frames if f.kind == "def"]
+        return bool(defs) and not any(f.outlives_test for f in defs)
 
     def leave_FunctionDef(
         self, original_node: cst.FunctionDef, updated_node: cst.FunctionDef
@@ -1186,6 +1221,15 @@ class _Fixer(cst.CSTTransformer):
     ) -> cst.BaseExpression | None:
         """The template ``key`` filled with ``values``, or None (and a manual entry) when it is
         not configured or its result could not stand where ``original`` stands."""
+        if key in _WRITES and not self._inside_one_test():
+            self.refuse(
+                SSOT002,
+                position,
+                "changes the environment for more than one test (at import, in a class "
+                "body, setUpClass or a wider fixture), which an isolated environment may not "
+                "keep across tests; rewrite it by hand",
+            )
+            return None
         template = self.templates.get(key) or (self.templates.get(fallback) if fallback else None)
         if template is None:
             self.refuse(

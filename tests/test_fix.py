@@ -137,13 +137,19 @@ def test_it_rewrites_nested_calls_inside_out(tmp_path: Path) -> None:
         import os
 
         limit = int(os.environ.get("LIMIT", os.getenv("DEFAULT_LIMIT", "10")))
-        os.environ[os.environ["NAME"]] = os.environ.get("VALUE", "")
+
+
+        def configure():
+            os.environ[os.environ["NAME"]] = os.environ.get("VALUE", "")
         """,
         name="conftest.py",
     )
     text = after(result)
     assert 'limit = int(get_env().get("LIMIT", get_env().get("DEFAULT_LIMIT", "10")))' in text
-    assert 'get_env().set(get_env().get("NAME"), get_env().get("VALUE", ""), source="test")' in text
+    assert (
+        '    get_env().set(get_env().get("NAME"), get_env().get("VALUE", ""), source="test")\n'
+        in text
+    )
     assert result.fixed == {"SSOT002": 5}
 
 
@@ -396,6 +402,57 @@ def test_it_uses_self_templates_only_inside_test_methods(tmp_path: Path) -> None
     assert 'os.environ["A"] = "1"' in text
     assert "from framework.env import get_env" not in text  # the template does not need it
     assert manual(result) == ["7: SSOT002 env_set uses self, but this is not in a test method"]
+
+
+def test_it_leaves_environment_changes_that_outlive_one_test_for_manual_work(
+    tmp_path: Path,
+) -> None:
+    # An isolated environment restored after each test would drop what these set for the
+    # tests after the first: the rewrite would break them. Reads and per-test writes go.
+    source = """\
+        import os
+        import unittest
+
+        import pytest
+
+        os.environ["AT_IMPORT"] = "1"
+
+
+        @pytest.fixture(scope="module")
+        def shared():
+            os.environ["MODULE"] = "1"
+            yield
+            del os.environ["MODULE"]
+
+
+        class TestThing(unittest.TestCase):
+            FLAG = os.environ.get("FLAG")
+
+            @classmethod
+            def setUpClass(cls):
+                os.environ["CLASS"] = "1"
+
+            def setUp(self):
+                os.environ["EACH"] = "1"
+
+            def test_it(self):
+                del os.environ["EACH"]
+        """
+    result = run_fix(tmp_path, source)
+    text = after(result)
+    for kept in ('os.environ["AT_IMPORT"] = "1"', 'os.environ["MODULE"] = "1"'):
+        assert kept in text
+    for kept in ('del os.environ["MODULE"]', 'os.environ["CLASS"] = "1"'):
+        assert kept in text
+    assert 'FLAG = get_env().get("FLAG")' in text
+    assert 'get_env().set("EACH", "1", source="test")' in text
+    assert 'get_env().delete("EACH")' in text
+    why = (
+        "SSOT002 changes the environment for more than one test (at import, in a class body, "
+        "setUpClass or a wider fixture), which an isolated environment may not keep across "
+        "tests; rewrite it by hand"
+    )
+    assert manual(result) == [f"{line}: {why}" for line in (6, 11, 13, 21)]
 
 
 def test_it_refuses_when_the_api_name_already_means_something_else(tmp_path: Path) -> None:
