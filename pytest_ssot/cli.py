@@ -1010,10 +1010,11 @@ def cmd_check(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     paths = _paths(args.paths)
     project = load_project(args, paths, err=err)
     if args.show_files:
-        targets = paths or default_paths(project.settings, project.cwd)
-        for path in find_test_files(project.settings, targets):
-            if not project.config.is_excluded(relpath(path, project.root)):
-                out.write(os.path.relpath(path, project.cwd) + "\n")
+        # Exactly what a check reads for its static rules: the test modules (in pytest's
+        # order), then the conftest.py files above them.
+        files = plan(project, paths)
+        for path in [*files.test_files, *files.conftests]:
+            out.write(os.path.relpath(path, project.cwd) + "\n")
         return EXIT_OK
     show_progress = err.isatty() and not args.quiet
     files = plan(project, paths)

@@ -190,14 +190,19 @@ def test_show_files_lists_what_it_would_check_and_stops(tmp_path: Path, ssot) ->
             "tests/test_good.py": GOOD_TEST,
             "tests/legacy/test_old.py": LEGACY_TEST,
             "tests/helpers.py": "",
+            "tests/conftest.py": "",
+            "tests/legacy/conftest.py": "",
         },
         'exclude = ["tests/legacy/**"]\n',
     )
     ran = ssot(tmp_path, "check", "--show-files")
     assert ran.code == 0
-    assert ran.out.splitlines() == [os.path.join("tests", "test_good.py")]
+    assert ran.out.splitlines() == [
+        os.path.join("tests", "test_good.py"),
+        os.path.join("tests", "conftest.py"),
+    ]
     ran = ssot(tmp_path / "tests", "check", "--show-files", ".")
-    assert ran.out.splitlines() == ["test_good.py"]
+    assert ran.out.splitlines() == ["test_good.py", "conftest.py"]
 
 
 def test_quiet_prints_only_new_violations_and_totals(tmp_path: Path, ssot) -> None:  # type: ignore[no-untyped-def]
