@@ -28,7 +28,7 @@ from typing import Any, Literal
 from pytest_ssot.model import MODULE_SCOPE, Scope, normalise_snippet
 
 # Bump when what a scan yields changes, so cached facts from older scanners are not reused.
-SCANNER_VERSION = "5"
+SCANNER_VERSION = "6"
 
 RefKind = Literal["use", "string", "import", "star-import", "monkeypatch", "fixture"]
 
@@ -52,6 +52,9 @@ STRING_TARGET_CALLS = frozenset({"patch", "dict", "setattr", "delattr"})
 OBJECT_ATTR_CALLS = frozenset({"object", "setattr", "delattr", "getattr", "hasattr"})
 RUNNER_CALLS = frozenset({"pytest.main", "unittest.main"})
 PROCESS_CALLS = ("subprocess.", "os.system", "os.exec", "os.spawn", "os.popen")
+# pytest as a command word ("pytest", "python -m pytest -x", "/venv/bin/py.test"), not a
+# name that merely contains it ("make_pytest_report.py", "pytest_ssot").
+PYTEST_COMMAND_RE = re.compile(r"(?:^|[\s/\\]|-m)(?:pytest|py\.test)(?:$|\s)")
 SUPPRESSION_RE = re.compile(r"#\s*ssot:\s*ignore\b(?:\[([^\]]*)\])?")
 LINE_SPLIT_RE = re.compile(r"\r\n|\r|\n")
 BUILTIN_TRIGGERS = (
@@ -613,6 +616,9 @@ class _Visitor(ast.NodeVisitor):
         self._imports: list[Ref] = []
         self._aliased: set[str] = set()  # targets bound to a local name (`x = mock.ANY`)
         self.main_blocks: list[MainBlock] = []
+        # Module-level functions by name, for a __main__ block that calls `main()` (only
+        # while this file is scanned: nothing keeps the tree).
+        self._module_functions: dict[str, ast.FunctionDef | ast.AsyncFunctionDef] = {}
         self.classes: dict[str, ClassInfo] = {}
         self.fixtures: dict[str, str] = {}
 
@@ -942,6 +948,8 @@ class _Visitor(ast.NodeVisitor):
             )
 
     def visit_FunctionDef(self, node: ast.FunctionDef | ast.AsyncFunctionDef) -> None:
+        if not self.scope.qualname:
+            self._module_functions[node.name] = node
         fixture = None
         if self._class_level:
             fixture = self._fixture_name(node)
@@ -1123,7 +1131,7 @@ class _Visitor(ast.NodeVisitor):
         self.generic_visit(node)
         if not self.scope.qualname and _is_main_guard(node.test):
             calls = sorted(
-                {name for call in _calls(node.body) if (name := self._runner_call(call))}
+                {name for call in self._main_calls(node.body) if (name := self._runner_call(call))}
             )
             if calls:
                 self.main_blocks.append(
@@ -1132,6 +1140,19 @@ class _Visitor(ast.NodeVisitor):
                     )
                 )
 
+    def _main_calls(self, body: list[ast.stmt]) -> Iterator[ast.Call]:
+        """The calls a __main__ block makes, and those of the module's own functions it calls
+        (`def main(): unittest.main()`), followed through any depth once each."""
+        pending, seen = [body], set()
+        while pending:
+            for call in _calls(pending.pop()):
+                yield call
+                name = call.func.id if isinstance(call.func, ast.Name) else None
+                function = self._module_functions.get(name) if name else None
+                if function is not None and name not in seen:
+                    seen.add(name)
+                    pending.append(function.body)
+
     def _runner_call(self, call: ast.Call) -> str | None:
         name = self._peek(call.func)
         if name is None:
@@ -1139,7 +1160,7 @@ class _Visitor(ast.NodeVisitor):
         if name in RUNNER_CALLS or name.startswith("unittest.TextTestRunner"):
             return name
         if name.startswith(PROCESS_CALLS) and any(
-            _is_str(n) and "pytest" in n.value  # type: ignore[attr-defined]
+            _is_str(n) and PYTEST_COMMAND_RE.search(n.value)  # type: ignore[attr-defined]
             for n in ast.walk(call)
         ):
             return f"{name} (pytest)"

@@ -6,6 +6,7 @@ import textwrap
 import warnings
 
 import hypothesmith
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -299,6 +300,62 @@ def test_main_blocks_that_start_a_test_runner_are_recorded() -> None:
         (9, ("unittest.main",)),
         (12, ("subprocess.run (pytest)",)),
     ]
+
+
+def test_a_main_block_that_runs_the_tests_through_its_own_function_is_recorded() -> None:
+    facts = _scan(
+        """
+        import unittest
+
+        def main():
+            run()
+
+        def run():
+            unittest.main(verbosity=2)
+            main()  # a cycle is followed once
+
+        if __name__ == "__main__":
+            main()
+        """
+    )
+    assert [(b.line, b.calls) for b in facts.main_blocks] == [(10, ("unittest.main",))]
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        '["python", "tools/make_pytest_report.py"]',
+        '[sys.executable, "-m", "pytest_ssot", "check"]',
+        '"pip install pytest-xdist"',
+    ],
+)
+def test_a_subprocess_that_only_mentions_pytest_in_a_name_is_not_a_test_run(command: str) -> None:
+    facts = _scan(
+        f"""
+        import subprocess
+        import sys
+
+        if __name__ == "__main__":
+            subprocess.run({command})
+        """
+    )
+    assert facts.main_blocks == ()
+
+
+@pytest.mark.parametrize(
+    "command",
+    ['"pytest -q"', '["/venv/bin/py.test", __file__]', '"python -mpytest tests"'],
+)
+def test_a_subprocess_that_runs_pytest_is_a_test_run(command: str) -> None:
+    facts = _scan(
+        f"""
+        import subprocess
+
+        if __name__ == "__main__":
+            subprocess.run({command})
+        """
+    )
+    assert [b.calls for b in facts.main_blocks] == [("subprocess.run (pytest)",)]
 
 
 def test_main_blocks_that_do_something_else_are_not_recorded() -> None:
