@@ -30,7 +30,6 @@ from libcst.metadata import (
 )
 
 from pytest_ssot.config import PLACEHOLDER_RE, parse_until, placeholder_name
-from pytest_ssot.scanner import LINE_SPLIT_RE
 
 IDENTIFIER_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
@@ -142,15 +141,14 @@ def rewrite(
         return Outcome(source, [], [], {}, error=f"libcst cannot parse it: {exc.message}")
     except (RecursionError, MemoryError, UnicodeDecodeError, LookupError) as exc:
         return Outcome(source, [], [], {}, error=f"cannot be parsed: {type(exc).__name__}")
-    lines = LINE_SPLIT_RE.split(module.code)
     try:
         # Freshly parsed, so no defensive copy; only the two providers that must see the whole
         # tree are computed up front (qualified names are looked up for the few nodes that
         # matter): libcst's per-node metadata passes are most of the cost of a large module.
         wrapper = MetadataWrapper(module, unsafe_skip_copy=True)
-        survey = _Survey(plan, suppressions or {}, lines)
+        survey = _Survey(plan, suppressions or {})
         wrapper.visit(survey)
-        fixer = _Fixer(plan, survey, targets, lines)
+        fixer = _Fixer(plan, survey, targets)
         changed = wrapper.visit(fixer)
         if fixer.dirty:
             changed = _edit_imports(changed, fixer.needed, fixer.unused)
@@ -165,10 +163,9 @@ def rewrite(
 # -- helpers ---------------------------------------------------------------------------------
 
 
-def _byte_position(line: int, column: int, lines: Sequence[str]) -> Position:
-    """libcst counts characters; the scanner (like ast) counts UTF-8 bytes from 1."""
-    text = lines[line - 1] if 0 < line <= len(lines) else ""
-    return line, len(text[:column].encode("utf-8")) + 1
+def _position(line: int, column: int) -> Position:
+    """libcst counts columns from 0, the scanner (as editors) from 1; both in characters."""
+    return line, column + 1
 
 
 def _qualified_names(visitor: cst.MetadataDependent, node: cst.CSTNode) -> set[QualifiedName]:
@@ -736,13 +733,10 @@ class _Scoped(cst.CSTVisitor):
 class _Survey(_Scoped):
     METADATA_DEPENDENCIES = (PositionProvider, ScopeProvider)
 
-    def __init__(
-        self, plan: Plan, suppressions: Mapping[int, frozenset[str]], lines: Sequence[str]
-    ) -> None:
+    def __init__(self, plan: Plan, suppressions: Mapping[int, frozenset[str]]) -> None:
         super().__init__()
         self.plan = plan
         self.suppressions = suppressions
-        self.lines = lines
         self.definitions: set[int] = set()  # ids of the Name nodes that name a def
         self.wrap_positions: dict[str, Position] = {}
         self.module_marks: set[str] = set()  # marks the module's pytestmark applies
@@ -759,7 +753,7 @@ class _Survey(_Scoped):
     # -- positions and exemptions ---------------------------------------------------------
     def position(self, node: cst.CSTNode) -> Position:
         start = self.get_metadata(PositionProvider, node).start
-        return _byte_position(start.line, start.column, self.lines)
+        return _position(start.line, start.column)
 
     def exempted(self, code: str, qualname: tuple[str, ...]) -> bool:
         for depth in range(len(qualname) + 1):
@@ -1074,7 +1068,6 @@ class _Fixer(cst.CSTTransformer):
         plan: Plan,
         survey: _Survey,
         targets: Mapping[Position, str],
-        lines: Sequence[str],
     ) -> None:
         super().__init__()
         self.plan = plan
@@ -1084,7 +1077,6 @@ class _Fixer(cst.CSTTransformer):
         self.stack: list[cst.CSTNode] = []  # the nodes being visited, outermost first
         self.stores: set[int] = set()  # ids of subscripts that are assigned or deleted
         self.unused: set[_Import] = set()  # imports whose uses the rewrite removed
-        self.lines = lines
         self.templates = {k: _Template.parse(k, v) for k, v in plan.templates.items()}
         self.env_imports = _parse_imports(plan.env_imports)
         self.fixed: list[Change] = []
@@ -1146,7 +1138,7 @@ class _Fixer(cst.CSTTransformer):
     # -- coordinates -----------------------------------------------------------------------
     def position(self, node: cst.CSTNode) -> Position:
         start = self.get_metadata(PositionProvider, node).start
-        return _byte_position(start.line, start.column, self.lines)
+        return _position(start.line, start.column)
 
     def target(self, node: cst.CSTNode, code: str) -> Position | None:
         """The node's position when the scanner reported a fixable finding of ``code`` there."""

@@ -644,6 +644,14 @@ class _Visitor(ast.NodeVisitor):
             all_names=self._all_names,
         )
 
+    def _column(self, line: int, offset: int) -> int:
+        """The 1-based column in characters (as editors and SARIF count) of ``ast``'s
+        ``col_offset``, which counts the line's UTF-8 bytes."""
+        text = self.lines[line - 1] if 0 < line <= len(self.lines) else ""
+        if text.isascii():
+            return offset + 1
+        return len(text.encode("utf-8")[:offset].decode("utf-8", errors="ignore")) + 1
+
     def _snippet(self, line: int) -> str:
         return normalise_snippet(self.lines[line - 1]) if 0 < line <= len(self.lines) else ""
 
@@ -866,7 +874,7 @@ class _Visitor(ast.NodeVisitor):
             target=target,
             kind=kind,
             line=line,
-            col=getattr(node, "col_offset", 0) + 1,
+            col=self._column(line, getattr(node, "col_offset", 0)),
             end_line=getattr(node, "end_lineno", None) or line,
             scope=self.scope,
             snippet=self._snippet(line),
@@ -1051,7 +1059,13 @@ class _Visitor(ast.NodeVisitor):
     def _note_import(self, target: str, node: ast.stmt) -> None:
         line = node.lineno
         ref = Ref(
-            target, "import", line, node.col_offset + 1, line, self.scope, self._snippet(line)
+            target,
+            "import",
+            line,
+            self._column(line, node.col_offset),
+            line,
+            self.scope,
+            self._snippet(line),
         )
         self._imports.append(ref)
 
@@ -1136,7 +1150,10 @@ class _Visitor(ast.NodeVisitor):
             if calls:
                 self.main_blocks.append(
                     MainBlock(
-                        node.lineno, node.col_offset + 1, tuple(calls), self._snippet(node.lineno)
+                        node.lineno,
+                        self._column(node.lineno, node.col_offset),
+                        tuple(calls),
+                        self._snippet(node.lineno),
                     )
                 )
 

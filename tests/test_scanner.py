@@ -277,6 +277,19 @@ def test_a_file_without_trigger_words_only_gets_a_class_index() -> None:
     }
 
 
+def test_columns_count_characters_not_utf8_bytes() -> None:
+    # Editors, GitHub annotations and SARIF ("columnKind": "unicodeCodePoints") count
+    # characters; ast counts bytes, which puts a finding after "é" or an emoji off by one or 3.
+    facts = _scan(
+        """
+        import os
+        s = "ééééé"; os.environ["A"] = "1"
+        t = "😀"; os.getenv("B")
+        """
+    )
+    assert sorted((r.line, r.col) for r in facts.refs) == [(2, 14), (3, 10)]
+
+
 def test_main_blocks_that_start_a_test_runner_are_recorded() -> None:
     facts = _scan(
         """
