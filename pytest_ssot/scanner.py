@@ -1076,6 +1076,10 @@ class _Visitor(ast.NodeVisitor):
             # `env = os.environ` binds an alias; its uses are the violations.
             self._bind(names[0], dotted)  # type: ignore[arg-type]
             self._aliased.add(dotted)  # type: ignore[arg-type]
+            if self._class_level and self.scope.qualname:
+                # A class attribute is used as self.env or cls.env, which names do not
+                # follow: binding it in the class body is the violation.
+                self._add(dotted, "use", node.value)  # type: ignore[arg-type]
             return
         for name in names:
             self.aliases.pop(name, None)

@@ -277,6 +277,29 @@ def test_a_file_without_trigger_words_only_gets_a_class_index() -> None:
     }
 
 
+def test_an_alias_kept_as_a_class_attribute_is_itself_the_access() -> None:
+    # Used as self.env[...] later, which no name follows: the class body is where it shows.
+    facts = _scan(
+        """
+        import os
+
+        class TestC:
+            env = os.environ
+
+            def test_x(self):
+                self.env["A"] = "1"
+
+        def helper():
+            env = os.environ
+            return env["B"]
+        """
+    )
+    assert sorted((r.line, r.target, r.scope.dotted) for r in facts.refs) == [
+        (4, "os.environ", "TestC"),
+        (11, "os.environ", "helper"),  # a local alias: its use is the access, once
+    ]
+
+
 def test_columns_count_characters_not_utf8_bytes() -> None:
     # Editors, GitHub annotations and SARIF ("columnKind": "unicodeCodePoints") count
     # characters; ast counts bytes, which puts a finding after "é" or an emoji off by one or 3.
