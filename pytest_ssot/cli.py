@@ -47,6 +47,7 @@ from pytest_ssot.config import (
     parse,
     parse_until,
     tools,
+    unknown_rule_warnings,
 )
 from pytest_ssot.discovery import (
     DiscoveryError,
@@ -147,7 +148,9 @@ def load_project(
         fail_under=getattr(args, "fail_under", None),
     )
     check_required_version(config, VERSION)
-    for warning in config.warnings:
+    known = RuleSet(tuple(builtin_rules(config))).infos
+    warned = [*config.warnings, *unknown_rule_warnings(config, known, plugin_rules_known=False)]
+    for warning in warned:
         print(f"ssot: warning: {warning}", file=err)
     return Project(cwd=cwd, settings=settings, config=config)
 

@@ -10,7 +10,7 @@ import dataclasses
 import datetime
 import re
 import sys
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -174,6 +174,23 @@ def tools(pyproject: Path) -> dict[str, Any]:
     if not isinstance(table, dict):
         raise ConfigError([f"{pyproject}: tool = {table!r}: must be a table ([tool.ssot])"])
     return table
+
+
+def unknown_rule_warnings(
+    config: Config, known: Iterable[str], *, plugin_rules_known: bool = True
+) -> list[str]:
+    """A warning for each ``rules`` entry naming no rule in ``known``: a typo (SSOT020 for
+    SSOT002) would otherwise leave the rule it meant as it was, silently. Without
+    ``plugin_rules_known`` (``ssot check``, which runs no pytest plugin) only codes of
+    pytest-ssot's own range, SSOT000 to SSOT299, can be told unknown."""
+    codes = set(known)
+    where = config.path or "the configuration"
+    return [
+        f"{where}: rules.{code} names no rule, so it changes nothing "
+        f"(rules: {', '.join(sorted(codes))})"
+        for code in sorted(config.rules)
+        if code not in codes and (plugin_rules_known or code < "SSOT300")
+    ]
 
 
 def find_pyproject(start: Path) -> Path | None:

@@ -38,6 +38,7 @@ from pytest_ssot.config import (
     check_required_version,
     load,
     parse_until,
+    unknown_rule_warnings,
     validate_fail_under,
 )
 from pytest_ssot.errors import (
@@ -212,12 +213,17 @@ def pytest_configure(config: pytest.Config) -> None:
         raise pytest.UsageError(*exc.problems) from None
     if ssot_config.disabled:
         return
-    for message in ssot_config.warnings:
-        try:
-            config.issue_config_time_warning(SSOTWarning(message), stacklevel=2)
-        except SSOTWarning as exc:  # -W error::pytest_ssot.SSOTWarning: a usage error, no trace
-            raise pytest.UsageError(str(exc)) from None
     plugin = SSOTPlugin(config, ssot_config)
+    # Said once, by the controller: xdist would relay each worker's copy too.
+    if not xdist_glue.is_worker(config):
+        warned = ssot_config.warnings + tuple(
+            unknown_rule_warnings(ssot_config, plugin.ruleset.infos)
+        )
+        for message in warned:
+            try:
+                config.issue_config_time_warning(SSOTWarning(message), stacklevel=2)
+            except SSOTWarning as exc:  # -W error::pytest_ssot.SSOTWarning: a usage error
+                raise pytest.UsageError(str(exc)) from None
     config.stash[PLUGIN_KEY] = plugin
     config.pluginmanager.register(plugin, "ssot-session")
     xdist_glue.install(config, plugin, SSOTWarning)

@@ -17,6 +17,7 @@ from pytest_ssot.config import (
     find_pyproject,
     load,
     parse,
+    unknown_rule_warnings,
 )
 from pytest_ssot.errors import ConfigError
 
@@ -372,12 +373,36 @@ def test_pytest_exits_4_naming_file_key_and_value_for_every_problem(
     assert "Traceback" not in result.stdout.str() + result.stderr.str()
 
 
-def test_pytest_shows_unknown_keys_as_warnings_and_runs(pytester: pytest.Pytester) -> None:
-    pytester.makepyprojecttoml('[tool.ssot]\nmodee = "strict"\n')
+@pytest.mark.parametrize("xdist", [(), ("-p", "xdist", "-n", "2")], ids=["serial", "xdist"])
+def test_pytest_shows_unknown_keys_and_rule_codes_as_warnings_once_and_runs(
+    pytester: pytest.Pytester, xdist: tuple[str, ...]
+) -> None:
+    # SSOT020 for SSOT002: a typo that would leave the rule it meant as it was, silently.
+    pytester.makepyprojecttoml(
+        '[tool.ssot]\nmodee = "strict"\nrules = {SSOT020 = "off", SSOT002 = "warn"}\n'
+    )
     pytester.makepyfile(test_a="def test_a(): pass")
-    result = pytester.runpytest("-p", "ssot")
+    result = pytester.runpytest("-p", "ssot", *xdist)
     assert result.ret == pytest.ExitCode.OK
-    result.stdout.fnmatch_lines(["*SSOTWarning: *unknown key tool.ssot.modee is ignored*"])
+    output = result.stdout.str()
+    assert output.count("SSOTWarning: ") == 2  # once each, not once more per xdist worker
+    result.stdout.fnmatch_lines(
+        [
+            "*SSOTWarning: *unknown key tool.ssot.modee is ignored*",
+            "*SSOTWarning: *rules.SSOT020 names no rule, so it changes nothing (rules: SSOT001,*",
+        ],
+        consecutive=False,
+    )
+
+
+def test_ssot_check_warns_of_unknown_rule_codes_but_not_of_plugin_rules(tmp_path: Path) -> None:
+    path = _pyproject(tmp_path, '[tool.ssot]\nrules = {SSOT020 = "off", SSOT301 = "warn"}\n')
+    config = load(rootdir=tmp_path)
+    codes = ["SSOT001", "SSOT002"]
+    assert unknown_rule_warnings(config, codes, plugin_rules_known=False) == [
+        f"{path}: rules.SSOT020 names no rule, so it changes nothing (rules: SSOT001, SSOT002)"
+    ]
+    assert len(unknown_rule_warnings(config, codes)) == 2  # pytest knows its plugins' rules
 
 
 def test_pytest_reads_a_standalone_config_given_with_ssot_config(
