@@ -295,6 +295,7 @@ class SSOTPlugin:
         self.collection_errors = 0
         self.deselected = 0
         self.interrupted = False
+        self.stopped_early = False  # by -x / --maxfail, seen as an interruption (xdist)
         self.report_errors: list[str] = []
         self.notes: list[str] = []  # informational lines for the summary (baseline written...)
         # pytest-ssot's own failures (a rule that raised, a bug in this plugin): they degrade
@@ -929,6 +930,13 @@ class SSOTPlugin:
         # help), not interrupted.
         if self.collection_errors and isinstance(excinfo.value, pytest.Session.Interrupted):
             return
+        # Under xdist, -x and --maxfail stop the controller with xdist's own Interrupted
+        # ("stopping after N failures"), where a serial run only sets session.shouldfail:
+        # both ran part of the suite, neither was interrupted.
+        stop = excinfo.value
+        if type(stop).__module__.startswith("xdist") and str(stop).startswith("stopping after"):
+            self.stopped_early = True
+            return
         self.interrupted = True
 
     @pytest.hookimpl(tryfirst=True)
@@ -998,7 +1006,8 @@ class SSOTPlugin:
             if self.ssot.is_excluded(str(e["path"])) or not (self.root / str(e["path"])).exists()
         }
         whole = not self.deselected and not narrowed
-        stopped = bool(session.shouldfail or session.shouldstop) or self.interrupted
+        stopped = bool(session.shouldfail or session.shouldstop)
+        stopped = stopped or self.interrupted or self.stopped_early
         lf = bool(getattr(self.config.option, "lf", False))
         ran = whole and not stopped and not lf and not self.config.option.collectonly
         return baseline_file.Coverage(
@@ -1132,11 +1141,14 @@ class SSOTPlugin:
         assert self.ssot.baseline is not None  # checked in __init__
         path, shown = self.ssot.baseline, self._shown(self.ssot.baseline)
         if not self.complete:
-            hint = (
-                "run again"
-                if self.interrupted
-                else "fix or --ignore the files that fail to collect, then run again"
-            )
+            if self.interrupted:
+                hint = "run again"
+            elif self.collection_errors:
+                hint = "fix or --ignore the files that fail to collect, then run again"
+            elif self.lost:
+                hint = "fix what made the xdist worker crash, then run again"
+            else:
+                hint = "see the pytest-ssot failure above, then run again"
             self.report_errors.append(
                 f"baseline {shown} not updated ({self.incomplete}): it is only written after "
                 f"a complete session; {hint}"

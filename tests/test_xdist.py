@@ -469,11 +469,21 @@ def test_a_crash_before_the_worker_finishes_keeps_the_run_time_findings_it_strea
         """,
     )
     pytester.syspathinsert()
-    result, report = _run(pytester, "-n", "1", "--max-worker-restart", "0", "-p", "no:randomly")
+    result, report = _run(
+        pytester, "-n", "1", "--max-worker-restart", "0", "-p", "no:randomly",
+        "--ssot-baseline", "b.json", "--ssot-update-baseline",
+    )  # fmt: skip
 
     runtime = [v for v in report["violations"] if v["code"] == "SSOT102"]
     assert [v["nodeids"] for v in runtime] == [["test_a.py::test_touches_the_environment"]]
-    result.stdout.fnmatch_lines(["*incomplete*xdist worker gw0 crashed*"])
+    result.stdout.fnmatch_lines(
+        [
+            "*incomplete*xdist worker gw0 crashed*",
+            "ssot: baseline b.json not updated (xdist worker gw0 crashed*): it is only written "
+            "after a complete session; fix what made the xdist worker crash, then run again",
+        ]
+    )
+    assert not (pytester.path / "b.json").exists()
 
 
 def test_only_the_controller_writes_the_baseline_and_it_equals_the_serial_one(
@@ -495,6 +505,35 @@ def test_only_the_controller_writes_the_baseline_and_it_equals_the_serial_one(
     _, known = _run(pytester, "--ssot-baseline", "baseline.json", "-n", "2")
     assert known == serial_known
     assert known["summary"]["new"] == 0
+
+
+def test_stopping_after_a_failure_is_a_partial_run_serial_and_distributed(
+    pytester: pytest.Pytester,
+) -> None:
+    # Under xdist, -x stops the controller with xdist's own Interrupted: still a partial run
+    # that updates the baseline as the serial run does, not an interrupted one.
+    pytester.makepyprojecttoml("[tool.ssot]\nallow_function_tests = true\n")
+    pytester.makepyfile(
+        test_a="""
+            import os
+
+            def test_fails():
+                assert os.getenv("XD_NOT_SET")
+
+            def test_ok():
+                pass
+        """
+    )
+    update = ("-x", "-p", "no:randomly", "--ssot-baseline", "b.json", "--ssot-update-baseline")
+    serial, serial_report = _run(pytester, *update, report="serial.json")
+    serial_baseline = (pytester.path / "b.json").read_text(encoding="utf-8")
+    (pytester.path / "b.json").unlink()
+    result, report = _run(pytester, *update, "-n", "1")
+    assert _summary(result) == _summary(serial)
+    assert "incomplete" not in "\n".join(_summary(result))
+    result.stdout.fnmatch_lines(["ssot: baseline b.json written: 1 entries (1 added, 0 fixed)"])
+    assert (pytester.path / "b.json").read_text(encoding="utf-8") == serial_baseline
+    assert report["summary"] == serial_report["summary"]
 
 
 def test_the_plugin_works_with_xdist_disabled(pytester: pytest.Pytester) -> None:
