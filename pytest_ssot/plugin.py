@@ -1345,7 +1345,9 @@ class RuntimeGuard:
     each site they report into a finding of that test (registered as ``ssot-guard``): the
     environment guard (SSOT102) and the guard of ``[[tool.ssot.sources]]`` with
     ``runtime = true``. Module-, class- and session-scoped fixtures are set up and torn down
-    inside some test's setup and teardown, so they are covered and attributed to that test.
+    inside some test's setup and teardown, so they are covered; what they do is attributed
+    to the test a serial run does it in (the first test using the fixture for its setup, the
+    last test in its scope for its teardown), whichever test an xdist worker does it in.
     """
 
     def __init__(self, plugin: SSOTPlugin) -> None:
@@ -1359,6 +1361,11 @@ class RuntimeGuard:
         self.guard: EnvGuard | None = None
         self.source_guard: SourceGuard | None = None
         self._item: pytest.Item | None = None  # the test whose phases the guards watch
+        # While a wider-scoped fixture sets up or tears down: the test its accesses belong to.
+        self._owner: str | None = None
+        self._owning: object = None  # that fixture's FixtureDef
+        self._items_under: dict[str, list[pytest.Item]] | None = None
+        self._items: Sequence[pytest.Item] = ()  # the session's, in the order they run
         self.fix = use_instead(ssot.env_modules)
         self._entered: tuple[EnvGuard | SourceGuard, ...] = ()
         self._guards: dict[str, tuple[EnvGuard | SourceGuard, ...]] = {}  # per test file
@@ -1398,6 +1405,7 @@ class RuntimeGuard:
     def pytest_collection_finish(self, session: pytest.Session) -> None:
         if not session.items:
             return  # nothing runs here (an xdist controller, --collect-only on nothing)
+        self._items = session.items
         root = self.plugin.root
         files: set[Path] = set()
         last_parent: object = None
@@ -1583,6 +1591,55 @@ class RuntimeGuard:
             if isinstance(group, (list, tuple)):
                 pending += [e for e in group if isinstance(e, BaseException)]
 
+    # -- fixtures wider than a test -----------------------------------------------------------
+    # A session fixture is set up once per xdist worker, in whichever test that worker runs
+    # first: attributing its accesses to the running test would make the numbers depend on
+    # -n. The serial run's test is known from the collection, which every worker shares.
+    @pytest.hookimpl(wrapper=True)
+    def pytest_fixture_setup(
+        self, fixturedef: pytest.FixtureDef[Any], request: pytest.FixtureRequest
+    ) -> Generator[None, object, object]:
+        if fixturedef.scope == "function" or self._item is None or self._owner is not None:
+            return (yield)
+        scope = request.node
+        owner = self._first_user(fixturedef.argname, scope.nodeid if scope else "")
+        self._owner, self._owning = owner, fixturedef
+        try:
+            result = yield
+        finally:
+            self._owner = self._owning = None
+        # Runs before the fixture's own teardown (finalizers run last in, first out).
+        request.addfinalizer(functools.partial(self._tearing_down, fixturedef, scope))
+        return result
+
+    def _tearing_down(self, fixturedef: object, scope: pytest.Item | pytest.Collector) -> None:
+        if self._owner is None:
+            under = self._under(scope.nodeid if scope else "")
+            self._owner, self._owning = (under[-1].nodeid if under else None), fixturedef
+
+    def pytest_fixture_post_finalizer(self, fixturedef: object) -> None:
+        if self._owning is fixturedef:
+            self._owner = self._owning = None
+
+    def _first_user(self, argname: str, scope: str) -> str | None:
+        for item in self._under(scope):
+            if argname in getattr(item, "fixturenames", ()):
+                return item.nodeid
+        return None
+
+    def _under(self, scope: str) -> list[pytest.Item]:
+        """The session's tests under the node ``scope`` (node id; "" is the session), in
+        the order they run; made once, the first time a wide fixture touches anything."""
+        if self._items_under is None:
+            under: dict[str, list[pytest.Item]] = {}
+            for item in self._items:
+                node: pytest.Item | pytest.Collector | None = item
+                while node is not None:
+                    under.setdefault(node.nodeid, []).append(item)
+                    node = _parent(node)
+            self._items_under = under
+        return self._items_under.get(scope, [])
+
     # -- one site --------------------------------------------------------------------------------
     def _verdict(self, access: Access) -> str | None:
         """SSOT102: an environment access site of the running test."""
@@ -1631,6 +1688,8 @@ class RuntimeGuard:
         own. Returns the fix to raise ``error`` with (strict), or None."""
         plugin = self.plugin
         nodeid = self._item.nodeid if self._item is not None else None
+        if self._owner is not None and nodeid is not None:
+            nodeid = self._owner
         record = plugin.data.tests.get(nodeid) if nodeid else None
         if nodeid is None or record is None or self._mode(code, record.path) == "off":
             return None

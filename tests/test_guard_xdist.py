@@ -42,3 +42,95 @@ def test_xdist_reports_the_same_runtime_violations_as_a_serial_run(
     assert parallel_report["violations"] == serial_report["violations"]
     assert parallel_report["summary"] == serial_report["summary"]
     assert len(_runtime(parallel_report)) == 2
+
+
+WIDE_FIXTURES = {
+    "tests/wide.py": """
+        import os
+
+        def class_read():
+            return os.environ.get("SSOT_CLASS")
+    """,
+    "tests/conftest.py": """
+        import pytest
+
+        from tests.helpers import enable_debug, read_dynamic
+
+        @pytest.fixture(scope="session")
+        def shared():
+            enable_debug()
+            yield
+            read_dynamic()
+    """,
+    "tests/test_a.py": """
+        def test_a1(shared):
+            pass
+
+        def test_a2(shared):
+            pass
+
+        def test_a3():
+            pass
+    """,
+    "tests/test_b.py": """
+        import unittest
+
+        import pytest
+
+        from tests.helpers import read_alias
+        from tests.wide import class_read
+
+        @pytest.fixture(scope="module")
+        def per_module():
+            return read_alias()
+
+        def test_b1(per_module):
+            pass
+
+        def test_b2(per_module, shared):
+            pass
+
+        class TestCls(unittest.TestCase):
+            @classmethod
+            def setUpClass(cls):
+                class_read()
+
+            def test_c1(self):
+                pass
+
+            def test_c2(self):
+                pass
+    """,
+}
+
+
+@pytest.mark.parametrize(
+    "dist",
+    [
+        ("-n", "2"),
+        ("-n", "4"),
+        ("-n", "2", "--dist", "loadfile"),
+        ("-n", "3", "--dist", "worksteal"),
+    ],
+    ids=["n2", "n4", "loadfile", "worksteal"],
+)
+def test_what_wider_fixtures_do_is_the_serial_runs_test_whatever_the_worker(
+    pytester: pytest.Pytester, dist: tuple[str, ...]
+) -> None:
+    # Each worker sets a session fixture up in the first test it runs: the accesses go to the
+    # test the serial run makes them in, or compliance would depend on -n.
+    pytest.importorskip("xdist")
+    _suite(pytester, WIDE_FIXTURES, extra="allow_function_tests = true\n")
+    serial, serial_report = _run(pytester, "-p", "no:xdist", "--ssot-fail-under", "40")
+    parallel, parallel_report = _run(
+        pytester, *dist, "-p", "no:benchmark", "--ssot-fail-under", "40"
+    )
+    assert sorted(n for v in _runtime(serial_report) for n in v["nodeids"]) == [
+        "tests/test_a.py::test_a1",  # the session fixture's setup: its first user
+        "tests/test_b.py::TestCls::test_c1",  # setUpClass: the class's first test
+        "tests/test_b.py::TestCls::test_c2",  # the session fixture's teardown: the last test
+        "tests/test_b.py::test_b1",  # the module fixture: its first user
+    ]
+    assert parallel_report["violations"] == serial_report["violations"]
+    assert parallel_report["summary"] == serial_report["summary"]
+    assert parallel.ret == serial.ret == pytest.ExitCode.OK
