@@ -257,6 +257,14 @@ class _Validator:
                     self.bad(key, item, f"does not look like {_PATTERN_HELP[pattern.pattern]}")
         return tuple(value)
 
+    def globs(self, key: str, value: object) -> tuple[str, ...]:
+        """Path globs; an empty one (``""``, ``"/"``) would match every file, silently."""
+        globs = self.string_list(key, value)
+        for glob in globs:
+            if not glob.strip().strip("/"):
+                self.bad(key, glob, 'an empty glob matches every file; write "**" to mean that')
+        return globs
+
 
 _PATTERN_HELP = {
     DOTTED_RE.pattern: "a dotted name (package.module.attribute)",
@@ -283,9 +291,12 @@ def parse(table: Mapping[str, Any], *, path: Path, root: Path, prefix: str = "")
     for key in ("env_modules", "mock_modules"):
         if key in table:
             values[key] = check.string_list(key, table[key], DOTTED_RE)
-    for key in ("mock_allowed_names", "exclude"):
-        if key in table:
-            values[key] = check.string_list(key, table[key])
+    if "mock_allowed_names" in table:
+        values["mock_allowed_names"] = check.string_list(
+            "mock_allowed_names", table["mock_allowed_names"]
+        )
+    if "exclude" in table:
+        values["exclude"] = check.globs("exclude", table["exclude"])
     if "allow_function_tests" in table:
         if isinstance(table["allow_function_tests"], bool):
             values["allow_function_tests"] = table["allow_function_tests"]
@@ -362,7 +373,7 @@ def _tiers(value: object, check: _Validator) -> tuple[Tier, ...] | None:
         if name in names or name == DEFAULT_TIER:
             check.bad(f"{key}.name", name, "tier names must be unique and not 'default'")
         names.add(name)
-        paths = check.string_list(f"{key}.paths", entry.get("paths"))
+        paths = check.globs(f"{key}.paths", entry.get("paths"))
         if not paths:
             check.bad(f"{key}.paths", entry.get("paths"), "a tier needs at least one glob")
         mode = check.mode(f"{key}.mode", entry["mode"]) if "mode" in entry else None
