@@ -216,7 +216,16 @@ def load(*, rootdir: Path, config_file: Path | None = None) -> Config:
     ``[tool.ssot]`` table of ``rootdir/pyproject.toml`` is used, and defaults without one.
     """
     if config_file is not None:
-        return parse(read_toml(config_file), path=config_file, root=config_file.parent)
+        data = read_toml(config_file)
+        tool = data.get("tool")
+        if isinstance(tool, dict) and "ssot" in tool and not set(data) & KNOWN_KEYS:
+            # A pyproject.toml given as the file: its [tool.ssot] table is what is meant
+            # (read at top level, its one unknown key `tool` would drop the whole config).
+            table = tool["ssot"]
+            if not isinstance(table, dict):
+                raise ConfigError([f"{config_file}: [tool.ssot] must be a table, got {table!r}"])
+            return parse(table, path=config_file, root=config_file.parent, prefix="tool.ssot.")
+        return parse(data, path=config_file, root=config_file.parent)
     pyproject = rootdir / "pyproject.toml"
     if not pyproject.is_file():
         return Config(root=rootdir)

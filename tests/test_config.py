@@ -126,6 +126,23 @@ def test_a_standalone_file_holds_the_keys_at_top_level(tmp_path: Path) -> None:
     assert config.baseline == standalone.parent / "known.json"
 
 
+def test_a_pyproject_given_as_the_file_is_read_by_its_tool_ssot_table(tmp_path: Path) -> None:
+    # `--ssot-config pyproject.toml` used to read `tool` as one unknown key: the whole
+    # configuration was dropped for the defaults, and a strict CI passed.
+    other = tmp_path / "service" / "pyproject.toml"
+    other.parent.mkdir()
+    other.write_text('[project]\nname = "x"\n\n[tool.ssot]\nmode = "strict"\nbaseline = "b.json"\n')
+    config = load(rootdir=tmp_path, config_file=other)
+    assert (config.mode, config.baseline, config.warnings) == (
+        "strict",
+        other.parent / "b.json",
+        (),
+    )
+    other.write_text('[tool.ssot]\nmode = "loud"\n')
+    with pytest.raises(ConfigError, match=r"tool\.ssot\.mode = 'loud'"):
+        load(rootdir=tmp_path, config_file=other)
+
+
 def test_a_standalone_file_reports_problems_without_a_table_prefix(tmp_path: Path) -> None:
     standalone = tmp_path / "ssot.toml"
     standalone.write_text('mode = "loud"\n')
