@@ -157,6 +157,8 @@ def rewrite(
     except Exception as exc:  # one odd file must not stop a run over thousands
         return Outcome(source, [], [], {}, error=f"cannot be rewritten: {type(exc).__name__}")
     code = changed.bytes if fixer.dirty else source
+    if fixer.dirty and source.endswith(b"\r") and not code.endswith(b"\r"):
+        code += b"\r"  # libcst drops the last line ending of a file with old Mac (CR) ones
     return Outcome(code, fixer.fixed, fixer.manual + survey.manual, survey.exempt)
 
 

@@ -911,6 +911,15 @@ def test_it_keeps_the_file_encoding_and_line_endings(tmp_path: Path) -> None:
     )
 
 
+def test_it_keeps_the_last_line_ending_of_a_file_with_cr_line_endings(tmp_path: Path) -> None:
+    path = tmp_path / "conftest.py"
+    path.write_bytes(b"import os\r\r\rdef reset():\r    del os.environ['A']\r")
+    result = fix_file(path, make_config(tmp_path))
+    assert result.after == (
+        b"from framework.env import get_env\r\r\rdef reset():\r    get_env().delete('A')\r"
+    )
+
+
 def test_it_reports_positions_after_non_ascii_text_on_the_line(tmp_path: Path) -> None:
     result = run_fix(
         tmp_path,
