@@ -1361,9 +1361,12 @@ class RuntimeGuard:
         self.guard: EnvGuard | None = None
         self.source_guard: SourceGuard | None = None
         self._item: pytest.Item | None = None  # the test whose phases the guards watch
-        # While a wider-scoped fixture sets up or tears down: the test its accesses belong to.
-        self._owner: str | None = None
-        self._owning: object = None  # that fixture's FixtureDef
+        # While a wider-scoped fixture sets up or tears down: that fixture's FixtureDef, and
+        # (fixture name, scope node id, tearing down) to find the test its accesses belong
+        # to, only once one happens (see _owner).
+        self._owning: object = None
+        self._wide: tuple[str, str, bool] = ("", "", False)
+        self._owners: dict[tuple[str, str, bool], str | None] = {}
         self._items_under: dict[str, list[pytest.Item]] | None = None
         self._items: Sequence[pytest.Item] = ()  # the session's, in the order they run
         self.fix = use_instead(ssot.env_modules)
@@ -1599,33 +1602,45 @@ class RuntimeGuard:
     def pytest_fixture_setup(
         self, fixturedef: pytest.FixtureDef[Any], request: pytest.FixtureRequest
     ) -> Generator[None, object, object]:
-        if fixturedef.scope == "function" or self._item is None or self._owner is not None:
+        if fixturedef.scope == "function" or self._item is None or self._owning is not None:
             return (yield)
         scope = request.node
-        owner = self._first_user(fixturedef.argname, scope.nodeid if scope else "")
-        self._owner, self._owning = owner, fixturedef
+        self._owning = fixturedef
+        self._wide = (fixturedef.argname, scope.nodeid if scope else "", False)
         try:
             result = yield
         finally:
-            self._owner = self._owning = None
+            self._owning = None
         # Runs before the fixture's own teardown (finalizers run last in, first out).
         request.addfinalizer(functools.partial(self._tearing_down, fixturedef, scope))
         return result
 
-    def _tearing_down(self, fixturedef: object, scope: pytest.Item | pytest.Collector) -> None:
-        if self._owner is None:
-            under = self._under(scope.nodeid if scope else "")
-            self._owner, self._owning = (under[-1].nodeid if under else None), fixturedef
+    def _tearing_down(
+        self, fixturedef: pytest.FixtureDef[Any], scope: pytest.Item | pytest.Collector
+    ) -> None:
+        if self._owning is None:
+            self._owning = fixturedef
+            self._wide = (fixturedef.argname, scope.nodeid if scope else "", True)
 
     def pytest_fixture_post_finalizer(self, fixturedef: object) -> None:
         if self._owning is fixturedef:
-            self._owner = self._owning = None
+            self._owning = None
 
-    def _first_user(self, argname: str, scope: str) -> str | None:
-        for item in self._under(scope):
-            if argname in getattr(item, "fixturenames", ()):
-                return item.nodeid
-        return None
+    def _owner(self) -> str | None:
+        """The test the running wide fixture's accesses belong to: the first test using it
+        (setting up) or the last test of its scope (tearing down), as a serial run has it."""
+        wide = self._wide
+        if wide not in self._owners:
+            argname, scope, tearing_down = wide
+            under = self._under(scope)
+            if tearing_down:
+                owner = under[-1].nodeid if under else None
+            else:
+                owner = next(
+                    (i.nodeid for i in under if argname in getattr(i, "fixturenames", ())), None
+                )
+            self._owners[wide] = owner
+        return self._owners[wide]
 
     def _under(self, scope: str) -> list[pytest.Item]:
         """The session's tests under the node ``scope`` (node id; "" is the session), in
@@ -1688,8 +1703,8 @@ class RuntimeGuard:
         own. Returns the fix to raise ``error`` with (strict), or None."""
         plugin = self.plugin
         nodeid = self._item.nodeid if self._item is not None else None
-        if self._owner is not None and nodeid is not None:
-            nodeid = self._owner
+        if self._owning is not None and nodeid is not None:
+            nodeid = self._owner() or nodeid
         record = plugin.data.tests.get(nodeid) if nodeid else None
         if nodeid is None or record is None or self._mode(code, record.path) == "off":
             return None
