@@ -1606,7 +1606,7 @@ class RuntimeGuard:
             return (yield)
         scope = request.node
         self._owning = fixturedef
-        self._wide = (fixturedef.argname, scope.nodeid if scope else "", False)
+        self._wide = (fixturedef.argname, scope.nodeid if scope is not None else "", False)
         try:
             result = yield
         finally:
@@ -1620,7 +1620,7 @@ class RuntimeGuard:
     ) -> None:
         if self._owning is None:
             self._owning = fixturedef
-            self._wide = (fixturedef.argname, scope.nodeid if scope else "", True)
+            self._wide = (fixturedef.argname, scope.nodeid if scope is not None else "", True)
 
     def pytest_fixture_post_finalizer(self, fixturedef: object) -> None:
         if self._owning is fixturedef:
