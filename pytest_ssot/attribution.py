@@ -17,7 +17,7 @@ form, which a suite with tens of thousands of tests and findings can afford.
 
 from __future__ import annotations
 
-from collections.abc import Container, Hashable, Mapping, Sequence
+from collections.abc import Callable, Container, Hashable, Mapping, Sequence
 from typing import Generic, Protocol, TypeVar
 
 from pytest_ssot.model import Scope
@@ -104,9 +104,15 @@ class Candidates(Generic[W, T]):
     that attributing a finding costs a few look-ups. Each index is built when a finding
     first needs it, and findings in one scope share one answer."""
 
-    def __init__(self, here: W, tests: Sequence[T]) -> None:
+    def __init__(
+        self, here: W, tests: Sequence[T], is_test_name: Callable[[str], bool] | None = None
+    ) -> None:
         self.here = here
         self.tests = tests
+        # When only part of the module was collected (`file::test`, -k, --lf), the tests
+        # left out are not in ``tests``: their bodies are told by pytest's naming rule, or
+        # they would pass for helpers that every test of the module or class runs.
+        self.is_test_name = is_test_name
         self._own: list[str] | None = None
         self._defined: set[object] | None = None
         self._by_function: dict[object, list[T]] | None = None
@@ -132,7 +138,9 @@ class Candidates(Generic[W, T]):
         if scope.fixture is not None:
             return [t.nodeid for t in pool if scope.fixture in t.fixturenames]
         body = (self.here, (*cls_parts, rest[0]))
-        if body in self._defined_here():
+        if body in self._defined_here() or (
+            self.is_test_name is not None and self.is_test_name(rest[0])
+        ):
             runs = self._runs(body)
             if not cls_parts:
                 return [t.nodeid for t in runs]

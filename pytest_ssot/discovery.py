@@ -22,6 +22,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from pytest_ssot.paths import prefix_or_glob
 from pytest_ssot.paths import relpath as _slow_relpath
 from pytest_ssot.resolver import (
     ClassRef,
@@ -84,10 +85,10 @@ class PytestSettings:
     cache_dir: Path | None = None
 
     def matches_class(self, name: str) -> bool:
-        return _prefix_or_glob(name, self.python_classes)
+        return prefix_or_glob(name, self.python_classes)
 
     def matches_function(self, name: str) -> bool:
-        return _prefix_or_glob(name, self.python_functions)
+        return prefix_or_glob(name, self.python_functions)
 
 
 def relpath(path: Path, root: Path) -> str:
@@ -97,15 +98,6 @@ def relpath(path: Path, root: Path) -> str:
     if text.startswith(base) and text[len(base) : len(base) + 1] == os.sep:
         return text[len(base) + 1 :].replace(os.sep, "/")
     return _slow_relpath(path, root)
-
-
-def _prefix_or_glob(name: str, options: Sequence[str]) -> bool:
-    for option in options:
-        if name.startswith(option):
-            return True
-        if any(c in option for c in "*?[") and fnmatch.fnmatch(name, option):
-            return True
-    return False
 
 
 def fnmatch_path(pattern: str, path: Path) -> bool:

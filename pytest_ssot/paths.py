@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import fnmatch
 import functools
 import os
 import re
+from collections.abc import Sequence
 from pathlib import Path
 
 
@@ -95,3 +97,14 @@ def _package(directory: Path, known: dict[Path, str]) -> str:
 def in_modules(name: str, modules: tuple[str, ...]) -> bool:
     """Whether dotted module ``name`` is one of ``modules`` or inside one of them."""
     return any(name == m or name.startswith(m + ".") for m in modules)
+
+
+def prefix_or_glob(name: str, options: Sequence[str]) -> bool:
+    """Whether ``name`` matches one of pytest's ``python_classes``/``python_functions``
+    options: a prefix, or a glob when it has wildcards."""
+    for option in options:
+        if name.startswith(option):
+            return True
+        if any(c in option for c in "*?[") and fnmatch.fnmatch(name, option):
+            return True
+    return False

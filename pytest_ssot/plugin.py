@@ -59,7 +59,7 @@ from pytest_ssot.model import (
     fingerprints,
     normalise_snippet,
 )
-from pytest_ssot.paths import relpath
+from pytest_ssot.paths import prefix_or_glob, relpath
 from pytest_ssot.policy import (
     Outcome,
     Outcomes,
@@ -624,13 +624,19 @@ class SSOTPlugin:
             found = self._conftests[directory] = here + above
         return found
 
+    @functools.cached_property
+    def _is_test_name(self) -> Callable[[str], bool]:
+        """pytest's rule for the functions it collects as tests (``python_functions``)."""
+        options = tuple(str(o) for o in self.config.getini("python_functions"))
+        return functools.partial(prefix_or_glob, options=options)
+
     def _attribute_module(self, path: Path, items: list[_Origins]) -> None:
         """Attribute the findings of test module ``path`` to ``items``: its own tests and the
         tests elsewhere whose classes derive from its classes or that run its functions."""
         _, findings = self._scan(path)
         if not findings:
             return
-        candidates = attribution.Candidates(str(path), items)
+        candidates = attribution.Candidates(str(path), items, self._is_test_name)
         for finding in findings:
             affected = candidates.affected(finding.scope)
             if affected:

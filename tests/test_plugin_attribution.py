@@ -190,6 +190,47 @@ def test_each_violation_affects_exactly_the_tests_the_spec_names(
     }
 
 
+@pytest.mark.parametrize(
+    "selection",
+    [
+        ("tests/test_m.py::test_clean", "tests/test_m.py::TestK::test_clean"),
+        ("-k", "clean"),
+        ("--deselect", "tests/test_m.py::test_dirty", "--deselect", "tests/test_m.py::TestK"),
+    ],
+    ids=["node-ids", "-k", "--deselect"],
+)
+def test_a_test_left_out_of_a_partial_run_is_not_taken_for_a_helper(
+    pytester: pytest.Pytester, selection: tuple[str, ...]
+) -> None:
+    # Only the tests pytest collected are known as tests: the body of one left out used to
+    # pass for a helper that every test of its module or class runs, and failed them.
+    pytester.makepyprojecttoml('[tool.ssot]\nmode = "strict"\nallow_function_tests = true\n')
+    pytester.mkdir("tests")
+    (pytester.path / "tests/test_m.py").write_text(
+        textwrap.dedent(
+            """
+            import os
+
+            def test_dirty():
+                os.getenv("A")
+
+            def test_clean():
+                pass
+
+            class TestK:
+                def test_dirty(self):
+                    os.getenv("B")
+
+                def test_clean(self):
+                    pass
+            """
+        )
+    )
+    result = pytester.runpytest("-p", "ssot", "-p", "no:cacheprovider", *selection)
+    assert result.ret == pytest.ExitCode.OK
+    result.stdout.fnmatch_lines(["compliance 100.0% (* checked tests compliant)"])
+
+
 def test_a_checkout_moved_with_its_bytecode_cache_attributes_as_before(
     pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
 ) -> None:
