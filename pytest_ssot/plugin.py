@@ -1759,7 +1759,7 @@ class RuntimeGuard:
             self._warn(outcome, filename, line, f"; pytest-ssot raises {error} here (strict)")
             return fix
         if (
-            finding.source == "runtime"
+            (finding.source == "runtime" or sites.unattributed(key))
             and self._mode(outcome.finding.code, record.path) == "warn"
             and self._first_time(f"{code}:{rel}:{line}")
         ):

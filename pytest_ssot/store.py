@@ -386,6 +386,11 @@ class StaticSites:
                 return (code, path, first, sites[at + 3])
         return None
 
+    def unattributed(self, key: Key) -> bool:
+        """Whether the site's finding affected no test when the tests were collected (a
+        fixture only ``request.getfixturevalue`` reaches): nobody was warned about it then."""
+        return key in self._unattributed
+
     def finding(self, key: Key) -> Finding | None:
         """The site's finding for a key :meth:`key_at` gave."""
         found = self._session.get(key)

@@ -418,6 +418,41 @@ def test_a_runtime_access_on_a_statically_reported_line_is_the_same_violation(
     ]
 
 
+def test_a_static_violation_first_reached_at_run_time_is_warned_about(
+    pytester: pytest.Pytester,
+) -> None:
+    # A fixture only request.getfixturevalue reaches affects no test when they are collected,
+    # so no warning was issued then: the test that reaches it gets it, once.
+    _suite(
+        pytester,
+        {
+            "tests/conftest.py": """
+            import os
+
+            import pytest
+
+            @pytest.fixture
+            def dynamic():
+                return os.getenv("SSOT_DYNAMIC_FIXTURE")
+        """,
+            "tests/test_dynamic.py": """
+            def test_a(request):
+                request.getfixturevalue("dynamic")
+
+            def test_b(request):
+                request.getfixturevalue("dynamic")
+        """,
+        },
+    )
+    result, report = _run(pytester)
+    result.assert_outcomes(passed=2, warnings=1)
+    result.stdout.fnmatch_lines(["*conftest.py:7: SSOTWarning: SSOT002 os.getenv accessed*"])
+    (violation,) = report["violations"]
+    assert (violation["status"], violation["source"]) == ("new", "static")
+    errors, _ = _run(pytester, "-W", "error::pytest_ssot.SSOTWarning")
+    errors.assert_outcomes(passed=1, failed=1)
+
+
 def test_an_inline_ignore_covers_runtime_accesses_from_its_line(
     pytester: pytest.Pytester,
 ) -> None:
