@@ -646,9 +646,31 @@ class SSOTPlugin:
         _, findings = self._scan(conftest)
         for finding in findings:
             fixture = finding.scope.fixture
-            affected = [i.nodeid for i in items if fixture is None or fixture in i.fixturenames]
+            affected = [
+                i.nodeid
+                for i in items
+                if fixture is None
+                or (fixture in i.fixturenames and self._runs_fixture_of(i, fixture, conftest))
+            ]
             if affected:
                 self.data.add(finding, affected)
+
+    def _runs_fixture_of(self, item: pytest.Function, name: str, conftest: Path) -> bool:
+        """Whether ``item``'s fixture ``name`` is the one ``conftest`` defines, not an
+        override nearer the test (its module, its class, a deeper conftest.py) that never
+        runs it. Asked of pytest's fixture manager, as pytest resolves it for the test."""
+        manager: Any = self.config.pluginmanager.get_plugin("funcmanage")
+        try:
+            definitions = list(manager.getfixturedefs(name, item) or ())
+        except Exception:  # another pytest's manager: the name alone decides, as before
+            return True
+        wanted = str(conftest)
+        for definition in reversed(definitions):
+            if _defined_in(getattr(definition, "func", None)) == wanted:
+                return True
+            if name not in getattr(definition, "argnames", ()):
+                return False  # an override that does not ask for the fixture it overrides
+        return not definitions
 
     def _check_test_classes(self, items: Iterable[pytest.Function]) -> None:
         if self._bases is None:

@@ -449,7 +449,9 @@ def test_a_static_violation_first_reached_at_run_time_is_warned_about(
     result.stdout.fnmatch_lines(["*conftest.py:7: SSOTWarning: SSOT002 os.getenv accessed*"])
     (violation,) = report["violations"]
     assert (violation["status"], violation["source"]) == ("new", "static")
-    errors, _ = _run(pytester, "-W", "error::pytest_ssot.SSOTWarning")
+    # In a process of its own: -W names the class by import path, which must be the class
+    # the plugin raises (an in-process run may meet a re-imported pytest_ssot).
+    errors = pytester.runpytest_subprocess("-p", "ssot", "-W", "error::pytest_ssot.SSOTWarning")
     errors.assert_outcomes(passed=1, failed=1)
 
 

@@ -231,6 +231,82 @@ def test_a_test_left_out_of_a_partial_run_is_not_taken_for_a_helper(
     result.stdout.fnmatch_lines(["compliance 100.0% (* checked tests compliant)"])
 
 
+def test_a_conftest_fixture_overridden_nearer_the_test_does_not_affect_it(
+    pytester: pytest.Pytester,
+) -> None:
+    # pytest runs the nearest definition of a fixture name: a test whose module, class or
+    # deeper conftest.py overrides it never runs the conftest's (unless the override asks
+    # for the fixture it overrides).
+    pytester.makepyprojecttoml('[tool.ssot]\nmode = "strict"\nallow_function_tests = true\n')
+    files = {
+        "tests/conftest.py": """
+            import os
+
+            import pytest
+
+            @pytest.fixture
+            def settings():
+                return os.getenv("SETTINGS")
+
+            @pytest.fixture
+            def chain(settings):
+                return settings
+        """,
+        "tests/test_mod.py": """
+            import pytest
+
+            @pytest.fixture
+            def settings():
+                return {}
+
+            def test_overridden(settings):
+                pass
+
+            def test_chain_to_the_override(chain):
+                pass
+        """,
+        "tests/test_cls.py": """
+            import pytest
+
+            class TestOverride:
+                @pytest.fixture
+                def settings(self):
+                    return {}
+
+                def test_overridden(self, settings):
+                    pass
+
+            class TestExtend:
+                @pytest.fixture
+                def settings(self, settings):
+                    return settings
+
+                def test_extended(self, settings):
+                    pass
+        """,
+        "tests/sub/conftest.py": """
+            import pytest
+
+            @pytest.fixture
+            def settings():
+                return 1
+        """,
+        "tests/sub/test_sub.py": "def test_deeper_override(settings):\n    pass\n",
+        "tests/test_plain.py": "def test_conftests(settings):\n    pass\n",
+    }
+    for name, text in files.items():
+        path = pytester.path / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(textwrap.dedent(text).lstrip("\n"))
+    result = pytester.runpytest("-p", "ssot", "-p", "no:cacheprovider", "-rE")
+    result.assert_outcomes(passed=4, errors=2)
+    errors = sorted(line.split()[1] for line in result.stdout.lines if line.startswith("ERROR "))
+    assert errors == [
+        "tests/test_cls.py::TestExtend::test_extended",
+        "tests/test_plain.py::test_conftests",
+    ]
+
+
 def test_a_checkout_moved_with_its_bytecode_cache_attributes_as_before(
     pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
 ) -> None:
