@@ -67,7 +67,15 @@ from pytest_ssot.discovery import (
 from pytest_ssot.errors import ConfigError
 from pytest_ssot.model import MODES, Exemption, Finding, RuleInfo, Scope, UncheckedFile
 from pytest_ssot.paths import glob_match, module_name
-from pytest_ssot.policy import RecordPool, Result, SessionData, TestRecord, evaluate, record_for
+from pytest_ssot.policy import (
+    RecordPool,
+    Result,
+    SessionData,
+    TestRecord,
+    evaluate,
+    record_for,
+    without_runtime_ignores,
+)
 from pytest_ssot.reporting import jsonreport
 from pytest_ssot.reporting.terminal import summary_lines
 from pytest_ssot.resolver import ClassRef, External, ModuleIndex, ModuleRef, Resolver, Verdict
@@ -77,6 +85,7 @@ from pytest_ssot.rules import (
     builtin_rules,
     check_file,
     function_test_message,
+    runtime_rule_names,
 )
 from pytest_ssot.scanner import ENV_TARGETS, MOCK_MODULES, SCANNER_VERSION, FileFacts
 
@@ -796,6 +805,8 @@ def _run_check(
     # A file that could not be checked neither confirms nor retires its baseline entries.
     coverage = dataclasses.replace(coverage, unchecked=frozenset(data.unchecked))
     result = dataclasses.replace(result, stale=baseline_file.stale(result.stale, coverage))
+    # No test runs here: an ignore only a run-time access would use cannot be told unused.
+    result = without_runtime_ignores(result, data.suppressions, runtime_rule_names(config))
     return CheckRun(
         project=project,
         ruleset=ruleset,

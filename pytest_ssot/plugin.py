@@ -69,6 +69,7 @@ from pytest_ssot.policy import (
     TestRecord,
     evaluate,
     record_for,
+    without_runtime_ignores,
 )
 from pytest_ssot.reporting import history as history_file
 from pytest_ssot.reporting.terminal import summary_lines
@@ -83,6 +84,7 @@ from pytest_ssot.rules import (
     builtin_rules,
     check_file,
     function_test_message,
+    runtime_rule_names,
 )
 from pytest_ssot.scanner import FileFacts
 from pytest_ssot.sourceguard import Call, SourceGuard, Unrecordable
@@ -993,6 +995,11 @@ class SSOTPlugin:
         self.result = result = dataclasses.replace(
             result, stale=baseline_file.stale(result.stale, coverage)
         )
+        if not (coverage.whole and coverage.ran):
+            # Part of the suite ran: an ignore no test reached at run time may still be used.
+            self.result = result = without_runtime_ignores(
+                result, self.data.suppressions, runtime_rule_names(self.ssot)
+            )
         option = self.config.option
         records = self._history(result, coverage)
         if option.ssot_report:

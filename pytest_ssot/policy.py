@@ -446,6 +446,25 @@ class Result:
         return sorted(counts.items(), key=lambda item: (-item[1], item[0]))[:limit]
 
 
+def without_runtime_ignores(
+    result: Result,
+    suppressions: Mapping[str, Mapping[int, frozenset[str]]],
+    runtime: frozenset[str],
+) -> Result:
+    """``result`` without the unused inline ignores a run-time access may still need: a bare
+    one, or one naming a rule (code or name) in ``runtime``, which a run-time hit from its
+    line is reported as. Only a session that ran the whole suite saw every such access;
+    ``ssot check`` sees none, and a partial run only some."""
+    if not runtime:
+        return result
+    kept = tuple(
+        (path, line)
+        for path, line in result.unused_ignores
+        if (codes := suppressions.get(path, {}).get(line)) and not codes & runtime
+    )
+    return dataclasses.replace(result, unused_ignores=kept)
+
+
 def compliance(compliant: int, tests: int) -> float:
     """Compliant / checked x 100, rounded to 0.1; a session with no checked test is 100 %."""
     return round(100.0 * compliant / tests, 1) if tests else 100.0

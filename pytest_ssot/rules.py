@@ -286,6 +286,20 @@ class SourceRule:
                 )
 
 
+def runtime_rule_names(config: Config) -> frozenset[str]:
+    """The rules (codes and names) a run-time hit can be reported as, so an inline ignore
+    naming one may be used only at run time: SSOT102 and the static SSOT002 of the line it
+    is on (while the guard is on), and every ``runtime = true`` source."""
+    names: set[str] = set()
+    if config.rules.get(RUNTIME_ENVIRON_ACCESS.code) != "off":
+        for info in (RUNTIME_ENVIRON_ACCESS, DIRECT_ENVIRON_ACCESS):
+            names.update((info.code, info.name))
+    for source in config.sources:
+        if source.runtime and config.rules.get(source.code) != "off":
+            names.update((source.code, source.name))
+    return frozenset(names)
+
+
 def builtin_rules(config: Config) -> list[Rule]:
     """The rules of a configuration: the built-in five, then team-defined sources."""
     rules: list[Rule] = [
