@@ -44,6 +44,10 @@ from typing import Any, TypeVar
 from pytest_ssot.errors import EnvAccessError
 from pytest_ssot.paths import any_glob_match, in_modules, relpath
 
+# Bound once: a test may delete or replace sys._getframe (attrs' own suite does), and the
+# guard must still find its callers, or every later test would fail.
+_getframe = sys._getframe
+
 __all__ = [
     "Access",
     "Classifier",
@@ -448,7 +452,7 @@ def _getitem_guarded(self: Any, key: Any) -> Any:
     __tracebackhide__ = True
     guard = _current
     if guard is not None and guard.checking:
-        frame = sys._getframe(1)
+        frame = _getframe(1)
         if guard.classifier.kinds.get(frame.f_code.co_filename) != OTHER:
             _check_frame(guard, frame, "__getitem__", self, key)
     return _getitem(self, key)
@@ -458,7 +462,7 @@ def _setitem_guarded(self: Any, key: Any, value: Any) -> None:
     __tracebackhide__ = True
     guard = _current
     if guard is not None and guard.checking:
-        frame = sys._getframe(1)
+        frame = _getframe(1)
         if guard.classifier.kinds.get(frame.f_code.co_filename) != OTHER:
             _check_frame(guard, frame, "__setitem__", self, key)
         if _INLINE_SETITEM and os.putenv is _putenv:
@@ -477,7 +481,7 @@ def _delitem_guarded(self: Any, key: Any) -> None:
     __tracebackhide__ = True
     guard = _current
     if guard is not None and guard.checking:
-        frame = sys._getframe(1)
+        frame = _getframe(1)
         if guard.classifier.kinds.get(frame.f_code.co_filename) != OTHER:
             _check_frame(guard, frame, "__delitem__", self, key)
         if _INLINE_DELITEM and os.unsetenv is _unsetenv:
@@ -495,7 +499,7 @@ def _iter_guarded(self: Any) -> Any:
     __tracebackhide__ = True
     guard = _current
     if guard is not None and guard.checking:
-        frame = sys._getframe(1)
+        frame = _getframe(1)
         if guard.classifier.kinds.get(frame.f_code.co_filename) != OTHER:
             _check_frame(guard, frame, "__iter__", self, _NO_KEY)
     return _iter(self)
@@ -505,7 +509,7 @@ def _len_guarded(self: Any) -> int:
     __tracebackhide__ = True
     guard = _current
     if guard is not None and guard.checking:
-        frame = sys._getframe(1)
+        frame = _getframe(1)
         if guard.classifier.kinds.get(frame.f_code.co_filename) != OTHER:
             _check_frame(guard, frame, "__len__", self, _NO_KEY)
     result: int = _len(self)
@@ -516,7 +520,7 @@ def _repr_guarded(self: Any) -> str:
     __tracebackhide__ = True
     guard = _current
     if guard is not None and guard.checking:
-        frame = sys._getframe(1)
+        frame = _getframe(1)
         if guard.classifier.kinds.get(frame.f_code.co_filename) != OTHER:
             _check_frame(guard, frame, "__repr__", self, _NO_KEY)
     result: str = _repr(self)
@@ -527,7 +531,7 @@ def _putenv(key: Any, value: Any, /) -> None:
     __tracebackhide__ = True
     guard = _current
     if guard is not None and guard.checking:
-        frame = sys._getframe(1)
+        frame = _getframe(1)
         if frame.f_code is not _SETITEM_CODE:
             _check_frame(guard, frame, "putenv", None, key)
     _ORIG_PUTENV(key, value)
@@ -537,7 +541,7 @@ def _unsetenv(key: Any, /) -> None:
     __tracebackhide__ = True
     guard = _current
     if guard is not None and guard.checking:
-        frame = sys._getframe(1)
+        frame = _getframe(1)
         if frame.f_code is not _DELITEM_CODE:
             _check_frame(guard, frame, "unsetenv", None, key)
     _ORIG_UNSETENV(key)

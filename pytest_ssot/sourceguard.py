@@ -65,6 +65,10 @@ from pytest_ssot.guard import (
 )
 from pytest_ssot.paths import relpath
 
+# Bound once: a test may delete or replace sys._getframe (attrs' own suite does), and the
+# guard must still find its callers, or every later test would fail.
+_getframe = sys._getframe
+
 __all__ = [
     "Call",
     "SourceGuard",
@@ -504,7 +508,7 @@ class _FunctionPatch(_Patch):
         guard = _current  # read once: another thread may leave it
         if guard is not None and guard.checking:
             # Our caller is the trampoline; its caller (or resumer) is the one to judge.
-            self.check(guard, sys._getframe(1).f_back, args)
+            self.check(guard, _getframe(1).f_back, args)
         return self.original(*args, **kwargs)
 
 
@@ -527,7 +531,7 @@ class _InitPatch(_Patch):
             __tracebackhide__ = True
             guard = _current  # read once: another thread may leave it
             if guard is not None and guard.checking:
-                patch.check(guard, sys._getframe(1), (instance,))
+                patch.check(guard, _getframe(1), (instance,))
             if own is not _MISSING:
                 own.__get__(instance, type(instance))(*args, **kwargs)
             else:

@@ -887,6 +887,35 @@ def test_a_strict_tier_raises_while_the_default_tier_warns(pytester: pytest.Pyte
 
 
 # -- nothing leaks between tests ----------------------------------------------------------------
+@pytest.mark.parametrize(
+    "replace", ["delattr(sys, '_getframe')", "setattr(sys, '_getframe', None)"]
+)
+def test_a_test_that_takes_away_sys_getframe_breaks_nothing(
+    pytester: pytest.Pytester, replace: str
+) -> None:
+    # attrs' own suite deletes sys._getframe in a test; pytest then writes PYTEST_CURRENT_TEST,
+    # and a guard that looked it up afresh failed that test's teardown and every later test.
+    _suite(
+        pytester,
+        {
+            "tests/test_frames.py": f"""
+            import os
+            import sys
+
+            def test_without_getframe(monkeypatch):
+                monkeypatch.{replace}
+                os.environ.get("HOME")
+
+            def test_after():
+                assert callable(sys._getframe)
+        """
+        },
+    )
+    result, report = _run(pytester)
+    result.assert_outcomes(passed=2, warnings=1)
+    assert [v["code"] for v in report["violations"]] == ["SSOT002"]
+
+
 def test_nothing_leaks_between_tests(pytester: pytest.Pytester) -> None:
     _suite(
         pytester,
