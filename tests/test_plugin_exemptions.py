@@ -231,6 +231,10 @@ def test_inline_ignores_take_codes_names_or_nothing_and_unused_ones_are_reported
         ],
         consecutive=False,
     )
+    # Part of the suite: a run-time access from another test could still use the SSOT002
+    # ignore of line 17, and only the SSOT003 one of line 14 can be told unused.
+    partial = pytester.runpytest("-p", "ssot", "-k", "test_other_code")
+    partial.stdout.fnmatch_lines(["unused ssot: ignore comments 1:", "  test_inline.py:14"])
 
 
 def test_excluded_files_are_neither_checked_nor_counted(pytester: pytest.Pytester) -> None:
