@@ -115,6 +115,7 @@ class Candidates(Generic[W, T]):
         self.is_test_name = is_test_name
         self._own: list[str] | None = None
         self._defined: set[object] | None = None
+        self._collected: set[tuple[str, ...]] | None = None
         self._by_function: dict[object, list[T]] | None = None
         self._by_prefix: dict[tuple[str, ...], dict[str, T]] | None = None
         self._answers: dict[Scope, list[str]] = {}
@@ -138,9 +139,7 @@ class Candidates(Generic[W, T]):
         if scope.fixture is not None:
             return [t.nodeid for t in pool if scope.fixture in t.fixturenames]
         body = (self.here, (*cls_parts, rest[0]))
-        if body in self._defined_here() or (
-            self.is_test_name is not None and self.is_test_name(rest[0])
-        ):
+        if body in self._defined_here() or self._left_out(body[1]):
             runs = self._runs(body)
             if not cls_parts:
                 return [t.nodeid for t in runs]
@@ -160,6 +159,17 @@ class Candidates(Generic[W, T]):
             functions = (t.function for t in self.tests)
             self._defined = {f for f in functions if f is not None and f[0] == self.here}
         return self._defined
+
+    def _left_out(self, qualname: tuple[str, ...]) -> bool:
+        """Whether ``qualname`` names a test function pytest did not collect this time."""
+        if self.is_test_name is None or not self.is_test_name(qualname[-1]):
+            return False
+        if self._collected is None:
+            # By name: a module reached through a symlink may report its functions under
+            # the path it was first imported from.
+            functions = (t.function for t in self.tests if t.file == self.here)
+            self._collected = {f[1] for f in functions if f is not None}
+        return qualname not in self._collected
 
     def _runs(self, body: object) -> list[T]:
         if self._by_function is None:
