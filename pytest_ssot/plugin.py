@@ -889,9 +889,7 @@ class SSOTPlugin:
         assert warned is not None  # set with _warn_at
         for index in due:
             text, path, line = warned.warning(index)
-            warnings.warn_explicit(
-                SSOTWarning(text), category=SSOTWarning, filename=self._absolute(path), lineno=line
-            )
+            _issue_warning(text, self._absolute(path), line, path)
 
     def _absolute(self, rel: str) -> str:
         absolute = self._absolutes.get(rel)
@@ -1263,6 +1261,29 @@ class SSOTPlugin:
             terminalreporter.write_line(f"ssot: {error}", yellow=True)
 
 
+def _issue_warning(
+    text: str, filename: str, line: int, shown: str, *, raising: bool = True
+) -> None:
+    """Issue an SSOTWarning pointing at ``filename:line``. Where a warnings filter makes it
+    an error (``-W error::pytest_ssot.SSOTWarning``, a project's ``filterwarnings =
+    ["error"]``) the test fails with the warning's text and place, no traceback through this
+    plugin; unless not ``raising`` (the test failed already: its own error stays the one)."""
+    try:
+        warnings.warn_explicit(
+            SSOTWarning(text), category=SSOTWarning, filename=filename, lineno=line
+        )
+    except SSOTWarning:
+        if not raising:
+            return
+    else:
+        return
+    # Outside the except clause: the warning itself would be chained to the failure.
+    pytest.fail(
+        f"SSOTWarning (an error by the warnings filters) at {shown}:{line}: {text}",
+        pytrace=False,
+    )
+
+
 def _closed_text(reasons: list[str]) -> str:
     lines = "\n".join(f"  {reason}" for reason in dict.fromkeys(reasons))
     return (
@@ -1396,6 +1417,8 @@ class RuntimeGuard:
         self.guard: EnvGuard | None = None
         self.source_guard: SourceGuard | None = None
         self._item: pytest.Item | None = None  # the test whose phases the guards watch
+        # Run-time warnings of the running phase, issued when it ends (see _warn).
+        self._pending: list[tuple[str, str, int, str]] = []
         # While a wider-scoped fixture sets up or tears down: that fixture's FixtureDef, and
         # (fixture name, scope node id, tearing down) to find the test its accesses belong
         # to, only once one happens (see _owner).
@@ -1550,14 +1573,19 @@ class RuntimeGuard:
         self._item = item
         for guard in guards:
             guard.checking = True
+        failed = False
         try:
-            return (yield)
+            result = yield
         except BaseException as exc:
+            failed = True
             self._note_propagated(exc)
             raise
         finally:
             for guard in guards:
                 guard.checking = False
+            if self._pending:
+                self._flush_warnings(raising=not failed)
+        return result
 
     @pytest.hookimpl(wrapper=True, trylast=True)
     def pytest_runtest_call(self, item: pytest.Item) -> Generator[None, object, object]:
@@ -1566,14 +1594,19 @@ class RuntimeGuard:
             return (yield)
         for guard in guards:
             guard.checking = True
+        failed = False
         try:
-            return (yield)
+            result = yield
         except BaseException as exc:
+            failed = True
             self._note_propagated(exc)
             raise
         finally:
             for guard in guards:
                 guard.checking = False
+            if self._pending:
+                self._flush_warnings(raising=not failed)
+        return result
 
     @pytest.hookimpl(wrapper=True, trylast=True)
     def pytest_runtest_teardown(
@@ -1584,9 +1617,11 @@ class RuntimeGuard:
             return (yield)
         for guard in guards:
             guard.checking = True
+        failed = False
         try:
             result = yield
         except BaseException as exc:
+            failed = True
             self._note_propagated(exc)
             raise
         finally:
@@ -1599,6 +1634,8 @@ class RuntimeGuard:
                 if guard.raised:  # rare: the next setup resets the rest
                     swallowed += (e for e in guard.raised if id(e) not in self._propagated)
                     guard.reset()
+            if self._pending:  # last: what it raises must find the state above reset
+                self._flush_warnings(raising=not failed and not swallowed)
         if swallowed:
             lines = "\n".join(f"  {error}" for error in dict.fromkeys(map(str, swallowed)))
             what = " and ".join(
@@ -1805,13 +1842,17 @@ class RuntimeGuard:
         return linecache.getline(filename, line)
 
     def _warn(self, outcome: Outcome, filename: str, line: int, suffix: str) -> None:
+        # Issued when the phase ends, not at the access: a warnings filter that makes it an
+        # error would otherwise raise inside the test's own code, halfway through what it
+        # was doing (restoring a variable it had set), and change how the test behaves.
         f = outcome.finding
-        warnings.warn_explicit(
-            SSOTWarning(f"{f.code} {f.message} ({outcome.name}){suffix}"),
-            category=SSOTWarning,
-            filename=filename,
-            lineno=line,
-        )
+        text = f"{f.code} {f.message} ({outcome.name}){suffix}"
+        self._pending.append((text, filename, line, f.path))
+
+    def _flush_warnings(self, *, raising: bool) -> None:
+        pending, self._pending = self._pending, []
+        for text, filename, line, shown in pending:
+            _issue_warning(text, filename, line, shown, raising=raising)
 
     def _note_suppression(self, code: str, filename: str, rel: str, line: int) -> None:
         """Make the inline ignore on a line hit at run time visible to policy for ``code``.

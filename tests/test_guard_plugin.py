@@ -916,6 +916,60 @@ def test_a_test_that_takes_away_sys_getframe_breaks_nothing(
     assert [v["code"] for v in report["violations"]] == ["SSOT002"]
 
 
+def test_a_warning_made_an_error_by_the_filters_does_not_cut_a_test_short(
+    pytester: pytest.Pytester,
+) -> None:
+    # A project's filterwarnings = ["error"] makes every SSOTWarning an error. Raised at
+    # the access, it stopped a helper between setting a variable and restoring it (the
+    # restoring line was the first of its site), so the variable leaked into the next test:
+    # the failure comes when the phase ends instead, without a traceback through the plugin.
+    _suite(
+        pytester,
+        {
+            "tests/tz.py": """
+            import os
+
+            def roundtrip(restore=True):
+                os.environ["SSOT_TZ"] = "UTC"
+                try:
+                    return "done"
+                finally:
+                    if restore:
+                        del os.environ["SSOT_TZ"]
+        """,
+            "tests/test_tz.py": """
+            from tests.support.isolated_env import get_env
+            from tests.tz import roundtrip
+
+            def test_sets_it_first():
+                roundtrip(restore=False)  # the next test deletes it
+
+            def test_sets_and_restores():
+                assert roundtrip() == "done"
+
+            def test_then_sees_it_restored():
+                assert get_env("SSOT_TZ") is None
+        """,
+        },
+    )
+    with (pytester.path / "pyproject.toml").open("a") as config:
+        # (Only ours: other plugins installed here may warn at start-up.)
+        config.write(
+            '\n[tool.pytest.ini_options]\nfilterwarnings = ["error::pytest_ssot.SSOTWarning"]\n'
+        )
+    result = pytester.runpytest_subprocess("-p", "ssot", "-p", "no:randomly")
+    result.assert_outcomes(passed=1, failed=2)
+    result.stdout.fnmatch_lines(
+        [
+            "*_ test_sets_and_restores _*",
+            "SSOTWarning (an error by the warnings filters) at tests/tz.py:9: SSOT102 *",
+            "*= SSOT compliance =*",
+        ]
+    )
+    assert "During handling" not in result.stdout.str()
+    assert "pytest_ssot/plugin.py" not in result.stdout.str()
+
+
 def test_nothing_leaks_between_tests(pytester: pytest.Pytester) -> None:
     _suite(
         pytester,
