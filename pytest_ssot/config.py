@@ -80,6 +80,13 @@ class Config:
         return self.mode_override or self.mode
 
     @property
+    def may_be_strict(self) -> bool:
+        """Whether any violation can be strict this session (the mode, a tier, a rule)."""
+        if self.mode_override is not None:
+            return self.mode_override == "strict"
+        return "strict" in {self.mode, *(t.mode for t in self.tiers), *self.rules.values()}
+
+    @property
     def disabled(self) -> bool:
         """Nothing can be reported: ``--ssot-mode=off``, or everything configured off."""
         if self.mode_override == "off":

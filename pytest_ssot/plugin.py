@@ -233,6 +233,8 @@ def pytest_configure(config: pytest.Config) -> None:
     guard = RuntimeGuard(plugin)
     if guard.environ or guard.sources:
         config.pluginmanager.register(guard, "ssot-guard")
+        if ssot_config.may_be_strict:
+            config.pluginmanager.register(_FailedAsReported(guard), "ssot-guard-reports")
 
 
 def _import_base(entry: str, ssot_config: Config) -> type:
@@ -1950,6 +1952,28 @@ class RuntimeGuard:
 
 
 _SCANNED = FileFacts(path="")  # what a scanned file's facts come down to after collection
+
+
+class _FailedAsReported:
+    """Tells the run-time guard which of its errors a test's report already fails it with.
+
+    A ``unittest.TestCase`` test records its exception in its result instead of letting it
+    propagate, so without this an EnvAccessError it did not catch looked swallowed and was
+    reported a second time at teardown. Registered only where strict mode can apply: a
+    warn-mode session raises no such error, and pays no hook call per test phase for it.
+    """
+
+    def __init__(self, guard: RuntimeGuard) -> None:
+        self.guard = guard
+
+    @pytest.hookimpl(wrapper=True)
+    def pytest_runtest_makereport(
+        self, call: pytest.CallInfo[None]
+    ) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+        report = yield
+        if call.excinfo is not None:
+            self.guard._note_propagated(call.excinfo.value)
+        return report
 
 
 class _FirstTimeHere:

@@ -625,6 +625,40 @@ def test_strict_fails_a_test_that_swallowed_the_error(pytester: pytest.Pytester)
     assert "ERROR at teardown of test_clean_after" not in result.stdout.str()
 
 
+def test_strict_fails_a_unittest_test_once_for_an_error_it_did_not_catch(
+    pytester: pytest.Pytester,
+) -> None:
+    # unittest records the error in its result instead of letting it propagate: it is the
+    # test's failure, not an error the test swallowed (which would error it again at teardown).
+    _suite(
+        pytester,
+        {
+            "tests/test_unit.py": """
+            import unittest
+            from tests.helpers import enable_debug
+
+            class TestUnit(unittest.TestCase):
+                def test_not_caught(self):
+                    enable_debug()
+
+                def test_caught(self):
+                    try:
+                        enable_debug()
+                    except Exception:
+                        pass
+        """,
+        },
+        mode="strict",
+    )
+    result, _ = _run(pytester, "-p", "no:randomly", "-rfE")
+    result.assert_outcomes(passed=1, failed=1, errors=1)
+    summary = {line.split(" - ")[0] for line in result.stdout.lines if " - " in line}
+    assert summary == {
+        "FAILED tests/test_unit.py::TestUnit::test_not_caught",
+        "ERROR tests/test_unit.py::TestUnit::test_caught",  # at teardown: it was swallowed
+    }
+
+
 def test_strict_does_not_raise_for_a_baselined_runtime_violation(
     pytester: pytest.Pytester,
 ) -> None:
