@@ -40,6 +40,7 @@ from pytest_ssot import resolver as resolver_module
 from pytest_ssot.cache import ScanCache
 from pytest_ssot.config import (
     DEFAULT_TIER,
+    RULE_CODE_RE,
     Config,
     check_required_version,
     find_pyproject,
@@ -283,11 +284,15 @@ class _Context:
         rel = relpath(path, self.root)
         pool: RecordPool = {}
         for test in module.tests:
-            exemptions = tuple(_exemptions(test, module.invalid))
+            exemptions = tuple(_exemptions(test, module.invalid, self._rule_codes))
             module.records.append((test.nodeid, record_for(pool, rel, exemptions)))
         if self.config.base_classes and module.tests:
             self._ssot001(module)
         return module
+
+    @functools.cached_property
+    def _rule_codes(self) -> frozenset[str]:
+        return frozenset(self.ruleset.infos)
 
     def _ssot001(self, module: _Module) -> None:
         """SSOT001 on static facts; a class whose ancestry cannot be resolved is reported as
@@ -868,8 +873,12 @@ def _import_roots(settings: PytestSettings, test_files: Iterable[Path]) -> list[
     return roots
 
 
-def _exemptions(test: StaticTest, invalid: dict[str, str]) -> Iterator[Exemption]:
-    """The ``ssot_exempt`` marks of a test, validated as the plugin validates them."""
+def _exemptions(
+    test: StaticTest, invalid: dict[str, str], codes_known: frozenset[str]
+) -> Iterator[Exemption]:
+    """The ``ssot_exempt`` marks of a test, validated as the plugin validates them (only a
+    code of pytest-ssot's own range can be told to name no rule: a pytest plugin's rules are
+    unknown here)."""
     for origin, mark in test.marks:
         codes = mark.args
         reason = mark.kwargs.get("reason")
@@ -891,6 +900,14 @@ def _exemptions(test: StaticTest, invalid: dict[str, str]) -> Iterator[Exemption
             and (not isinstance(until, str) or parse_until(until) is None)
         ):
             problem = f"until={until!r} is not a YYYY-MM-DD date"
+        unknown = [
+            c
+            for c in codes
+            if isinstance(c, str) and RULE_CODE_RE.fullmatch(c) and c < "SSOT300"
+            and c not in codes_known
+        ]  # fmt: skip
+        if problem is None and unknown:
+            problem = f"names no rule: {', '.join(unknown)}"
         if problem is not None:
             invalid[origin] = f"ssot_exempt {problem}; not applied"
             continue

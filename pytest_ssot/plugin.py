@@ -753,6 +753,12 @@ class SSOTPlugin:
                 self._node_marks[node] = known
         return known
 
+    @functools.cached_property
+    def _rule_words(self) -> frozenset[str]:
+        """What an exemption may name: every rule's code and name."""
+        infos = self.ruleset.infos.values()
+        return frozenset({i.code for i in infos} | {i.name for i in infos})
+
     def _node_exemptions(
         self, node: pytest.Item | pytest.Collector, item: pytest.Function
     ) -> Iterator[Exemption]:
@@ -770,6 +776,8 @@ class SSOTPlugin:
                 problem = 'needs reason="why this test is exempt"'
             elif until is not None and (not isinstance(until, str) or parse_until(until) is None):
                 problem = f"until={until!r} is not a YYYY-MM-DD date"
+            elif unknown := [c for c in codes if c not in self._rule_words]:
+                problem = f"names no rule: {', '.join(unknown)}"
             if problem is not None:
                 self.data.invalid_exemptions[origin] = f"ssot_exempt {problem}; not applied"
                 continue

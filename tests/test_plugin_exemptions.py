@@ -139,20 +139,25 @@ def test_an_exemption_without_a_reason_is_listed_as_invalid_and_not_applied(
                 @pytest.mark.ssot_exempt("SSOT002", reason="x", until="next spring")
                 def test_bad_date():
                     os.environ.get("C")
+
+                @pytest.mark.ssot_exempt("SSOT020", "direct-environ-access", reason="typo")
+                def test_no_such_rule():
+                    os.environ.get("D")
             """,
         },
     )
-    result.assert_outcomes(errors=3)
+    result.assert_outcomes(errors=4)
     assert set(_statuses(report).values()) == {"new"}
     result.stdout.fnmatch_lines(
         [
-            "invalid exemptions 3:",
+            "invalid exemptions 4:",
             "  test_invalid.py::test_bad_date: ssot_exempt until='next spring' is not a "
             "YYYY-MM-DD date; not applied",
             '  test_invalid.py::test_blank_reason: ssot_exempt needs reason="why this test is '
             'exempt"; not applied',
             '  test_invalid.py::test_no_reason: ssot_exempt needs reason="why this test is '
             'exempt"; not applied',
+            "  test_invalid.py::test_no_such_rule: ssot_exempt names no rule: SSOT020; not applied",
         ],
         consecutive=False,
     )
