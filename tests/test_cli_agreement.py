@@ -82,7 +82,9 @@ def assert_agree(plugin: dict[str, Any], static_check: dict[str, Any]) -> None:
         assert static_check["summary"]["compliant"] >= plugin["summary"]["compliant"]
     else:
         assert static_check["summary"]["compliant"] == plugin["summary"]["compliant"]
-    assert static_check["unused_ignores"] == plugin["unused_ignores"]
+    # A static check cannot tell an ignore unused that a run-time access could use (bare,
+    # SSOT002, SSOT102); the plugin, having run the whole suite, can.
+    assert all(u in plugin["unused_ignores"] for u in static_check["unused_ignores"])
 
 
 def test_cli_and_plugin_agree_on_the_example_suite(
