@@ -319,6 +319,7 @@ class SSOTPlugin:
         self._rels: dict[Path, str] = {}
         self._excluded: dict[str, bool] = {}
         self._class_findings: dict[type, Finding | None] = {}
+        self._fixture_sources: dict[tuple[str, object, Path], bool] = {}
         self._node_marks: dict[pytest.Item | pytest.Collector, tuple[Exemption, ...]] = {}
         # Run-time warnings are issued once per site, across xdist workers too.
         self.first_time = xdist_glue.first_time(config)
@@ -517,6 +518,7 @@ class SSOTPlugin:
                 self._facts[path] = _SCANNED
         # Only asked while the collected tests are checked (pytest's nodes and classes).
         self._node_marks.clear()
+        self._fixture_sources.clear()
         self._class_findings.clear()
         self._cached_keys.clear()  # of files no test needed (a conftest.py with no tests)
         self.static_sites()
@@ -662,7 +664,16 @@ class SSOTPlugin:
     def _runs_fixture_of(self, item: pytest.Function, name: str, conftest: Path) -> bool:
         """Whether ``item``'s fixture ``name`` is the one ``conftest`` defines, not an
         override nearer the test (its module, its class, a deeper conftest.py) that never
-        runs it. Asked of pytest's fixture manager, as pytest resolves it for the test."""
+        runs it. Asked of pytest's fixture manager, as pytest resolves it for the test;
+        once per parent (a fixture is defined for a node and what is under it, never for one
+        test), as thousands of tests may use a fixture with a finding."""
+        key = (name, item.parent, conftest)
+        known = self._fixture_sources.get(key)
+        if known is None:
+            known = self._fixture_sources[key] = self._resolves_to(item, name, conftest)
+        return known
+
+    def _resolves_to(self, item: pytest.Function, name: str, conftest: Path) -> bool:
         manager: Any = self.config.pluginmanager.get_plugin("funcmanage")
         try:
             definitions = list(manager.getfixturedefs(name, item) or ())
