@@ -115,12 +115,16 @@ FILES = {
 }
 
 
-def _run(pytester: pytest.Pytester) -> dict[str, set[str]]:
-    """Marker string in the violating line -> the node ids the violation affects."""
-    for name, text in FILES.items():
+def _write(pytester: pytest.Pytester, files: dict[str, str]) -> None:
+    for name, text in files.items():
         path = pytester.path / name
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(textwrap.dedent(text).lstrip("\n"))
+
+
+def _run(pytester: pytest.Pytester) -> dict[str, set[str]]:
+    """Marker string in the violating line -> the node ids the violation affects."""
+    _write(pytester, FILES)
     # The runtime guard would add what tests actually touch: this is about static attribution.
     pytester.makepyprojecttoml('[tool.ssot]\nmode = "warn"\nrules = { SSOT102 = "off" }\n')
     result = pytester.runpytest("-p", "ssot", "--ssot-report", "json:ssot.json")
@@ -205,10 +209,10 @@ def test_a_test_left_out_of_a_partial_run_is_not_taken_for_a_helper(
     # Only the tests pytest collected are known as tests: the body of one left out used to
     # pass for a helper that every test of its module or class runs, and failed them.
     pytester.makepyprojecttoml('[tool.ssot]\nmode = "strict"\nallow_function_tests = true\n')
-    pytester.mkdir("tests")
-    (pytester.path / "tests/test_m.py").write_text(
-        textwrap.dedent(
-            """
+    _write(
+        pytester,
+        {
+            "tests/test_m.py": """
             import os
 
             def test_dirty():
@@ -224,7 +228,7 @@ def test_a_test_left_out_of_a_partial_run_is_not_taken_for_a_helper(
                 def test_clean(self):
                     pass
             """
-        )
+        },
     )
     result = pytester.runpytest("-p", "ssot", "-p", "no:cacheprovider", *selection)
     assert result.ret == pytest.ExitCode.OK
@@ -294,10 +298,7 @@ def test_a_conftest_fixture_overridden_nearer_the_test_does_not_affect_it(
         "tests/sub/test_sub.py": "def test_deeper_override(settings):\n    pass\n",
         "tests/test_plain.py": "def test_conftests(settings):\n    pass\n",
     }
-    for name, text in files.items():
-        path = pytester.path / name
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(textwrap.dedent(text).lstrip("\n"))
+    _write(pytester, files)
     result = pytester.runpytest("-p", "ssot", "-p", "no:cacheprovider", "-rE")
     result.assert_outcomes(passed=4, errors=2)
     errors = sorted(line.split()[1] for line in result.stdout.lines if line.startswith("ERROR "))
