@@ -65,7 +65,7 @@ from pytest_ssot.discovery import (
     relpath,
     resolve_goals,
 )
-from pytest_ssot.errors import ConfigError
+from pytest_ssot.errors import ConfigError, os_reason
 from pytest_ssot.model import MODES, Exemption, Finding, RuleInfo, Scope, UncheckedFile
 from pytest_ssot.paths import glob_match, module_name
 from pytest_ssot.policy import (
@@ -1089,13 +1089,9 @@ def cmd_baseline(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     try:
         written = write_baseline(run, target)
     except OSError as exc:
-        raise UsageError(f"cannot write the baseline {shown}: {_reason(exc)}") from None
+        raise UsageError(f"cannot write the baseline {shown}: {os_reason(exc)}") from None
     out.write(f"ssot: baseline {shown} written: {written} entries\n")
     return EXIT_OK
-
-
-def _reason(exc: OSError) -> str:
-    return exc.strerror or str(exc)
 
 
 def write_baseline(run: CheckRun, target: Path) -> int:
@@ -1540,7 +1536,7 @@ def cmd_init(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     try:
         append_table(pyproject, table)
     except OSError as exc:
-        raise UsageError(f"cannot write {shown}: {_reason(exc)}; nothing was changed") from None
+        raise UsageError(f"cannot write {shown}: {os_reason(exc)}; nothing was changed") from None
     config = load(rootdir=settings.rootdir)
     project = Project(cwd=cwd, settings=settings, config=config)
     run = run_check(project, [], jobs=_jobs(args.jobs), use_cache=not args.no_cache)
@@ -1550,7 +1546,7 @@ def cmd_init(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     except OSError as exc:
         raise UsageError(
             f"wrote [tool.ssot] to {shown} but cannot write the baseline "
-            f"{os.path.relpath(config.baseline, cwd)}: {_reason(exc)}; run `ssot baseline` "
+            f"{os.path.relpath(config.baseline, cwd)}: {os_reason(exc)}; run `ssot baseline` "
             "once it can be written"
         ) from None
     result = run.result

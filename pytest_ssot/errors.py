@@ -63,3 +63,8 @@ class SourceAccessError(RuntimeViolationError):
 
     def __str__(self) -> str:
         return f"{self.code} {self.api}() called directly at {self.where}; {self.use_instead}"
+
+
+def os_reason(exc: OSError) -> str:
+    """An OSError as a user reads it: "Read-only file system", not "[Errno 30] ... '/x'"."""
+    return exc.strerror or str(exc)

@@ -46,6 +46,7 @@ from pytest_ssot.errors import (
     EnvAccessError,
     RuntimeViolationError,
     SourceAccessError,
+    os_reason,
 )
 from pytest_ssot.guard import Access, Classifier, EnvGuard, use_instead
 from pytest_ssot.model import (
@@ -1114,7 +1115,7 @@ class SSOTPlugin:
         try:
             records, bad = history_file.read(path)
         except OSError as exc:
-            self.report_errors.append(f"cannot read the history {path}: {_reason(exc)}")
+            self.report_errors.append(f"cannot read the history {path}: {os_reason(exc)}")
             records, bad = [], 0
         if bad and not records:
             # Not a history at all (a baseline, a config named by mistake): appending a line
@@ -1141,7 +1142,7 @@ class SSOTPlugin:
         try:
             history_file.append(path, line)
         except OSError as exc:
-            self.report_errors.append(f"cannot append to the history {path}: {_reason(exc)}")
+            self.report_errors.append(f"cannot append to the history {path}: {os_reason(exc)}")
         return (*records, line)
 
     @functools.cached_property
@@ -1183,7 +1184,7 @@ class SSOTPlugin:
         try:
             baseline_file.write_atomic(path, text)
         except OSError as exc:
-            self.report_errors.append(f"cannot write the {fmt} report to {path}: {_reason(exc)}")
+            self.report_errors.append(f"cannot write the {fmt} report to {path}: {os_reason(exc)}")
 
     # -- the baseline ------------------------------------------------------------------------
     def _shown(self, path: Path) -> str:
@@ -1217,7 +1218,7 @@ class SSOTPlugin:
         try:
             baseline_file.write_atomic(path, baseline_file.render(entries))
         except OSError as exc:
-            self.report_errors.append(f"cannot write the baseline {shown}: {_reason(exc)}")
+            self.report_errors.append(f"cannot write the baseline {shown}: {os_reason(exc)}")
             return
         fingerprints = {e["fingerprint"] for e in entries}
         added = len(fingerprints - self.known.keys())
@@ -1313,11 +1314,6 @@ def _closed_text(reasons: list[str]) -> str:
         "This is a bug in pytest-ssot or in a plugin's rule: fix or report it, or run with "
         "--ssot-mode=warn to let the tests run unchecked."
     )
-
-
-def _reason(exc: OSError) -> str:
-    """An OSError as a user reads it: "Read-only file system", not "[Errno 30] ... '/x'"."""
-    return exc.strerror or str(exc)
 
 
 # -- SSOT004 (a): the session must come from the unified runner ------------------------------
