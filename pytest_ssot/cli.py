@@ -40,11 +40,11 @@ from pytest_ssot import resolver as resolver_module
 from pytest_ssot.cache import ScanCache
 from pytest_ssot.config import (
     DEFAULT_TIER,
-    RULE_CODE_RE,
     Config,
     check_required_version,
     find_pyproject,
     load,
+    own_rule_code,
     parse,
     parse_until,
     tools,
@@ -901,11 +901,8 @@ def _exemptions(
         ):
             problem = f"until={until!r} is not a YYYY-MM-DD date"
         unknown = [
-            c
-            for c in codes
-            if isinstance(c, str) and RULE_CODE_RE.fullmatch(c) and c < "SSOT300"
-            and c not in codes_known
-        ]  # fmt: skip
+            c for c in codes if isinstance(c, str) and own_rule_code(c) and c not in codes_known
+        ]
         if problem is None and unknown:
             problem = f"names no rule: {', '.join(unknown)}"
         if problem is not None:

@@ -183,20 +183,27 @@ def tools(pyproject: Path) -> dict[str, Any]:
     return table
 
 
+def own_rule_code(code: str) -> bool:
+    """Whether ``code`` is in pytest-ssot's own range, SSOT000 to SSOT299 (built-in rules and
+    team-defined sources): only there can a check that runs no pytest plugin tell a code
+    that names no rule; a plugin's rules take codes above it."""
+    return RULE_CODE_RE.fullmatch(code) is not None and code < "SSOT300"
+
+
 def unknown_rule_warnings(
     config: Config, known: Iterable[str], *, plugin_rules_known: bool = True
 ) -> list[str]:
     """A warning for each ``rules`` entry naming no rule in ``known``: a typo (SSOT020 for
     SSOT002) would otherwise leave the rule it meant as it was, silently. Without
     ``plugin_rules_known`` (``ssot check``, which runs no pytest plugin) only codes of
-    pytest-ssot's own range, SSOT000 to SSOT299, can be told unknown."""
+    pytest-ssot's own range can be told unknown (see :func:`own_rule_code`)."""
     codes = set(known)
     where = config.path or "the configuration"
     return [
         f"{where}: rules.{code} names no rule, so it changes nothing "
         f"(rules: {', '.join(sorted(codes))})"
         for code in sorted(config.rules)
-        if code not in codes and (plugin_rules_known or code < "SSOT300")
+        if code not in codes and (plugin_rules_known or own_rule_code(code))
     ]
 
 
