@@ -12,6 +12,11 @@ Layout: ``<directory>/<key[:2]>/<key>.json``, each file a one-line JSON header
 ``{"format", "key", "digest"}`` and the facts as JSON. Entries not used for
 :data:`MAX_AGE_DAYS` are pruned by :meth:`ScanCache.prune` (the plugin calls it at most
 daily), so a cache that sees years of edits does not grow without bound.
+
+Finding a file's entry means reading and hashing the whole file, which on a warm cache is most
+of what a lookup costs. :class:`KeyIndex` (``<directory>/keys.json``) remembers each file's key
+under what the file system says of it (device, inode, size, modification and change times), as
+git's index does, so an unchanged file is only looked at with ``stat``.
 """
 
 from __future__ import annotations
@@ -31,6 +36,12 @@ CACHE_FORMAT = 2
 MAX_AGE_DAYS = 30
 DAY = 24 * 60 * 60
 PRUNE_STAMP = "last-pruned"
+KEY_INDEX = "keys.json"
+KEY_INDEX_FORMAT = 1
+# A file changed again within this long of being read could keep the same times (timestamps
+# are as coarse as the kernel's tick, two seconds on FAT): its key is not remembered until
+# it has been still for longer (git's "racily clean" entries).
+SETTLED_NS = 2_000_000_000
 
 
 def _version() -> str:
@@ -58,6 +69,7 @@ class ScanCache:
         self.directory = directory
         self.salt = salt
         self._salt = f"\0{VERSION}\0{CACHE_FORMAT}\0{salt}".encode()
+        self.identity = _digest(self._salt)  # what every key of this cache is salted with
         self.hits = 0
         self.misses = 0
 
@@ -126,20 +138,8 @@ class ScanCache:
             return
         body = json.dumps(facts.to_dict(), separators=(",", ":")).encode("utf-8")
         header = json.dumps({"format": CACHE_FORMAT, "key": key, "digest": _digest(body)})
-        entry = self._entry(key)
-        try:
-            entry.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(dir=entry.parent, prefix=".tmp-", suffix=".json")
-            try:
-                with os.fdopen(fd, "wb") as handle:
-                    handle.write(header.encode("ascii") + b"\n" + body)
-                os.replace(tmp, entry)
-            except BaseException:
-                with contextlib.suppress(OSError):
-                    os.unlink(tmp)
-                raise
-        except OSError:
-            pass
+        with contextlib.suppress(OSError):
+            _write_atomically(self._entry(key), header.encode("ascii") + b"\n" + body)
 
     def prune(self, max_age_days: float = MAX_AGE_DAYS, *, every_days: float = 1.0) -> int:
         """Remove entries (and stray temporary files) unused for ``max_age_days``; at most
@@ -165,6 +165,12 @@ class ScanCache:
         stale_tmp = now - DAY  # a temporary file a day old belongs to no running writer
         with contextlib.suppress(OSError):
             for bucket in self.directory.iterdir():
+                if bucket.name.startswith(".tmp-"):  # the key index's, left by a crash
+                    with contextlib.suppress(OSError):
+                        if bucket.stat().st_mtime < stale_tmp:
+                            bucket.unlink()
+                            removed += 1
+                    continue
                 if not bucket.is_dir() or len(bucket.name) != 2:
                     continue
                 for path in bucket.iterdir():
@@ -177,6 +183,117 @@ class ScanCache:
                     except OSError:
                         continue
         return removed
+
+
+class KeyIndex:
+    """The content keys of a cache's files by their ``stat``: what a file that has not changed
+    since it was last read hashes to, without reading it.
+
+    A key is trusted only while the file's device, inode, size, modification and change times
+    are all as they were when it was read; the change time cannot be set back by tools that
+    restore modification times. An index that is missing, corrupt or made for other settings
+    starts empty; only speed depends on it. Entries unused for :data:`MAX_AGE_DAYS` are dropped
+    when it is saved, so files deleted long ago do not stay in it.
+    """
+
+    def __init__(self, cache: ScanCache) -> None:
+        self.cache = cache
+        self._today = int(time.time() // DAY)
+        # path -> [device, inode, size, mtime_ns, ctime_ns, key, day last used]
+        self._entries: dict[str, list[Any]] = self._load()
+        self._changed = False
+        # What a look-up that missed saw, to be remembered with the key the read gives.
+        self._seen: dict[str, tuple[tuple[int, ...], int]] = {}
+
+    @property
+    def path(self) -> Path | None:
+        return None if self.cache.directory is None else self.cache.directory / KEY_INDEX
+
+    def _load(self) -> dict[str, list[Any]]:
+        if self.path is None:
+            return {}
+        try:
+            header_line, newline, body = self.path.read_bytes().partition(b"\n")
+            header: Any = json.loads(header_line)
+            if (
+                not newline
+                or not isinstance(header, dict)
+                or header.get("format") != KEY_INDEX_FORMAT
+                or header.get("salt") != self.cache.identity
+                or header.get("digest") != _digest(body)
+            ):
+                return {}
+            entries: Any = json.loads(body)
+        except (OSError, ValueError):
+            return {}
+        if not isinstance(entries, dict):
+            return {}
+        return {
+            path: entry
+            for path, entry in entries.items()
+            if isinstance(entry, list)
+            and len(entry) == 7
+            and all(type(value) is int for value in entry[:5])
+            and isinstance(entry[5], str)
+            and type(entry[6]) is int
+        }
+
+    def lookup(self, path: str) -> str | None:
+        """``path``'s key if it has not changed since it was read, else None."""
+        if self.path is None:
+            return None
+        try:
+            stat = os.stat(path)
+        except (OSError, ValueError):
+            return None
+        signature = (stat.st_dev, stat.st_ino, stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns)
+        entry = self._entries.get(path)
+        if entry is not None and tuple(entry[:5]) == signature:
+            if entry[6] != self._today:
+                entry[6] = self._today
+                self._changed = True
+            return str(entry[5])
+        # Taken before the file is read: a change made while it is read shows in the next stat.
+        self._seen[path] = signature, time.time_ns()
+        return None
+
+    def remember(self, path: str, key: str) -> None:
+        """``key`` is what ``path`` hashed to, read after the :meth:`lookup` that missed."""
+        seen = self._seen.pop(path, None)
+        if seen is None:
+            return
+        signature, looked = seen
+        if looked - max(signature[3], signature[4]) < SETTLED_NS:
+            return
+        self._entries[path] = [*signature, key, self._today]
+        self._changed = True
+
+    def save(self) -> None:
+        """Write the index if it changed, atomically; a read-only cache only costs speed."""
+        if self.path is None or not self._changed:
+            return
+        oldest = self._today - MAX_AGE_DAYS
+        entries = {path: entry for path, entry in self._entries.items() if entry[6] >= oldest}
+        body = json.dumps(entries, separators=(",", ":"), sort_keys=True).encode("utf-8")
+        header = json.dumps(
+            {"format": KEY_INDEX_FORMAT, "salt": self.cache.identity, "digest": _digest(body)}
+        )
+        with contextlib.suppress(OSError):
+            _write_atomically(self.path, header.encode("ascii") + b"\n" + body)
+        self._changed = False
+
+
+def _write_atomically(path: Path, data: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".json")
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
 
 
 def _with_path(facts: FileFacts, relpath: str) -> FileFacts:

@@ -32,7 +32,7 @@ from pytest_ssot import attribution, gcpause, reporting
 from pytest_ssot import baseline as baseline_file
 from pytest_ssot import prescan as prescan_helper
 from pytest_ssot import xdist as xdist_glue
-from pytest_ssot.cache import ScanCache
+from pytest_ssot.cache import KeyIndex, ScanCache
 from pytest_ssot.config import (
     Config,
     check_required_version,
@@ -387,10 +387,13 @@ class SSOTPlugin:
     def _cached_key(self, path: Path) -> str | None:
         """The key of ``path``'s content when the cache has an entry for it, else None (an
         unreadable file too: scanning it says why)."""
-        try:
-            key = self.cache.key(path.read_bytes())
-        except (OSError, ValueError):
-            return None
+        key = self._keys.lookup(str(path))
+        if key is None:
+            try:
+                key = self.cache.key(path.read_bytes())
+            except (OSError, ValueError):
+                return None
+            self._keys.remember(str(path), key)
         return key if self.cache.has(key) else None
 
     def _stop_prescan(self, *, at_once: bool = False) -> None:
@@ -432,6 +435,11 @@ class SSOTPlugin:
                 self.data.unchecked[rel] = UncheckedFile(
                     rel, full.error or "failed to import (see errors)"
                 )
+
+    @functools.cached_property
+    def _keys(self) -> KeyIndex:
+        """The cache keys of the files read in earlier sessions (loaded when first needed)."""
+        return KeyIndex(self.cache)
 
     @functools.cached_property
     def _full_cache(self) -> ScanCache:
@@ -570,7 +578,12 @@ class SSOTPlugin:
                 self._facts[path], self._findings[path] = None, []
             else:
                 facts, findings = check_file(
-                    path, rel, self.ruleset, self.cache, known_key=self._cached_keys.pop(path, None)
+                    path,
+                    rel,
+                    self.ruleset,
+                    self.cache,
+                    known_key=self._cached_keys.pop(path, None),
+                    keys=self._keys,
                 )
                 # Kept for the whole session: only what the plugin reads again (the findings
                 # already hold what the references and source lines said).
@@ -1006,6 +1019,8 @@ class SSOTPlugin:
             )
 
     def _session_finish(self, session: pytest.Session) -> None:
+        if "_keys" in self.__dict__:  # files were read (and keyed) this session
+            self._keys.save()
         if xdist_glue.is_worker(self.config):
             return  # the controller decides and writes files (xdist.py sends it our data)
         self.cache.prune()  # entries unused for a month; at most once a day

@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, Protocol, TypeVar
 
-from pytest_ssot.cache import ScanCache
+from pytest_ssot.cache import KeyIndex, ScanCache
 from pytest_ssot.config import Config, SourceOfTruth
 from pytest_ssot.model import Finding, RuleInfo
 from pytest_ssot.scanner import ENV_TARGETS, MOCK_MODULES, FileFacts, Ref, scan
@@ -426,13 +426,17 @@ def check_file(
     *,
     full: bool = False,
     known_key: str | None = None,
+    keys: KeyIndex | None = None,
 ) -> tuple[FileFacts, Checked]:
     """Read, scan and check one file. Never raises: an unreadable file becomes facts with an
     error; a broken cache entry is a miss; a scanner bug becomes facts with an error plus a
     :class:`RuleFailure` for every rule (the file could not be checked at all).
 
-    ``known_key`` is the cache key of the file's content as read earlier in the session: when
-    its entry is sound, the file is not read (nor hashed) again."""
+    ``known_key`` is the cache key of the file's content as read earlier in the session, and
+    ``keys`` (for ``cache``) knows those of files unchanged since an earlier one: when its
+    entry is sound, the file is not read (nor hashed) again."""
+    if cache is not None and known_key is None and keys is not None:
+        known_key = keys.lookup(str(path))
     if cache is not None and known_key is not None:
         with contextlib.suppress(Exception):  # anything odd: read and key the file afresh
             cached = cache.get(known_key, relpath)
@@ -447,6 +451,8 @@ def check_file(
     if cache is not None:
         try:
             key = cache.key(data)
+            if keys is not None:
+                keys.remember(str(path), key)
             cached = cache.get(key, relpath)
         except Exception:  # a cache is only ever a shortcut: anything odd in it is a miss
             cached = None  # (and the scan below rewrites the entry)
