@@ -706,20 +706,31 @@ class SSOTPlugin:
             self._bases = tuple(_import_base(e, self.ssot) for e in self.ssot.base_classes)
         # A class's finding goes to the store once, with all its tests.
         of_class: dict[int, tuple[Finding, list[str]]] = {}
+        # The tests of one parent follow each other and share its class: decided once.
+        last_parent: object = None
+        cls: type | None = None
+        nodeids: list[str] | None = None  # where the tests of this class go (None: compliant)
         for item in items:
-            cls = _test_class(item)
+            if item.parent is not last_parent:
+                last_parent = item.parent
+                cls = _test_class(item)
+                if cls is not None:
+                    if cls in self._class_findings:  # an earlier parent's class: same verdict
+                        finding = self._class_findings[cls]
+                    else:
+                        finding = self._class_findings[cls] = self._class_finding(cls, item)
+                    nodeids = (
+                        None
+                        if finding is None
+                        else of_class.setdefault(id(finding), (finding, []))[1]
+                    )
             if cls is None:
                 if not self.ssot.allow_function_tests:
                     self.data.add(self._function_finding(item), [item.nodeid])
-                continue
-            if cls in self._class_findings:  # the class of an earlier test: the same verdict
-                finding = self._class_findings[cls]
-            else:
-                finding = self._class_findings[cls] = self._class_finding(cls, item)
-            if finding is not None:
-                of_class.setdefault(id(finding), (finding, []))[1].append(item.nodeid)
-        for finding, nodeids in of_class.values():
-            self.data.add(finding, nodeids)
+            elif nodeids is not None:
+                nodeids.append(item.nodeid)
+        for finding, affected in of_class.values():
+            self.data.add(finding, affected)
 
     def _function_finding(self, item: pytest.Function) -> Finding:
         name = item.originalname
