@@ -167,11 +167,14 @@ def updated(
     known: Mapping[str, Entry],
     current: Iterable[Entry],
     covers: Callable[[Entry], bool] = EVERYTHING.covers,
+    renamed: Iterable[str] = (),
 ) -> list[Entry]:
     """The next baseline: every current violation, plus the known entries this session could
-    not judge (outside the paths it ran, deselected tests, runtime entries of a partial run)."""
+    not judge (outside the paths it ran, deselected tests, runtime entries of a partial run).
+    A ``renamed`` entry (an earlier version's fingerprint of a current violation) is replaced
+    by that violation's entry."""
     fresh = list(current)
-    seen = {e["fingerprint"] for e in fresh}
+    seen = {e["fingerprint"] for e in fresh} | set(renamed)
     kept = [e for fp, e in known.items() if fp not in seen and not covers(e)]
     return [*kept, *fresh]
 

@@ -1097,7 +1097,7 @@ def write_baseline(run: CheckRun, target: Path) -> int:
         for o in run.result.outcomes
         if o.status != "exempted"
     ]
-    entries = baseline_file.updated(run.known, current, run.coverage.covers)
+    entries = baseline_file.updated(run.known, current, run.coverage.covers, run.result.renamed)
     baseline_file.write_atomic(target, baseline_file.render(entries))
     return len({e["fingerprint"] for e in entries})
 

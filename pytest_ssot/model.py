@@ -10,7 +10,7 @@ import dataclasses
 import hashlib
 import sys
 from collections.abc import Callable, Iterable, Mapping
-from typing import Any, Literal
+from typing import Any, Literal, overload
 
 Mode = Literal["off", "warn", "strict"]
 MODES: tuple[Mode, ...] = ("off", "warn", "strict")
@@ -109,13 +109,26 @@ def normalise_snippet(text: str) -> str:
     return " ".join(text.split())
 
 
-def fingerprints(findings: Iterable[Finding]) -> dict[tuple[str, str, int, int], str]:
+@overload
+def fingerprints(findings: Iterable[Finding]) -> dict[tuple[str, str, int, int], str]: ...
+@overload
+def fingerprints(findings: Iterable[Finding], *, legacy: Literal[True]) -> set[str]: ...
+def fingerprints(
+    findings: Iterable[Finding], *, legacy: bool = False
+) -> dict[tuple[str, str, int, int], str] | set[str]:
     """Give each finding a fingerprint that survives moved and inserted lines (see
-    :func:`fingerprint_digests`), as the hex text baselines and reports show."""
+    :func:`fingerprint_digests`), as the hex text baselines and reports show. With
+    ``legacy``: every fingerprint the findings may have in a baseline, today's and those earlier
+    versions gave them."""
     listed = list(findings)
-    digests = fingerprint_digests(
-        len(listed), lambda i: finding_order(listed[i]), lambda i: finding_anchor(listed[i])
+    digests, old = fingerprint_digest_pairs(
+        len(listed),
+        lambda i: finding_order(listed[i]),
+        lambda i: finding_anchor(listed[i]),
+        legacy=legacy,
     )
+    if legacy:
+        return {digest.hex() for digest in (*digests, *old)}
     return {finding.key: digest.hex() for finding, digest in zip(listed, digests, strict=True)}
 
 
@@ -140,21 +153,75 @@ def fingerprint_digests(
     """The fingerprints of findings ``0 .. count - 1``, given each one's place in its file
     (path, line, column, rule) and its anchor (rule, path, dotted scope, normalised line).
 
-    The fingerprint is the anchor plus the occurrence index among findings with the same
-    anchor, in source order: moving code keeps it, while a second identical occurrence in
-    the same scope gets a new fingerprint.
+    The fingerprint is the anchor (its line made :func:`canonical_snippet`) plus the
+    occurrence index among findings with the same anchor, in source order: moving code keeps
+    it, while a second identical occurrence in the same scope gets a new fingerprint.
     """
+    return fingerprint_digest_pairs(count, order, anchor, legacy=False)[0]
+
+
+def fingerprint_digest_pairs(
+    count: int,
+    order: Callable[[int], tuple[str, int, int, str]],
+    anchor: Callable[[int], tuple[str, str, str, str]],
+    *,
+    legacy: bool = True,
+) -> tuple[list[bytes], list[bytes]]:
+    """:func:`fingerprint_digests`, and with ``legacy`` the fingerprints that versions before
+    :func:`canonical_snippet` gave the same findings (their lines only whitespace-normalised),
+    which baselines written by them hold: each is the same digest wherever the two agree."""
     seen: dict[tuple[str, str, str, str], int] = {}
+    seen_legacy: dict[tuple[str, str, str, str], int] = {}
     digests = [b""] * count
+    legacy_digests = digests if not legacy else [b""] * count
     for number in sorted(range(count), key=order):
-        anchored = anchor(number)
+        raw = anchor(number)
+        line = canonical_snippet(raw[3])
+        anchored = raw if line is raw[3] else (raw[0], raw[1], raw[2], line)
         index = seen.get(anchored, 0)
         seen[anchored] = index + 1
-        # surrogatepass: a file name that is not UTF-8 reaches here as lone surrogates.
-        text = "\x1f".join([*anchored, str(index)])
-        digest = hashlib.sha256(text.encode("utf-8", "surrogatepass")).digest()
-        digests[number] = digest[:FINGERPRINT_BYTES]
-    return digests
+        digests[number] = _digest(anchored, index)
+        if legacy:
+            old_index = seen_legacy.get(raw, 0)
+            seen_legacy[raw] = old_index + 1
+            same = old_index == index and anchored is raw
+            legacy_digests[number] = digests[number] if same else _digest(raw, old_index)
+    return digests, legacy_digests
+
+
+def _digest(anchored: tuple[str, str, str, str], index: int) -> bytes:
+    # surrogatepass: a file name that is not UTF-8 reaches here as lone surrogates.
+    text = "\x1f".join([*anchored, str(index)])
+    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).digest()[:FINGERPRINT_BYTES]
+
+
+def canonical_snippet(snippet: str) -> str:
+    """A whitespace-normalised line as its fingerprint sees it: without a trailing comment
+    and with one kind of quote, so a formatter changing quotes or a comment added to the
+    line keeps a baselined violation known."""
+    if "#" in snippet:
+        snippet = _without_comment(snippet)
+    return snippet.replace("'", '"') if "'" in snippet else snippet
+
+
+def _without_comment(line: str) -> str:
+    quote = ""  # the open string's delimiter: ', ", \'\'\' or \"\"\"
+    position = 0
+    while position < len(line):
+        char = line[position]
+        if quote:
+            if char == "\\":
+                position += 1  # the escaped character cannot close the string
+            elif line.startswith(quote, position):
+                position += len(quote) - 1
+                quote = ""
+        elif char in "'\"":
+            quote = char * 3 if line.startswith(char * 3, position) else char
+            position += len(quote) - 1
+        elif char == "#":
+            return line[:position].rstrip()
+        position += 1
+    return line
 
 
 @dataclasses.dataclass(frozen=True, slots=True)

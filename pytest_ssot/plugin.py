@@ -1240,7 +1240,7 @@ class SSOTPlugin:
             for o in result.outcomes
             if o.status != "exempted"
         ]
-        entries = baseline_file.updated(self.known, current, coverage.covers)
+        entries = baseline_file.updated(self.known, current, coverage.covers, result.renamed)
         try:
             baseline_file.write_atomic(path, baseline_file.render(entries))
         except OSError as exc:
@@ -1985,7 +1985,7 @@ class RuntimeGuard:
         # a few thousand entries 1.4x as long.
         known: dict[str, dict[str, Any]] = {}
         if plugin.known:
-            for fingerprint in fingerprints(view.findings.values()).values():
+            for fingerprint in fingerprints(view.findings.values(), legacy=True):
                 if fingerprint in plugin.known:
                     known[fingerprint] = plugin.known[fingerprint]
         result = evaluate(view, plugin.ssot, plugin.ruleset.infos, known=known)

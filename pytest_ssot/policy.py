@@ -28,7 +28,7 @@ from pytest_ssot.model import (
     UncheckedFile,
     finding_anchor,
     finding_order,
-    fingerprint_digests,
+    fingerprint_digest_pairs,
 )
 from pytest_ssot.store import AffectedTests, AffectedView, FindingStore, many, one_or_many
 
@@ -418,6 +418,9 @@ class Result:
     invalid_exemptions: tuple[tuple[str, str], ...]
     # checked tests per test file, for per-file and per-directory views in reports
     by_file: dict[str, TierStats] = dataclasses.field(default_factory=dict)
+    # Baseline fingerprints an earlier version gave violations found now: the next baseline
+    # holds today's fingerprint of each instead.
+    renamed: frozenset[str] = frozenset()
 
     @property
     def compliance(self) -> float:
@@ -520,12 +523,16 @@ def evaluate(
         return finding_anchor(session[number - rows])
 
     # The session's findings share one numbering: identical anchors count up across both.
-    digests = fingerprint_digests(rows + len(session), order, anchor)
+    # A baseline written by an earlier version holds the fingerprints it gave: they still match.
+    digests, legacy = fingerprint_digest_pairs(
+        rows + len(session), order, anchor, legacy=bool(known)
+    )
     used_ignores: set[tuple[str, int]] = set()
     expired: dict[tuple[str, frozenset[str]], Exemption] = {}
     noncompliant: set[str] = set()
     outcomes = Outcomes(store, infos)
     matched: set[str] = set()
+    renamed: set[str] = set()
 
     # Tiers are globs: match each (rule, file) once, not once per affected test (a large
     # suite has hundreds of thousands of those pairs).
@@ -608,6 +615,10 @@ def evaluate(
             elif fingerprint in known:
                 status = "known"
                 matched.add(fingerprint)
+            elif legacy[row] is not digest and legacy[row].hex() in known:
+                status = "known"
+                matched.add(legacy[row].hex())
+                renamed.add(legacy[row].hex())
             else:
                 status = "new"
         strongest: Mode
@@ -677,4 +688,5 @@ def evaluate(
         unchecked=tuple(sorted(data.unchecked.values(), key=lambda u: u.path)),
         invalid_exemptions=tuple(sorted(data.invalid_exemptions.items())),
         by_file={path: TierStats(*stats) for path, stats in sorted(by_file.items())},
+        renamed=frozenset(renamed),
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import stat
@@ -48,6 +49,61 @@ def test_the_same_line_in_another_scope_or_rule_is_another_violation() -> None:
     prints = fingerprints([base])
     assert prints[base.key] != fingerprints([other_scope])[other_scope.key]
     assert prints[base.key] != fingerprints([other_rule])[other_rule.key]
+
+
+@pytest.mark.parametrize(
+    "edited",
+    [
+        "os.environ['A']  # TODO: migrate",  # a comment added to the line
+        'os.environ["A"]',  # a formatter's quotes
+        'os.environ["A"] # noqa: E501',
+    ],
+)
+def test_a_comment_or_a_formatters_quotes_keep_the_fingerprint(edited: str) -> None:
+    before = fingerprints([_finding(10)])
+    after = fingerprints([_finding(10, snippet=edited)])
+    assert list(before.values()) == list(after.values())
+
+
+@pytest.mark.parametrize(
+    ("one", "other"),
+    [
+        ('os.environ["A#B"]', 'os.environ["A"]'),  # a hash in a string is not a comment
+        ('os.environ["""A#B"""]', 'os.environ["""A"""]'),
+        ('os.environ["A\\"#"]', 'os.environ["A\\"]'),  # nor after an escaped quote
+        ("os.environ['A'] + x # c", "os.environ['A']"),  # code before the comment counts
+    ],
+)
+def test_what_the_line_does_still_tells_fingerprints_apart(one: str, other: str) -> None:
+    first = fingerprints([_finding(10, snippet=one)])
+    second = fingerprints([_finding(10, snippet=other)])
+    assert list(first.values()) != list(second.values())
+
+
+def test_a_baseline_of_an_earlier_version_still_matches_and_is_then_rewritten() -> None:
+    from pytest_ssot.config import Config
+    from pytest_ssot.policy import SessionData, TestRecord, evaluate
+    from pytest_ssot.rules import RuleSet, builtin_rules
+
+    # As versions before canonical lines fingerprinted: the line only whitespace-normalised.
+    finding = _finding(10, snippet="os.environ['A'] # legacy")
+    anchor = "\x1f".join(["SSOT002", "tests/test_a.py", "TestA.test_x", finding.snippet, "0"])
+    legacy = hashlib.sha256(anchor.encode()).digest()[:10].hex()
+    assert legacy not in fingerprints([finding]).values()
+    known = {legacy: baseline.entry(finding, legacy)}
+    data = SessionData()
+    data.tests["tests/test_a.py::TestA::test_x"] = TestRecord("tests/test_a.py", ())
+    data.add(finding, ["tests/test_a.py::TestA::test_x"])
+    config = Config(root=Path("."), mode="strict")
+
+    result = evaluate(data, config, RuleSet(tuple(builtin_rules(config))).infos, known=known)
+
+    (outcome,) = result.outcomes
+    assert (outcome.status, outcome.failing, result.stale) == ("known", (), ())
+    current = [baseline.entry(outcome.finding, outcome.fingerprint)]
+    # Even where the session could not judge the old entry (a partial run), it is replaced.
+    updated = baseline.updated(known, current, lambda entry: False, result.renamed)
+    assert [e["fingerprint"] for e in updated] == [fingerprints([finding])[finding.key]]
 
 
 def test_reindenting_the_line_keeps_the_fingerprint_because_snippets_are_normalised() -> None:

@@ -140,6 +140,22 @@ def test_moved_code_and_inserted_lines_keep_violations_known(legacy: pytest.Pyte
     assert lines[0] > 9  # both moved down, past the inserted helper
 
 
+def test_a_formatters_quotes_and_an_added_comment_keep_violations_known(
+    legacy: pytest.Pytester,
+) -> None:
+    _create(legacy)
+    reformatted = LEGACY.replace('os.environ.get("HOME")', "os.environ.get('HOME')").replace(
+        'os.getenv("USER") or True', 'os.getenv("USER") or True  # TODO(ssot): migrate'
+    )
+    _write(legacy, "tests/test_legacy.py", reformatted)
+
+    result = _run(legacy)
+
+    result.assert_outcomes(passed=3)
+    assert _statuses(legacy) == [("SSOT002", 6, "known"), ("SSOT002", 9, "known")]
+    assert _report(legacy)["stale"] == []
+
+
 def test_a_second_identical_occurrence_in_the_same_test_is_new(legacy: pytest.Pytester) -> None:
     _create(legacy)
     line = '        assert os.environ.get("HOME") or True\n'
