@@ -51,6 +51,7 @@ from pytest_ssot.config import (
     unknown_rule_warnings,
 )
 from pytest_ssot.discovery import (
+    Closure,
     DiscoveryError,
     Fixtures,
     ModuleCollector,
@@ -207,7 +208,7 @@ class _Context:
             self.index, self._facts_for, functools.partial(module_name, packages={})
         )
         self.chains = _ConftestChains(self.root)
-        self._interned: dict[frozenset[str], frozenset[str]] = {}
+        self._interned: dict[Closure, Closure] = {}
         self._barren: set[tuple[ClassRef, str]] = set()
         self._fixtures: dict[Path, Fixtures] = {}
         self._goals: list[ClassRef | External] | None = None
@@ -269,7 +270,9 @@ class _Context:
         for conftest in self.chains.get(path.parent):
             if conftest not in self._fixtures:
                 found = self._facts_for(conftest)
-                self._fixtures[conftest] = fixtures_of(found.structure if found else None)
+                self._fixtures[conftest] = fixtures_of(
+                    found.structure if found else None, origin=str(conftest)
+                )
             outer.extend(self._fixtures[conftest])
         collector = ModuleCollector(
             self.settings,
@@ -787,7 +790,9 @@ def _run_check(
                 continue
             for finding in record_scan(conftest):
                 fixture = finding.scope.fixture
-                affected = [t.nodeid for t in own if fixture is None or fixture in t.fixturenames]
+                # Only where this very definition runs: not overridden nearer the test.
+                runs = (str(conftest), fixture)
+                affected = [t.nodeid for t in own if fixture is None or runs in t.fixturedefs]
                 if affected:
                     data.add(finding, affected)
     for test_file in test_files:

@@ -28,7 +28,7 @@ from typing import Any, Literal
 from pytest_ssot.model import MODULE_SCOPE, Scope, normalise_snippet
 
 # Bump when what a scan yields changes, so cached facts from older scanners are not reused.
-SCANNER_VERSION = "6"
+SCANNER_VERSION = "7"
 
 RefKind = Literal["use", "string", "import", "star-import", "monkeypatch", "fixture"]
 
@@ -131,7 +131,8 @@ class Mark:
 
     ``args``/``kwargs`` hold JSON-compatible literal values; an expression that is not a
     literal is kept as ``{"expr": "<source>"}``. For ``parametrize``, ``args`` is
-    ``(argnames, ids)`` with the ids pytest derives, ``ids`` being ``None`` when not literal.
+    ``(argnames, ids)`` with the ids pytest derives, ``ids`` being ``None`` when not literal,
+    and ``kwargs`` holds ``indirect`` when given.
     """
 
     name: str
@@ -815,7 +816,9 @@ class _Visitor(ast.NodeVisitor):
         if call is None:
             return Mark(name, node.lineno)
         if name == "parametrize":
-            return Mark(name, node.lineno, _parametrize(call, self._peek))
+            # `indirect` decides whether pytest runs the fixtures of those names.
+            indirect = {k.arg: _literal(k.value) for k in call.keywords if k.arg == "indirect"}
+            return Mark(name, node.lineno, _parametrize(call, self._peek), indirect)
         return Mark(
             name,
             node.lineno,

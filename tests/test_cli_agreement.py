@@ -241,3 +241,143 @@ def test_the_streamed_json_report_is_the_reporters_report(
     expected = jsonreport.report(run.result, run.project.config, cli.VERSION)
     assert streamed == json.loads(json.dumps(expected))
     assert len(streamed["violations"]) == 13
+
+
+OVERRIDES = {
+    "pyproject.toml": '[tool.ssot]\nmode = "warn"\nallow_function_tests = true\n',
+    "tests/__init__.py": "",
+    "tests/conftest.py": """
+        import os
+
+        import pytest
+
+        @pytest.fixture
+        def settings():
+            return os.getenv("SETTINGS")
+
+        @pytest.fixture
+        def chain(settings):
+            return settings
+
+        @pytest.fixture(autouse=True)
+        def always():
+            os.environ.get("ALWAYS")
+    """,
+    "tests/bases.py": """
+        import pytest
+
+        class OverridesSettings:
+            @pytest.fixture
+            def settings(self):
+                return {}
+    """,
+    "tests/test_module.py": """
+        import pytest
+
+        @pytest.fixture
+        def settings():
+            return {}
+
+        @pytest.fixture
+        def always():
+            pass
+
+        def test_overridden(settings):
+            pass
+
+        def test_chain_reaches_the_override(chain):
+            pass
+    """,
+    "tests/test_classes.py": """
+        import pytest
+
+        from tests.bases import OverridesSettings
+
+        class TestOverride:
+            @pytest.fixture
+            def settings(self):
+                return {}
+
+            def test_overridden(self, settings):
+                pass
+
+            def test_chain_reaches_the_override(self, chain):
+                pass
+
+        class TestInheritedOverride(OverridesSettings):
+            def test_overridden(self, settings):
+                pass
+
+        class TestExtend:
+            @pytest.fixture
+            def settings(self, settings):
+                return settings
+
+            def test_extended(self, settings):
+                pass
+
+        def test_conftests(settings):
+            pass
+
+        @pytest.mark.parametrize("chain", [1])
+        def test_parametrized_not_run(chain):
+            pass
+
+        @pytest.mark.parametrize("chain", [1], indirect=True)
+        def test_parametrized_indirectly(chain):
+            pass
+    """,
+    "tests/sub/__init__.py": "",
+    "tests/sub/conftest.py": """
+        import pytest
+
+        @pytest.fixture
+        def settings(settings):
+            return settings
+    """,
+    "tests/sub/test_extended.py": """
+        import pytest
+
+        def test_extended_by_the_conftest(settings):
+            pass
+
+        class TestReplacesTheExtension:
+            @pytest.fixture
+            def settings(self):
+                return 1
+
+            def test_replaced(self, settings):
+                pass
+    """,
+    "tests/deeper/__init__.py": "",
+    "tests/deeper/conftest.py": """
+        import pytest
+
+        @pytest.fixture
+        def settings():
+            return 1
+    """,
+    "tests/deeper/test_deeper.py": "def test_deeper_override(chain):\n    pass\n",
+}
+
+
+def test_cli_and_plugin_agree_on_conftest_fixtures_overridden_nearer_the_test(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    for name, text in OVERRIDES.items():
+        path = tmp_path / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(textwrap.dedent(text).lstrip("\n"), encoding="utf-8")
+    plugin = plugin_report(tmp_path)
+    static_check = cli_report(tmp_path, monkeypatch, capsys)
+    assert_agree(plugin, static_check)
+    by_line = {(v["path"], v["line"]): v["nodeids"] for v in static_check["violations"]}
+    # The conftest's `settings` runs only where no nearer definition replaces it.
+    assert by_line["tests/conftest.py", 7] == [
+        "tests/sub/test_extended.py::test_extended_by_the_conftest",
+        "tests/test_classes.py::TestExtend::test_extended",
+        "tests/test_classes.py::test_conftests",
+        "tests/test_classes.py::test_parametrized_indirectly[1]",
+    ]
+    # An autouse fixture overridden in a module no longer runs there.
+    assert not any("test_module.py" in n for n in by_line["tests/conftest.py", 15])

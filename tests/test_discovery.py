@@ -61,7 +61,8 @@ def static_tests(root: Path, paths: list[Path] | None = None) -> list[StaticTest
         outer = Fixtures()
         for conftest in conftests_for(file, settings.rootdir):
             conftest_facts = facts_for(conftest)
-            outer.extend(fixtures_of(conftest_facts.structure if conftest_facts else None))
+            structure = conftest_facts.structure if conftest_facts else None
+            outer.extend(fixtures_of(structure, origin=str(conftest)))
         found, _ = ModuleCollector(settings, resolver, file, facts.structure, outer).collect()
         tests.extend(found)
     return tests
@@ -399,6 +400,80 @@ def test_fixture_closure_follows_fixtures_of_conftests_and_autouse(tmp_path: Pat
     method = tests["test_a.py::TestCls::test_method"].fixturenames
     assert {"local", "database", "settings"} <= method
     assert "self" not in method
+
+
+def test_the_nearest_fixture_definition_wins_unless_it_requests_the_one_it_overrides(
+    tmp_path: Path,
+) -> None:
+    write(
+        tmp_path,
+        {
+            "pytest.ini": "[pytest]\n",
+            "conftest.py": """
+                import pytest
+
+                @pytest.fixture
+                def settings(database):
+                    return database
+
+                @pytest.fixture
+                def database():
+                    return {}
+            """,
+            "test_a.py": """
+                import pytest
+
+                @pytest.fixture
+                def settings():
+                    return {}
+
+                def test_overridden(settings):
+                    pass
+
+                class TestExtendsTheModules:
+                    @pytest.fixture
+                    def settings(self, settings):
+                        return settings
+
+                    def test_extended(self, settings):
+                        pass
+            """,
+            "test_b.py": """
+                import pytest
+
+                class TestExtends:
+                    @pytest.fixture
+                    def settings(self, settings):
+                        return settings
+
+                    def test_extended(self, settings):
+                        pass
+
+                @pytest.mark.parametrize("database", [1])
+                def test_parametrized(database):
+                    pass
+            """,
+        },
+    )
+    conftest, module = str(tmp_path / "conftest.py"), str(tmp_path / "test_a.py")
+    tests = {t.nodeid: t for t in static_tests(tmp_path)}
+    overridden = tests["test_a.py::test_overridden"]
+    assert overridden.fixturenames == {"settings"}  # the conftest's `database` never runs
+    assert overridden.fixturedefs == {(module, "settings")}
+    # Extending reaches the next definition out: the module's here, the conftest's there.
+    assert tests["test_a.py::TestExtendsTheModules::test_extended"].fixturedefs == {
+        (module, "settings")
+    }
+    extended = tests["test_b.py::TestExtends::test_extended"]
+    assert extended.fixturenames == {"settings", "database"}
+    assert extended.fixturedefs == {
+        (str(tmp_path / "test_b.py"), "settings"),
+        (conftest, "settings"),
+        (conftest, "database"),
+    }
+    # A directly parametrized name is a parameter, not a fixture (pytest does not follow it).
+    parametrized = tests["test_b.py::test_parametrized[1]"]
+    assert parametrized.fixturenames == {"database"}
 
 
 def test_exempt_marks_are_read_from_function_class_and_module(tmp_path: Path) -> None:
