@@ -381,3 +381,84 @@ def test_cli_and_plugin_agree_on_conftest_fixtures_overridden_nearer_the_test(
     ]
     # An autouse fixture overridden in a module no longer runs there.
     assert not any("test_module.py" in n for n in by_line["tests/conftest.py", 15])
+
+
+REACHED_AT_RUN_TIME = {
+    "pyproject.toml": """
+        [tool.ssot]
+        mode = "strict"
+        allow_function_tests = true
+        baseline = "ssot-baseline.json"
+    """,
+    "tests/conftest.py": """
+        import os
+
+        import pytest
+
+        @pytest.fixture
+        def dynamic():
+            return os.getenv("DYNAMIC")
+    """,
+    "tests/test_dynamic.py": """
+        import os
+
+        import pytest
+
+        @pytest.fixture
+        def local():
+            return os.environ.get("LOCAL")
+
+        def test_reaches_them(request):
+            request.getfixturevalue("dynamic")
+            request.getfixturevalue("local")
+
+        def test_other():
+            pass
+    """,
+}
+
+
+def run_plugin(root: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "pytest", "-p", "ssot", "-p", "no:cacheprovider", "-q", *args],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+
+def test_the_ratchet_holds_for_static_violations_only_a_test_run_attributes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Fixtures reached only through request.getfixturevalue: the plugin attributes their
+    # static violations when the test runs and baselines them; ssot check sees them in the
+    # code but can attribute them to no test. It must neither call them stale nor drop them.
+    for name, text in REACHED_AT_RUN_TIME.items():
+        path = tmp_path / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(textwrap.dedent(text).lstrip("\n"), encoding="utf-8")
+    baseline = tmp_path / "ssot-baseline.json"
+    written = run_plugin(tmp_path, "--ssot-mode=warn", "--ssot-update-baseline")
+    assert written.returncode == 0, written.stdout + written.stderr
+    entries = json.loads(baseline.read_text(encoding="utf-8"))["entries"]
+    assert sorted((e["path"], e["scope"]) for e in entries) == [
+        ("tests/conftest.py", "dynamic"),
+        ("tests/test_dynamic.py", "local"),
+    ]
+
+    checked = cli_report(tmp_path, monkeypatch, capsys)
+    assert checked["stale"] == []
+    assert cli.main(["baseline", "--jobs", "1", "--no-cache"]) == 0
+    assert "2 entries" in capsys.readouterr().out
+    assert json.loads(baseline.read_text(encoding="utf-8"))["entries"] == entries
+    strict = run_plugin(tmp_path)
+    assert strict.returncode == 0, strict.stdout + strict.stderr
+
+    # Fixed in the code: now the entry is stale, and the next baseline drops it.
+    conftest = tmp_path / "tests" / "conftest.py"
+    conftest.write_text(conftest.read_text().replace('os.getenv("DYNAMIC")', "None"))
+    checked = cli_report(tmp_path, monkeypatch, capsys)
+    assert [e["scope"] for e in checked["stale"]] == ["dynamic"]
+    assert cli.main(["baseline", "--jobs", "1", "--no-cache"]) == 0
+    assert json.loads(baseline.read_text(encoding="utf-8"))["entries"] == entries[1:]
