@@ -815,7 +815,7 @@ class ModuleCollector:
         fixturenames, fixturedefs = self._closure(initial, fixtures, direct)
         base = f"{parent_nodeid}::{name}"
         for suffix in _param_ids(parametrize):
-            nodeid = f"{base}[{suffix}]" if suffix else base
+            nodeid = base if suffix is None else f"{base}[{suffix}]"
             function_marks = [(nodeid, m) for m in info.marks]
             self.tests.append(
                 StaticTest(
@@ -844,17 +844,17 @@ class ModuleCollector:
         return ((origin, m) for origin, m in marks if m.name == "ssot_exempt")
 
 
-def _param_ids(marks: Sequence[Mark]) -> list[str]:
-    """The ``[...]`` suffixes of a function's tests (``[""]`` when not parametrized), from
-    its ``parametrize`` marks in the order pytest applies them."""
-    combined = [""]
+def _param_ids(marks: Sequence[Mark]) -> list[str | None]:
+    """The ``[...]`` suffixes of a function's tests (``[None]`` when not parametrized; an
+    empty id is ``test[]``), from its ``parametrize`` marks in the order pytest applies them."""
+    combined: list[str | None] = [None]
     for mark in marks:
         ids = mark.args[1] if len(mark.args) > 1 else None
         if not isinstance(ids, list):
             continue  # not literal: counted as one test
         if not ids:
             ids = ["NOTSET"]
-        combined = [f"{c}-{i}" if c else str(i) for c in combined for i in ids]
+        combined = [str(i) if c is None else f"{c}-{i}" for c in combined for i in ids]
     return combined
 
 
