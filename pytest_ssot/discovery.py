@@ -32,6 +32,7 @@ from pytest_ssot.resolver import (
     Target,
     Unresolved,
     external_facts,
+    outside_not_a_class,
 )
 from pytest_ssot.scanner import FunctionInfo, Mark, Structure
 
@@ -866,7 +867,10 @@ def resolve_goals(
     problems: list[str] = []
     for entry in entries:
         target: Target = resolver.resolve_entry(entry)
-        if isinstance(target, (ClassRef, External)):
+        if isinstance(target, External) and (what := outside_not_a_class(entry)) is not None:
+            # The plugin imports the entry and refuses anything but a class: so does this.
+            problems.append(f"base_classes entry {entry!r} is not a class ({what})")
+        elif isinstance(target, (ClassRef, External)):
             goals.append(target)
         elif isinstance(target, Unresolved):
             problems.append(f"base_classes entry {entry!r} cannot be resolved: {target.reason}")
