@@ -23,9 +23,15 @@ from pytest_ssot import cli
 EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "chat_backend"
 
 
-def plugin_report(root: Path) -> dict[str, Any]:
-    report = root / "plugin-report.json"
-    completed = subprocess.run(
+def write(root: Path, files: dict[str, str]) -> None:
+    for name, text in files.items():
+        path = root / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(textwrap.dedent(text).lstrip("\n"), encoding="utf-8")
+
+
+def run_plugin(root: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
         [
             sys.executable,
             "-m",
@@ -37,13 +43,18 @@ def plugin_report(root: Path) -> dict[str, Any]:
             "-p",
             "no:xdist",
             "-q",
-            f"--ssot-report=json:{report}",
+            *args,
         ],
         cwd=root,
         capture_output=True,
         text=True,
         check=False,
     )
+
+
+def plugin_report(root: Path) -> dict[str, Any]:
+    report = root / "plugin-report.json"
+    completed = run_plugin(root, f"--ssot-report=json:{report}")
     assert report.is_file(), completed.stdout + completed.stderr
     data: dict[str, Any] = json.loads(report.read_text(encoding="utf-8"))
     return data
@@ -216,10 +227,7 @@ SHAPES = {
 def test_cli_and_plugin_agree_on_inheritance_fixtures_and_parametrize(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    for name, text in SHAPES.items():
-        path = tmp_path / name
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(textwrap.dedent(text).lstrip("\n"), encoding="utf-8")
+    write(tmp_path, SHAPES)
     plugin = plugin_report(tmp_path)
     static_check = cli_report(tmp_path, monkeypatch, capsys)
     assert plugin["summary"]["tests"] >= 15
@@ -364,10 +372,7 @@ OVERRIDES = {
 def test_cli_and_plugin_agree_on_conftest_fixtures_overridden_nearer_the_test(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    for name, text in OVERRIDES.items():
-        path = tmp_path / name
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(textwrap.dedent(text).lstrip("\n"), encoding="utf-8")
+    write(tmp_path, OVERRIDES)
     plugin = plugin_report(tmp_path)
     static_check = cli_report(tmp_path, monkeypatch, capsys)
     assert_agree(plugin, static_check)
@@ -418,26 +423,13 @@ REACHED_AT_RUN_TIME = {
 }
 
 
-def run_plugin(root: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "pytest", "-p", "ssot", "-p", "no:cacheprovider", "-q", *args],
-        cwd=root,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-
-
 def test_the_ratchet_holds_for_static_violations_only_a_test_run_attributes(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     # Fixtures reached only through request.getfixturevalue: the plugin attributes their
     # static violations when the test runs and baselines them; ssot check sees them in the
     # code but can attribute them to no test. It must neither call them stale nor drop them.
-    for name, text in REACHED_AT_RUN_TIME.items():
-        path = tmp_path / name
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(textwrap.dedent(text).lstrip("\n"), encoding="utf-8")
+    write(tmp_path, REACHED_AT_RUN_TIME)
     baseline = tmp_path / "ssot-baseline.json"
     written = run_plugin(tmp_path, "--ssot-mode=warn", "--ssot-update-baseline")
     assert written.returncode == 0, written.stdout + written.stderr
