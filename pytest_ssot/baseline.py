@@ -136,13 +136,17 @@ class Coverage:
     unchecked: frozenset[str] = frozenset()
     whole: bool = True  # nothing deselected: conftests and helpers under roots are judged
     ran: bool = True  # tests ran to the end: runtime entries under roots are judged
+    # Fingerprints of violations still in the code that a static check attributes to no test
+    # (a fixture only `request.getfixturevalue` reaches): a test run may attribute them, so
+    # only a run judges their entries.
+    unattributed: frozenset[str] = frozenset()
 
     def under_roots(self, path: str) -> bool:
         return any(not r or path == r or path.startswith(r.rstrip("/") + "/") for r in self.roots)
 
     def covers(self, item: Entry) -> bool:
         path = item.get("path", "")
-        if not self.under_roots(path):
+        if not self.under_roots(path) or item.get("fingerprint") in self.unattributed:
             return False
         if path in self.gone:
             return True  # the file was deleted: whatever it held is fixed

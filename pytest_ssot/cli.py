@@ -51,6 +51,7 @@ from pytest_ssot.config import (
     unknown_rule_warnings,
 )
 from pytest_ssot.discovery import (
+    Closure,
     DiscoveryError,
     Fixtures,
     ModuleCollector,
@@ -75,6 +76,7 @@ from pytest_ssot.policy import (
     TestRecord,
     evaluate,
     record_for,
+    unattributed_fingerprints,
     without_runtime_ignores,
 )
 from pytest_ssot.reporting import jsonreport
@@ -207,7 +209,7 @@ class _Context:
             self.index, self._facts_for, functools.partial(module_name, packages={})
         )
         self.chains = _ConftestChains(self.root)
-        self._interned: dict[frozenset[str], frozenset[str]] = {}
+        self._interned: dict[Closure, Closure] = {}
         self._barren: set[tuple[ClassRef, str]] = set()
         self._fixtures: dict[Path, Fixtures] = {}
         self._goals: list[ClassRef | External] | None = None
@@ -269,7 +271,9 @@ class _Context:
         for conftest in self.chains.get(path.parent):
             if conftest not in self._fixtures:
                 found = self._facts_for(conftest)
-                self._fixtures[conftest] = fixtures_of(found.structure if found else None)
+                self._fixtures[conftest] = fixtures_of(
+                    found.structure if found else None, origin=str(conftest)
+                )
             outer.extend(self._fixtures[conftest])
         collector = ModuleCollector(
             self.settings,
@@ -775,21 +779,33 @@ def _run_check(
         return module.findings
 
     related = attribution.related({str(path): tests for path, tests in by_file.items()})
+    # Findings attributed to a test (by identity); the rest of those read here still count
+    # for the baseline (see unattributed_fingerprints).
+    attributed: set[int] = set()
+    looked_at: dict[Path, list[Finding]] = {}
     for path, own in by_file.items():
-        module_findings = record_scan(path)
+        module_findings = looked_at[path] = record_scan(path)
         candidates = attribution.Candidates(str(path), related[str(path)])
         for finding in module_findings:
             affected = candidates.affected(finding.scope)
             if affected:
                 data.add(finding, affected)
+                attributed.add(id(finding))
         for conftest in chains.get(path.parent):
             if config.is_excluded(relpath(conftest, root)):
                 continue
-            for finding in record_scan(conftest):
+            looked_at[conftest] = conftest_findings = record_scan(conftest)
+            for finding in conftest_findings:
                 fixture = finding.scope.fixture
-                affected = [t.nodeid for t in own if fixture is None or fixture in t.fixturenames]
+                # Only where this very definition runs: not overridden nearer the test.
+                runs = (str(conftest), fixture)
+                affected = [t.nodeid for t in own if fixture is None or runs in t.fixturedefs]
                 if affected:
                     data.add(finding, affected)
+                    attributed.add(id(finding))
+    unattributed = [
+        f for findings in looked_at.values() for f in findings if id(f) not in attributed
+    ]
     for test_file in test_files:
         if scanned[test_file].error is not None:
             record_scan(test_file)
@@ -799,7 +815,7 @@ def _run_check(
     test_count = len(tests)
     complete = frozenset(relpath(p, root) for p in by_file)
     scanned.clear()
-    del tests, by_file, related, modules
+    del tests, by_file, related, modules, looked_at
     data.compact()
     known: dict[str, dict[str, Any]] = {}
     if config.baseline is not None:
@@ -807,8 +823,13 @@ def _run_check(
     result = evaluate(data, config, ruleset.infos, known=known)
     roots = _roots_for(project, targets)
     coverage = _coverage(project, roots, scanned_rel, complete, known)
-    # A file that could not be checked neither confirms nor retires its baseline entries.
-    coverage = dataclasses.replace(coverage, unchecked=frozenset(data.unchecked))
+    # A file that could not be checked neither confirms nor retires its baseline entries, nor
+    # does a violation still in the code that only a test run can attribute.
+    coverage = dataclasses.replace(
+        coverage,
+        unchecked=frozenset(data.unchecked),
+        unattributed=unattributed_fingerprints(data, unattributed) if known else frozenset(),
+    )
     result = dataclasses.replace(result, stale=baseline_file.stale(result.stale, coverage))
     # No test runs here: an ignore only a run-time access would use cannot be told unused.
     result = without_runtime_ignores(result, data.suppressions, runtime_rule_names(config))

@@ -18,7 +18,7 @@ import fnmatch
 import os
 import shlex
 import sys
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Container, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +32,7 @@ from pytest_ssot.resolver import (
     Target,
     Unresolved,
     external_facts,
+    outside_not_a_class,
 )
 from pytest_ssot.scanner import FunctionInfo, Mark, Structure
 
@@ -369,6 +370,9 @@ class StaticTest:
     name: str  # the function's original name
     line: int  # where pytest locates the function (first decorator)
     fixturenames: frozenset[str]
+    # The fixture definitions that run for it, as (defining file, name): a definition
+    # overridden nearer the test (its class, its module, a deeper conftest.py) is not one.
+    fixturedefs: frozenset[tuple[str, str]] = frozenset()
     marks: tuple[tuple[str, Mark], ...] = ()  # (node id of the node carrying it, mark)
     unittest: bool = False
     # Where the code that runs for it is defined, as the plugin's attribution sees it: its
@@ -388,49 +392,94 @@ class UnresolvedClass:
     reason: str
 
 
+@dataclasses.dataclass(frozen=True, slots=True)
+class FixtureDef:
+    """One definition of a fixture: the file that defines it and the fixtures it requests."""
+
+    origin: str
+    args: tuple[str, ...]
+
+
 @dataclasses.dataclass
 class Fixtures:
-    """Fixture definitions visible at some level: name -> requested arguments, autouse."""
+    """Fixture definitions visible at some level: per name, the nearest definition first
+    (pytest runs that one; it runs the next only when the nearer one requests its own
+    name), and the autouse names."""
 
-    defs: dict[str, list[tuple[str, ...]]] = dataclasses.field(default_factory=dict)
+    defs: dict[str, list[FixtureDef]] = dataclasses.field(default_factory=dict)
     autouse: list[str] = dataclasses.field(default_factory=list)
 
-    def add(self, functions: Mapping[str, FunctionInfo], prefix: str = "") -> None:
+    def add(
+        self, functions: Mapping[str, FunctionInfo], prefix: str = "", origin: str = ""
+    ) -> None:
         for qualname, info in functions.items():
             if info.fixture is None:
                 continue
             owner, _, _ = qualname.rpartition(".")
             if owner != prefix:
                 continue
-            self.defs.setdefault(info.fixture, []).append(info.args)
+            self.defs.setdefault(info.fixture, []).append(FixtureDef(origin, info.args))
             if info.autouse and info.fixture not in self.autouse:
                 self.autouse.append(info.fixture)
 
     def extend(self, other: Fixtures) -> None:
-        for name, args in other.defs.items():
-            self.defs.setdefault(name, []).extend(args)
+        """Add the definitions of a level farther from the tests (an outer conftest.py)."""
+        for name, defs in other.defs.items():
+            self.defs.setdefault(name, []).extend(defs)
         self.autouse.extend(a for a in other.autouse if a not in self.autouse)
 
+    def inherit(self, base: Fixtures) -> None:
+        """Add what a base class defines and the class (or a nearer base) does not: a class
+        holds one definition per name, the first along its MRO."""
+        for name, defs in base.defs.items():
+            if name not in self.defs:
+                self.defs[name] = list(defs)
+        self.autouse.extend(a for a in base.autouse if a not in self.autouse)
 
-def fixtures_of(structure: Structure | None, owner: str = "") -> Fixtures:
+
+def fixtures_of(structure: Structure | None, owner: str = "", origin: str = "") -> Fixtures:
+    """The fixtures a module (or its class ``owner``) defines; ``origin`` names its file."""
     fixtures = Fixtures()
     if structure is not None:
-        fixtures.add(structure.functions, owner)
+        fixtures.add(structure.functions, owner, origin)
     return fixtures
 
 
-def closure(initial: Iterable[str], visible: Fixtures) -> frozenset[str]:
-    """Every fixture name a test requests, directly or through other fixtures."""
+Closure = tuple[frozenset[str], frozenset[tuple[str, str]]]
+
+
+def closure(initial: Iterable[str], visible: Fixtures, direct: Container[str] = ()) -> Closure:
+    """Every fixture name a test requests, directly or through other fixtures, and the
+    definitions that run for it as ``(origin, name)``, resolved as pytest resolves them: the
+    nearest definition of a name, and the one after it only while a definition requests its
+    own name (override and extend). ``direct`` holds the directly parametrized names, whose
+    definitions pytest does not follow."""
     names: list[str] = []
-    pending = list(initial)
-    while pending:
-        name = pending.pop(0)
-        if name in names:
-            continue
-        names.append(name)
-        for args in visible.defs.get(name, ()):
-            pending.extend(a for a in args if a not in names)
-    return frozenset(names)
+    used: set[tuple[str, str]] = set()
+    depth: dict[str, int] = {}  # the definition of a name being followed (pytest's stack)
+
+    def follow(name: str) -> None:
+        if depth.get(name) == 0:
+            return  # already followed from its nearest definition
+        if name not in names:
+            names.append(name)
+        defs = visible.defs.get(name)
+        index = depth.get(name, 0)
+        if not defs or index >= len(defs):
+            return
+        definition = defs[index]
+        used.add((definition.origin, name))
+        depth[name] = index + 1
+        for arg in definition.args:
+            # A parametrized name's definition does not run; the plugin still asks pytest
+            # which definition the name resolves to, so the chain is followed, nothing else.
+            if name not in direct or arg == name:
+                follow(arg)
+        depth[name] = index
+
+    for name in initial:
+        follow(name)
+    return frozenset(names), frozenset(used)
 
 
 def _usefixtures(marks: Iterable[Mark]) -> list[str]:
@@ -447,7 +496,7 @@ class ModuleCollector:
         module_path: Path,
         structure: Structure,
         outer_fixtures: Fixtures,
-        interned: dict[frozenset[str], frozenset[str]] | None = None,
+        interned: dict[Closure, Closure] | None = None,
         barren: set[tuple[ClassRef, str]] | None = None,
     ) -> None:
         self.settings = settings
@@ -462,8 +511,7 @@ class ModuleCollector:
         self.rel = relpath(module_path, settings.rootdir)
         self.structure = structure
         self.module = resolver.module_name(module_path)
-        self.fixtures = Fixtures()
-        self.fixtures.extend(fixtures_of(structure))
+        self.fixtures = fixtures_of(structure, origin=self.file)
         self.fixtures.extend(outer_fixtures)
         self.tests: list[StaticTest] = []
         self.unresolved: list[UnresolvedClass] = []
@@ -575,13 +623,17 @@ class ModuleCollector:
             found
             for entry in mro
             if isinstance(entry, ClassRef)
-            and (found := fixtures_of(self.resolver.structure(entry.path), entry.qualname)).defs
+            and (
+                found := fixtures_of(
+                    self.resolver.structure(entry.path), entry.qualname, str(entry.path)
+                )
+            ).defs
         ]
         visible = self.fixtures  # shared unless the class or a base defines fixtures
         if own:
             visible = Fixtures()
-            for found in own:
-                visible.extend(found)
+            for found in own:  # the class, then its bases
+                visible.inherit(found)
             visible.extend(self.fixtures)
         classes = tuple(
             (str(e.path), tuple(e.qualname.split("."))) for e in mro if isinstance(e, ClassRef)
@@ -708,6 +760,9 @@ class ModuleCollector:
             info, owner = names[member]
             assert info is not None
             assert owner is not None
+            fixturenames, fixturedefs = self._closure(
+                [*initial, *_usefixtures(info.marks)], visible
+            )
             function_marks = [(f"{nodeid}::{member}", m) for m in info.marks]
             self.tests.append(
                 StaticTest(
@@ -717,9 +772,8 @@ class ModuleCollector:
                     cls=ref,
                     name=member,
                     line=info.line,
-                    fixturenames=self._intern(
-                        closure([*initial, *_usefixtures(info.marks)], visible)
-                    ),
+                    fixturenames=fixturenames,
+                    fixturedefs=fixturedefs,
                     marks=tuple(self._exempt([*function_marks, *marks])),
                     unittest=True,
                     classes=classes,
@@ -745,10 +799,13 @@ class ModuleCollector:
         parametrize = [m for m in reversed(info.marks) if m.name == "parametrize"]
         parametrize += [m for _, m in outer_marks if m.name == "parametrize"]
         argnames: list[str] = []
+        direct: set[str] = set()  # parametrized without `indirect`: no fixture runs
         for mark in parametrize:
             names = mark.args[0] if mark.args else None
             if isinstance(names, list):
                 argnames.extend(n for n in names if isinstance(n, str))
+                if not mark.kwargs.get("indirect"):
+                    direct.update(n for n in names if isinstance(n, str))
         initial = [
             *fixtures.autouse,
             *self.settings.usefixtures,
@@ -756,10 +813,10 @@ class ModuleCollector:
             *info.args,
             *argnames,
         ]
-        fixturenames = self._intern(closure(initial, fixtures))
+        fixturenames, fixturedefs = self._closure(initial, fixtures, direct)
         base = f"{parent_nodeid}::{name}"
         for suffix in _param_ids(parametrize):
-            nodeid = f"{base}[{suffix}]" if suffix else base
+            nodeid = base if suffix is None else f"{base}[{suffix}]"
             function_marks = [(nodeid, m) for m in info.marks]
             self.tests.append(
                 StaticTest(
@@ -770,31 +827,35 @@ class ModuleCollector:
                     name=name,
                     line=info.line,
                     fixturenames=fixturenames,
+                    fixturedefs=fixturedefs,
                     marks=tuple(self._exempt([*function_marks, *outer_marks])),
                     classes=classes,
                     function=origin,
                 )
             )
 
-    def _intern(self, names: frozenset[str]) -> frozenset[str]:
-        return self._interned.setdefault(names, names)
+    def _closure(
+        self, initial: Iterable[str], visible: Fixtures, direct: Container[str] = ()
+    ) -> Closure:
+        found = closure(initial, visible, direct)
+        return self._interned.setdefault(found, found)
 
     @staticmethod
     def _exempt(marks: Iterable[tuple[str, Mark]]) -> Iterator[tuple[str, Mark]]:
         return ((origin, m) for origin, m in marks if m.name == "ssot_exempt")
 
 
-def _param_ids(marks: Sequence[Mark]) -> list[str]:
-    """The ``[...]`` suffixes of a function's tests (``[""]`` when not parametrized), from
-    its ``parametrize`` marks in the order pytest applies them."""
-    combined = [""]
+def _param_ids(marks: Sequence[Mark]) -> list[str | None]:
+    """The ``[...]`` suffixes of a function's tests (``[None]`` when not parametrized; an
+    empty id is ``test[]``), from its ``parametrize`` marks in the order pytest applies them."""
+    combined: list[str | None] = [None]
     for mark in marks:
         ids = mark.args[1] if len(mark.args) > 1 else None
         if not isinstance(ids, list):
             continue  # not literal: counted as one test
         if not ids:
             ids = ["NOTSET"]
-        combined = [f"{c}-{i}" if c else str(i) for c in combined for i in ids]
+        combined = [str(i) if c is None else f"{c}-{i}" for c in combined for i in ids]
     return combined
 
 
@@ -806,7 +867,10 @@ def resolve_goals(
     problems: list[str] = []
     for entry in entries:
         target: Target = resolver.resolve_entry(entry)
-        if isinstance(target, (ClassRef, External)):
+        if isinstance(target, External) and (what := outside_not_a_class(entry)) is not None:
+            # The plugin imports the entry and refuses anything but a class: so does this.
+            problems.append(f"base_classes entry {entry!r} is not a class ({what})")
+        elif isinstance(target, (ClassRef, External)):
             goals.append(target)
         elif isinstance(target, Unresolved):
             problems.append(f"base_classes entry {entry!r} cannot be resolved: {target.reason}")

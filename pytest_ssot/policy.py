@@ -497,6 +497,40 @@ def _shared_record(nodeids: Sequence[str], tests: Mapping[str, TestRecord]) -> T
     return first
 
 
+def _digests(
+    data: SessionData, extra: Sequence[Finding] = (), *, legacy: bool = False
+) -> tuple[list[bytes], list[bytes]]:
+    """The fingerprints of the stored findings, then of the session's, then of ``extra``:
+    one numbering, so identical anchors count up across all of them. With ``legacy`` also
+    those earlier versions gave them (see :func:`fingerprint_digest_pairs`)."""
+    store = data.findings
+    rows = len(store)
+    others = [*data.session_findings, *extra]
+
+    def order(number: int) -> tuple[str, int, int, str]:
+        if number < rows:
+            return store.order(number)
+        return finding_order(others[number - rows])
+
+    def anchor(number: int) -> tuple[str, str, str, str]:
+        if number < rows:
+            return store.anchor(number)
+        return finding_anchor(others[number - rows])
+
+    return fingerprint_digest_pairs(rows + len(others), order, anchor, legacy=legacy)
+
+
+def unattributed_fingerprints(data: SessionData, findings: Sequence[Finding]) -> frozenset[str]:
+    """The fingerprints ``findings`` would have as findings of ``data``: violations a static
+    check finds in the code but attributes to no test (a fixture that only
+    ``request.getfixturevalue`` reaches), which a test run may still attribute and baseline.
+    Earlier versions' fingerprints of them too, as a baseline they wrote holds those."""
+    if not findings:
+        return frozenset()
+    digests, legacy = _digests(data, findings, legacy=True)
+    return frozenset(d.hex() for d in (*digests[-len(findings) :], *legacy[-len(findings) :]))
+
+
 def evaluate(
     data: SessionData,
     config: Config,
@@ -511,22 +545,8 @@ def evaluate(
     store = data.findings
     rows = len(store)
     session = data.session_findings
-
-    def order(number: int) -> tuple[str, int, int, str]:
-        if number < rows:
-            return store.order(number)
-        return finding_order(session[number - rows])
-
-    def anchor(number: int) -> tuple[str, str, str, str]:
-        if number < rows:
-            return store.anchor(number)
-        return finding_anchor(session[number - rows])
-
-    # The session's findings share one numbering: identical anchors count up across both.
     # A baseline written by an earlier version holds the fingerprints it gave: they still match.
-    digests, legacy = fingerprint_digest_pairs(
-        rows + len(session), order, anchor, legacy=bool(known)
-    )
+    digests, legacy = _digests(data, legacy=bool(known))
     used_ignores: set[tuple[str, int]] = set()
     expired: dict[tuple[str, frozenset[str]], Exemption] = {}
     noncompliant: set[str] = set()

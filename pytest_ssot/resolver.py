@@ -21,10 +21,12 @@ import functools
 import importlib
 import importlib.util
 import inspect
+import os
+import sys
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 
-from pytest_ssot.scanner import Binding, ClassDetail, FileFacts, Structure
+from pytest_ssot.scanner import Binding, ClassDetail, FileFacts, Structure, scan
 
 # Standard-library modules whose classes may be imported and inspected: importing them runs no
 # project code and has no side effects.
@@ -585,3 +587,32 @@ def external_facts(dotted: str) -> tuple[bool | None, bool, bool, tuple[str, ...
     has_new = getattr(obj, "__new__", None) not in (None, object.__new__)
     names = tuple(n for n, v in inspect.getmembers(obj) if n.startswith("test") and callable(v))
     return is_unittest, has_init, has_new, names
+
+
+def outside_not_a_class(entry: str) -> str | None:
+    """For a ``module:Name`` entry outside the project: what it names when that is certainly
+    not a class (``"a function"``), else None (a class, or nothing can tell). Read from the
+    installed module's source on ``sys.path`` the way project modules are read, never
+    imported (an allowlisted standard-library module is asked directly); an extension
+    module, a computed value or a name bound in branches cannot tell."""
+    module, _, qualname = entry.partition(":")
+    obj = external_object(f"{module}.{qualname}")
+    if obj is not None:
+        return None if isinstance(obj, type) else f"a {type(obj).__name__}"
+    roots = [Path(p) for p in sys.path if p and os.path.isdir(p)]
+    facts: dict[Path, FileFacts | None] = {}
+
+    def facts_for(path: Path) -> FileFacts | None:
+        if path not in facts:
+            try:
+                facts[path] = scan(path.read_bytes(), path.name, full=True)
+            except OSError:
+                facts[path] = None
+        return facts[path]
+
+    target = Resolver(ModuleIndex(roots), facts_for, lambda path: path.stem).resolve_entry(entry)
+    if isinstance(target, FuncRef):
+        return "a function"
+    if isinstance(target, ModuleRef):
+        return "a module"
+    return None

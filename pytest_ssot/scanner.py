@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import ast
 import bisect
+import builtins
 import contextlib
 import dataclasses
 import functools
@@ -28,7 +29,7 @@ from typing import Any, Literal
 from pytest_ssot.model import MODULE_SCOPE, Scope, normalise_snippet
 
 # Bump when what a scan yields changes, so cached facts from older scanners are not reused.
-SCANNER_VERSION = "6"
+SCANNER_VERSION = "7"
 
 RefKind = Literal["use", "string", "import", "star-import", "monkeypatch", "fixture"]
 
@@ -131,7 +132,8 @@ class Mark:
 
     ``args``/``kwargs`` hold JSON-compatible literal values; an expression that is not a
     literal is kept as ``{"expr": "<source>"}``. For ``parametrize``, ``args`` is
-    ``(argnames, ids)`` with the ids pytest derives, ``ids`` being ``None`` when not literal.
+    ``(argnames, ids)`` with the ids pytest derives, ``ids`` being ``None`` when not literal,
+    and ``kwargs`` holds ``indirect`` when given.
     """
 
     name: str
@@ -815,13 +817,60 @@ class _Visitor(ast.NodeVisitor):
         if call is None:
             return Mark(name, node.lineno)
         if name == "parametrize":
-            return Mark(name, node.lineno, _parametrize(call, self._peek))
+            # `indirect` decides whether pytest runs the fixtures of those names.
+            indirect = {k.arg: _literal(k.value) for k in call.keywords if k.arg == "indirect"}
+            args = _parametrize(call, self._peek, self._name_id)
+            return Mark(name, node.lineno, args, indirect)
         return Mark(
             name,
             node.lineno,
             tuple(_literal(a) for a in call.args),
             {k.arg: _literal(k.value) for k in call.keywords if k.arg},
         )
+
+    def _name_id(self, node: ast.expr) -> str | None:
+        """The ``__name__`` pytest puts in a node id for a parameter that is a name bound to
+        a class, a function or a module (by this module, or a builtin); None when the name
+        may hold anything else."""
+        if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name):
+            return self._enum_member_id(node.value.id, node.attr)
+        if not isinstance(node, ast.Name):
+            return None
+        binding = self._module_binding(node.id)
+        if binding is None:
+            value = getattr(builtins, node.id, None)
+            name = getattr(value, "__name__", None)
+            return name if isinstance(name, str) and callable(value) else None
+        if binding.kind in ("class", "def"):
+            return node.id
+        if binding.kind == "import":
+            # A module's own name: `import os.path as p` is posixpath (as loaded here).
+            module = sys.modules.get(binding.target)
+            return getattr(module, "__name__", binding.target)
+        return None
+
+    def _module_binding(self, name: str) -> Binding | None:
+        return next((b for b in reversed(self._bindings) if b.name == name), None)
+
+    def _enum_member_id(self, owner: str, attr: str) -> str | None:
+        """``str()`` of a member of a plain ``enum.Enum``/``enum.Flag`` of this module,
+        ``Color.RED`` (other enums print their values, or what their ``__str__`` says); the
+        name of a class nested in a class of this module."""
+        binding = self._module_binding(owner)
+        detail = self._class_details.get(owner) if binding and binding.kind == "class" else None
+        if detail is None or attr not in detail.names or "__str__" in detail.names:
+            return None
+        bases = []
+        for base in detail.bases:
+            head, _, rest = base.partition(".")
+            resolved = self.aliases.get(head)
+            bases.append(f"{resolved}.{rest}" if resolved and rest else resolved)
+        member = f"{owner}.{attr}"
+        if member in self._class_details:
+            return attr  # a nested class: its name
+        if bases not in (["enum.Enum"], ["enum.Flag"]) or member in self._functions:
+            return None
+        return member
 
     def _function_info(
         self, node: ast.FunctionDef | ast.AsyncFunctionDef, fixture: str | None, method: bool
@@ -1255,29 +1304,100 @@ def _literal(node: ast.expr) -> Any:
         return {"expr": ast.unparse(node)}
 
 
-def _ascii_id(text: str) -> str:
-    escaped = text.encode("unicode_escape").decode("ascii")
-    return "".join(c if c.isprintable() else f"\\x{ord(c):02x}" for c in escaped)
+# pytest's escaping of parameter ids (``_pytest.compat.ascii_escaped``).
+_NON_PRINTABLE = {i: f"\\x{i:02x}" for i in range(128) if i not in range(32, 127)}
+_NON_PRINTABLE.update({ord("\t"): "\\t", ord("\r"): "\\r", ord("\n"): "\\n"})
 
 
-def _id_value(node: ast.expr) -> str | None:
-    """The id pytest derives from a literal parameter value, else None (argname + index)."""
-    if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
-        inner = _id_value(node.operand)
-        return f"-{inner}" if inner is not None and isinstance(node.operand, ast.Constant) else None
-    if not isinstance(node, ast.Constant):
-        return None
-    value = node.value
-    if isinstance(value, str):
-        return _ascii_id(value)
+def _ascii_id(value: str | bytes) -> str:
+    """What a str or bytes parameter looks like in a node id, as pytest escapes it."""
     if isinstance(value, bytes):
-        return _ascii_id(value.decode("latin-1"))
-    if value is None or isinstance(value, (int, float, bool, complex)):
+        escaped = value.decode("ascii", "backslashreplace")
+    else:
+        escaped = value.encode("unicode_escape").decode("ascii")
+    return escaped.translate(_NON_PRINTABLE)
+
+
+_NO_VALUE = object()
+_UNARY: dict[type[ast.unaryop], Callable[[Any], Any]] = {
+    ast.USub: operator.neg,
+    ast.UAdd: operator.pos,
+    ast.Invert: operator.invert,
+    ast.Not: operator.not_,
+}
+_BINARY: dict[type[ast.operator], Callable[[Any, Any], Any]] = {
+    ast.Add: operator.add,
+    ast.Sub: operator.sub,
+    ast.Mult: operator.mul,
+    ast.Div: operator.truediv,
+    ast.FloorDiv: operator.floordiv,
+    ast.Mod: operator.mod,
+    ast.Pow: operator.pow,
+    ast.LShift: operator.lshift,
+    ast.RShift: operator.rshift,
+    ast.BitOr: operator.or_,
+    ast.BitAnd: operator.and_,
+    ast.BitXor: operator.xor,
+}
+MAX_ID_BITS = 4096  # `2**63 - 1` is a parameter; `10**10**10` is no value to compute here
+
+
+def _constant(node: ast.expr, depth: int = 0) -> Any:
+    """The value of a literal string, bytes, number, bool or None, or of arithmetic on
+    numbers (``-1``, ``2**63 - 1``, ``1 << 20``, ``1 + 2j``), else ``_NO_VALUE``."""
+    if depth > 32:
+        return _NO_VALUE
+    if isinstance(node, ast.Constant):
+        value = node.value
+        return (
+            value
+            if value is None or isinstance(value, (str, bytes, int, float, complex))
+            else _NO_VALUE
+        )
+    numbers = (int, float, complex)  # bools are ints
+    if isinstance(node, ast.UnaryOp) and type(node.op) in _UNARY:
+        operand = _constant(node.operand, depth + 1)
+        if not isinstance(operand, numbers):
+            return _NO_VALUE
+        try:
+            return _UNARY[type(node.op)](operand)
+        except TypeError:  # ~1.5
+            return _NO_VALUE
+    if isinstance(node, ast.BinOp) and type(node.op) in _BINARY:
+        left, right = _constant(node.left, depth + 1), _constant(node.right, depth + 1)
+        if not (isinstance(left, numbers) and isinstance(right, numbers)):
+            return _NO_VALUE
+        if isinstance(node.op, (ast.Pow, ast.LShift)) and not (
+            isinstance(right, int) and abs(right) <= 64 and abs(left) < 2**64
+        ):
+            return _NO_VALUE
+        try:
+            value = _BINARY[type(node.op)](left, right)
+        except (ArithmeticError, TypeError, ValueError):
+            return _NO_VALUE
+        if isinstance(value, int) and value.bit_length() > MAX_ID_BITS:
+            return _NO_VALUE
+        return value
+    return _NO_VALUE
+
+
+def _id_value(
+    node: ast.expr, name_id: Callable[[ast.expr], str | None] | None = None
+) -> str | None:
+    """The id pytest derives from a parameter value (``IdMaker._idval_from_value``), else
+    None (pytest then uses the argument name and index). ``name_id`` tells the ``__name__``
+    of a class, function or module a name refers to, where it can be known."""
+    value = _constant(node)
+    if isinstance(value, (str, bytes)):
+        return _ascii_id(value)
+    if value is not _NO_VALUE:
         return str(value)
-    return None
+    return name_id(node) if name_id is not None else None
 
 
-def _parametrize(call: ast.Call, peek: Any) -> tuple[Any, ...]:
+def _parametrize(
+    call: ast.Call, peek: Any, name_id: Callable[[ast.expr], str | None] | None = None
+) -> tuple[Any, ...]:
     """``(argnames, ids)`` of a ``parametrize`` call, ``ids`` None when not literal."""
     keywords = {k.arg: k.value for k in call.keywords if k.arg}
     names_node = call.args[0] if call.args else keywords.get("argnames")
@@ -1292,7 +1412,7 @@ def _parametrize(call: ast.Call, peek: Any) -> tuple[Any, ...]:
     explicit = keywords.get("ids")
     given: list[Any] = []
     if isinstance(explicit, (ast.List, ast.Tuple)):
-        given = [None if _is_none(e) else _id_value(e) for e in explicit.elts]
+        given = [None if _is_none(e) else _id_value(e, name_id) for e in explicit.elts]
     ids: list[str] = []
     for index, element in enumerate(values_node.elts):
         values: list[ast.expr] = [element]
@@ -1300,16 +1420,17 @@ def _parametrize(call: ast.Call, peek: Any) -> tuple[Any, ...]:
         if isinstance(element, ast.Call) and peek(element.func) == "pytest.param":
             values = list(element.args)
             for keyword in element.keywords:
-                if keyword.arg == "id":
-                    ident = _id_value(keyword.value)
+                if keyword.arg == "id" and not _is_none(keyword.value):
+                    ident = _id_value(keyword.value, name_id)
         elif len(argnames) > 1 and isinstance(element, (ast.Tuple, ast.List)):
             values = list(element.elts)
         if ident is None and index < len(given) and given[index] is not None:
             ident = given[index]
         if ident is None:
-            ident = "-".join(
-                _id_value(v) or f"{name}{index}" for v, name in zip(values, argnames, strict=False)
-            )
+            parts = [
+                (_id_value(v, name_id), name) for v, name in zip(values, argnames, strict=False)
+            ]
+            ident = "-".join(f"{name}{index}" if part is None else part for part, name in parts)
         ids.append(ident)
     return (argnames, _unique_ids(ids))
 

@@ -130,6 +130,55 @@ def test_a_base_class_that_cannot_be_found_is_a_usage_error(tmp_path: Path, ssot
     assert "base_classes entry 'framework.base:Nope' cannot be resolved" in ran.err
 
 
+@pytest.mark.parametrize(
+    ("entry", "what"),
+    [
+        ("os:getenv", "a function"),  # read from the installed os.py, not imported
+        ("abc:abstractmethod", "a function"),  # an allowlisted module, asked directly
+        ("unittest.mock:sentinel", "a _Sentinel"),
+    ],
+)
+def test_a_base_class_outside_the_project_that_is_not_a_class_is_a_usage_error(
+    tmp_path: Path,
+    ssot,  # type: ignore[no-untyped-def]
+    entry: str,
+    what: str,
+) -> None:
+    # As the plugin, which imports the entry and refuses anything but a class; ssot check
+    # reads the installed module's source instead.
+    make_project(tmp_path, {"tests/test_good.py": GOOD_TEST}, f'base_classes = ["{entry}"]\n')
+    ran = ssot(tmp_path, "check", "--jobs", "1", "--no-cache")
+    assert ran.code == 2
+    assert ran.err.splitlines() == [
+        f"ssot: error: {tmp_path / 'pyproject.toml'}: base_classes entry {entry!r} is not a "
+        f"class ({what})"
+    ]
+
+
+def test_only_the_entries_outside_the_project_that_are_not_classes_are_refused(
+    tmp_path: Path,
+    ssot,  # type: ignore[no-untyped-def]
+) -> None:
+    # Classes read from installed sources pass; so does what the source cannot tell (a name
+    # bound in branches), as the plugin would decide on import.
+    entries = [
+        "framework.base:SSotBase",
+        "argparse:ArgumentParser",
+        "json:JSONDecoder",
+        "json.decoder:scanstring",
+        "subprocess:run",
+    ]
+    make_project(
+        tmp_path, {"tests/test_good.py": GOOD_TEST}, f"base_classes = {json.dumps(entries)}\n"
+    )
+    ran = ssot(tmp_path, "check", "--jobs", "1", "--no-cache")
+    assert ran.code == 2
+    assert ran.err.splitlines() == [
+        f"ssot: error: {tmp_path / 'pyproject.toml'}: base_classes entry 'subprocess:run' is "
+        "not a class (a function)"
+    ]
+
+
 def test_usage_errors_exit_2(tmp_path: Path, ssot) -> None:  # type: ignore[no-untyped-def]
     make_project(tmp_path, {"tests/test_good.py": GOOD_TEST})
     missing = ssot(tmp_path, "check", "no/such/dir")

@@ -23,9 +23,15 @@ from pytest_ssot import cli
 EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "chat_backend"
 
 
-def plugin_report(root: Path) -> dict[str, Any]:
-    report = root / "plugin-report.json"
-    completed = subprocess.run(
+def write(root: Path, files: dict[str, str]) -> None:
+    for name, text in files.items():
+        path = root / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(textwrap.dedent(text).lstrip("\n"), encoding="utf-8")
+
+
+def run_plugin(root: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
         [
             sys.executable,
             "-m",
@@ -37,13 +43,18 @@ def plugin_report(root: Path) -> dict[str, Any]:
             "-p",
             "no:xdist",
             "-q",
-            f"--ssot-report=json:{report}",
+            *args,
         ],
         cwd=root,
         capture_output=True,
         text=True,
         check=False,
     )
+
+
+def plugin_report(root: Path) -> dict[str, Any]:
+    report = root / "plugin-report.json"
+    completed = run_plugin(root, f"--ssot-report=json:{report}")
     assert report.is_file(), completed.stdout + completed.stderr
     data: dict[str, Any] = json.loads(report.read_text(encoding="utf-8"))
     return data
@@ -216,10 +227,7 @@ SHAPES = {
 def test_cli_and_plugin_agree_on_inheritance_fixtures_and_parametrize(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    for name, text in SHAPES.items():
-        path = tmp_path / name
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(textwrap.dedent(text).lstrip("\n"), encoding="utf-8")
+    write(tmp_path, SHAPES)
     plugin = plugin_report(tmp_path)
     static_check = cli_report(tmp_path, monkeypatch, capsys)
     assert plugin["summary"]["tests"] >= 15
@@ -241,3 +249,208 @@ def test_the_streamed_json_report_is_the_reporters_report(
     expected = jsonreport.report(run.result, run.project.config, cli.VERSION)
     assert streamed == json.loads(json.dumps(expected))
     assert len(streamed["violations"]) == 13
+
+
+OVERRIDES = {
+    "pyproject.toml": '[tool.ssot]\nmode = "warn"\nallow_function_tests = true\n',
+    "tests/__init__.py": "",
+    "tests/conftest.py": """
+        import os
+
+        import pytest
+
+        @pytest.fixture
+        def settings():
+            return os.getenv("SETTINGS")
+
+        @pytest.fixture
+        def chain(settings):
+            return settings
+
+        @pytest.fixture(autouse=True)
+        def always():
+            os.environ.get("ALWAYS")
+    """,
+    "tests/bases.py": """
+        import pytest
+
+        class OverridesSettings:
+            @pytest.fixture
+            def settings(self):
+                return {}
+    """,
+    "tests/test_module.py": """
+        import pytest
+
+        @pytest.fixture
+        def settings():
+            return {}
+
+        @pytest.fixture
+        def always():
+            pass
+
+        def test_overridden(settings):
+            pass
+
+        def test_chain_reaches_the_override(chain):
+            pass
+    """,
+    "tests/test_classes.py": """
+        import pytest
+
+        from tests.bases import OverridesSettings
+
+        class TestOverride:
+            @pytest.fixture
+            def settings(self):
+                return {}
+
+            def test_overridden(self, settings):
+                pass
+
+            def test_chain_reaches_the_override(self, chain):
+                pass
+
+        class TestInheritedOverride(OverridesSettings):
+            def test_overridden(self, settings):
+                pass
+
+        class TestExtend:
+            @pytest.fixture
+            def settings(self, settings):
+                return settings
+
+            def test_extended(self, settings):
+                pass
+
+        def test_conftests(settings):
+            pass
+
+        @pytest.mark.parametrize("chain", [1])
+        def test_parametrized_not_run(chain):
+            pass
+
+        @pytest.mark.parametrize("chain", [1], indirect=True)
+        def test_parametrized_indirectly(chain):
+            pass
+    """,
+    "tests/sub/__init__.py": "",
+    "tests/sub/conftest.py": """
+        import pytest
+
+        @pytest.fixture
+        def settings(settings):
+            return settings
+    """,
+    "tests/sub/test_extended.py": """
+        import pytest
+
+        def test_extended_by_the_conftest(settings):
+            pass
+
+        class TestReplacesTheExtension:
+            @pytest.fixture
+            def settings(self):
+                return 1
+
+            def test_replaced(self, settings):
+                pass
+    """,
+    "tests/deeper/__init__.py": "",
+    "tests/deeper/conftest.py": """
+        import pytest
+
+        @pytest.fixture
+        def settings():
+            return 1
+    """,
+    "tests/deeper/test_deeper.py": "def test_deeper_override(chain):\n    pass\n",
+}
+
+
+def test_cli_and_plugin_agree_on_conftest_fixtures_overridden_nearer_the_test(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    write(tmp_path, OVERRIDES)
+    plugin = plugin_report(tmp_path)
+    static_check = cli_report(tmp_path, monkeypatch, capsys)
+    assert_agree(plugin, static_check)
+    by_line = {(v["path"], v["line"]): v["nodeids"] for v in static_check["violations"]}
+    # The conftest's `settings` runs only where no nearer definition replaces it.
+    assert by_line["tests/conftest.py", 7] == [
+        "tests/sub/test_extended.py::test_extended_by_the_conftest",
+        "tests/test_classes.py::TestExtend::test_extended",
+        "tests/test_classes.py::test_conftests",
+        "tests/test_classes.py::test_parametrized_indirectly[1]",
+    ]
+    # An autouse fixture overridden in a module no longer runs there.
+    assert not any("test_module.py" in n for n in by_line["tests/conftest.py", 15])
+
+
+REACHED_AT_RUN_TIME = {
+    "pyproject.toml": """
+        [tool.ssot]
+        mode = "strict"
+        allow_function_tests = true
+        baseline = "ssot-baseline.json"
+    """,
+    "tests/conftest.py": """
+        import os
+
+        import pytest
+
+        @pytest.fixture
+        def dynamic():
+            return os.getenv("DYNAMIC")
+    """,
+    "tests/test_dynamic.py": """
+        import os
+
+        import pytest
+
+        @pytest.fixture
+        def local():
+            return os.environ.get("LOCAL")
+
+        def test_reaches_them(request):
+            request.getfixturevalue("dynamic")
+            request.getfixturevalue("local")
+
+        def test_other():
+            pass
+    """,
+}
+
+
+def test_the_ratchet_holds_for_static_violations_only_a_test_run_attributes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Fixtures reached only through request.getfixturevalue: the plugin attributes their
+    # static violations when the test runs and baselines them; ssot check sees them in the
+    # code but can attribute them to no test. It must neither call them stale nor drop them.
+    write(tmp_path, REACHED_AT_RUN_TIME)
+    baseline = tmp_path / "ssot-baseline.json"
+    written = run_plugin(tmp_path, "--ssot-mode=warn", "--ssot-update-baseline")
+    assert written.returncode == 0, written.stdout + written.stderr
+    entries = json.loads(baseline.read_text(encoding="utf-8"))["entries"]
+    assert sorted((e["path"], e["scope"]) for e in entries) == [
+        ("tests/conftest.py", "dynamic"),
+        ("tests/test_dynamic.py", "local"),
+    ]
+
+    checked = cli_report(tmp_path, monkeypatch, capsys)
+    assert checked["stale"] == []
+    assert cli.main(["baseline", "--jobs", "1", "--no-cache"]) == 0
+    assert "2 entries" in capsys.readouterr().out
+    assert json.loads(baseline.read_text(encoding="utf-8"))["entries"] == entries
+    strict = run_plugin(tmp_path)
+    assert strict.returncode == 0, strict.stdout + strict.stderr
+
+    # Fixed in the code: now the entry is stale, and the next baseline drops it.
+    conftest = tmp_path / "tests" / "conftest.py"
+    conftest.write_text(conftest.read_text().replace('os.getenv("DYNAMIC")', "None"))
+    checked = cli_report(tmp_path, monkeypatch, capsys)
+    assert [e["scope"] for e in checked["stale"]] == ["dynamic"]
+    assert cli.main(["baseline", "--jobs", "1", "--no-cache"]) == 0
+    assert json.loads(baseline.read_text(encoding="utf-8"))["entries"] == entries[1:]

@@ -61,7 +61,8 @@ def static_tests(root: Path, paths: list[Path] | None = None) -> list[StaticTest
         outer = Fixtures()
         for conftest in conftests_for(file, settings.rootdir):
             conftest_facts = facts_for(conftest)
-            outer.extend(fixtures_of(conftest_facts.structure if conftest_facts else None))
+            structure = conftest_facts.structure if conftest_facts else None
+            outer.extend(fixtures_of(structure, origin=str(conftest)))
         found, _ = ModuleCollector(settings, resolver, file, facts.structure, outer).collect()
         tests.extend(found)
     return tests
@@ -247,6 +248,101 @@ def test_it_finds_the_same_tests_as_pytest_collect_only(tmp_path: Path) -> None:
     assert any("TestHasInit" in n for n in found) is False
 
 
+PARAMETER_IDS = """
+    import enum
+    import os.path as osp
+
+    import pytest
+
+
+    class Color(enum.Enum):
+        RED = 1
+
+
+    class Outer:
+        class Inner:
+            pass
+
+
+    def helper():
+        pass
+
+
+    @pytest.mark.parametrize("exc", [ValueError, KeyError, Exception, len, str, osp, helper])
+    def test_names(exc):
+        pass
+
+
+    @pytest.mark.parametrize("v", [Color.RED, Outer, Outer.Inner, enum])
+    def test_module_classes_and_enums(v):
+        pass
+
+
+    @pytest.mark.parametrize("s", ["", b"", "", "0", "0"])
+    def test_empty_and_duplicate_ids(s):
+        pass
+
+
+    @pytest.mark.parametrize("a", ["", "x"])
+    @pytest.mark.parametrize("b", [""])
+    def test_stacked_empty_ids(a, b):
+        pass
+
+
+    @pytest.mark.parametrize(
+        "v",
+        [None, True, False, 1.5, -1, -2.5, -0.0, 1e100, 3j, 1 + 2j, ~1, not 0, -(-3), 0x10],
+    )
+    def test_numbers(v):
+        pass
+
+
+    @pytest.mark.parametrize("v", [2**63 - 1, -(2**31), 1 << 20, 10**3, 7 // 2, 1 / 4])
+    def test_arithmetic(v):
+        pass
+
+
+    @pytest.mark.parametrize("v", [b"\\n\\t\\x00\\xff\\\\", "\\x00\\t\\u2603\\\\", "a b", "\\xe9"])
+    def test_escapes(v):
+        pass
+
+
+    @pytest.mark.parametrize(
+        "v",
+        [pytest.param(1, id=None), pytest.param(2, id=""), pytest.param(3, id="p"), 4],
+        ids=["i", "j", "k", ""],
+    )
+    def test_explicit_ids(v):
+        pass
+
+
+    @pytest.mark.parametrize(("a", "b"), [(1, (2, 3)), ((1, 2), "x"), ([1], {"a": 1}), ("", None)])
+    def test_tuples(a, b):
+        pass
+
+
+    @pytest.mark.parametrize("v", [1, 1, 2, "1", 1, "a0", "a", "a"])
+    def test_duplicates(v):
+        pass
+"""
+
+
+def test_parameter_ids_are_the_ones_pytest_generates(tmp_path: Path) -> None:
+    write(tmp_path, {"pytest.ini": "[pytest]\n", "test_ids.py": PARAMETER_IDS})
+    expected = pytest_nodeids(tmp_path)
+    found = {t.nodeid for t in static_tests(tmp_path)}
+    assert found == expected
+    # What was wrong before: class and function names, empty ids, escapes, arithmetic.
+    assert {
+        "test_ids.py::test_names[ValueError]",
+        "test_ids.py::test_module_classes_and_enums[Color.RED]",
+        "test_ids.py::test_empty_and_duplicate_ids[0_0]",
+        "test_ids.py::test_stacked_empty_ids[-x]",
+        "test_ids.py::test_explicit_ids[0]",
+        "test_ids.py::test_arithmetic[9223372036854775807]",
+    } <= found
+
+
 def test_it_reads_each_pytest_configuration_file_format(tmp_path: Path) -> None:
     formats = {
         "pytest.ini": "[pytest]\npython_files = spec_*.py\ntestpaths = specs\n",
@@ -399,6 +495,80 @@ def test_fixture_closure_follows_fixtures_of_conftests_and_autouse(tmp_path: Pat
     method = tests["test_a.py::TestCls::test_method"].fixturenames
     assert {"local", "database", "settings"} <= method
     assert "self" not in method
+
+
+def test_the_nearest_fixture_definition_wins_unless_it_requests_the_one_it_overrides(
+    tmp_path: Path,
+) -> None:
+    write(
+        tmp_path,
+        {
+            "pytest.ini": "[pytest]\n",
+            "conftest.py": """
+                import pytest
+
+                @pytest.fixture
+                def settings(database):
+                    return database
+
+                @pytest.fixture
+                def database():
+                    return {}
+            """,
+            "test_a.py": """
+                import pytest
+
+                @pytest.fixture
+                def settings():
+                    return {}
+
+                def test_overridden(settings):
+                    pass
+
+                class TestExtendsTheModules:
+                    @pytest.fixture
+                    def settings(self, settings):
+                        return settings
+
+                    def test_extended(self, settings):
+                        pass
+            """,
+            "test_b.py": """
+                import pytest
+
+                class TestExtends:
+                    @pytest.fixture
+                    def settings(self, settings):
+                        return settings
+
+                    def test_extended(self, settings):
+                        pass
+
+                @pytest.mark.parametrize("database", [1])
+                def test_parametrized(database):
+                    pass
+            """,
+        },
+    )
+    conftest, module = str(tmp_path / "conftest.py"), str(tmp_path / "test_a.py")
+    tests = {t.nodeid: t for t in static_tests(tmp_path)}
+    overridden = tests["test_a.py::test_overridden"]
+    assert overridden.fixturenames == {"settings"}  # the conftest's `database` never runs
+    assert overridden.fixturedefs == {(module, "settings")}
+    # Extending reaches the next definition out: the module's here, the conftest's there.
+    assert tests["test_a.py::TestExtendsTheModules::test_extended"].fixturedefs == {
+        (module, "settings")
+    }
+    extended = tests["test_b.py::TestExtends::test_extended"]
+    assert extended.fixturenames == {"settings", "database"}
+    assert extended.fixturedefs == {
+        (str(tmp_path / "test_b.py"), "settings"),
+        (conftest, "settings"),
+        (conftest, "database"),
+    }
+    # A directly parametrized name is a parameter, not a fixture (pytest does not follow it).
+    parametrized = tests["test_b.py::test_parametrized[1]"]
+    assert parametrized.fixturenames == {"database"}
 
 
 def test_exempt_marks_are_read_from_function_class_and_module(tmp_path: Path) -> None:

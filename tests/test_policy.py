@@ -12,7 +12,13 @@ from hypothesis import strategies as st
 
 from pytest_ssot.config import Config, Tier
 from pytest_ssot.model import Exemption, Finding, Scope, UncheckedFile, fingerprints
-from pytest_ssot.policy import SessionData, TierStats, compliance, evaluate
+from pytest_ssot.policy import (
+    SessionData,
+    TierStats,
+    compliance,
+    evaluate,
+    unattributed_fingerprints,
+)
 from pytest_ssot.policy import TestRecord as Record  # not a test class
 from pytest_ssot.rules import RuleSet, builtin_rules
 
@@ -421,3 +427,31 @@ def test_tests_sharing_a_record_are_decided_as_if_each_had_its_own(
     assert dict(shared.failing) == dict(each.failing)
     assert shared.expired == each.expired
     assert shared.unused_ignores == each.unused_ignores
+
+
+def test_a_finding_attributed_to_no_test_has_the_fingerprint_a_run_would_give_it() -> None:
+    # The same line twice in one scope: the occurrence index counts across the findings a
+    # check attributes and those it cannot (a fixture only getfixturevalue reaches).
+    first = _finding(line=3)
+    same_anchor = Finding(
+        code=first.code,
+        path=first.path,
+        line=9,
+        col=first.col,
+        message=first.message,
+        scope=first.scope,
+        snippet=first.snippet,
+        end_line=9,
+    )
+    nodeid = "tests/test_a.py::test_x"
+    ran = _data((nodeid, "tests/test_a.py"))
+    ran.add(first, [nodeid])
+    ran.add(same_anchor, [nodeid])
+    expected = {o.fingerprint for o in _evaluate(ran, _config()).outcomes if o.finding.line == 9}
+    checked = _data((nodeid, "tests/test_a.py"))
+    checked.add(first, [nodeid])
+    found = unattributed_fingerprints(checked, [same_anchor])
+    # With the fingerprint an earlier version gave it: its line has quotes that are now made one.
+    assert expected < found
+    assert len(found) == 2
+    assert unattributed_fingerprints(checked, []) == frozenset()
