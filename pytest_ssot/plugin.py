@@ -20,10 +20,11 @@ import re
 import sys
 import traceback
 import warnings
+import weakref
 from collections.abc import Callable, Generator, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from types import FunctionType
-from typing import Any
+from typing import Any, NoReturn
 
 import pytest
 
@@ -232,10 +233,12 @@ def pytest_configure(config: pytest.Config) -> None:
     xdist_glue.install(config, plugin, SSOTWarning)
     _check_runner(config, plugin)
     guard = RuntimeGuard(plugin)
-    if guard.environ or guard.sources:
+    watching = guard.environ or guard.sources
+    if watching:
         config.pluginmanager.register(guard, "ssot-guard")
-        if ssot_config.may_be_strict:
-            config.pluginmanager.register(_FailedAsReported(guard), "ssot-guard-reports")
+    if ssot_config.may_be_strict:
+        reports = _FailedAsReported(plugin, guard if watching else None)
+        config.pluginmanager.register(reports, "ssot-strict-reports")
 
 
 def _import_base(entry: str, ssot_config: Config) -> type:
@@ -302,6 +305,9 @@ class SSOTPlugin:
         self.interrupted = False
         self.stopped_early = False  # by -x / --maxfail, seen as an interruption (xdist)
         self.report_errors: list[str] = []
+        # The strict-mode failures this plugin raised in a test's setup or teardown, so that
+        # no xfail marker hides them (see _FailedAsReported).
+        self.enforced: weakref.WeakSet[BaseException] = weakref.WeakSet()
         self.notes: list[str] = []  # informational lines for the summary (baseline written...)
         # pytest-ssot's own failures (a rule that raised, a bug in this plugin): they degrade
         # to warnings, or fail the affected tests closed in strict mode; never INTERNALERROR.
@@ -882,14 +888,21 @@ class SSOTPlugin:
         closed = self._own_failures(item) if self._failures_of or self.broken else []
         if failing:
             lines = "\n".join(f"  {o.line_for_error()}" for o in failing)
-            pytest.fail(
+            self.fail(
                 "pytest-ssot (strict): this test depends on code that bypasses the team's SSOT "
                 f"test infrastructure:\n{lines}"
-                + (f"\nIt also {_closed_text(closed)}" if closed else ""),
-                pytrace=False,
+                + (f"\nIt also {_closed_text(closed)}" if closed else "")
             )
         if closed:
-            pytest.fail(f"pytest-ssot (strict): {_closed_text(closed)}", pytrace=False)
+            self.fail(f"pytest-ssot (strict): {_closed_text(closed)}")
+
+    def fail(self, message: str) -> NoReturn:
+        """Fail the running phase of a test for strict mode, with ``message`` and no
+        traceback, so that no xfail marker hides it (see _FailedAsReported)."""
+        __tracebackhide__ = True
+        error = pytest.fail.Exception(message, pytrace=False)
+        self.enforced.add(error)
+        raise error
 
     def _issue(self, due: list[int]) -> None:
         """Issue a test's warnings as it starts. An xdist worker catches them under the same
@@ -1660,15 +1673,16 @@ class RuntimeGuard:
                 for kind, text in _SWALLOWED.items()
                 if any(isinstance(e, kind) for e in swallowed)
             )
-            pytest.fail(
+            self.plugin.fail(
                 f"pytest-ssot (strict): test code caught {what}, so the test fails here "
-                f"instead:\n{lines}",
-                pytrace=False,
+                f"instead:\n{lines}"
             )
         return result
 
-    def _note_propagated(self, exc: BaseException) -> None:
-        """Remember every error of ours that left the phase (chained or grouped counts)."""
+    def _note_propagated(self, exc: BaseException) -> bool:
+        """Remember every error of ours that left the phase (chained or grouped counts);
+        whether there was one."""
+        found = False
         pending: list[BaseException | None] = [exc]
         seen: set[int] = set()
         while pending:
@@ -1678,10 +1692,12 @@ class RuntimeGuard:
             seen.add(id(current))
             if isinstance(current, RuntimeViolationError):
                 self._propagated.add(id(current))
+                found = True
             pending += [current.__cause__, current.__context__]
             group = getattr(current, "exceptions", None)
             if isinstance(group, (list, tuple)):
                 pending += [e for e in group if isinstance(e, BaseException)]
+        return found
 
     # -- fixtures wider than a test -----------------------------------------------------------
     # A session fixture is set up once per xdist worker, in whichever test that worker runs
@@ -1970,24 +1986,39 @@ _SCANNED = FileFacts(path="")  # what a scanned file's facts come down to after 
 
 
 class _FailedAsReported:
-    """Tells the run-time guard which of its errors a test's report already fails it with.
+    """Makes a test's report fail it for what strict mode enforced, as it was raised.
 
-    A ``unittest.TestCase`` test records its exception in its result instead of letting it
-    propagate, so without this an EnvAccessError it did not catch looked swallowed and was
-    reported a second time at teardown. Registered only where strict mode can apply: a
-    warn-mode session raises no such error, and pays no hook call per test phase for it.
+    - No xfail marker hides a strict-mode failure: pytest's own wrapper (inside this one)
+      turns any failure of an xfail test into an xfail, ``strict=True`` and ``raises=`` too,
+      and a test marked xfail for an unrelated bug would keep bypassing the SSOT
+      infrastructure unseen. The report of a phase that failed for pytest-ssot (its own
+      error, one chained to the failure, or its setup or teardown rejection) is failed again.
+    - It tells the run-time guard which of its errors the report already fails the test
+      with. A ``unittest.TestCase`` test records its exception in its result instead of
+      letting it propagate, so without this an EnvAccessError it did not catch looked
+      swallowed and was reported a second time at teardown.
+
+    Registered only where strict mode can apply: a warn-mode session fails nothing, and pays
+    no hook call per test phase for it.
     """
 
-    def __init__(self, guard: RuntimeGuard) -> None:
+    def __init__(self, plugin: SSOTPlugin, guard: RuntimeGuard | None) -> None:
+        self.plugin = plugin
         self.guard = guard
 
-    @pytest.hookimpl(wrapper=True)
+    @pytest.hookimpl(wrapper=True, tryfirst=True)
     def pytest_runtest_makereport(
         self, call: pytest.CallInfo[None]
     ) -> Generator[None, pytest.TestReport, pytest.TestReport]:
         report = yield
         if call.excinfo is not None:
-            self.guard._note_propagated(call.excinfo.value)
+            error = call.excinfo.value
+            ours = self.guard is not None and self.guard._note_propagated(error)
+            if hasattr(report, "wasxfail") and (
+                ours or (isinstance(error, pytest.fail.Exception) and error in self.plugin.enforced)
+            ):
+                report.outcome = "failed"
+                del report.wasxfail
         return report
 
 

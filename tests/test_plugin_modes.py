@@ -381,3 +381,69 @@ def test_strict_rejection_is_not_hidden_by_an_xfail_marker(pytester: pytest.Pyte
     result = pytester.runpytest("-p", "ssot")
     result.assert_outcomes(errors=1)
     assert result.ret == pytest.ExitCode.TESTS_FAILED
+
+
+@pytest.mark.parametrize(
+    "marker",
+    [
+        'xfail(reason="flaky upstream")',
+        'xfail(reason="flaky upstream", strict=True)',
+        'xfail(reason="flaky upstream", raises=Exception)',
+        'xfail(reason="flaky upstream", run=False)',
+    ],
+)
+def test_strict_rejection_is_not_hidden_by_any_form_of_xfail(
+    pytester: pytest.Pytester, marker: str
+) -> None:
+    # SSOT102 off: the rejection of a static violation alone, without the run-time guard.
+    pytester.makepyprojecttoml('[tool.ssot]\nmode = "strict"\nrules = {SSOT102 = "off"}\n')
+    pytester.makepyfile(
+        test_x=f"""
+        import os
+
+        import pytest
+
+        @pytest.mark.{marker}
+        def test_xfail():
+            os.environ.get("A")
+        """
+    )
+    result = pytester.runpytest("-p", "ssot", "-rE")
+    result.assert_outcomes(errors=1)
+    result.stdout.fnmatch_lines(
+        [
+            "*ERROR at setup of test_xfail *",
+            "*SSOT002 test_x.py:7 *",
+            "ERROR test_x.py::test_xfail*",
+        ]
+    )
+    assert "XFAIL" not in result.stdout.str()
+    assert result.ret == pytest.ExitCode.TESTS_FAILED
+
+
+def test_warn_leaves_xfail_tests_to_xfail_as_usual(pytester: pytest.Pytester) -> None:
+    pytester.makepyprojecttoml('[tool.ssot]\nmode = "warn"\n')
+    pytester.makepyfile(
+        test_x="""
+        import os
+
+        import pytest
+
+        @pytest.mark.xfail(reason="flaky upstream")
+        def test_fails():
+            os.environ.get("A")
+            assert False
+
+        @pytest.mark.xfail(reason="flaky upstream", raises=KeyError)
+        def test_fails_with_the_expected_error():
+            os.environ["SSOT_SURELY_UNSET"]
+
+        @pytest.mark.xfail(reason="fixed since")
+        def test_passes():
+            os.environ.get("B")
+        """
+    )
+    result = pytester.runpytest("-p", "ssot", "-rxX")
+    result.assert_outcomes(xfailed=2, xpassed=1, warnings=3)
+    result.stdout.fnmatch_lines(["*SSOTWarning: SSOT002*"])
+    assert result.ret == pytest.ExitCode.OK
