@@ -1663,6 +1663,8 @@ class RuntimeGuard:
             for guard in guards:
                 if guard.raised:  # rare: the next setup resets the rest
                     swallowed += (e for e in guard.raised if id(e) not in self._propagated)
+                    if isinstance(guard, EnvGuard):  # before its report is made
+                        guard.trim_tracebacks()
                     guard.reset()
             if self._pending:  # last: what it raises must find the state above reset
                 self._flush_warnings(raising=not failed and not swallowed)
@@ -1678,6 +1680,13 @@ class RuntimeGuard:
                 f"instead:\n{lines}"
             )
         return result
+
+    def trim_tracebacks(self) -> None:
+        """Keep the process environment out of the tracebacks of the EnvAccessErrors raised
+        in the running phase (see :meth:`EnvGuard.trim_tracebacks`), before pytest
+        represents them."""
+        if self.guard is not None and self.guard.raised:
+            self.guard.trim_tracebacks()
 
     def _note_propagated(self, exc: BaseException) -> bool:
         """Remember every error of ours that left the phase (chained or grouped counts);
@@ -1993,6 +2002,8 @@ class _FailedAsReported:
       and a test marked xfail for an unrelated bug would keep bypassing the SSOT
       infrastructure unseen. The report of a phase that failed for pytest-ssot (its own
       error, one chained to the failure, or its setup or teardown rejection) is failed again.
+    - Before the report is made, it keeps the process environment out of the tracebacks of
+      the run-time guard's errors (see :meth:`RuntimeGuard.trim_tracebacks`).
     - It tells the run-time guard which of its errors the report already fails the test
       with. A ``unittest.TestCase`` test records its exception in its result instead of
       letting it propagate, so without this an EnvAccessError it did not catch looked
@@ -2010,6 +2021,8 @@ class _FailedAsReported:
     def pytest_runtest_makereport(
         self, call: pytest.CallInfo[None]
     ) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+        if self.guard is not None:
+            self.guard.trim_tracebacks()
         report = yield
         if call.excinfo is not None:
             error = call.excinfo.value
