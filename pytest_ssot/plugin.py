@@ -37,6 +37,7 @@ from pytest_ssot.cache import ScanCache
 from pytest_ssot.config import (
     Config,
     check_required_version,
+    key_line,
     load,
     parse_until,
     unknown_rule_warnings,
@@ -218,20 +219,15 @@ def pytest_configure(config: pytest.Config) -> None:
     if ssot_config.disabled:
         return
     plugin = SSOTPlugin(config, ssot_config)
-    # Said once, by the controller: xdist would relay each worker's copy too.
-    if not xdist_glue.is_worker(config):
-        warned = ssot_config.warnings + tuple(
-            unknown_rule_warnings(ssot_config, plugin.ruleset.infos)
-        )
-        for message in warned:
-            try:
-                config.issue_config_time_warning(SSOTWarning(message), stacklevel=2)
-            except SSOTWarning as exc:  # -W error::pytest_ssot.SSOTWarning: a usage error
-                raise pytest.UsageError(str(exc)) from None
     config.stash[PLUGIN_KEY] = plugin
     config.pluginmanager.register(plugin, "ssot-session")
     xdist_glue.install(config, plugin, SSOTWarning)
     _check_runner(config, plugin)
+    # Said once, by the controller: xdist would relay each worker's copy too.
+    if not xdist_glue.is_worker(config):
+        said = _SessionWarnings.of(plugin)
+        if said.due:
+            config.pluginmanager.register(said, "ssot-session-warnings")
     guard = RuntimeGuard(plugin)
     watching = guard.environ or guard.sources
     if watching:
@@ -1368,50 +1364,75 @@ def _check_runner(config: pytest.Config, plugin: SSOTPlugin) -> None:
             end_line=line,
         )
     )
-    config.pluginmanager.register(RunnerWarning(plugin.data.session_findings[-1]), "ssot-runner")
 
 
-class RunnerWarning:
-    """Issues the warn-mode SSOT004 (a) warning once, pointing at the ``runner`` key.
+class _SessionWarnings:
+    """Issues the warnings about the configuration (an unknown key, a ``rules`` entry naming
+    no rule) and about the session (SSOT004 (a) in warn mode) once, each pointing at the
+    line of the configuration file it is about.
 
-    It is issued while collection starts, inside pytest's warning capture (so it lands in the
-    warnings summary); at configure time it could only point at this file.
+    They are issued as collection starts, inside pytest's warning capture, so the warnings
+    summary lists them under that file and line; at configure time pytest's means
+    (``Config.issue_config_time_warning``) can only point at the code that issues them. A
+    warnings filter that makes them errors (``-W error::pytest_ssot.SSOTWarning``) makes
+    them one usage error (exit code 4) listing them all: they are about the session as a
+    whole, not about a test.
     """
 
-    def __init__(self, finding: Finding) -> None:
-        self.finding = finding
+    def __init__(self, due: list[tuple[str, str, int]]) -> None:
+        self.due = due  # text, file, line
+
+    @classmethod
+    def of(cls, plugin: SSOTPlugin) -> _SessionWarnings:
+        ssot = plugin.ssot
+        warned = [*ssot.warnings, *unknown_rule_warnings(ssot, plugin.ruleset.infos)]
+        text = _config_text(ssot) if warned else ""
+        filename = str(ssot.path) if ssot.path else "pytest-ssot"
+        due = sorted(  # as the file reads
+            ((w.message, filename, key_line(text, ssot.table + w.key)) for w in warned),
+            key=lambda each: each[2],
+        )
+        for f in plugin.data.session_findings:  # SSOT004 (a), found by _check_runner
+            text = f"{f.code} {f.message} ({UNIFIED_RUNNER_BYPASS.name})"
+            due.append((text, str(plugin.root / f.path) if f.path else filename, f.line))
+        return cls(due)
 
     @pytest.hookimpl(tryfirst=True)
-    def pytest_collection(self, session: pytest.Session) -> None:
-        f = self.finding
-        text = f"{f.code} {f.message} ({UNIFIED_RUNNER_BYPASS.name})"
-        try:
-            warnings.warn_explicit(
-                SSOTWarning(text),
-                category=SSOTWarning,
-                filename=str(session.config.rootpath / f.path) if f.path else "pytest-ssot",
-                lineno=f.line,
-            )
-        except SSOTWarning:
-            # -W error::pytest_ssot.SSOTWarning: the session check becomes an error, and an
-            # error of the session as a whole is a usage error (exit code 4).
-            raise pytest.UsageError(f"pytest-ssot: {text}") from None
+    def pytest_collection(self) -> None:
+        errors: list[str] = []
+        for text, filename, line in self.due:
+            try:
+                warnings.warn_explicit(
+                    SSOTWarning(text), category=SSOTWarning, filename=filename, lineno=line
+                )
+            except SSOTWarning:
+                errors.append(f"pytest-ssot: {text}")
+        if errors:
+            raise pytest.UsageError(*errors)
+
+
+def _config_text(ssot: Config) -> str:
+    """The configuration file's text ("" when it cannot be read now), to find lines in."""
+    if ssot.path is None:
+        return ""
+    try:
+        return ssot.path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return ""
 
 
 def _runner_key_location(ssot: Config, root: Path) -> tuple[str, int]:
     """Where ``runner`` is configured, so reports can point at it."""
-    return _config_location(ssot, root, r"\s*runner\s*=")
+    if ssot.path is None:
+        return "", 0
+    return relpath(ssot.path, root), key_line(_config_text(ssot), (*ssot.table, "runner"))
 
 
 def _config_location(ssot: Config, root: Path, pattern: str) -> tuple[str, int]:
     """The configuration file and the first line matching ``pattern`` there (else line 1)."""
     if ssot.path is None:
         return "", 0
-    try:
-        text = ssot.path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError):
-        text = ""
-    for number, line in enumerate(text.splitlines(), start=1):
+    for number, line in enumerate(_config_text(ssot).splitlines(), start=1):
         if re.match(pattern, line):
             return relpath(ssot.path, root), number
     return relpath(ssot.path, root), 1

@@ -170,16 +170,28 @@ def test_warnings_turned_into_errors_fail_the_affected_tests_cleanly(
     assert "pytest_ssot/plugin.py" not in output
 
 
+@pytest.mark.parametrize("xdist", [(), ("-p", "xdist", "-n", "2")], ids=["serial", "xdist"])
 def test_config_warnings_turned_into_errors_are_a_clean_failure(
-    pytester: pytest.Pytester,
+    pytester: pytest.Pytester, xdist: tuple[str, ...]
 ) -> None:
-    _suite(pytester, 'mode = "warn"\nmodee = "strict"\n')
+    _suite(pytester, 'mode = "warn"\nmodee = "strict"\nrules = {SSOT020 = "off"}\n')
     # A subprocess: the warning filters must be pytest's own, from the command line.
-    result = pytester.runpytest_subprocess("-p", "ssot", "-W", "error::pytest_ssot.SSOTWarning")
+    result = pytester.runpytest_subprocess(
+        "-p", "ssot", "-W", "error::pytest_ssot.SSOTWarning", *xdist
+    )
     output = result.stdout.str() + result.stderr.str()
     assert "INTERNALERROR" not in output
+    assert "Traceback" not in output
     assert result.ret == pytest.ExitCode.USAGE_ERROR
-    result.stderr.fnmatch_lines(["ERROR: *pyproject.toml: unknown key tool.ssot.modee is ignored*"])
+    # All of them at once, as the file reads.
+    result.stderr.fnmatch_lines(
+        [
+            "ERROR: *pyproject.toml: unknown key tool.ssot.modee is ignored*",
+            "ERROR: *pyproject.toml: rules.SSOT020 names no rule*",
+        ],
+        consecutive=False,
+    )
+    assert not _ran(pytester)
 
 
 # -- strict ----------------------------------------------------------------------------------
