@@ -52,6 +52,17 @@ class SourceOfTruth:
 
 
 @dataclasses.dataclass(frozen=True)
+class ConfigWarning:
+    """Something in the configuration that is ignored: said, not a usage error."""
+
+    message: str  # names the file
+    key: tuple[str, ...]  # the key it is about, within the table the configuration is read from
+
+    def __str__(self) -> str:
+        return self.message
+
+
+@dataclasses.dataclass(frozen=True)
 class Config:
     """The validated ``[tool.ssot]`` table. Relative paths are resolved against ``root``."""
 
@@ -73,7 +84,10 @@ class Config:
     sources: tuple[SourceOfTruth, ...] = ()
     fix: Mapping[str, Any] = dataclasses.field(default_factory=dict)
     mode_override: Mode | None = None
-    warnings: tuple[str, ...] = ()
+    warnings: tuple[ConfigWarning, ...] = ()
+    # Where the keys are in ``path``: ("tool", "ssot") in a pyproject.toml, () at the top of a
+    # standalone file.
+    table: tuple[str, ...] = ()
 
     @property
     def effective_mode(self) -> Mode:
@@ -158,6 +172,7 @@ KNOWN_KEYS = {f.name for f in dataclasses.fields(Config)} - {
     "path",
     "mode_override",
     "warnings",
+    "table",
 }
 
 
@@ -192,7 +207,7 @@ def own_rule_code(code: str) -> bool:
 
 def unknown_rule_warnings(
     config: Config, known: Iterable[str], *, plugin_rules_known: bool = True
-) -> list[str]:
+) -> list[ConfigWarning]:
     """A warning for each ``rules`` entry naming no rule in ``known``: a typo (SSOT020 for
     SSOT002) would otherwise leave the rule it meant as it was, silently. Without
     ``plugin_rules_known`` (``ssot check``, which runs no pytest plugin) only codes of
@@ -200,11 +215,50 @@ def unknown_rule_warnings(
     codes = set(known)
     where = config.path or "the configuration"
     return [
-        f"{where}: rules.{code} names no rule, so it changes nothing "
-        f"(rules: {', '.join(sorted(codes))})"
+        ConfigWarning(
+            f"{where}: rules.{code} names no rule, so it changes nothing "
+            f"(rules: {', '.join(sorted(codes))})",
+            ("rules", code),
+        )
         for code in sorted(config.rules)
         if code not in codes and (plugin_rules_known or own_rule_code(code))
     ]
+
+
+# What a line of TOML can start with: a table header, or a key (bare, quoted, dotted).
+_TOML_KEY_PART = r"""(?:[A-Za-z0-9_-]+|"[^"\\]*"|'[^']*')"""
+_TOML_KEY = rf"{_TOML_KEY_PART}(?:\s*\.\s*{_TOML_KEY_PART})*"
+_TOML_HEADER_RE = re.compile(rf"\s*\[\[?\s*({_TOML_KEY})\s*\]\]?\s*(?:#.*)?$")
+_TOML_ASSIGNMENT_RE = re.compile(rf"\s*({_TOML_KEY})\s*=")
+
+
+def _key_parts(dotted: str) -> tuple[str, ...]:
+    return tuple(part.strip("\"'") for part in re.findall(_TOML_KEY_PART, dotted))
+
+
+def key_line(text: str, key: Iterable[str]) -> int:
+    """The line (from 1) of the TOML ``text`` that sets ``key``, given by its parts from the
+    top (``("tool", "ssot", "rules", "SSOT020")``), for a message to point at; else the line
+    that sets the nearest table holding it (an inline table: ``rules = {SSOT020 = "off"}``),
+    else 1. A scan of the lines, not a parse: tomllib keeps no positions, and a line inside
+    a multi-line string that looks like a key can mislead it, which costs only the line."""
+    target = tuple(key)
+    table: tuple[str, ...] = ()
+    best, depth = 1, 0
+    for number, line in enumerate(text.splitlines(), start=1):
+        header = _TOML_HEADER_RE.match(line)
+        if header is not None:
+            table = path = _key_parts(header.group(1))
+        else:
+            assignment = _TOML_ASSIGNMENT_RE.match(line)
+            if assignment is None:
+                continue
+            path = table + _key_parts(assignment.group(1))
+        if path == target:
+            return number
+        if depth < len(path) < len(target) and target[: len(path)] == path:
+            best, depth = number, len(path)
+    return best
 
 
 def find_pyproject(start: Path) -> Path | None:
@@ -298,8 +352,11 @@ _PATTERN_HELP = {
 def parse(table: Mapping[str, Any], *, path: Path, root: Path, prefix: str = "") -> Config:
     check = _Validator(path, prefix)
     warnings = [
-        f"{path}: unknown key {prefix}{key} is ignored "
-        f"(known keys: {', '.join(sorted(KNOWN_KEYS))})"
+        ConfigWarning(
+            f"{path}: unknown key {prefix}{key} is ignored "
+            f"(known keys: {', '.join(sorted(KNOWN_KEYS))})",
+            (key,),
+        )
         for key in table
         if key not in KNOWN_KEYS
     ]
@@ -354,6 +411,7 @@ def parse(table: Mapping[str, Any], *, path: Path, root: Path, prefix: str = "")
         root=root,
         path=path,
         warnings=tuple(warnings),
+        table=tuple(prefix.split(".")[:-1]),
         **{k: v for k, v in values.items() if v is not None},
     )
 
@@ -486,7 +544,7 @@ def placeholder_name(name: str) -> str:
     return f"__ssot_{name}__"
 
 
-def _fix(value: object, check: _Validator, warnings: list[str]) -> dict[str, Any] | None:
+def _fix(value: object, check: _Validator, warnings: list[ConfigWarning]) -> dict[str, Any] | None:
     """Validate ``[tool.ssot.fix]``: class targets, templates and the import they need."""
     import ast
     import builtins
@@ -497,8 +555,11 @@ def _fix(value: object, check: _Validator, warnings: list[str]) -> dict[str, Any
     fix: dict[str, Any] = {}
     for key in sorted(set(value) - FIX_KEYS):
         warnings.append(
-            f"{check.path}: unknown key {check.prefix}fix.{key} is ignored "
-            f"(known keys: {', '.join(sorted(FIX_KEYS))})"
+            ConfigWarning(
+                f"{check.path}: unknown key {check.prefix}fix.{key} is ignored "
+                f"(known keys: {', '.join(sorted(FIX_KEYS))})",
+                ("fix", key),
+            )
         )
     for key in FIX_CLASS_KEYS:
         if key in value:

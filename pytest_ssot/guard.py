@@ -254,6 +254,27 @@ class EnvGuard:
         if self.raised:
             self.raised = []
 
+    def trim_tracebacks(self) -> None:
+        """End the traceback of each error in :attr:`raised` at its access site (in place,
+        so every holder of the traceback sees it; again is harmless).
+
+        The frames after that site are the environment API's and this module's: pytest's
+        long tracebacks show their arguments, and ``self`` there is ``os.environ`` itself,
+        every variable of the process (tokens, passwords) printed into a CI log. The access
+        site is the last frame that is not part of the API: the guard walked past exactly
+        those to find it.
+        """
+        kinds = self.classifier.kinds
+        for error in self.raised:
+            site = None
+            entry = error.__traceback__
+            while entry is not None:
+                if kinds.get(entry.tb_frame.f_code.co_filename) != TRANSPARENT:
+                    site = entry
+                entry = entry.tb_next
+            if site is not None:
+                site.tb_next = None
+
     def install(self) -> None:
         """Put the interceptors in place until :meth:`uninstall` (idempotent)."""
         with _lock:

@@ -20,10 +20,11 @@ import re
 import sys
 import traceback
 import warnings
+import weakref
 from collections.abc import Callable, Generator, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from types import FunctionType
-from typing import Any
+from typing import Any, NoReturn
 
 import pytest
 
@@ -36,6 +37,7 @@ from pytest_ssot.cache import KeyIndex, ScanCache
 from pytest_ssot.config import (
     Config,
     check_required_version,
+    key_line,
     load,
     parse_until,
     unknown_rule_warnings,
@@ -217,25 +219,22 @@ def pytest_configure(config: pytest.Config) -> None:
     if ssot_config.disabled:
         return
     plugin = SSOTPlugin(config, ssot_config)
-    # Said once, by the controller: xdist would relay each worker's copy too.
-    if not xdist_glue.is_worker(config):
-        warned = ssot_config.warnings + tuple(
-            unknown_rule_warnings(ssot_config, plugin.ruleset.infos)
-        )
-        for message in warned:
-            try:
-                config.issue_config_time_warning(SSOTWarning(message), stacklevel=2)
-            except SSOTWarning as exc:  # -W error::pytest_ssot.SSOTWarning: a usage error
-                raise pytest.UsageError(str(exc)) from None
     config.stash[PLUGIN_KEY] = plugin
     config.pluginmanager.register(plugin, "ssot-session")
     xdist_glue.install(config, plugin, SSOTWarning)
     _check_runner(config, plugin)
+    # Said once, by the controller: xdist would relay each worker's copy too.
+    if not xdist_glue.is_worker(config):
+        said = _SessionWarnings.of(plugin)
+        if said.due:
+            config.pluginmanager.register(said, "ssot-session-warnings")
     guard = RuntimeGuard(plugin)
-    if guard.environ or guard.sources:
+    watching = guard.environ or guard.sources
+    if watching:
         config.pluginmanager.register(guard, "ssot-guard")
-        if ssot_config.may_be_strict:
-            config.pluginmanager.register(_FailedAsReported(guard), "ssot-guard-reports")
+    if ssot_config.may_be_strict:
+        reports = _FailedAsReported(plugin, guard if watching else None)
+        config.pluginmanager.register(reports, "ssot-strict-reports")
 
 
 def _import_base(entry: str, ssot_config: Config) -> type:
@@ -302,6 +301,9 @@ class SSOTPlugin:
         self.interrupted = False
         self.stopped_early = False  # by -x / --maxfail, seen as an interruption (xdist)
         self.report_errors: list[str] = []
+        # The strict-mode failures this plugin raised in a test's setup or teardown, so that
+        # no xfail marker hides them (see _FailedAsReported).
+        self.enforced: weakref.WeakSet[BaseException] = weakref.WeakSet()
         self.notes: list[str] = []  # informational lines for the summary (baseline written...)
         # pytest-ssot's own failures (a rule that raised, a bug in this plugin): they degrade
         # to warnings, or fail the affected tests closed in strict mode; never INTERNALERROR.
@@ -906,14 +908,21 @@ class SSOTPlugin:
         closed = self._own_failures(item) if self._failures_of or self.broken else []
         if failing:
             lines = "\n".join(f"  {o.line_for_error()}" for o in failing)
-            pytest.fail(
+            self.fail(
                 "pytest-ssot (strict): this test depends on code that bypasses the team's SSOT "
                 f"test infrastructure:\n{lines}"
-                + (f"\nIt also {_closed_text(closed)}" if closed else ""),
-                pytrace=False,
+                + (f"\nIt also {_closed_text(closed)}" if closed else "")
             )
         if closed:
-            pytest.fail(f"pytest-ssot (strict): {_closed_text(closed)}", pytrace=False)
+            self.fail(f"pytest-ssot (strict): {_closed_text(closed)}")
+
+    def fail(self, message: str) -> NoReturn:
+        """Fail the running phase of a test for strict mode, with ``message`` and no
+        traceback, so that no xfail marker hides it (see _FailedAsReported)."""
+        __tracebackhide__ = True
+        error = pytest.fail.Exception(message, pytrace=False)
+        self.enforced.add(error)
+        raise error
 
     def _issue(self, due: list[int]) -> None:
         """Issue a test's warnings as it starts. An xdist worker catches them under the same
@@ -1381,50 +1390,75 @@ def _check_runner(config: pytest.Config, plugin: SSOTPlugin) -> None:
             end_line=line,
         )
     )
-    config.pluginmanager.register(RunnerWarning(plugin.data.session_findings[-1]), "ssot-runner")
 
 
-class RunnerWarning:
-    """Issues the warn-mode SSOT004 (a) warning once, pointing at the ``runner`` key.
+class _SessionWarnings:
+    """Issues the warnings about the configuration (an unknown key, a ``rules`` entry naming
+    no rule) and about the session (SSOT004 (a) in warn mode) once, each pointing at the
+    line of the configuration file it is about.
 
-    It is issued while collection starts, inside pytest's warning capture (so it lands in the
-    warnings summary); at configure time it could only point at this file.
+    They are issued as collection starts, inside pytest's warning capture, so the warnings
+    summary lists them under that file and line; at configure time pytest's means
+    (``Config.issue_config_time_warning``) can only point at the code that issues them. A
+    warnings filter that makes them errors (``-W error::pytest_ssot.SSOTWarning``) makes
+    them one usage error (exit code 4) listing them all: they are about the session as a
+    whole, not about a test.
     """
 
-    def __init__(self, finding: Finding) -> None:
-        self.finding = finding
+    def __init__(self, due: list[tuple[str, str, int]]) -> None:
+        self.due = due  # text, file, line
+
+    @classmethod
+    def of(cls, plugin: SSOTPlugin) -> _SessionWarnings:
+        ssot = plugin.ssot
+        warned = [*ssot.warnings, *unknown_rule_warnings(ssot, plugin.ruleset.infos)]
+        text = _config_text(ssot) if warned else ""
+        filename = str(ssot.path) if ssot.path else "pytest-ssot"
+        due = sorted(  # as the file reads
+            ((w.message, filename, key_line(text, ssot.table + w.key)) for w in warned),
+            key=lambda each: each[2],
+        )
+        for f in plugin.data.session_findings:  # SSOT004 (a), found by _check_runner
+            text = f"{f.code} {f.message} ({UNIFIED_RUNNER_BYPASS.name})"
+            due.append((text, str(plugin.root / f.path) if f.path else filename, f.line))
+        return cls(due)
 
     @pytest.hookimpl(tryfirst=True)
-    def pytest_collection(self, session: pytest.Session) -> None:
-        f = self.finding
-        text = f"{f.code} {f.message} ({UNIFIED_RUNNER_BYPASS.name})"
-        try:
-            warnings.warn_explicit(
-                SSOTWarning(text),
-                category=SSOTWarning,
-                filename=str(session.config.rootpath / f.path) if f.path else "pytest-ssot",
-                lineno=f.line,
-            )
-        except SSOTWarning:
-            # -W error::pytest_ssot.SSOTWarning: the session check becomes an error, and an
-            # error of the session as a whole is a usage error (exit code 4).
-            raise pytest.UsageError(f"pytest-ssot: {text}") from None
+    def pytest_collection(self) -> None:
+        errors: list[str] = []
+        for text, filename, line in self.due:
+            try:
+                warnings.warn_explicit(
+                    SSOTWarning(text), category=SSOTWarning, filename=filename, lineno=line
+                )
+            except SSOTWarning:
+                errors.append(f"pytest-ssot: {text}")
+        if errors:
+            raise pytest.UsageError(*errors)
+
+
+def _config_text(ssot: Config) -> str:
+    """The configuration file's text ("" when it cannot be read now), to find lines in."""
+    if ssot.path is None:
+        return ""
+    try:
+        return ssot.path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return ""
 
 
 def _runner_key_location(ssot: Config, root: Path) -> tuple[str, int]:
     """Where ``runner`` is configured, so reports can point at it."""
-    return _config_location(ssot, root, r"\s*runner\s*=")
+    if ssot.path is None:
+        return "", 0
+    return relpath(ssot.path, root), key_line(_config_text(ssot), (*ssot.table, "runner"))
 
 
 def _config_location(ssot: Config, root: Path, pattern: str) -> tuple[str, int]:
     """The configuration file and the first line matching ``pattern`` there (else line 1)."""
     if ssot.path is None:
         return "", 0
-    try:
-        text = ssot.path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError):
-        text = ""
-    for number, line in enumerate(text.splitlines(), start=1):
+    for number, line in enumerate(_config_text(ssot).splitlines(), start=1):
         if re.match(pattern, line):
             return relpath(ssot.path, root), number
     return relpath(ssot.path, root), 1
@@ -1676,6 +1710,8 @@ class RuntimeGuard:
             for guard in guards:
                 if guard.raised:  # rare: the next setup resets the rest
                     swallowed += (e for e in guard.raised if id(e) not in self._propagated)
+                    if isinstance(guard, EnvGuard):  # before its report is made
+                        guard.trim_tracebacks()
                     guard.reset()
             if self._pending:  # last: what it raises must find the state above reset
                 self._flush_warnings(raising=not failed and not swallowed)
@@ -1686,15 +1722,23 @@ class RuntimeGuard:
                 for kind, text in _SWALLOWED.items()
                 if any(isinstance(e, kind) for e in swallowed)
             )
-            pytest.fail(
+            self.plugin.fail(
                 f"pytest-ssot (strict): test code caught {what}, so the test fails here "
-                f"instead:\n{lines}",
-                pytrace=False,
+                f"instead:\n{lines}"
             )
         return result
 
-    def _note_propagated(self, exc: BaseException) -> None:
-        """Remember every error of ours that left the phase (chained or grouped counts)."""
+    def trim_tracebacks(self) -> None:
+        """Keep the process environment out of the tracebacks of the EnvAccessErrors raised
+        in the running phase (see :meth:`EnvGuard.trim_tracebacks`), before pytest
+        represents them."""
+        if self.guard is not None and self.guard.raised:
+            self.guard.trim_tracebacks()
+
+    def _note_propagated(self, exc: BaseException) -> bool:
+        """Remember every error of ours that left the phase (chained or grouped counts);
+        whether there was one."""
+        found = False
         pending: list[BaseException | None] = [exc]
         seen: set[int] = set()
         while pending:
@@ -1704,10 +1748,12 @@ class RuntimeGuard:
             seen.add(id(current))
             if isinstance(current, RuntimeViolationError):
                 self._propagated.add(id(current))
+                found = True
             pending += [current.__cause__, current.__context__]
             group = getattr(current, "exceptions", None)
             if isinstance(group, (list, tuple)):
                 pending += [e for e in group if isinstance(e, BaseException)]
+        return found
 
     # -- fixtures wider than a test -----------------------------------------------------------
     # A session fixture is set up once per xdist worker, in whichever test that worker runs
@@ -1996,24 +2042,43 @@ _SCANNED = FileFacts(path="")  # what a scanned file's facts come down to after 
 
 
 class _FailedAsReported:
-    """Tells the run-time guard which of its errors a test's report already fails it with.
+    """Makes a test's report fail it for what strict mode enforced, as it was raised.
 
-    A ``unittest.TestCase`` test records its exception in its result instead of letting it
-    propagate, so without this an EnvAccessError it did not catch looked swallowed and was
-    reported a second time at teardown. Registered only where strict mode can apply: a
-    warn-mode session raises no such error, and pays no hook call per test phase for it.
+    - No xfail marker hides a strict-mode failure: pytest's own wrapper (inside this one)
+      turns any failure of an xfail test into an xfail, ``strict=True`` and ``raises=`` too,
+      and a test marked xfail for an unrelated bug would keep bypassing the SSOT
+      infrastructure unseen. The report of a phase that failed for pytest-ssot (its own
+      error, one chained to the failure, or its setup or teardown rejection) is failed again.
+    - Before the report is made, it keeps the process environment out of the tracebacks of
+      the run-time guard's errors (see :meth:`RuntimeGuard.trim_tracebacks`).
+    - It tells the run-time guard which of its errors the report already fails the test
+      with. A ``unittest.TestCase`` test records its exception in its result instead of
+      letting it propagate, so without this an EnvAccessError it did not catch looked
+      swallowed and was reported a second time at teardown.
+
+    Registered only where strict mode can apply: a warn-mode session fails nothing, and pays
+    no hook call per test phase for it.
     """
 
-    def __init__(self, guard: RuntimeGuard) -> None:
+    def __init__(self, plugin: SSOTPlugin, guard: RuntimeGuard | None) -> None:
+        self.plugin = plugin
         self.guard = guard
 
-    @pytest.hookimpl(wrapper=True)
+    @pytest.hookimpl(wrapper=True, tryfirst=True)
     def pytest_runtest_makereport(
         self, call: pytest.CallInfo[None]
     ) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+        if self.guard is not None:
+            self.guard.trim_tracebacks()
         report = yield
         if call.excinfo is not None:
-            self.guard._note_propagated(call.excinfo.value)
+            error = call.excinfo.value
+            ours = self.guard is not None and self.guard._note_propagated(error)
+            if hasattr(report, "wasxfail") and (
+                ours or (isinstance(error, pytest.fail.Exception) and error in self.plugin.enforced)
+            ):
+                report.outcome = "failed"
+                del report.wasxfail
         return report
 
 

@@ -12,9 +12,11 @@ import pytest_ssot
 from pytest_ssot.config import (
     DEFAULT_MOCK_ALLOWED_NAMES,
     Config,
+    ConfigWarning,
     Tier,
     check_required_version,
     find_pyproject,
+    key_line,
     load,
     parse,
     unknown_rule_warnings,
@@ -156,9 +158,10 @@ def test_a_standalone_file_reports_problems_without_a_table_prefix(tmp_path: Pat
 def test_unknown_keys_warn_and_name_the_key(tmp_path: Path) -> None:
     path = _pyproject(tmp_path, '[tool.ssot]\nmode = "warn"\nbase_class = ["a:B"]\n')
     config = load(rootdir=tmp_path)
-    assert len(config.warnings) == 1
-    assert config.warnings[0].startswith(f"{path}: unknown key tool.ssot.base_class is ignored")
-    assert "base_classes" in config.warnings[0]
+    (warning,) = config.warnings
+    assert warning.message.startswith(f"{path}: unknown key tool.ssot.base_class is ignored")
+    assert "base_classes" in warning.message
+    assert (warning.key, config.table) == (("base_class",), ("tool", "ssot"))
 
 
 @pytest.mark.parametrize(
@@ -415,12 +418,93 @@ def test_pytest_shows_unknown_keys_and_rule_codes_as_warnings_once_and_runs(
     )
 
 
+CONFIG_WITH_WARNINGS = """\
+[project]
+name = "example"
+
+[tool.ssot]
+mode = "warn"
+modee = "strict"
+rules = {SSOT002 = "warn", SSOT020 = "off"}
+
+[tool.ssot.fix]
+base_class = "fw:Base"
+env_gett = "get_env({key})"
+"""
+
+
+@pytest.mark.parametrize("xdist", [(), ("-p", "xdist", "-n", "2")], ids=["serial", "xdist"])
+def test_config_warnings_point_at_the_line_of_the_key_in_the_config_file(
+    pytester: pytest.Pytester, xdist: tuple[str, ...]
+) -> None:
+    (pytester.path / "pyproject.toml").write_text(CONFIG_WITH_WARNINGS)
+    pytester.makepyfile(test_a="def test_a(): pass")
+    result = pytester.runpytest("-p", "ssot", *xdist)
+    assert result.ret == pytest.ExitCode.OK
+    output = result.stdout.str()
+    assert "plugin.py" not in output
+    result.stdout.fnmatch_lines(
+        [
+            "*= warnings summary =*",
+            "pyproject.toml:6",
+            "*pyproject.toml:6: SSOTWarning: *unknown key tool.ssot.modee is ignored*",
+            '    modee = "strict"',
+            "pyproject.toml:7",
+            "*pyproject.toml:7: SSOTWarning: *rules.SSOT020 names no rule*",
+            "pyproject.toml:11",
+            "*pyproject.toml:11: SSOTWarning: *unknown key tool.ssot.fix.env_gett is ignored*",
+        ],
+        consecutive=False,
+    )
+    assert output.count("SSOTWarning: ") == 3  # once each, not once more per xdist worker
+
+
+def test_config_warnings_point_into_a_standalone_config_file(pytester: pytest.Pytester) -> None:
+    (pytester.path / "ssot.toml").write_text(
+        '# the team\'s SSOT settings\nmode = "warn"\n\n[rules]\nSSOT002 = "warn"\nSSOT020 = "off"\n'
+    )
+    pytester.makepyfile(test_a="def test_a(): pass")
+    result = pytester.runpytest("-p", "ssot", "--ssot-config=ssot.toml")
+    assert result.ret == pytest.ExitCode.OK
+    result.stdout.fnmatch_lines(
+        ["ssot.toml:6", "*ssot.toml:6: SSOTWarning: *rules.SSOT020 names no rule*"]
+    )
+
+
+def test_key_line_finds_a_key_within_its_table_however_it_is_written() -> None:
+    text = textwrap.dedent(
+        """\
+        [tool.other]
+        modee = 1
+        [tool.ssot]  # ours
+        mode = "warn"
+        "modee" = "strict"
+        rules = {SSOT002 = "warn", SSOT020 = "off"}
+        fix.env_gett = "x"
+
+        [[tool.ssot.tiers]]
+        name = "critical"
+        """
+    )
+    ssot = ("tool", "ssot")
+    assert key_line(text, (*ssot, "modee")) == 5  # not the same name in another table
+    assert key_line(text, (*ssot, "rules", "SSOT020")) == 6  # the inline table holding it
+    assert key_line(text, (*ssot, "fix", "env_gett")) == 7  # a dotted key
+    assert key_line(text, (*ssot, "tiers", "name")) == 10
+    assert key_line(text, (*ssot, "not_there")) == 3  # the table holding it
+    assert key_line(text, ("elsewhere",)) == 1
+    assert key_line("", (*ssot, "mode")) == 1
+
+
 def test_ssot_check_warns_of_unknown_rule_codes_but_not_of_plugin_rules(tmp_path: Path) -> None:
     path = _pyproject(tmp_path, '[tool.ssot]\nrules = {SSOT020 = "off", SSOT301 = "warn"}\n')
     config = load(rootdir=tmp_path)
     codes = ["SSOT001", "SSOT002"]
     assert unknown_rule_warnings(config, codes, plugin_rules_known=False) == [
-        f"{path}: rules.SSOT020 names no rule, so it changes nothing (rules: SSOT001, SSOT002)"
+        ConfigWarning(
+            f"{path}: rules.SSOT020 names no rule, so it changes nothing (rules: SSOT001, SSOT002)",
+            ("rules", "SSOT020"),
+        )
     ]
     assert len(unknown_rule_warnings(config, codes)) == 2  # pytest knows its plugins' rules
 

@@ -104,5 +104,6 @@ def test_fix_must_be_a_table(tmp_path: Path) -> None:
 def test_an_unknown_fix_key_warns(tmp_path: Path) -> None:
     config = parse_fix({"env_gett": "x"}, tmp_path)
     assert config.fix == {}
-    assert len(config.warnings) == 1
-    assert "unknown key tool.ssot.fix.env_gett is ignored" in config.warnings[0]
+    (warning,) = config.warnings
+    assert "unknown key tool.ssot.fix.env_gett is ignored" in warning.message
+    assert warning.key == ("fix", "env_gett")

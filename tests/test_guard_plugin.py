@@ -659,6 +659,161 @@ def test_strict_fails_a_unittest_test_once_for_an_error_it_did_not_catch(
     }
 
 
+def test_strict_failures_at_run_time_are_not_hidden_by_xfail(pytester: pytest.Pytester) -> None:
+    _suite(
+        pytester,
+        {
+            "tests/test_xfail.py": """
+            import pytest
+            from tests.helpers import enable_debug
+
+            @pytest.mark.xfail(reason="known bug")
+            def test_xfail():
+                enable_debug()
+
+            @pytest.mark.xfail(reason="known bug", strict=True)
+            def test_xfail_strict():
+                enable_debug()
+
+            @pytest.mark.xfail(reason="known bug", raises=Exception)
+            def test_xfail_raises():
+                enable_debug()
+
+            @pytest.mark.xfail(reason="known bug")
+            def test_xfail_chained():
+                try:
+                    enable_debug()
+                except Exception as exc:
+                    raise RuntimeError("wrapped") from exc
+
+            @pytest.mark.xfail(reason="known bug")
+            def test_xfail_for_its_own_failure():
+                assert False
+        """,
+        },
+        mode="strict",
+    )
+    result, _ = _run(pytester, "-rfx")
+    result.assert_outcomes(failed=4, xfailed=1)
+    summary = {line.split(" - ")[0] for line in result.stdout.lines if " - " in line}
+    assert summary == {
+        "FAILED tests/test_xfail.py::test_xfail",
+        "FAILED tests/test_xfail.py::test_xfail_strict",
+        "FAILED tests/test_xfail.py::test_xfail_raises",
+        "FAILED tests/test_xfail.py::test_xfail_chained",
+        "XFAIL tests/test_xfail.py::test_xfail_for_its_own_failure",
+    }
+    result.stdout.fnmatch_lines(["E       pytest_ssot.errors.EnvAccessError: SSOT102 *"])
+    assert result.ret == pytest.ExitCode.TESTS_FAILED
+
+
+def test_strict_fails_an_xfail_test_that_swallowed_the_error(pytester: pytest.Pytester) -> None:
+    _suite(
+        pytester,
+        {
+            "tests/test_xfail.py": """
+            import pytest
+            from tests.helpers import enable_debug
+
+            @pytest.mark.xfail(reason="known bug")
+            def test_swallows():
+                try:
+                    enable_debug()
+                except Exception:
+                    pass
+
+            @pytest.mark.xfail(reason="known bug", strict=True)
+            def test_swallows_strictly():
+                try:
+                    enable_debug()
+                except Exception:
+                    pass
+        """,
+        },
+        mode="strict",
+    )
+    result, _ = _run(pytester)
+    # The bodies did pass (unexpectedly, as xfail says), and each test errors at teardown
+    # for the error it swallowed, as it does without the marker.
+    result.assert_outcomes(xpassed=1, failed=1, errors=2)
+    result.stdout.fnmatch_lines(
+        [
+            "*ERROR at teardown of test_swallows *",
+            "*test code caught the EnvAccessError*",
+            "*ERROR at teardown of test_swallows_strictly *",
+            "*test code caught the EnvAccessError*",
+        ]
+    )
+    assert result.ret == pytest.ExitCode.TESTS_FAILED
+
+
+SECRET = "hunter2-s3cr3t-t0ken"
+
+
+@pytest.mark.parametrize(
+    "access",
+    [
+        '{environ}["SSOT_SECRET_TOKEN"]',
+        '{environ}.get("SSOT_SECRET_TOKEN")',
+        '"SSOT_SECRET_TOKEN" in {environ}',
+        '{getenv}("SSOT_SECRET_TOKEN")',
+        "{environ}.copy()",
+    ],
+)
+@pytest.mark.parametrize(
+    "style", [(), ("--tb=long",), ("--tb=short",), ("-l",), ("--tb=long", "--full-trace")]
+)
+def test_strict_tracebacks_never_show_the_process_environment(
+    pytester: pytest.Pytester,
+    monkeypatch: pytest.MonkeyPatch,
+    access: str,
+    style: tuple[str, ...],
+) -> None:
+    # In a helper (static rules never read it) and in the test itself, dynamically (a plain
+    # `os.environ` there would stop the test in its setup, before any access).
+    helper = access.format(environ="os.environ", getenv="os.getenv")
+    dynamic = access.format(environ="ENV", getenv='getattr(os, "get" + "env")')
+    _suite(
+        pytester,
+        {
+            "tests/secrets.py": f"""
+            import os
+
+            def read():
+                return {helper}
+            """,
+            "tests/test_secret.py": f"""
+            import os
+            from tests.secrets import read
+
+            ENV = getattr(os, "env" + "iron")
+
+            def test_helper():
+                read()
+
+            def test_dynamic():
+                {dynamic}
+            """,
+        },
+        mode="strict",
+    )
+    monkeypatch.setenv("SSOT_SECRET_TOKEN", SECRET)
+    result = pytester.runpytest("-p", "ssot", *style)
+    result.assert_outcomes(failed=2)
+    output = result.stdout.str() + result.stderr.str()
+    assert SECRET not in output
+    assert "environ({" not in output
+    # Still useful: what the access did, what to use instead, and the line that made it
+    # (where the traceback ends, in long style).
+    use = "use the isolated-environment API (tests.support.isolated_env) instead"
+    end = "EnvAccessError" if "--tb=short" not in style else "in *"
+    for where in ("tests/secrets.py:4", "tests/test_secret.py:10"):
+        result.stdout.fnmatch_lines([f"{where}: {end}"])
+        result.stdout.fnmatch_lines(
+            [f"E   *EnvAccessError: SSOT102 direct process-environment access * at {where}; {use}"]
+        )
+
+
 def test_strict_does_not_raise_for_a_baselined_runtime_violation(
     pytester: pytest.Pytester,
 ) -> None:

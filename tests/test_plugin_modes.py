@@ -170,16 +170,28 @@ def test_warnings_turned_into_errors_fail_the_affected_tests_cleanly(
     assert "pytest_ssot/plugin.py" not in output
 
 
+@pytest.mark.parametrize("xdist", [(), ("-p", "xdist", "-n", "2")], ids=["serial", "xdist"])
 def test_config_warnings_turned_into_errors_are_a_clean_failure(
-    pytester: pytest.Pytester,
+    pytester: pytest.Pytester, xdist: tuple[str, ...]
 ) -> None:
-    _suite(pytester, 'mode = "warn"\nmodee = "strict"\n')
+    _suite(pytester, 'mode = "warn"\nmodee = "strict"\nrules = {SSOT020 = "off"}\n')
     # A subprocess: the warning filters must be pytest's own, from the command line.
-    result = pytester.runpytest_subprocess("-p", "ssot", "-W", "error::pytest_ssot.SSOTWarning")
+    result = pytester.runpytest_subprocess(
+        "-p", "ssot", "-W", "error::pytest_ssot.SSOTWarning", *xdist
+    )
     output = result.stdout.str() + result.stderr.str()
     assert "INTERNALERROR" not in output
+    assert "Traceback" not in output
     assert result.ret == pytest.ExitCode.USAGE_ERROR
-    result.stderr.fnmatch_lines(["ERROR: *pyproject.toml: unknown key tool.ssot.modee is ignored*"])
+    # All of them at once, as the file reads.
+    result.stderr.fnmatch_lines(
+        [
+            "ERROR: *pyproject.toml: unknown key tool.ssot.modee is ignored*",
+            "ERROR: *pyproject.toml: rules.SSOT020 names no rule*",
+        ],
+        consecutive=False,
+    )
+    assert not _ran(pytester)
 
 
 # -- strict ----------------------------------------------------------------------------------
@@ -365,8 +377,47 @@ def test_strict_rejection_is_not_hidden_by_a_skip_marker(pytester: pytest.Pytest
     assert result.ret == pytest.ExitCode.TESTS_FAILED
 
 
-def test_strict_rejection_is_not_hidden_by_an_xfail_marker(pytester: pytest.Pytester) -> None:
-    pytester.makepyprojecttoml('[tool.ssot]\nmode = "strict"\n')
+@pytest.mark.parametrize(
+    "marker",
+    [
+        'xfail(reason="flaky upstream")',
+        'xfail(reason="flaky upstream", strict=True)',
+        'xfail(reason="flaky upstream", raises=Exception)',
+        'xfail(reason="flaky upstream", run=False)',
+    ],
+)
+@pytest.mark.parametrize("rules", ["", 'rules = {SSOT102 = "off"}\n'], ids=["guard", "no-guard"])
+def test_strict_rejection_is_not_hidden_by_any_form_of_xfail(
+    pytester: pytest.Pytester, marker: str, rules: str
+) -> None:
+    # SSOT102 off too: the rejection of a static violation alone, without the run-time guard.
+    pytester.makepyprojecttoml('[tool.ssot]\nmode = "strict"\n' + rules)
+    pytester.makepyfile(
+        test_x=f"""
+        import os
+
+        import pytest
+
+        @pytest.mark.{marker}
+        def test_xfail():
+            os.environ.get("A")
+        """
+    )
+    result = pytester.runpytest("-p", "ssot", "-rE")
+    result.assert_outcomes(errors=1)
+    result.stdout.fnmatch_lines(
+        [
+            "*ERROR at setup of test_xfail *",
+            "*SSOT002 test_x.py:7 *",
+            "ERROR test_x.py::test_xfail*",
+        ]
+    )
+    assert "XFAIL" not in result.stdout.str()
+    assert result.ret == pytest.ExitCode.TESTS_FAILED
+
+
+def test_warn_leaves_xfail_tests_to_xfail_as_usual(pytester: pytest.Pytester) -> None:
+    pytester.makepyprojecttoml('[tool.ssot]\nmode = "warn"\n')
     pytester.makepyfile(
         test_x="""
         import os
@@ -374,10 +425,20 @@ def test_strict_rejection_is_not_hidden_by_an_xfail_marker(pytester: pytest.Pyte
         import pytest
 
         @pytest.mark.xfail(reason="flaky upstream")
-        def test_xfail():
+        def test_fails():
             os.environ.get("A")
+            assert False
+
+        @pytest.mark.xfail(reason="flaky upstream", raises=KeyError)
+        def test_fails_with_the_expected_error():
+            os.environ["SSOT_SURELY_UNSET"]
+
+        @pytest.mark.xfail(reason="fixed since")
+        def test_passes():
+            os.environ.get("B")
         """
     )
-    result = pytester.runpytest("-p", "ssot")
-    result.assert_outcomes(errors=1)
-    assert result.ret == pytest.ExitCode.TESTS_FAILED
+    result = pytester.runpytest("-p", "ssot", "-rxX")
+    result.assert_outcomes(xfailed=2, xpassed=1, warnings=3)
+    result.stdout.fnmatch_lines(["*SSOTWarning: SSOT002*"])
+    assert result.ret == pytest.ExitCode.OK
