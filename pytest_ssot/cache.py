@@ -36,6 +36,7 @@ CACHE_FORMAT = 2
 MAX_AGE_DAYS = 30
 DAY = 24 * 60 * 60
 PRUNE_STAMP = "last-pruned"
+KEY_LENGTH = 40  # hex digits of a content key
 KEY_INDEX = "keys.json"
 KEY_INDEX_FORMAT = 1
 # A file changed again within this long of being read could keep the same times (timestamps
@@ -74,7 +75,7 @@ class ScanCache:
         self.misses = 0
 
     def key(self, data: bytes) -> str:
-        digest = hashlib.blake2b(data, digest_size=20)
+        digest = hashlib.blake2b(data, digest_size=KEY_LENGTH // 2)
         digest.update(self._salt)
         return digest.hexdigest()
 
@@ -235,6 +236,9 @@ class KeyIndex:
             and len(entry) == 7
             and all(type(value) is int for value in entry[:5])
             and isinstance(entry[5], str)
+            and len(entry[5]) == KEY_LENGTH
+            and entry[5].isalnum()  # a key, never a path to read an entry from
+            and entry[5].isascii()
             and type(entry[6]) is int
         }
 

@@ -240,3 +240,19 @@ def test_prune_removes_an_index_write_a_crash_left_behind(tmp_path: Path) -> Non
 
     assert cache.prune() == 1
     assert not stray.exists()
+
+
+@pytest.mark.usefixtures("settled_at_once")
+def test_an_index_naming_a_path_instead_of_a_key_is_not_trusted(tmp_path: Path) -> None:
+    # A key names the entry file to read: "../../x" must never reach it.
+    path, ruleset, cache = _setup(tmp_path)
+    _first_session(path, ruleset, cache)
+    index = tmp_path / "cache" / KEY_INDEX
+    header, body = index.read_bytes().split(b"\n", 1)
+    entries = json.loads(body)
+    entries[str(path)][5] = ("../" * 14)[:40]  # as long as a key
+    altered = json.dumps(entries).encode()
+    forged = {**json.loads(header), "digest": cache_module._digest(altered)}
+    index.write_bytes(json.dumps(forged).encode() + b"\n" + altered)
+
+    assert KeyIndex(cache).lookup(str(path)) is None
