@@ -443,6 +443,13 @@ class SSOTPlugin:
         """The cache keys of the files read in earlier sessions (loaded when first needed)."""
         return KeyIndex(self.cache)
 
+    def _save_keys(self) -> None:
+        """Save the key index if files were read (and keyed) since it was loaded, and let it
+        go: a large suite's index is megabytes the session would otherwise hold to its end."""
+        keys = self.__dict__.pop("_keys", None)
+        if keys is not None:
+            keys.save()
+
     @functools.cached_property
     def _full_cache(self) -> ScanCache:
         """The cache of full scans, as ``ssot check`` makes them (the two share entries)."""
@@ -532,6 +539,7 @@ class SSOTPlugin:
         self._fixture_sources.clear()
         self._class_findings.clear()
         self._cached_keys.clear()  # of files no test needed (a conftest.py with no tests)
+        self._save_keys()  # now: the run only rarely reads a test module again
         self.static_sites()
         # Decided when the first test starts: --collect-only never needs it, and a run's end
         # reuses the same evaluation unless tests added violations (see evaluate()).
@@ -1039,8 +1047,7 @@ class SSOTPlugin:
             )
 
     def _session_finish(self, session: pytest.Session) -> None:
-        if "_keys" in self.__dict__:  # files were read (and keyed) this session
-            self._keys.save()
+        self._save_keys()
         if xdist_glue.is_worker(self.config):
             return  # the controller decides and writes files (xdist.py sends it our data)
         self.cache.prune()  # entries unused for a month; at most once a day

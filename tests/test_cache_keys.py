@@ -15,6 +15,7 @@ import pytest
 from pytest_ssot import cache as cache_module
 from pytest_ssot.cache import DAY, KEY_INDEX, KeyIndex, ScanCache
 from pytest_ssot.config import Config
+from pytest_ssot.plugin import PLUGIN_KEY
 from pytest_ssot.rules import RuleSet, builtin_rules, check_file
 
 SOURCE = b'import os\n\n\ndef test_a():\n    assert os.environ.get("A") is None\n'
@@ -208,8 +209,11 @@ def test_the_plugin_reads_only_what_changed_and_sees_every_change(
     test_a = pytester.path / "test_a.py"
     test_a.write_bytes(SOURCE)
     pytester.makepyfile(test_b="def test_b():\n    pass\n")
-    assert pytester.inline_run("-p", "ssot").ret == 0
+    recorder = pytester.inline_run("-p", "ssot")
+    assert recorder.ret == 0
     assert (pytester.path / ".pytest_cache" / "d" / "ssot-scan" / KEY_INDEX).is_file()
+    plugin = recorder.getcall("pytest_sessionfinish").session.config.stash[PLUGIN_KEY]
+    assert "_keys" not in vars(plugin)  # saved once the collected tests were checked, let go
 
     read: list[str] = []
     read_bytes = Path.read_bytes
