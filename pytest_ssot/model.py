@@ -205,7 +205,7 @@ def canonical_snippet(snippet: str) -> str:
 
 
 def _without_comment(line: str) -> str:
-    quote = ""  # the open string's delimiter: ', ", \'\'\' or \"\"\"
+    quote = ""  # the delimiter of the string the scan is in: one quote character or three
     position = 0
     while position < len(line):
         char = line[position]
