@@ -10,7 +10,7 @@ import dataclasses
 import hashlib
 import sys
 from collections.abc import Callable, Iterable, Mapping
-from typing import Any, Literal, overload
+from typing import Any, Literal
 
 Mode = Literal["off", "warn", "strict"]
 MODES: tuple[Mode, ...] = ("off", "warn", "strict")
@@ -109,27 +109,24 @@ def normalise_snippet(text: str) -> str:
     return " ".join(text.split())
 
 
-@overload
-def fingerprints(findings: Iterable[Finding]) -> dict[tuple[str, str, int, int], str]: ...
-@overload
-def fingerprints(findings: Iterable[Finding], *, legacy: Literal[True]) -> set[str]: ...
-def fingerprints(
-    findings: Iterable[Finding], *, legacy: bool = False
-) -> dict[tuple[str, str, int, int], str] | set[str]:
+def fingerprints(findings: Iterable[Finding]) -> dict[tuple[str, str, int, int], str]:
     """Give each finding a fingerprint that survives moved and inserted lines (see
-    :func:`fingerprint_digests`), as the hex text baselines and reports show. With
-    ``legacy``: every fingerprint the findings may have in a baseline, today's and those earlier
-    versions gave them."""
+    :func:`fingerprint_digests`), as the hex text baselines and reports show."""
     listed = list(findings)
-    digests, old = fingerprint_digest_pairs(
-        len(listed),
-        lambda i: finding_order(listed[i]),
-        lambda i: finding_anchor(listed[i]),
-        legacy=legacy,
+    digests = fingerprint_digests(
+        len(listed), lambda i: finding_order(listed[i]), lambda i: finding_anchor(listed[i])
     )
-    if legacy:
-        return {digest.hex() for digest in (*digests, *old)}
     return {finding.key: digest.hex() for finding, digest in zip(listed, digests, strict=True)}
+
+
+def baseline_fingerprints(findings: Iterable[Finding]) -> set[str]:
+    """Every fingerprint ``findings`` may have in a baseline: today's, and those earlier
+    versions gave them (see :func:`fingerprint_digest_pairs`)."""
+    listed = list(findings)
+    digests, legacy = fingerprint_digest_pairs(
+        len(listed), lambda i: finding_order(listed[i]), lambda i: finding_anchor(listed[i])
+    )
+    return {digest.hex() for digest in (*digests, *legacy)}
 
 
 FINGERPRINT_BYTES = 10  # shown as 20 hex digits

@@ -59,7 +59,7 @@ from pytest_ssot.model import (
     RuleInfo,
     Scope,
     UncheckedFile,
-    fingerprints,
+    baseline_fingerprints,
     normalise_snippet,
 )
 from pytest_ssot.paths import prefix_or_glob, relpath
@@ -2038,7 +2038,7 @@ class RuntimeGuard:
         # a few thousand entries 1.4x as long.
         known: dict[str, dict[str, Any]] = {}
         if plugin.known:
-            for fingerprint in fingerprints(view.findings.values(), legacy=True):
+            for fingerprint in baseline_fingerprints(view.findings.values()):
                 if fingerprint in plugin.known:
                     known[fingerprint] = plugin.known[fingerprint]
         result = evaluate(view, plugin.ssot, plugin.ruleset.infos, known=known)
