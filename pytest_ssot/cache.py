@@ -261,6 +261,15 @@ class KeyIndex:
         self._seen[path] = signature, time.time_ns()
         return None
 
+    def key(self, path: Path) -> str:
+        """``path``'s key: from the index while the file is unchanged, else read, hashed
+        and remembered. Raises what reading it raises (OSError, ValueError)."""
+        key = self.lookup(str(path))
+        if key is None:
+            key = self.cache.key(path.read_bytes())
+            self.remember(str(path), key)
+        return key
+
     def remember(self, path: str, key: str) -> None:
         """``key`` is what ``path`` hashed to, read after the :meth:`lookup` that missed."""
         seen = self._seen.pop(path, None)

@@ -389,13 +389,10 @@ class SSOTPlugin:
     def _cached_key(self, path: Path) -> str | None:
         """The key of ``path``'s content when the cache has an entry for it, else None (an
         unreadable file too: scanning it says why)."""
-        key = self._keys.lookup(str(path))
-        if key is None:
-            try:
-                key = self.cache.key(path.read_bytes())
-            except (OSError, ValueError):
-                return None
-            self._keys.remember(str(path), key)
+        try:
+            key = self._keys.key(path)
+        except (OSError, ValueError):
+            return None
         return key if self.cache.has(key) else None
 
     def _stop_prescan(self, *, at_once: bool = False) -> None:
