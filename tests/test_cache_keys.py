@@ -80,6 +80,20 @@ def test_an_unchanged_file_is_found_in_the_cache_without_reading_it(
     assert (cache.hits, cache.misses) == (1, 1)
 
 
+def _alter_key(cache: ScanCache, path: Path, key: str, *, digest_again: bool) -> None:
+    """Give ``path`` another key in the saved index: a damaged body (its digest no longer
+    matches) or, ``digest_again``, a forged one (the digest made for the new body)."""
+    index = cache.directory / KEY_INDEX  # type: ignore[operator]
+    header, body = index.read_bytes().split(b"\n", 1)
+    entries = json.loads(body)
+    entries[str(path)][5] = key
+    altered = json.dumps(entries).encode()
+    if digest_again:
+        forged = {**json.loads(header), "digest": cache_module._digest(altered)}
+        header = json.dumps(forged).encode()
+    index.write_bytes(header + b"\n" + altered)
+
+
 @pytest.mark.usefixtures("settled_at_once")
 def test_an_edit_keeping_size_and_modification_time_is_read_again(tmp_path: Path) -> None:
     path, ruleset, cache = _setup(tmp_path)
@@ -145,11 +159,7 @@ def test_a_damaged_index_is_ignored_and_rewritten(tmp_path: Path, damage: bytes)
 def test_an_index_whose_body_was_altered_is_not_trusted(tmp_path: Path) -> None:
     path, ruleset, cache = _setup(tmp_path)
     _first_session(path, ruleset, cache)
-    index = tmp_path / "cache" / KEY_INDEX
-    header, body = index.read_bytes().split(b"\n", 1)
-    entries = json.loads(body)
-    entries[str(path)][5] = cache.key(SAME_SIZE)  # a key for other content
-    index.write_bytes(header + b"\n" + json.dumps(entries).encode())
+    _alter_key(cache, path, cache.key(SAME_SIZE), digest_again=False)  # other content's
 
     assert KeyIndex(cache).lookup(str(path)) is None
 
@@ -178,7 +188,7 @@ def test_entries_unused_for_a_month_are_dropped(
     keys.save()
 
     later = time.time() + 40 * DAY
-    monkeypatch.setattr(cache_module.time, "time", lambda: later)
+    monkeypatch.setattr(time, "time", lambda: later)
     keys = KeyIndex(cache)
     assert keys.lookup(str(path)) == cache.key(SOURCE)  # used again: kept
     keys.save()
@@ -251,12 +261,6 @@ def test_an_index_naming_a_path_instead_of_a_key_is_not_trusted(tmp_path: Path) 
     # A key names the entry file to read: "../../x" must never reach it.
     path, ruleset, cache = _setup(tmp_path)
     _first_session(path, ruleset, cache)
-    index = tmp_path / "cache" / KEY_INDEX
-    header, body = index.read_bytes().split(b"\n", 1)
-    entries = json.loads(body)
-    entries[str(path)][5] = ("../" * 14)[:40]  # as long as a key
-    altered = json.dumps(entries).encode()
-    forged = {**json.loads(header), "digest": cache_module._digest(altered)}
-    index.write_bytes(json.dumps(forged).encode() + b"\n" + altered)
+    _alter_key(cache, path, ("../" * 14)[:40], digest_again=True)  # as long as a key
 
     assert KeyIndex(cache).lookup(str(path)) is None
