@@ -12,7 +12,7 @@ import datetime
 import operator
 from array import array
 from collections import Counter
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Any, overload
 
 from pytest_ssot.config import DEFAULT_TIER, Config, parse_until
@@ -265,10 +265,19 @@ class Outcomes(Sequence[Outcome]):
     only ever counted. Each is a row of the session's :class:`FindingStore` plus a few bytes
     of decision."""
 
-    def __init__(self, store: FindingStore, infos: Mapping[str, RuleInfo]) -> None:
+    def __init__(
+        self,
+        store: FindingStore,
+        infos: Mapping[str, RuleInfo],
+        digests: Callable[[], Sequence[bytes]] = list,
+    ) -> None:
         self._store = store
         self._infos = infos
         self._rows = array("I")
+        # Each row's fingerprint digest, worked out when a fingerprint is first asked for: a
+        # session without baseline or report (``--collect-only``, a plain run) never shows
+        # one, and hashing 100,000s of anchors is most of what deciding costs.
+        self._digests_by_row: Callable[[], Sequence[bytes]] | None = digests
         self._digests = bytearray()
         self._statuses = bytearray()
         self._modes = bytearray()
@@ -280,7 +289,6 @@ class Outcomes(Sequence[Outcome]):
     def append(
         self,
         row: int,
-        digest: bytes,
         status: Status,
         mode: Mode,
         tier: str,
@@ -289,7 +297,6 @@ class Outcomes(Sequence[Outcome]):
     ) -> int:
         index = len(self._rows)
         self._rows.append(row)
-        self._digests += digest
         self._statuses.append(STATUSES.index(status))
         self._modes.append(MODES.index(mode))
         if tier not in self._tier_names:
@@ -371,6 +378,9 @@ class Outcomes(Sequence[Outcome]):
         return f"{code} {store.message(row)} ({name})", store.path(row), store.lines(row)[0]
 
     def fingerprint(self, index: int) -> str:
+        if self._digests_by_row is not None:
+            by_row, self._digests_by_row = self._digests_by_row(), None
+            self._digests = bytearray(b"".join(map(by_row.__getitem__, self._rows)))
         start = index * FINGERPRINT_BYTES
         return self._digests[start : start + FINGERPRINT_BYTES].hex()
 
@@ -503,9 +513,14 @@ def _digests(
     """The fingerprints of the stored findings, then of the session's, then of ``extra``:
     one numbering, so identical anchors count up across all of them. With ``legacy`` also
     those earlier versions gave them (see :func:`fingerprint_digest_pairs`)."""
-    store = data.findings
-    rows = len(store)
-    others = [*data.session_findings, *extra]
+    return _digests_of(data.findings, len(data.findings), [*data.session_findings, *extra], legacy)
+
+
+def _digests_of(
+    store: FindingStore, rows: int, others: Sequence[Finding], legacy: bool
+) -> tuple[list[bytes], list[bytes]]:
+    """:func:`_digests` of the first ``rows`` rows of ``store`` and then ``others``: a
+    store's rows never change once added, so this is the same answer later on."""
 
     def order(number: int) -> tuple[str, int, int, str]:
         if number < rows:
@@ -545,12 +560,18 @@ def evaluate(
     store = data.findings
     rows = len(store)
     session = data.session_findings
-    # A baseline written by an earlier version holds the fingerprints it gave: they still match.
-    digests, legacy = _digests(data, legacy=bool(known))
+    # Fingerprints are needed now only to match a baseline (one written by an earlier version
+    # holds the fingerprints it gave: they still match) or for the session's few outcomes.
+    digests: Sequence[bytes] = ()
+    legacy: Sequence[bytes] = ()
+    if known or session:
+        digests, legacy = _digests(data, legacy=bool(known))
+        outcomes = Outcomes(store, infos, lambda: digests)
+    else:
+        outcomes = Outcomes(store, infos, lambda: _digests_of(store, rows, (), False)[0])
     used_ignores: set[tuple[str, int]] = set()
     expired: dict[tuple[str, frozenset[str]], Exemption] = {}
     noncompliant: set[str] = set()
-    outcomes = Outcomes(store, infos)
     matched: set[str] = set()
     renamed: set[str] = set()
 
@@ -611,8 +632,6 @@ def evaluate(
             counted = [n for n in nodeids if modes[n] != "off"]
         if not counted and (nodeids or config.mode_for(code, path) == "off"):
             continue  # switched off wherever it would count
-        digest = digests[row]
-        fingerprint = digest.hex()
         line, end_line = store.lines(row)
         ignore_line = _suppressed(code, line, end_line, data.suppressions.get(path, {}), name)
         active: Sequence[str]
@@ -632,10 +651,12 @@ def evaluate(
                 ]
             if counted and not active:
                 status = "exempted"
-            elif fingerprint in known:
+            elif not known:
+                status = "new"
+            elif (fingerprint := digests[row].hex()) in known:
                 status = "known"
                 matched.add(fingerprint)
-            elif legacy[row] is not digest and legacy[row].hex() in known:
+            elif legacy[row] is not digests[row] and legacy[row].hex() in known:
                 status = "known"
                 matched.add(legacy[row].hex())
                 renamed.add(legacy[row].hex())
@@ -654,7 +675,7 @@ def evaluate(
             failing_ids = tuple(active) if shared_mode == "strict" else ()
         else:
             failing_ids = tuple(n for n in active if modes[n] == "strict")
-        outcomes.append(row, digest, status, strongest, tier_name(path), nodeids, failing_ids)
+        outcomes.append(row, status, strongest, tier_name(path), nodeids, failing_ids)
         noncompliant.update(active)
 
     session_outcomes = []

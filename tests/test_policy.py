@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime
 from pathlib import Path
 from typing import Any
@@ -10,6 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from pytest_ssot import policy
 from pytest_ssot.config import Config, Tier
 from pytest_ssot.model import Exemption, Finding, Scope, UncheckedFile, fingerprints
 from pytest_ssot.policy import (
@@ -455,3 +457,31 @@ def test_a_finding_attributed_to_no_test_has_the_fingerprint_a_run_would_give_it
     assert expected < found
     assert len(found) == 2
     assert unattributed_fingerprints(checked, []) == frozenset()
+
+
+def test_fingerprints_are_hashed_only_when_asked_for_and_as_they_were_at_deciding(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    nodeid = "tests/test_a.py::test_x"
+    data = _data((nodeid, "tests/test_a.py"))
+    data.add(_finding(line=3), [nodeid])
+    data.add(_finding(line=7), [nodeid])
+    expected = [o.fingerprint for o in _evaluate(data, _config(), known={"x" * 20: {}}).outcomes]
+    hashed: list[int] = []
+    original = policy._digests_of
+
+    def counted(*args: Any) -> Any:
+        hashed.append(1)
+        return original(*args)
+
+    monkeypatch.setattr(policy, "_digests_of", counted)
+    result = _evaluate(data, _config())
+    assert [result.outcomes.status(i) for i in range(2)] == ["new", "new"]
+    assert hashed == []  # no baseline, no report: a plain session never hashes an anchor
+    # A finding added later (a run-time violation) with the same anchor comes after them in
+    # the numbering: it must not shift the fingerprints already decided.
+    data.add(dataclasses.replace(_finding(line=3), line=1, end_line=1), [nodeid])
+    assert [o.fingerprint for o in result.outcomes] == expected
+    assert hashed == [1]  # once for all outcomes
+    assert [result.outcomes.fingerprint(i) for i in range(2)] == expected
+    assert hashed == [1]
