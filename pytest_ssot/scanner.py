@@ -29,7 +29,7 @@ from typing import Any, Literal
 from pytest_ssot.model import MODULE_SCOPE, Scope, normalise_snippet
 
 # Bump when what a scan yields changes, so cached facts from older scanners are not reused.
-SCANNER_VERSION = "7"
+SCANNER_VERSION = "8"
 
 RefKind = Literal["use", "string", "import", "star-import", "monkeypatch", "fixture"]
 
@@ -367,6 +367,7 @@ def _scan(data: bytes, path: str, watched: tuple[str, ...], full: bool, prune: b
         # str.split is much cheaper than the regex and the same when there is no "\r".
         lines = LINE_SPLIT_RE.split(text) if "\r" in text else text.split("\n")
         visitor = _Visitor(lines, watched, text=text if prune else None, full=full)
+        visitor.module = tree
         visitor.visit(tree)
         suppressions: dict[int, frozenset[str]] = {}
         if b"ssot:" in data:
@@ -603,6 +604,10 @@ class _Visitor(ast.NodeVisitor):
         self._functions: dict[str, FunctionInfo] = {}
         self._class_details: dict[str, ClassDetail] = {}
         self._class_body: list[dict[str, Any]] = []  # open classes: names, __test__, marks
+        # What parameter ids need to know of names bound to constants (made when asked).
+        self.module: ast.Module | None = None
+        self._stores: dict[int, dict[str, list[tuple[int, Any]]]] = {}  # by id() of its node
+        self._class_nodes: dict[str, ast.ClassDef] = {}
         self._module_marks: list[Mark] = []
         self._mark_aliases: dict[str, Mark] = {}
         self._all_names: tuple[str, ...] | None = None
@@ -836,6 +841,11 @@ class _Visitor(ast.NodeVisitor):
             return self._enum_member_id(node.value.id, node.attr)
         if not isinstance(node, ast.Name):
             return None
+        in_class, value = self._constant_named(node.id, node.lineno)
+        if value is not _NO_VALUE:
+            return _ascii_id(value) if isinstance(value, (str, bytes)) else str(value)
+        if in_class:
+            return None  # a name of the class body, not the module's
         binding = self._module_binding(node.id)
         if binding is None:
             value = getattr(builtins, node.id, None)
@@ -848,6 +858,36 @@ class _Visitor(ast.NodeVisitor):
             module = sys.modules.get(binding.target)
             return getattr(module, "__name__", binding.target)
         return None
+
+    def _constants_of(self, node: ast.Module | ast.ClassDef) -> dict[str, list[tuple[int, Any]]]:
+        """:func:`_constants_bound` of a module or class body, once per scan."""
+        if id(node) not in self._stores:
+            found = _constants_bound(node.body)
+            if isinstance(node, ast.Module):
+                # A function declaring it `global` may rebind it before a decorator runs.
+                for inner in ast.walk(node):
+                    if isinstance(inner, ast.Global):
+                        found.update((name, [(0, _NO_VALUE)]) for name in inner.names)
+            self._stores[id(node)] = found
+        return self._stores[id(node)]
+
+    def _constant_named(self, name: str, line: int) -> tuple[bool, Any]:
+        """What a decorator on ``line`` reads from ``name`` when that is a constant: the value
+        of the last binding above the line in its class body (for a method) or else in the
+        module, when that was ``NAME = <constant>``; else ``_NO_VALUE``. First, whether the
+        class body binds the name (a method's decorator reads the class body first)."""
+        if self.scope.qualname:
+            if not self._class_body:
+                return True, _NO_VALUE  # inside a function: its locals come first
+            bindings = self._constants_of(self._class_body[-1]["node"]).get(name, [])
+            above = _bound_above(bindings, line)
+            if above is not None:
+                return True, above[1]
+        if self.module is not None:
+            above = _bound_above(self._constants_of(self.module).get(name, []), line)
+            if above is not None:
+                return False, above[1]
+        return False, _NO_VALUE
 
     def _module_binding(self, name: str) -> Binding | None:
         return next((b for b in reversed(self._bindings) if b.name == name), None)
@@ -868,9 +908,24 @@ class _Visitor(ast.NodeVisitor):
         member = f"{owner}.{attr}"
         if member in self._class_details:
             return attr  # a nested class: its name
-        if bases not in (["enum.Enum"], ["enum.Flag"]) or member in self._functions:
+        if member in self._functions:
             return None
-        return member
+        if bases in (["enum.Enum"], ["enum.Flag"]):
+            return member
+        if len(bases) != 1 or bases[0] not in _BY_VALUE_ENUMS:
+            return None
+        if sys.version_info < (3, 11):
+            return member  # str() of an int enum's member was its name, as a plain enum's
+        # Its members are ints or strs, which pytest takes as such: the value is the id.
+        node = self._class_nodes.get(owner)
+        if node is None:
+            return None
+        above = _bound_above(self._constants_of(node).get(attr, []), sys.maxsize)
+        value = above[1] if above is not None else _NO_VALUE
+        wanted = str if bases[0] == "enum.StrEnum" else int
+        if not isinstance(value, wanted) or isinstance(value, bool):
+            return None
+        return _ascii_id(value) if isinstance(value, str) else str(value)
 
     def _function_info(
         self, node: ast.FunctionDef | ast.AsyncFunctionDef, fixture: str | None, method: bool
@@ -982,8 +1037,10 @@ class _Visitor(ast.NodeVisitor):
             if self.scope.qualname:
                 self._class_body[-1]["names"].append(node.name)
             self._binding(node.name, "class", qualname, line=node.lineno)
+            self._class_nodes[qualname] = node
             self._class_body.append(
                 {
+                    "node": node,
                     "names": [],
                     "test_attr": None,
                     "marks": [m for d in node.decorator_list if (m := self._mark(d)) is not None],
@@ -1433,6 +1490,56 @@ def _parametrize(
             ident = "-".join(f"{name}{index}" if part is None else part for part, name in parts)
         ids.append(ident)
     return (argnames, _unique_ids(ids))
+
+
+_BY_VALUE_ENUMS = ("enum.IntEnum", "enum.IntFlag", "enum.StrEnum")
+
+
+def _constants_bound(body: list[ast.stmt]) -> dict[str, list[tuple[int, Any]]]:
+    """Per name that ``body`` (a module's or a class's) binds, not counting what its functions
+    and classes bind inside: each binding's ``(line, value)`` in line order, the value known
+    (see :func:`_constant`) only for ``NAME = <constant>`` directly in the body, else
+    ``_NO_VALUE`` (anything under ``if``, ``for``, ``try``... may not happen)."""
+    found: dict[str, list[tuple[int, Any]]] = {}
+
+    def bound(name: str | None, line: int, value: Any = _NO_VALUE) -> None:
+        if name:
+            found.setdefault(name, []).append((line, value))
+
+    for statement in body:
+        if isinstance(statement, (ast.Assign, ast.AnnAssign)) and statement.value is not None:
+            targets = statement.targets if isinstance(statement, ast.Assign) else [statement.target]
+            if len(targets) == 1 and isinstance(targets[0], ast.Name):
+                bound(targets[0].id, statement.lineno, _constant(statement.value))
+                continue
+        pending: list[ast.AST] = [statement]
+        while pending:
+            node = pending.pop()
+            line = getattr(node, "lineno", statement.lineno)
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+                bound(node.name, line)  # what its body binds is its own
+                continue
+            if isinstance(node, ast.Lambda):
+                continue
+            if isinstance(node, ast.Name) and isinstance(node.ctx, (ast.Store, ast.Del)):
+                bound(node.id, line)
+            elif isinstance(node, (ast.Import, ast.ImportFrom)):
+                for alias in node.names:
+                    bound((alias.asname or alias.name).partition(".")[0], line)
+            elif isinstance(node, (ast.ExceptHandler, ast.MatchAs, ast.MatchStar)):
+                bound(node.name, line)
+            elif isinstance(node, ast.MatchMapping):
+                bound(node.rest, line)
+            pending.extend(ast.iter_child_nodes(node))
+    for bindings in found.values():
+        bindings.sort(key=operator.itemgetter(0))
+    return found
+
+
+def _bound_above(bindings: list[tuple[int, Any]], line: int) -> tuple[int, Any] | None:
+    """The last of ``bindings`` above ``line``: what a decorator there reads."""
+    index = bisect.bisect_left(bindings, line, key=operator.itemgetter(0))
+    return bindings[index - 1] if index else None
 
 
 def _unique_ids(ids: list[str]) -> list[str]:

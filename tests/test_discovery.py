@@ -343,6 +343,116 @@ def test_parameter_ids_are_the_ones_pytest_generates(tmp_path: Path) -> None:
     } <= found
 
 
+CONSTANT_IDS = """
+    import enum
+
+    import pytest
+
+    TIMEOUT = 30
+    NAME: str = "svc\\n"
+    LIMIT = 2**10 - 1
+    RAW = b"\\x00"
+    CHANGED = 1
+    CHANGED = 2
+
+
+    class Size(enum.IntEnum):
+        SMALL = 1
+        LARGE = 10
+
+
+    class Perm(enum.IntFlag):
+        READ = 4
+
+
+    class Word(enum.StrEnum):
+        HELLO = "hi\\tthere"
+
+
+    @pytest.mark.parametrize("v", [TIMEOUT, NAME, LIMIT, RAW, CHANGED])
+    def test_module_constants(v):
+        pass
+
+
+    @pytest.mark.parametrize("v", [CHANGED])
+    def test_read_when_decorated(v):
+        pass
+
+
+    CHANGED = 3
+
+
+    @pytest.mark.parametrize("v", [Size.SMALL, Size.LARGE, Perm.READ, Word.HELLO])
+    def test_int_and_str_enums(v):
+        pass
+
+
+    @pytest.mark.parametrize("v", [TIMEOUT], ids=[NAME])
+    def test_constant_as_explicit_id(v):
+        pass
+
+
+    class TestShadowing:
+        TIMEOUT = "class-level"
+        OTHER = object()
+
+        @pytest.mark.parametrize("v", [TIMEOUT, LIMIT, OTHER])
+        def test_class_body_first(self, v):
+            pass
+"""
+
+
+@pytest.mark.skipif(sys.version_info < (3, 11), reason="enum.StrEnum is new in Python 3.11")
+def test_parameter_ids_of_names_bound_to_constants_are_pytests(tmp_path: Path) -> None:
+    write(tmp_path, {"pytest.ini": "[pytest]\n", "test_ids.py": CONSTANT_IDS})
+    expected = pytest_nodeids(tmp_path)
+    found = {t.nodeid for t in static_tests(tmp_path)}
+    assert found == expected
+    # Not argument name and index any more: constants bound once (or last bound above the
+    # decorator), int and str enums, a class body's own constant before the module's.
+    assert {
+        "test_ids.py::test_module_constants[30]",
+        "test_ids.py::test_module_constants[svc\\n]",
+        "test_ids.py::test_module_constants[1023]",
+        "test_ids.py::test_module_constants[\\x00]",
+        "test_ids.py::test_module_constants[2]",
+        "test_ids.py::test_read_when_decorated[2]",
+        "test_ids.py::test_int_and_str_enums[10]",
+        "test_ids.py::test_int_and_str_enums[hi\\tthere]",
+        "test_ids.py::test_constant_as_explicit_id[svc\\n]",
+        "test_ids.py::TestShadowing::test_class_body_first[class-level]",
+    } <= found
+
+
+def test_a_name_whose_value_is_known_only_at_run_time_keeps_its_positional_id(
+    tmp_path: Path,
+) -> None:
+    source = """
+        import os
+        import pytest
+
+        if os.name:
+            MAYBE = 3
+        COUNTED = 0
+        COUNTED += 1
+        LATER = 0
+
+
+        def bump():
+            global LATER
+            LATER = 1
+
+
+        @pytest.mark.parametrize("v", [MAYBE, COUNTED, LATER])
+        def test_x(v):
+            pass
+    """
+    write(tmp_path, {"pytest.ini": "[pytest]\n", "test_ids.py": source})
+    found = {t.nodeid for t in static_tests(tmp_path)}
+    # Not a guess at what an `if`, a `+=` or a `global` made of it.
+    assert found == {f"test_ids.py::test_x[v{i}]" for i in range(3)}
+
+
 def test_it_reads_each_pytest_configuration_file_format(tmp_path: Path) -> None:
     formats = {
         "pytest.ini": "[pytest]\npython_files = spec_*.py\ntestpaths = specs\n",
