@@ -589,14 +589,30 @@ def external_facts(dotted: str) -> tuple[bool | None, bool, bool, tuple[str, ...
     return is_unittest, has_init, has_new, names
 
 
+def _loaded_standard_object(module: str, qualname: str) -> object | None:
+    """What a standard-library module this process has loaded already (``os``, ``sys``)
+    binds to ``qualname``: the very object pytest's process imports. A computed value there
+    (``os.environ``) is what its source cannot tell. Nothing is imported to find out."""
+    loaded = sys.modules.get(module)
+    if loaded is None or module.partition(".")[0] not in sys.stdlib_module_names:
+        return None
+    obj: object = loaded
+    for attr in qualname.split("."):
+        obj = getattr(obj, attr, None)
+        if obj is None:
+            return None
+    return obj
+
+
 def outside_not_a_class(entry: str) -> str | None:
     """For a ``module:Name`` entry outside the project: what it names when that is certainly
     not a class (``"a function"``), else None (a class, or nothing can tell). Read from the
     installed module's source on ``sys.path`` the way project modules are read, never
-    imported (an allowlisted standard-library module is asked directly); an extension
-    module, a computed value or a name bound in branches cannot tell."""
+    imported (an allowlisted or already loaded standard-library module is asked directly);
+    an extension module, a computed value elsewhere or a name bound in branches cannot
+    tell."""
     module, _, qualname = entry.partition(":")
-    obj = external_object(f"{module}.{qualname}")
+    obj = external_object(f"{module}.{qualname}") or _loaded_standard_object(module, qualname)
     if obj is not None:
         return None if isinstance(obj, type) else f"a {type(obj).__name__}"
     roots = [Path(p) for p in sys.path if p and os.path.isdir(p)]

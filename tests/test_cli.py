@@ -136,6 +136,9 @@ def test_a_base_class_that_cannot_be_found_is_a_usage_error(tmp_path: Path, ssot
         ("os:getenv", "a function"),  # read from the installed os.py, not imported
         ("abc:abstractmethod", "a function"),  # an allowlisted module, asked directly
         ("unittest.mock:sentinel", "a _Sentinel"),
+        # Computed where its source binds it: asked of the loaded standard-library module.
+        ("os:environ", "a _Environ"),
+        ("sys:path", "a list"),
     ],
 )
 def test_a_base_class_outside_the_project_that_is_not_a_class_is_a_usage_error(
@@ -158,24 +161,38 @@ def test_a_base_class_outside_the_project_that_is_not_a_class_is_a_usage_error(
 def test_only_the_entries_outside_the_project_that_are_not_classes_are_refused(
     tmp_path: Path,
     ssot,  # type: ignore[no-untyped-def]
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     # Classes read from installed sources pass; so does what the source cannot tell (a name
-    # bound in branches), as the plugin would decide on import.
+    # bound in branches of a module nobody loaded), as the plugin would decide on import.
+    site = tmp_path / "site"
+    site.mkdir()
+    (site / "branchy_lib.py").write_text(
+        "import sys\n\nif sys.version_info > (3,):\n    Base = object\nelse:\n    Base = len\n",
+        encoding="utf-8",
+    )
+    monkeypatch.syspath_prepend(str(site))
     entries = [
         "framework.base:SSotBase",
         "argparse:ArgumentParser",
         "json:JSONDecoder",
-        "json.decoder:scanstring",
+        "branchy_lib:Base",
         "subprocess:run",
+        "json.decoder:scanstring",  # bound in branches, but json is loaded: a function
     ]
     make_project(
-        tmp_path, {"tests/test_good.py": GOOD_TEST}, f"base_classes = {json.dumps(entries)}\n"
+        tmp_path / "project",
+        {"tests/test_good.py": GOOD_TEST},
+        f"base_classes = {json.dumps(entries)}\n",
     )
-    ran = ssot(tmp_path, "check", "--jobs", "1", "--no-cache")
+    ran = ssot(tmp_path / "project", "check", "--jobs", "1", "--no-cache")
+    assert "branchy_lib" not in sys.modules
     assert ran.code == 2
+    config = tmp_path / "project" / "pyproject.toml"
     assert ran.err.splitlines() == [
-        f"ssot: error: {tmp_path / 'pyproject.toml'}: base_classes entry 'subprocess:run' is "
-        "not a class (a function)"
+        f"ssot: error: {config}: base_classes entry 'subprocess:run' is not a class (a function)",
+        f"ssot: error: {config}: base_classes entry 'json.decoder:scanstring' is not a class "
+        "(a builtin_function_or_method)",
     ]
 
 
