@@ -863,7 +863,7 @@ class _Visitor(ast.NodeVisitor):
         """:func:`_constants_bound` of a module or class body, once per scan."""
         if id(node) not in self._stores:
             found = _constants_bound(node.body)
-            if isinstance(node, ast.Module):
+            if isinstance(node, ast.Module) and any("global" in line for line in self.lines):
                 # A function declaring it `global` may rebind it before a decorator runs.
                 for inner in ast.walk(node):
                     if isinstance(inner, ast.Global):
