@@ -357,6 +357,10 @@ class _Context:
                 for name, (path, found) in self.index.lookups().items()
             },
             installed=self.resolver.installed_tops(),
+            outside={
+                name: (str(path) if path else None, found)
+                for name, (path, found) in self.resolver.installed_lookups().items()
+            },
         )
 
 
@@ -365,11 +369,14 @@ class _Lookups:
     files: set[Path] = dataclasses.field(default_factory=set)
     modules: dict[str, tuple[str | None, bool]] = dataclasses.field(default_factory=dict)
     installed: dict[str, bool] = dataclasses.field(default_factory=dict)
+    # Modules looked for among installed packages' sources (their classes' bases).
+    outside: dict[str, tuple[str | None, bool]] = dataclasses.field(default_factory=dict)
 
     def update(self, other: _Lookups) -> None:
         self.files |= other.files
         self.modules.update(other.modules)
         self.installed.update(other.installed)
+        self.outside.update(other.outside)
 
 
 _WORKER: _Context | None = None
@@ -521,11 +528,15 @@ class RunCache:
             for path, digest in meta["deps"]:
                 if _digest_file(Path(path)) != digest:
                     return None
-            index = ModuleIndex(Path(root) for root in meta["roots"])
-            for name, (path, found) in meta["modules"].items():
-                now = index.find(name)
-                if [str(now[0]) if now[0] else None, now[1]] != [path, found]:
-                    return None
+            roots = [Path(root) for root in meta["roots"]]
+            for index, lookups in (
+                (ModuleIndex(roots), meta["modules"]),
+                (resolver_module.installed_index(roots), meta["outside"]),
+            ):
+                for name, (path, found) in lookups.items():
+                    now = index.find(name)
+                    if [str(now[0]) if now[0] else None, now[1]] != [path, found]:
+                        return None
             for top, installed in meta["installed"].items():
                 if resolver_module.installed(top) != installed:
                     return None
@@ -549,6 +560,7 @@ class RunCache:
             "roots": [str(r) for r in run.resolver.index.roots],
             "modules": {name: list(answer) for name, answer in run.lookups.modules.items()},
             "installed": run.lookups.installed,
+            "outside": {name: list(answer) for name, answer in run.lookups.outside.items()},
             "output": tee.digest.hexdigest(),
         }
         meta_path, output_path = self._paths()

@@ -549,6 +549,11 @@ class ModuleCollector:
         if len(targets) != 1:
             return
         target = targets[0]
+        if isinstance(target, External) and self.settings.matches_class(name) and _opaque(target):
+            # A class imported from an installed package is collected as a test class too.
+            found = self.resolver.installed_mro(target.dotted)
+            if found and isinstance(found[0], ClassRef):
+                target = found[0]
         if isinstance(target, ClassRef):
             if (target, name) in self._barren:
                 return
@@ -577,6 +582,7 @@ class ModuleCollector:
         if detail is None:
             return
         mro, problems = self.resolver.mro(ref)
+        mro = self._with_installed(mro)
         is_unittest: bool | None = False
         opaque: list[str] = []
         for entry in mro:
@@ -667,6 +673,23 @@ class ModuleCollector:
                     self._class(
                         member, ClassRef(entry.path, qualname, entry.module), all_marks, nodeid
                     )
+
+    def _with_installed(self, mro: list[ClassRef | External]) -> list[ClassRef | External]:
+        """``mro`` with each installed package's class that cannot be inspected replaced by
+        what its source says (that class, its bases), so that pytest's rules apply to them
+        as to the project's: an ``__init__`` there, test methods inherited from there, a
+        ``unittest.TestCase`` further up."""
+        if not any(_opaque(entry) for entry in mro):
+            return mro
+        expanded: list[ClassRef | External] = []
+        for entry in mro:
+            found = (
+                self.resolver.installed_mro(entry.dotted)
+                if isinstance(entry, External) and _opaque(entry)
+                else None
+            )
+            expanded.extend(e for e in found or [entry] if e not in expanded)
+        return expanded
 
     def _has_tests(self, mro: list[ClassRef | External]) -> bool:
         for entry in mro:
@@ -843,6 +866,15 @@ class ModuleCollector:
     @staticmethod
     def _exempt(marks: Iterable[tuple[str, Mark]]) -> Iterator[tuple[str, Mark]]:
         return ((origin, m) for origin, m in marks if m.name == "ssot_exempt")
+
+
+def _opaque(entry: ClassRef | External) -> bool:
+    """An installed package's class that cannot be inspected (imported) to ask about it."""
+    return (
+        isinstance(entry, External)
+        and entry.dotted != "builtins.object"
+        and external_facts(entry.dotted)[0] is None
+    )
 
 
 def _param_ids(marks: Sequence[Mark]) -> list[str | None]:

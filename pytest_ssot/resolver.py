@@ -10,7 +10,9 @@ reported as such and never guessed.
 
 Classes from outside the project are opaque, except a small allowlist of standard-library
 modules (``unittest``, ``abc``, ``typing``, ...) that are imported to ask what pytest would ask:
-is it a ``unittest.TestCase``, does it define ``__init__``.
+is it a ``unittest.TestCase``, does it define ``__init__``. For what pytest collects from a test
+class deriving from an installed package's class, that class is read from its source on
+``sys.path`` (:meth:`Resolver.installed_mro`), never imported.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ import importlib.util
 import inspect
 import os
 import sys
+import sysconfig
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 
@@ -149,6 +152,30 @@ class ModuleIndex:
         return self._names.get(path)
 
 
+def installed_index(project_roots: Iterable[Path]) -> ModuleIndex:
+    """The modules of the installed packages' sources, as this interpreter finds them."""
+    project = set(project_roots)
+    return ModuleIndex(root for root in _installed_roots() if root not in project)
+
+
+def _installed_roots() -> list[Path]:
+    """The directories on ``sys.path`` that hold installed packages' sources: not the
+    standard library's (its classes stay ``External``, inspected where allowlisted)."""
+    paths = sysconfig.get_paths()
+    stdlib = {Path(paths[k]).resolve() for k in ("stdlib", "platstdlib") if paths.get(k)}
+    roots: list[Path] = []
+    for entry in sys.path:
+        if not entry or not os.path.isdir(entry):
+            continue
+        root = Path(entry).resolve()
+        packages = {"site-packages", "dist-packages"} & set(root.parts)
+        if not packages and any(root == s or s in root.parents for s in stdlib):
+            continue
+        if root not in roots:
+            roots.append(root)
+    return roots
+
+
 def _inspectable(module: str) -> bool:
     return module in INSPECTABLE_MODULES
 
@@ -211,6 +238,8 @@ class Resolver:
         self._names: dict[Path, str] = {}
         self._structures: dict[Path, Structure | None] = {}
         self._mros: dict[ClassRef, tuple[list[ClassRef | External], list[str]]] = {}
+        self._outside: Resolver | None = None
+        self._installed_mros: dict[str, list[ClassRef | External] | None] = {}
 
     def forget(self) -> None:
         """Drop what was learnt about modules (their facts may be freed); the module index
@@ -220,6 +249,8 @@ class Resolver:
         self._exports.clear()
         self._structures.clear()
         self._mros.clear()
+        if self._outside is not None:
+            self._outside.forget()
 
     # -- modules -----------------------------------------------------------------------------
     def module_name(self, path: Path) -> str:
@@ -258,6 +289,36 @@ class Resolver:
         if self._installed[top]:
             return External(name)
         return Unresolved(f"module {name} cannot be found (not in the project, not installed)")
+
+    def installed_mro(self, dotted: str) -> list[ClassRef | External] | None:
+        """The method resolution order of an installed package's class (``External``) as
+        its source on ``sys.path`` says: its classes as definitions in that source, and the
+        standard library's as ``External``. None when the source cannot tell (an extension
+        module, a base that cannot be followed)."""
+        if dotted not in self._installed_mros:
+            self._installed_mros[dotted] = self._read_installed_mro(dotted)
+        return self._installed_mros[dotted]
+
+    def _read_installed_mro(self, dotted: str) -> list[ClassRef | External] | None:
+        if self._outside is None:
+            index = installed_index(self.index.roots)
+            self._outside = Resolver(index, self._facts_for, lambda path: path.stem)
+        outside = self._outside
+        parts = dotted.split(".")
+        for cut in range(len(parts) - 1, 0, -1):
+            module = ".".join(parts[:cut])
+            if outside.index.find(module)[0] is None:
+                continue
+            target = outside.resolve_entry(f"{module}:{'.'.join(parts[cut:])}")
+            if not isinstance(target, ClassRef):
+                return None
+            order, problems = outside.mro(target)
+            return None if problems else order
+        return None
+
+    def installed_lookups(self) -> dict[str, tuple[Path | None, bool]]:
+        """Every module looked for among the installed packages' sources, and the answer."""
+        return self._outside.index.lookups() if self._outside is not None else {}
 
     def installed_tops(self) -> dict[str, bool]:
         """The top-level names looked up outside the project, and whether each is installed."""
@@ -464,7 +525,17 @@ class Resolver:
     def derives_from(self, ref: ClassRef, goals: Sequence[ClassRef | External]) -> Verdict:
         """Whether the class derives (at any depth) from any goal; None when that depends on
         something that cannot be resolved."""
-        return self._derives(ref, frozenset(goals), ())
+        # An installed goal is also its definition, read from its source: the class itself
+        # when a test module imports it (pytest collects it) or an installed class derives
+        # from it.
+        defined = {
+            found[0]
+            for goal in goals
+            if isinstance(goal, External)
+            and external_object(goal.dotted) is None
+            and (found := self.installed_mro(goal.dotted))
+        }
+        return self._derives(ref, frozenset(goals) | defined, ())
 
     def _derives(
         self, target: Target, goals: frozenset[object], stack: tuple[ClassRef, ...]
@@ -511,9 +582,31 @@ class Resolver:
         if isinstance(obj, type):
             wanted = [external_object(g.dotted) for g in external_goals]
             return Verdict(any(isinstance(w, type) and issubclass(obj, w) for w in wanted))
-        return Verdict(
+        unknown = Verdict(
             None, f"{target.dotted} is outside the project and cannot be inspected statically"
         )
+        order = self.installed_mro(target.dotted)
+        if order is None:
+            return unknown
+        # An installed package's class, read from its source: a goal from the standard
+        # library is among its bases as one, an installed goal as its definition.
+        for goal in external_goals:
+            if external_object(goal.dotted) is not None:
+                if canonical_external(goal.dotted) in order:
+                    return Verdict(True)
+                continue
+            defined = self.installed_mro(goal.dotted)
+            if defined is None:
+                return unknown
+            if defined[0] in order:
+                return Verdict(True)
+        opaque = [e for e in order if isinstance(e, External) and external_object(e.dotted) is None]
+        if opaque:
+            return Verdict(
+                None,
+                f"{opaque[0].dotted} is outside the project and cannot be inspected statically",
+            )
+        return Verdict(False)
 
     def mro(self, ref: ClassRef) -> tuple[list[ClassRef | External], list[str]]:
         """An approximation of the method resolution order (C3 where consistent) and the

@@ -196,6 +196,57 @@ def test_only_the_entries_outside_the_project_that_are_not_classes_are_refused(
     ]
 
 
+def test_ssot001_follows_classes_of_installed_packages_through_their_source(
+    tmp_path: Path,
+    ssot,  # type: ignore[no-untyped-def]
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # The SSOT base class of an installed framework, configured where the package re-exports
+    # it; the test classes derive from it through another installed class, or from a
+    # unittest.TestCase: decided from the sources, as the plugin decides with issubclass.
+    site = tmp_path / "site-packages"
+    for name, text in {
+        "ssotframe/__init__.py": "from .cases import SSotCase\n",
+        "ssotframe/cases.py": (
+            "import unittest\n\n\nclass SSotCase(unittest.TestCase):\n    pass\n\n\n"
+            "class ApiCase(SSotCase):\n    pass\n"
+        ),
+    }.items():
+        (site / name).parent.mkdir(parents=True, exist_ok=True)
+        (site / name).write_text(text, encoding="utf-8")
+    monkeypatch.syspath_prepend(str(site))
+    tests = """
+        import unittest
+
+        from ssotframe.cases import ApiCase
+
+
+        class ApiTests(ApiCase):
+            def test_api(self):
+                pass
+
+
+        class LegacyTests(unittest.TestCase):
+            def test_legacy(self):
+                pass
+    """
+    make_project(
+        tmp_path / "project",
+        {"tests/test_api.py": tests},
+        'base_classes = ["ssotframe:SSotCase"]\n',
+    )
+    ran = ssot(tmp_path / "project", "check", "--jobs", "1", "--no-cache", "--format", "json")
+    assert ran.code == 0, ran.err
+    report = ran.json()
+    assert report["summary"]["tests"] == 2
+    assert report["summary"]["compliant"] == 1
+    (violation,) = report["violations"]
+    assert violation["code"] == "SSOT001"
+    assert violation["nodeids"] == ["tests/test_api.py::LegacyTests::test_legacy"]
+    assert report["unresolved"] == []  # ApiTests: decided, not left open
+    assert "ssotframe" not in sys.modules
+
+
 def test_usage_errors_exit_2(tmp_path: Path, ssot) -> None:  # type: ignore[no-untyped-def]
     make_project(tmp_path, {"tests/test_good.py": GOOD_TEST})
     missing = ssot(tmp_path, "check", "no/such/dir")

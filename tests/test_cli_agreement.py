@@ -454,3 +454,80 @@ def test_the_ratchet_holds_for_static_violations_only_a_test_run_attributes(
     assert [e["scope"] for e in checked["stale"]] == ["dynamic"]
     assert cli.main(["baseline", "--jobs", "1", "--no-cache"]) == 0
     assert json.loads(baseline.read_text(encoding="utf-8"))["entries"] == entries[1:]
+
+
+def test_cli_and_plugin_agree_on_classes_of_installed_packages(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # A framework installed outside the project: its SSOT base class (the configured goal,
+    # imported into a test module, so pytest collects it too), a test class with an
+    # __init__, and one with a test to inherit. The CLI reads them from their source.
+    site = tmp_path / "site-packages"
+    write(
+        site,
+        {
+            "frame/__init__.py": "from .cases import TestCase\n",
+            "frame/cases.py": """
+                import unittest
+
+
+                class Mixin:
+                    def test_from_mixin(self):
+                        pass
+
+
+                class TestCase(Mixin, unittest.TestCase):
+                    pass
+
+
+                class TestClient:
+                    def __init__(self, app):
+                        self.app = app
+
+
+                class TestBase:
+                    def test_inherited(self):
+                        pass
+            """,
+        },
+    )
+    monkeypatch.syspath_prepend(str(site))
+    monkeypatch.setenv("PYTHONPATH", str(site))  # for the plugin's pytest run
+    project = tmp_path / "project"
+    write(
+        project,
+        {
+            "pyproject.toml": """
+                [tool.ssot]
+                base_classes = ["frame:TestCase"]
+            """,
+            "tests/test_app.py": """
+                from frame import TestCase
+                from frame.cases import TestBase, TestClient
+
+
+                class UserViewTests(TestCase):
+                    def test_view(self):
+                        pass
+
+
+                class TestWithClient(TestClient):
+                    def test_x(self):
+                        pass
+
+
+                class TestInherits(TestBase):
+                    def test_own(self):
+                        pass
+            """,
+        },
+    )
+    plugin = plugin_report(project)
+    static_check = cli_report(project, monkeypatch, capsys)
+    assert plugin["summary"]["tests"] == 6
+    assert {v["nodeids"][0] for v in static(plugin).values()} == {
+        "tests/test_app.py::TestBase::test_inherited",
+        "tests/test_app.py::TestInherits::test_inherited",
+    }
+    assert_agree(plugin, static_check)
+    assert static_check["unresolved"] == []

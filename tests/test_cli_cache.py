@@ -131,6 +131,41 @@ def test_a_module_that_appears_is_seen(project: Path, check) -> None:  # type: i
     assert "unresolved" not in output
 
 
+def test_an_installed_package_read_for_a_base_class_is_part_of_the_key(
+    project: Path,
+    check,  # type: ignore[no-untyped-def]
+    tmp_path_factory: pytest.TempPathFactory,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    site = tmp_path_factory.mktemp("site-packages")
+    base = "class TestBase:\n    def test_inherited(self):\n        pass\n"
+    (site / "webkit.py").write_text(base)
+    monkeypatch.syspath_prepend(str(site))
+    (project / "tests" / "test_b.py").write_text(
+        "from webkit import TestBase\n\n\nclass TestB(TestBase):\n    pass\n"
+    )
+    # TestA, TestBase (imported: pytest collects it) and TestB inheriting its test.
+    assert "(0/3 checked tests compliant)" in check(project)[1]
+    assert check(project)[2] == 1  # replayed
+    # The package now gives its class an __init__: pytest no longer collects either class.
+    (site / "webkit.py").write_text(
+        "class TestBase:\n    def __init__(self):\n        pass\n\n"
+        "    def test_inherited(self):\n        pass\n"
+    )
+    _, output, runs = check(project)
+    assert runs == 2
+    assert "(0/1 checked tests compliant)" in output
+    # The class moves to a module the package does not have yet, then gets it.
+    (site / "webkit.py").write_text("from webkit_base import TestBase\n")
+    _, output, runs = check(project)
+    assert runs == 3
+    assert "(0/1 checked tests compliant)" in output
+    (site / "webkit_base.py").write_text("class TestBase:\n    def test_x(self):\n        pass\n")
+    _, output, runs = check(project)
+    assert runs == 4
+    assert "(0/3 checked tests compliant)" in output
+
+
 def test_the_baseline_options_and_config_are_part_of_the_key(project: Path, check) -> None:  # type: ignore[no-untyped-def]
     assert check(project)[0] == 1
     assert check(project, "--mode", "warn")[0] == 0

@@ -453,6 +453,79 @@ def test_a_name_whose_value_is_known_only_at_run_time_keeps_its_positional_id(
     assert found == {f"test_ids.py::test_x[v{i}]" for i in range(3)}
 
 
+INSTALLED_PACKAGE = {
+    "webclient.py": """
+        class TestClient:
+            def __init__(self, app):
+                self.app = app
+
+
+        class TestBase:
+            def test_inherited(self):
+                pass
+    """,
+    "fakedj/__init__.py": "",
+    "fakedj/base.py": """
+        class Mixin:
+            def test_from_mixin(self):
+                pass
+    """,
+    "fakedj/test.py": """
+        import unittest
+
+        from .base import Mixin
+
+
+        class TestCase(Mixin, unittest.TestCase):
+            def helper(self):
+                pass
+    """,
+}
+
+USES_INSTALLED_CLASSES = """
+    from fakedj.test import TestCase
+    from webclient import TestBase, TestClient
+
+
+    class TestWithClient(TestClient):  # inherits an __init__: pytest skips it
+        def test_x(self):
+            pass
+
+
+    class TestInherits(TestBase):
+        def test_own(self):
+            pass
+
+
+    class UserViewTests(TestCase):  # a unittest.TestCase further up: collected by any name
+        def test_view(self):
+            pass
+"""
+
+
+def test_classes_of_installed_packages_are_read_from_their_source(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    site = tmp_path / "site-packages"
+    write(site, INSTALLED_PACKAGE)
+    monkeypatch.syspath_prepend(str(site))
+    monkeypatch.setenv("PYTHONPATH", str(site))  # for pytest's own run
+    project = tmp_path / "project"
+    write(project, {"pytest.ini": "[pytest]\n", "test_app.py": USES_INSTALLED_CLASSES})
+    expected = pytest_nodeids(project)
+    found = {t.nodeid for t in static_tests(project)}
+    assert found == expected
+    assert {
+        "test_app.py::TestBase::test_inherited",  # imported from the package: a test class
+        "test_app.py::TestInherits::test_inherited",
+        "test_app.py::UserViewTests::test_from_mixin",
+        "test_app.py::UserViewTests::test_view",
+    } <= found
+    assert not any("TestWithClient" in nodeid or "TestClient" in nodeid for nodeid in found)
+    assert "webclient" not in sys.modules  # read, not imported
+    assert "fakedj" not in sys.modules
+
+
 def test_it_reads_each_pytest_configuration_file_format(tmp_path: Path) -> None:
     formats = {
         "pytest.ini": "[pytest]\npython_files = spec_*.py\ntestpaths = specs\n",
