@@ -581,8 +581,7 @@ class ModuleCollector:
         detail = self.resolver.detail(ref)
         if detail is None:
             return
-        mro, problems = self.resolver.mro(ref)
-        mro = self._with_installed(mro)
+        mro, problems = self.resolver.mro(ref, installed=True)
         is_unittest: bool | None = False
         opaque: list[str] = []
         for entry in mro:
@@ -673,23 +672,6 @@ class ModuleCollector:
                     self._class(
                         member, ClassRef(entry.path, qualname, entry.module), all_marks, nodeid
                     )
-
-    def _with_installed(self, mro: list[ClassRef | External]) -> list[ClassRef | External]:
-        """``mro`` with each installed package's class that cannot be inspected replaced by
-        what its source says (that class, its bases), so that pytest's rules apply to them
-        as to the project's: an ``__init__`` there, test methods inherited from there, a
-        ``unittest.TestCase`` further up."""
-        if not any(_opaque(entry) for entry in mro):
-            return mro
-        expanded: list[ClassRef | External] = []
-        for entry in mro:
-            found = (
-                self.resolver.installed_mro(entry.dotted)
-                if isinstance(entry, External) and _opaque(entry)
-                else None
-            )
-            expanded.extend(e for e in found or [entry] if e not in expanded)
-        return expanded
 
     def _has_tests(self, mro: list[ClassRef | External]) -> bool:
         for entry in mro:

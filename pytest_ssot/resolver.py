@@ -238,6 +238,7 @@ class Resolver:
         self._names: dict[Path, str] = {}
         self._structures: dict[Path, Structure | None] = {}
         self._mros: dict[ClassRef, tuple[list[ClassRef | External], list[str]]] = {}
+        self._installed_order: dict[ClassRef, tuple[list[ClassRef | External], list[str]]] = {}
         self._outside: Resolver | None = None
         self._installed_mros: dict[str, list[ClassRef | External] | None] = {}
 
@@ -249,6 +250,7 @@ class Resolver:
         self._exports.clear()
         self._structures.clear()
         self._mros.clear()
+        self._installed_order.clear()
         if self._outside is not None:
             self._outside.forget()
 
@@ -608,23 +610,33 @@ class Resolver:
             )
         return Verdict(False)
 
-    def mro(self, ref: ClassRef) -> tuple[list[ClassRef | External], list[str]]:
+    def mro(
+        self, ref: ClassRef, *, installed: bool = False
+    ) -> tuple[list[ClassRef | External], list[str]]:
         """An approximation of the method resolution order (C3 where consistent) and the
-        problems met: bases that could not be resolved are left out and named."""
-        if ref not in self._mros:
+        problems met: bases that could not be resolved are left out and named. With
+        ``installed``, the classes of installed packages are read from their source (see
+        :meth:`installed_mro`) where they cannot be inspected."""
+        cache = self._installed_order if installed else self._mros
+        if ref not in cache:
             problems: list[str] = []
-            order = self._mro(ref, (), problems)
-            self._mros[ref] = (order, problems)
-        return self._mros[ref]
+            order = self._mro(ref, (), problems, installed)
+            cache[ref] = (order, problems)
+        return cache[ref]
 
     def _mro(
-        self, ref: ClassRef | External, stack: tuple[ClassRef, ...], problems: list[str]
+        self,
+        ref: ClassRef | External,
+        stack: tuple[ClassRef, ...],
+        problems: list[str],
+        installed: bool = False,
     ) -> list[ClassRef | External]:
         if isinstance(ref, External):
             obj = external_object(ref.dotted)
             if isinstance(obj, type):
                 return [External(f"{c.__module__}.{c.__qualname__}") for c in obj.__mro__]
-            return [ref]
+            read = self.installed_mro(ref.dotted) if installed else None
+            return read or [ref]
         if ref in stack:
             problems.append(f"{ref.dotted} inherits from itself")
             return []
@@ -641,8 +653,13 @@ class Resolver:
             if len(alternatives) > 1:
                 problems.append(f"base {expression} of {ref.dotted} is bound in several branches")
             parents.append(usable[0])
-        sequences = [self._mro(p, (*stack, ref), problems) for p in parents]
-        merged = _c3([*sequences, list(parents)])
+        sequences = [self._mro(p, (*stack, ref), problems, installed) for p in parents]
+        # A base read from an installed package's source heads its own order as a definition.
+        heads = [
+            sequence[0] if installed and isinstance(p, External) and sequence else p
+            for p, sequence in zip(parents, sequences, strict=True)
+        ]
+        merged = _c3([*sequences, heads])
         if merged is None:  # inconsistent: Python would refuse it; keep a stable order
             merged = []
             for sequence in sequences:

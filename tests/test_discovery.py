@@ -464,6 +464,24 @@ INSTALLED_PACKAGE = {
             def test_inherited(self):
                 pass
     """,
+    "diamond.py": """
+        import pytest
+
+
+        class Base:
+            def test_shared(self):
+                pass
+
+
+        class Left(Base):
+            pass
+
+
+        class Right(Base):
+            @pytest.mark.parametrize("x", [1, 2])
+            def test_shared(self, x):
+                pass
+    """,
     "fakedj/__init__.py": "",
     "fakedj/base.py": """
         class Mixin:
@@ -483,8 +501,13 @@ INSTALLED_PACKAGE = {
 }
 
 USES_INSTALLED_CLASSES = """
+    from diamond import Left, Right
     from fakedj.test import TestCase
     from webclient import TestBase, TestClient
+
+
+    class TestDiamond(Left, Right):  # Right's test_shared comes before Base's
+        pass
 
 
     class TestWithClient(TestClient):  # inherits an __init__: pytest skips it
@@ -520,6 +543,7 @@ def test_classes_of_installed_packages_are_read_from_their_source(
         "test_app.py::TestInherits::test_inherited",
         "test_app.py::UserViewTests::test_from_mixin",
         "test_app.py::UserViewTests::test_view",
+        "test_app.py::TestDiamond::test_shared[1]",
     } <= found
     assert not any("TestWithClient" in nodeid or "TestClient" in nodeid for nodeid in found)
     assert "webclient" not in sys.modules  # read, not imported
