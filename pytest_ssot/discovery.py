@@ -18,7 +18,7 @@ import fnmatch
 import os
 import shlex
 import sys
-from collections.abc import Container, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Container, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -28,13 +28,15 @@ from pytest_ssot.resolver import (
     ClassRef,
     External,
     FuncRef,
+    ModuleRef,
     Resolver,
     Target,
     Unresolved,
     external_facts,
     outside_not_a_class,
+    standard_object,
 )
-from pytest_ssot.scanner import FunctionInfo, Mark, Structure
+from pytest_ssot.scanner import FunctionInfo, Mark, Structure, parameter_id, resolved_ids
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -820,7 +822,8 @@ class ModuleCollector:
         ]
         fixturenames, fixturedefs = self._closure(initial, fixtures, direct)
         base = f"{parent_nodeid}::{name}"
-        for suffix in _param_ids(parametrize):
+        defined_in = Path(origin[0])
+        for suffix in _param_ids(parametrize, lambda local: self._named_id(defined_in, local)):
             nodeid = base if suffix is None else f"{base}[{suffix}]"
             function_marks = [(nodeid, m) for m in info.marks]
             self.tests.append(
@@ -838,6 +841,27 @@ class ModuleCollector:
                     function=origin,
                 )
             )
+
+    def _named_id(self, path: Path, local: str) -> str | None:
+        """The id pytest makes of the object that name ``local``, imported into module
+        ``path``, is: its ``__name__`` (a class, function or module), or its value where
+        that is known (a standard-library constant); None when it cannot be told."""
+        targets = self.resolver.lookup(path, local, None)
+        if len(targets) != 1:
+            return None
+        target = targets[0]
+        if isinstance(target, (ClassRef, FuncRef)):
+            return target.qualname.rpartition(".")[2]
+        if isinstance(target, ModuleRef):
+            return target.name
+        if isinstance(target, External):
+            obj = standard_object(target.dotted)
+            if obj is not None:
+                return parameter_id(obj)
+            found = self.resolver.installed_mro(target.dotted)
+            if found and isinstance(found[0], ClassRef):
+                return found[0].qualname.rpartition(".")[2]
+        return None
 
     def _closure(
         self, initial: Iterable[str], visible: Fixtures, direct: Container[str] = ()
@@ -859,17 +883,17 @@ def _opaque(entry: ClassRef | External) -> bool:
     )
 
 
-def _param_ids(marks: Sequence[Mark]) -> list[str | None]:
+def _param_ids(marks: Sequence[Mark], name_id: Callable[[str], str | None]) -> list[str | None]:
     """The ``[...]`` suffixes of a function's tests (``[None]`` when not parametrized; an
-    empty id is ``test[]``), from its ``parametrize`` marks in the order pytest applies them."""
+    empty id is ``test[]``), from its ``parametrize`` marks in the order pytest applies them;
+    ``name_id`` tells the ids of imported names."""
     combined: list[str | None] = [None]
     for mark in marks:
         ids = mark.args[1] if len(mark.args) > 1 else None
         if not isinstance(ids, list):
             continue  # not literal: counted as one test
-        if not ids:
-            ids = ["NOTSET"]
-        combined = [str(i) if c is None else f"{c}-{i}" for c in combined for i in ids]
+        made = resolved_ids(ids, name_id) if ids else ["NOTSET"]
+        combined = [i if c is None else f"{c}-{i}" for c in combined for i in made]
     return combined
 
 

@@ -714,6 +714,18 @@ def _loaded_standard_object(module: str, qualname: str) -> object | None:
     return obj
 
 
+def standard_object(dotted: str) -> object | None:
+    """The object behind a name of an allowlisted or already loaded standard-library module
+    (``enum.Enum``, ``os.sep``), never importing anything new; else None."""
+    obj = external_object(dotted)
+    parts = dotted.split(".")
+    for cut in range(len(parts) - 1, 0, -1):
+        if obj is not None:
+            break
+        obj = _loaded_standard_object(".".join(parts[:cut]), ".".join(parts[cut:]))
+    return obj
+
+
 def outside_not_a_class(entry: str) -> str | None:
     """For a ``module:Name`` entry outside the project: what it names when that is certainly
     not a class (``"a function"``), else None (a class, or nothing can tell). Read from the

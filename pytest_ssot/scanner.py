@@ -14,6 +14,7 @@ import bisect
 import builtins
 import contextlib
 import dataclasses
+import enum
 import functools
 import io
 import itertools
@@ -29,7 +30,7 @@ from typing import Any, Literal
 from pytest_ssot.model import MODULE_SCOPE, Scope, normalise_snippet
 
 # Bump when what a scan yields changes, so cached facts from older scanners are not reused.
-SCANNER_VERSION = "8"
+SCANNER_VERSION = "9"
 
 RefKind = Literal["use", "string", "import", "star-import", "monkeypatch", "fixture"]
 
@@ -833,10 +834,11 @@ class _Visitor(ast.NodeVisitor):
             {k.arg: _literal(k.value) for k in call.keywords if k.arg},
         )
 
-    def _name_id(self, node: ast.expr) -> str | None:
+    def _name_id(self, node: ast.expr) -> str | dict[str, str] | None:
         """The ``__name__`` pytest puts in a node id for a parameter that is a name bound to
-        a class, a function or a module (by this module, or a builtin); None when the name
-        may hold anything else."""
+        a class, a function or a module (by this module, or a builtin), or the value of a
+        constant; ``{"name": ...}`` for a name imported from elsewhere, which discovery
+        resolves; None when the name may hold anything else."""
         if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name):
             return self._enum_member_id(node.value.id, node.attr)
         if not isinstance(node, ast.Name):
@@ -857,6 +859,8 @@ class _Visitor(ast.NodeVisitor):
             # A module's own name: `import os.path as p` is posixpath (as loaded here).
             module = sys.modules.get(binding.target)
             return getattr(module, "__name__", binding.target)
+        if binding.kind == "from":
+            return {"name": node.id}  # what it names is for the resolver to tell
         return None
 
     def _constants_of(self, node: ast.Module | ast.ClassDef) -> dict[str, list[tuple[int, Any]]]:
@@ -1438,9 +1442,10 @@ def _constant(node: ast.expr, depth: int = 0) -> Any:
     return _NO_VALUE
 
 
-def _id_value(
-    node: ast.expr, name_id: Callable[[ast.expr], str | None] | None = None
-) -> str | None:
+NameId = Callable[[ast.expr], "str | dict[str, str] | None"]
+
+
+def _id_value(node: ast.expr, name_id: NameId | None = None) -> str | dict[str, str] | None:
     """The id pytest derives from a parameter value (``IdMaker._idval_from_value``), else
     None (pytest then uses the argument name and index). ``name_id`` tells the ``__name__``
     of a class, function or module a name refers to, where it can be known."""
@@ -1452,10 +1457,10 @@ def _id_value(
     return name_id(node) if name_id is not None else None
 
 
-def _parametrize(
-    call: ast.Call, peek: Any, name_id: Callable[[ast.expr], str | None] | None = None
-) -> tuple[Any, ...]:
-    """``(argnames, ids)`` of a ``parametrize`` call, ``ids`` None when not literal."""
+def _parametrize(call: ast.Call, peek: Any, name_id: NameId | None = None) -> tuple[Any, ...]:
+    """``(argnames, ids)`` of a ``parametrize`` call, ``ids`` None when not literal. An id
+    that depends on names imported from elsewhere is a list of its parts, each a string or
+    ``{"name": ..., "fallback": ...}``, for :func:`resolved_ids` to finish."""
     keywords = {k.arg: k.value for k in call.keywords if k.arg}
     names_node = call.args[0] if call.args else keywords.get("argnames")
     values_node = call.args[1] if len(call.args) > 1 else keywords.get("argvalues")
@@ -1469,27 +1474,68 @@ def _parametrize(
     explicit = keywords.get("ids")
     given: list[Any] = []
     if isinstance(explicit, (ast.List, ast.Tuple)):
-        given = [None if _is_none(e) else _id_value(e, name_id) for e in explicit.elts]
-    ids: list[str] = []
+        given = [None if _is_none(e) else _str_id(e, name_id) for e in explicit.elts]
+    ids: list[str | list[Any]] = []
     for index, element in enumerate(values_node.elts):
         values: list[ast.expr] = [element]
-        ident: str | None = None
+        ident: str | list[Any] | None = None
         if isinstance(element, ast.Call) and peek(element.func) == "pytest.param":
             values = list(element.args)
             for keyword in element.keywords:
                 if keyword.arg == "id" and not _is_none(keyword.value):
-                    ident = _id_value(keyword.value, name_id)
+                    ident = _str_id(keyword.value, name_id)
         elif len(argnames) > 1 and isinstance(element, (ast.Tuple, ast.List)):
             values = list(element.elts)
         if ident is None and index < len(given) and given[index] is not None:
             ident = given[index]
         if ident is None:
-            parts = [
-                (_id_value(v, name_id), name) for v, name in zip(values, argnames, strict=False)
-            ]
-            ident = "-".join(f"{name}{index}" if part is None else part for part, name in parts)
+            parts: list[Any] = []
+            for value, name in zip(values, argnames, strict=False):
+                part = _id_value(value, name_id)
+                if isinstance(part, dict):
+                    part = {**part, "fallback": f"{name}{index}"}
+                parts.append(f"{name}{index}" if part is None else part)
+            ident = "-".join(parts) if all(isinstance(p, str) for p in parts) else parts
         ids.append(ident)
-    return (argnames, _unique_ids(ids))
+    return (argnames, ids)
+
+
+def parameter_id(value: object) -> str | None:
+    """The id pytest makes of a parameter's value (``IdMaker._idval_from_value``), else
+    None (pytest then uses the argument name and index)."""
+    if isinstance(value, (str, bytes)):
+        return _ascii_id(value)
+    if value is None or isinstance(value, (float, int, bool, complex)):
+        return str(value)
+    if isinstance(value, re.Pattern):
+        return _ascii_id(value.pattern)
+    if isinstance(value, enum.Enum):
+        return str(value)
+    name = getattr(value, "__name__", None)
+    return name if isinstance(name, str) else None
+
+
+def _str_id(node: ast.expr, name_id: NameId | None) -> str | None:
+    """An explicit id (``ids=``, ``pytest.param(id=)``) where it is known here."""
+    value = _id_value(node, name_id)
+    return value if isinstance(value, str) else None
+
+
+def resolved_ids(ids: list[Any], name_id: Callable[[str], str | None]) -> list[str]:
+    """A ``parametrize`` mark's ids as pytest makes them: each name imported from elsewhere
+    as ``name_id`` tells it (else by position), then made unique."""
+    made = [
+        ident
+        if isinstance(ident, str)
+        else "-".join(
+            part
+            if isinstance(part, str)
+            else name_id(str(part.get("name"))) or str(part.get("fallback"))
+            for part in ident
+        )
+        for ident in ids
+    ]
+    return _unique_ids(made)
 
 
 _BY_VALUE_ENUMS = ("enum.IntEnum", "enum.IntFlag", "enum.StrEnum")

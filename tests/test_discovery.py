@@ -424,6 +424,68 @@ def test_parameter_ids_of_names_bound_to_constants_are_pytests(tmp_path: Path) -
     } <= found
 
 
+def test_parameter_ids_of_imported_names_are_pytests(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    site = tmp_path / "site-packages"
+    write(site, {"extlib.py": "class Remote:\n    pass\n\n\nTIMEOUT = 3\n"})
+    monkeypatch.syspath_prepend(str(site))
+    monkeypatch.setenv("PYTHONPATH", str(site))
+    project = tmp_path / "project"
+    write(
+        project,
+        {
+            "pytest.ini": "[pytest]\n",
+            "app/__init__.py": "",
+            "app/errors.py": "class NotFound(Exception):\n    pass\n\n\ndef handler():\n    pass\n",
+            "app/reexport.py": "from app.errors import NotFound as Missing\n",
+            "test_ids.py": """
+                from enum import Enum
+                from json import decoder
+                from os import sep
+
+                import pytest
+
+                from app.errors import NotFound as NF, handler
+                from app.reexport import Missing
+                from extlib import Remote, TIMEOUT
+
+
+                @pytest.mark.parametrize("v", [NF, handler, Missing, Enum, decoder, sep, Remote])
+                def test_imported(v):
+                    pass
+
+
+                @pytest.mark.parametrize(("a", "b"), [(NF, 1), (TIMEOUT, NF)])
+                def test_pairs(a, b):
+                    pass
+
+
+                @pytest.mark.parametrize("v", [NF, NF])
+                def test_duplicates(v):
+                    pass
+            """,
+        },
+    )
+    expected = pytest_nodeids(project)
+    found = {t.nodeid for t in static_tests(project)}
+    # TIMEOUT, an installed package's constant, is a value its source holds: not told.
+    assert found - expected == {"test_ids.py::test_pairs[a1-NotFound]"}
+    assert expected - found == {"test_ids.py::test_pairs[3-NotFound]"}
+    assert {
+        "test_ids.py::test_imported[NotFound0]",  # its own name, not the alias, twice
+        "test_ids.py::test_imported[NotFound1]",
+        "test_ids.py::test_imported[handler]",
+        "test_ids.py::test_imported[Enum]",
+        "test_ids.py::test_imported[json.decoder]",
+        "test_ids.py::test_imported[/]",
+        "test_ids.py::test_imported[Remote]",
+        "test_ids.py::test_pairs[NotFound-1]",
+        "test_ids.py::test_duplicates[NotFound0]",
+        "test_ids.py::test_duplicates[NotFound1]",
+    } <= found
+
+
 def test_a_name_whose_value_is_known_only_at_run_time_keeps_its_positional_id(
     tmp_path: Path,
 ) -> None:
