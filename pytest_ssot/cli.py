@@ -1379,7 +1379,14 @@ def propose(run: CheckRun) -> Proposal:
             if isinstance(entry, ClassRef) and entry not in test_classes:
                 counts[entry] = counts.get(entry, 0) + 1
                 depth[entry] = len(resolver.mro(entry)[0])
-    candidates = [c for c in counts if c.path not in test_files and c.path.name != "conftest.py"]
+    root = run.project.root
+    candidates = [
+        c
+        for c in counts
+        # The project's own: a class of an installed package that a test module imported is
+        # no SSOT base to propose.
+        if c.path not in test_files and c.path.name != "conftest.py" and root in c.path.parents
+    ]
     named = [c for c in candidates if NAME_BASE_RE.search(c.qualname.rpartition(".")[2])]
     ordered = sorted(named or candidates, key=lambda c: (-counts[c], -depth[c], c.dotted))
     chosen: list[ClassRef] = []

@@ -55,6 +55,33 @@ def test_it_proposes_the_suites_own_infrastructure(
     assert not (suite / "ssot-baseline.json").exists()
 
 
+def test_a_base_of_an_imported_installed_test_class_is_never_proposed(
+    suite: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    # ssot check collects an installed Test* class a test module imports (as pytest does),
+    # and reads its bases from the package's source: they are not the team's SSOT classes.
+    site = tmp_path / "site-packages"
+    site.mkdir()
+    (site / "webkit.py").write_text(
+        "class CaseBase:\n    pass\n\n\n"
+        "class TestHelper(CaseBase):\n    def test_helper(self):\n        pass\n",
+        encoding="utf-8",
+    )
+    monkeypatch.syspath_prepend(str(site))
+    for module in sorted((suite / "tests").rglob("test_*.py"))[:3]:
+        module.write_text(
+            "from webkit import TestHelper\n" + module.read_text(encoding="utf-8"),
+            encoding="utf-8",
+        )
+    code, out, _ = run(suite, monkeypatch, capsys)
+    assert code == 0
+    assert '"test_framework.ssot.base:SSotBaseTestCase",  # 4 test classes' in out
+    assert "CaseBase" not in out
+
+
 def test_yes_appends_the_table_and_writes_a_baseline(
     suite: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
