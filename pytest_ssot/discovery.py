@@ -26,6 +26,7 @@ from pytest_ssot.paths import prefix_or_glob
 from pytest_ssot.paths import relpath as _slow_relpath
 from pytest_ssot.resolver import (
     ClassRef,
+    Constant,
     External,
     FuncRef,
     ModuleRef,
@@ -845,22 +846,23 @@ class ModuleCollector:
     def _named_id(self, path: Path, local: str) -> str | None:
         """The id pytest makes of the object that name ``local``, imported into module
         ``path``, is: its ``__name__`` (a class, function or module), or its value where
-        that is known (a standard-library constant); None when it cannot be told."""
+        that is known (a literal constant, a standard-library value); None when it cannot
+        be told."""
         targets = self.resolver.lookup(path, local, None)
         if len(targets) != 1:
             return None
-        target = targets[0]
-        if isinstance(target, (ClassRef, FuncRef)):
-            return target.qualname.rpartition(".")[2]
-        if isinstance(target, ModuleRef):
-            return target.name
+        target: Target | None = targets[0]
         if isinstance(target, External):
             obj = standard_object(target.dotted)
             if obj is not None:
                 return parameter_id(obj)
-            found = self.resolver.installed_mro(target.dotted)
-            if found and isinstance(found[0], ClassRef):
-                return found[0].qualname.rpartition(".")[2]
+            target = self.resolver.installed_target(target.dotted)
+        if isinstance(target, (ClassRef, FuncRef)):
+            return target.qualname.rpartition(".")[2]
+        if isinstance(target, ModuleRef):
+            return target.name
+        if isinstance(target, Constant):
+            return target.id
         return None
 
     def _closure(

@@ -92,7 +92,15 @@ class Unresolved:
     reason: str
 
 
-Target = ClassRef | FuncRef | ModuleRef | External | Unresolved
+@dataclasses.dataclass(frozen=True, slots=True)
+class Constant:
+    """A name bound to a literal (``TIMEOUT = 30``): no class, but a parameter's id."""
+
+    id: str  # as pytest shows the value in a node id
+    where: str
+
+
+Target = ClassRef | FuncRef | ModuleRef | External | Unresolved | Constant
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -302,6 +310,16 @@ class Resolver:
         return self._installed_mros[dotted]
 
     def _read_installed_mro(self, dotted: str) -> list[ClassRef | External] | None:
+        target = self.installed_target(dotted)
+        if not isinstance(target, ClassRef):
+            return None
+        assert self._outside is not None  # made by installed_target
+        order, problems = self._outside.mro(target)
+        return None if problems else order
+
+    def installed_target(self, dotted: str) -> Target | None:
+        """What a name of an installed package (``External``) is, as its source on
+        ``sys.path`` says; None when no source of it is found."""
         if self._outside is None:
             index = installed_index(self.index.roots)
             self._outside = Resolver(index, self._facts_for, lambda path: path.stem)
@@ -309,13 +327,8 @@ class Resolver:
         parts = dotted.split(".")
         for cut in range(len(parts) - 1, 0, -1):
             module = ".".join(parts[:cut])
-            if outside.index.find(module)[0] is None:
-                continue
-            target = outside.resolve_entry(f"{module}:{'.'.join(parts[cut:])}")
-            if not isinstance(target, ClassRef):
-                return None
-            order, problems = outside.mro(target)
-            return None if problems else order
+            if outside.index.find(module)[0] is not None:
+                return outside.resolve_entry(f"{module}:{'.'.join(parts[cut:])}")
         return None
 
     def installed_lookups(self) -> dict[str, tuple[Path | None, bool]]:
@@ -440,6 +453,8 @@ class Resolver:
             return (FuncRef(path, binding.target, module),)
         if binding.kind == "value":
             return (Unresolved(f"{name} is a computed value ({where})"),)
+        if binding.kind == "constant":
+            return (Constant(binding.target, where),)
         if binding.kind == "import":
             return (self.module(binding.target),)
         if binding.kind == "alias":
@@ -478,6 +493,8 @@ class Resolver:
             if structure is not None and nested in structure.classes:
                 return (ClassRef(target.path, nested, target.module),)
             return (Unresolved(f"{target.dotted}.{attr} is not a class statement"),)
+        if isinstance(target, Constant):
+            return (Unresolved(f"{attr} is looked up on a constant ({target.where})"),)
         return (Unresolved(f"{attr} is looked up on a function"),)
 
     def resolve(self, path: Path, expression: str, line: int | None = None) -> tuple[Target, ...]:

@@ -30,7 +30,7 @@ from typing import Any, Literal
 from pytest_ssot.model import MODULE_SCOPE, Scope, normalise_snippet
 
 # Bump when what a scan yields changes, so cached facts from older scanners are not reused.
-SCANNER_VERSION = "9"
+SCANNER_VERSION = "10"
 
 RefKind = Literal["use", "string", "import", "star-import", "monkeypatch", "fixture"]
 
@@ -149,8 +149,9 @@ class Binding:
 
     ``kind`` is ``import`` (``target`` = module), ``from`` (``target`` = module, with leading
     dots when relative; ``attr`` = imported name), ``star`` (``name`` = ``*``), ``alias``
-    (``target`` = dotted expression), ``class``/``def`` (``target`` = qualname) or ``value``
-    (anything else). ``conditional``: under ``if``/``try``/a loop, so it may not happen.
+    (``target`` = dotted expression), ``class``/``def`` (``target`` = qualname), ``constant``
+    (``target`` = the id pytest makes of its value, for parameters) or ``value`` (anything
+    else). ``conditional``: under ``if``/``try``/a loop, so it may not happen.
     """
 
     name: str
@@ -789,6 +790,8 @@ class _Visitor(ast.NodeVisitor):
         for name in names:
             if simple and _dotted_source(value) is not None:
                 self._binding(name, "alias", _dotted_source(value) or "", line=node.lineno)
+            elif simple and value is not None and (known := _constant(value)) is not _NO_VALUE:
+                self._binding(name, "constant", parameter_id(known) or "", line=node.lineno)
             else:
                 self._binding(name, "value", line=node.lineno)
         if not simple or value is None:

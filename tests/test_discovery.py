@@ -439,6 +439,7 @@ def test_parameter_ids_of_imported_names_are_pytests(
             "app/__init__.py": "",
             "app/errors.py": "class NotFound(Exception):\n    pass\n\n\ndef handler():\n    pass\n",
             "app/reexport.py": "from app.errors import NotFound as Missing\n",
+            "app/consts.py": 'LIMIT = "a b"\nRETRIES = -2\n',
             "test_ids.py": """
                 from enum import Enum
                 from json import decoder
@@ -446,6 +447,7 @@ def test_parameter_ids_of_imported_names_are_pytests(
 
                 import pytest
 
+                from app.consts import LIMIT, RETRIES
                 from app.errors import NotFound as NF, handler
                 from app.reexport import Missing
                 from extlib import Remote, TIMEOUT
@@ -464,14 +466,17 @@ def test_parameter_ids_of_imported_names_are_pytests(
                 @pytest.mark.parametrize("v", [NF, NF])
                 def test_duplicates(v):
                     pass
+
+
+                @pytest.mark.parametrize("v", [LIMIT, RETRIES])
+                def test_constants(v):
+                    pass
             """,
         },
     )
     expected = pytest_nodeids(project)
     found = {t.nodeid for t in static_tests(project)}
-    # TIMEOUT, an installed package's constant, is a value its source holds: not told.
-    assert found - expected == {"test_ids.py::test_pairs[a1-NotFound]"}
-    assert expected - found == {"test_ids.py::test_pairs[3-NotFound]"}
+    assert found == expected
     assert {
         "test_ids.py::test_imported[NotFound0]",  # its own name, not the alias, twice
         "test_ids.py::test_imported[NotFound1]",
@@ -483,6 +488,9 @@ def test_parameter_ids_of_imported_names_are_pytests(
         "test_ids.py::test_pairs[NotFound-1]",
         "test_ids.py::test_duplicates[NotFound0]",
         "test_ids.py::test_duplicates[NotFound1]",
+        "test_ids.py::test_pairs[3-NotFound]",  # a constant of an installed package
+        "test_ids.py::test_constants[a b]",
+        "test_ids.py::test_constants[-2]",
     } <= found
 
 

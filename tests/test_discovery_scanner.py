@@ -205,9 +205,10 @@ def test_structure_records_bindings_in_order_with_conditions() -> None:
     assert bindings[:3] == [
         ("os", "import", False),
         ("mock", "from", True),
-        ("mock", "value", True),
+        ("mock", "constant", True),  # `mock = None`, its id for a parameter as target
     ]
     assert Binding("mock", "from", "unittest", "mock", 3, True) in facts.structure.bindings
+    assert facts.structure.bindings[2].target == "None"
 
 
 def test_structure_survives_json_and_the_cache(tmp_path: Path) -> None:
