@@ -848,7 +848,7 @@ class _Visitor(ast.NodeVisitor):
             return None
         in_class, value = self._constant_named(node.id, node.lineno)
         if value is not _NO_VALUE:
-            return _ascii_id(value) if isinstance(value, (str, bytes)) else str(value)
+            return parameter_id(value)
         if in_class:
             return None  # a name of the class body, not the module's
         binding = self._module_binding(node.id)
@@ -932,7 +932,7 @@ class _Visitor(ast.NodeVisitor):
         wanted = str if bases[0] == "enum.StrEnum" else int
         if not isinstance(value, wanted) or isinstance(value, bool):
             return None
-        return _ascii_id(value) if isinstance(value, str) else str(value)
+        return parameter_id(value)
 
     def _function_info(
         self, node: ast.FunctionDef | ast.AsyncFunctionDef, fixture: str | None, method: bool
@@ -1453,10 +1453,8 @@ def _id_value(node: ast.expr, name_id: NameId | None = None) -> str | dict[str, 
     None (pytest then uses the argument name and index). ``name_id`` tells the ``__name__``
     of a class, function or module a name refers to, where it can be known."""
     value = _constant(node)
-    if isinstance(value, (str, bytes)):
-        return _ascii_id(value)
     if value is not _NO_VALUE:
-        return str(value)
+        return parameter_id(value)
     return name_id(node) if name_id is not None else None
 
 
@@ -1527,18 +1525,14 @@ def _str_id(node: ast.expr, name_id: NameId | None) -> str | None:
 def resolved_ids(ids: list[Any], name_id: Callable[[str], str | None]) -> list[str]:
     """A ``parametrize`` mark's ids as pytest makes them: each name imported from elsewhere
     as ``name_id`` tells it (else by position), then made unique."""
-    made = [
-        ident
-        if isinstance(ident, str)
-        else "-".join(
-            part
-            if isinstance(part, str)
-            else name_id(str(part.get("name"))) or str(part.get("fallback"))
-            for part in ident
-        )
-        for ident in ids
-    ]
-    return _unique_ids(made)
+
+    def told(part: Any) -> str:
+        if isinstance(part, str):
+            return part
+        found = name_id(str(part.get("name")))
+        return str(part.get("fallback")) if found is None else found  # "" is an id
+
+    return _unique_ids([i if isinstance(i, str) else "-".join(map(told, i)) for i in ids])
 
 
 _BY_VALUE_ENUMS = ("enum.IntEnum", "enum.IntFlag", "enum.StrEnum")

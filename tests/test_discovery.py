@@ -439,7 +439,7 @@ def test_parameter_ids_of_imported_names_are_pytests(
             "app/__init__.py": "",
             "app/errors.py": "class NotFound(Exception):\n    pass\n\n\ndef handler():\n    pass\n",
             "app/reexport.py": "from app.errors import NotFound as Missing\n",
-            "app/consts.py": 'LIMIT = "a b"\nRETRIES = -2\n',
+            "app/consts.py": 'LIMIT = "a b"\nRETRIES = -2\nEMPTY = ""\n',
             "test_ids.py": """
                 from enum import Enum
                 from json import decoder
@@ -447,7 +447,7 @@ def test_parameter_ids_of_imported_names_are_pytests(
 
                 import pytest
 
-                from app.consts import LIMIT, RETRIES
+                from app.consts import EMPTY, LIMIT, RETRIES
                 from app.errors import NotFound as NF, handler
                 from app.reexport import Missing
                 from extlib import Remote, TIMEOUT
@@ -468,7 +468,7 @@ def test_parameter_ids_of_imported_names_are_pytests(
                     pass
 
 
-                @pytest.mark.parametrize("v", [LIMIT, RETRIES])
+                @pytest.mark.parametrize("v", [LIMIT, RETRIES, EMPTY])
                 def test_constants(v):
                     pass
             """,
@@ -491,6 +491,7 @@ def test_parameter_ids_of_imported_names_are_pytests(
         "test_ids.py::test_pairs[3-NotFound]",  # a constant of an installed package
         "test_ids.py::test_constants[a b]",
         "test_ids.py::test_constants[-2]",
+        "test_ids.py::test_constants[]",  # an empty string is an id too
     } <= found
 
 
