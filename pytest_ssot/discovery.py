@@ -552,11 +552,14 @@ class ModuleCollector:
         if len(targets) != 1:
             return
         target = targets[0]
-        if isinstance(target, External) and self.settings.matches_class(name) and _opaque(target):
-            # A class imported from an installed package is collected as a test class too.
-            found = self.resolver.installed_mro(target.dotted)
-            if found and isinstance(found[0], ClassRef):
-                target = found[0]
+        if isinstance(target, External) and (
+            (self.settings.matches_class(name) and _opaque(target))
+            or self.settings.matches_function(name)
+        ):
+            # A class or test function imported from an installed package is collected too.
+            found = self.resolver.installed_target(target.dotted)
+            if isinstance(found, (ClassRef, FuncRef)):
+                target = found
         if isinstance(target, ClassRef):
             if (target, name) in self._barren:
                 return

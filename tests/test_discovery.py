@@ -534,6 +534,10 @@ INSTALLED_PACKAGE = {
         class TestBase:
             def test_inherited(self):
                 pass
+
+
+        def test_shared_check():
+            pass
     """,
     "diamond.py": """
         import pytest
@@ -574,7 +578,7 @@ INSTALLED_PACKAGE = {
 USES_INSTALLED_CLASSES = """
     from diamond import Left, Right
     from fakedj.test import TestCase
-    from webclient import TestBase, TestClient
+    from webclient import TestBase, TestClient, test_shared_check
 
 
     class TestDiamond(Left, Right):  # Right's test_shared comes before Base's
@@ -615,6 +619,7 @@ def test_classes_of_installed_packages_are_read_from_their_source(
         "test_app.py::UserViewTests::test_from_mixin",
         "test_app.py::UserViewTests::test_view",
         "test_app.py::TestDiamond::test_shared[1]",
+        "test_app.py::test_shared_check",  # an installed test function, imported
     } <= found
     assert not any("TestWithClient" in nodeid or "TestClient" in nodeid for nodeid in found)
     assert "webclient" not in sys.modules  # read, not imported
