@@ -34,6 +34,7 @@ from pytest_ssot.resolver import (
     Target,
     Unresolved,
     external_facts,
+    opaque,
     outside_not_a_class,
     standard_object,
 )
@@ -553,7 +554,7 @@ class ModuleCollector:
             return
         target = targets[0]
         if isinstance(target, External) and (
-            (self.settings.matches_class(name) and _opaque(target))
+            (self.settings.matches_class(name) and opaque(target))
             or self.settings.matches_function(name)
         ):
             # A class or test function imported from an installed package is collected too.
@@ -877,15 +878,6 @@ class ModuleCollector:
     @staticmethod
     def _exempt(marks: Iterable[tuple[str, Mark]]) -> Iterator[tuple[str, Mark]]:
         return ((origin, m) for origin, m in marks if m.name == "ssot_exempt")
-
-
-def _opaque(entry: ClassRef | External) -> bool:
-    """An installed package's class that cannot be inspected (imported) to ask about it."""
-    return (
-        isinstance(entry, External)
-        and entry.dotted != "builtins.object"
-        and external_facts(entry.dotted)[0] is None
-    )
 
 
 def _param_ids(marks: Sequence[Mark], name_id: Callable[[str], str | None]) -> list[str | None]:

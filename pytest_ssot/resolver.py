@@ -619,11 +619,11 @@ class Resolver:
                 return unknown
             if defined[0] in order:
                 return Verdict(True)
-        opaque = [e for e in order if isinstance(e, External) and external_object(e.dotted) is None]
-        if opaque:
+        unknowable = [e for e in order if opaque(e)]
+        if unknowable:
             return Verdict(
                 None,
-                f"{opaque[0].dotted} is outside the project and cannot be inspected statically",
+                f"{unknowable[0].dotted} is outside the project and cannot be inspected statically",
             )
         return Verdict(False)
 
@@ -716,6 +716,11 @@ def external_facts(dotted: str) -> tuple[bool | None, bool, bool, tuple[str, ...
     return is_unittest, has_init, has_new, names
 
 
+def opaque(entry: ClassRef | External) -> bool:
+    """A name outside the project that cannot be inspected (imported) to ask about it."""
+    return isinstance(entry, External) and external_object(entry.dotted) is None
+
+
 def _loaded_standard_object(module: str, qualname: str) -> object | None:
     """What a standard-library module this process has loaded already (``os``, ``sys``)
     binds to ``qualname``: the very object pytest's process imports. A computed value there
@@ -751,7 +756,7 @@ def outside_not_a_class(entry: str) -> str | None:
     an extension module, a computed value elsewhere or a name bound in branches cannot
     tell."""
     module, _, qualname = entry.partition(":")
-    obj = external_object(f"{module}.{qualname}") or _loaded_standard_object(module, qualname)
+    obj = standard_object(f"{module}.{qualname}")
     if obj is not None:
         return None if isinstance(obj, type) else f"a {type(obj).__name__}"
     roots = [Path(p) for p in sys.path if p and os.path.isdir(p)]

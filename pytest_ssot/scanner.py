@@ -790,7 +790,12 @@ class _Visitor(ast.NodeVisitor):
         for name in names:
             if simple and _dotted_source(value) is not None:
                 self._binding(name, "alias", _dotted_source(value) or "", line=node.lineno)
-            elif simple and value is not None and (known := _constant(value)) is not _NO_VALUE:
+            elif (
+                self.full  # bindings are kept for full scans only: no value to work out else
+                and simple
+                and value is not None
+                and (known := _constant(value)) is not _NO_VALUE
+            ):
                 self._binding(name, "constant", parameter_id(known) or "", line=node.lineno)
             else:
                 self._binding(name, "value", line=node.lineno)
