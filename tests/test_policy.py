@@ -90,6 +90,12 @@ def test_strict_new_violations_fail_exactly_their_strict_tests() -> None:
     assert outcome.mode == "strict"
     assert outcome.failing == ("tests/critical/test_c.py::test_x",)
     assert result.failing == {"tests/critical/test_c.py::test_x": (outcome,)}
+    # The plugin asks each starting test with get() and `in`: absent ones give the default.
+    assert result.failing.get("tests/critical/test_c.py::test_x") == (outcome,)
+    assert result.failing.get("tests/test_a.py::test_x") is None
+    assert result.failing.get("tests/test_a.py::test_x", ()) == ()
+    assert "tests/critical/test_c.py::test_x" in result.failing
+    assert "tests/test_a.py::test_x" not in result.failing
     assert outcome.line_for_error() == (
         "SSOT002 tests/conftest.py:3 os.environ accessed directly (direct-environ-access)"
     )
