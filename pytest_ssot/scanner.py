@@ -30,7 +30,7 @@ from typing import Any, Literal
 from pytest_ssot.model import MODULE_SCOPE, Scope, normalise_snippet
 
 # Bump when what a scan yields changes, so cached facts from older scanners are not reused.
-SCANNER_VERSION = "10"
+SCANNER_VERSION = "11"
 
 RefKind = Literal["use", "string", "import", "star-import", "monkeypatch", "fixture"]
 
@@ -609,6 +609,7 @@ class _Visitor(ast.NodeVisitor):
         # What parameter ids need to know of names bound to constants (made when asked).
         self.module: ast.Module | None = None
         self._stores: dict[int, dict[str, list[tuple[int, Any]]]] = {}  # by id() of its node
+        self._touched: frozenset[str] | None = None  # see _touched_names
         self._class_nodes: dict[str, ast.ClassDef] = {}
         self._module_marks: list[Mark] = []
         self._mark_aliases: dict[str, Mark] = {}
@@ -833,7 +834,7 @@ class _Visitor(ast.NodeVisitor):
         if name == "parametrize":
             # `indirect` decides whether pytest runs the fixtures of those names.
             indirect = {k.arg: _literal(k.value) for k in call.keywords if k.arg == "indirect"}
-            args = _parametrize(call, self._peek, self._name_id)
+            args = _parametrize(call, self._peek, self._name_id, self._sequence_named)
             return Mark(name, node.lineno, args, indirect)
         return Mark(
             name,
@@ -842,16 +843,17 @@ class _Visitor(ast.NodeVisitor):
             {k.arg: _literal(k.value) for k in call.keywords if k.arg},
         )
 
-    def _name_id(self, node: ast.expr) -> str | dict[str, str] | None:
+    def _name_id(self, node: ast.expr, *, module_only: bool = False) -> str | dict[str, str] | None:
         """The ``__name__`` pytest puts in a node id for a parameter that is a name bound to
         a class, a function or a module (by this module, or a builtin), or the value of a
         constant; ``{"name": ...}`` for a name imported from elsewhere, which discovery
-        resolves; None when the name may hold anything else."""
+        resolves; None when the name may hold anything else. ``module_only``: the name is
+        read at module level (an element of a module's list), even under a class."""
         if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name):
             return self._enum_member_id(node.value.id, node.attr)
         if not isinstance(node, ast.Name):
             return None
-        in_class, value = self._constant_named(node.id, node.lineno)
+        in_class, value = self._constant_named(node.id, node.lineno, module_only=module_only)
         if value is not _NO_VALUE:
             return parameter_id(value)
         if in_class:
@@ -883,12 +885,15 @@ class _Visitor(ast.NodeVisitor):
             self._stores[id(node)] = found
         return self._stores[id(node)]
 
-    def _constant_named(self, name: str, line: int) -> tuple[bool, Any]:
+    def _constant_named(
+        self, name: str, line: int, *, module_only: bool = False
+    ) -> tuple[bool, Any]:
         """What a decorator on ``line`` reads from ``name`` when that is a constant: the value
         of the last binding above the line in its class body (for a method) or else in the
-        module, when that was ``NAME = <constant>``; else ``_NO_VALUE``. First, whether the
-        class body binds the name (a method's decorator reads the class body first)."""
-        if self.scope.qualname:
+        module, when that was ``NAME = <constant>`` (or a :class:`_Sequence`); else
+        ``_NO_VALUE``. First, whether the class body binds the name (a method's decorator
+        reads the class body first, unless ``module_only``)."""
+        if self.scope.qualname and not module_only:
             if not self._class_body:
                 return True, _NO_VALUE  # inside a function: its locals come first
             bindings = self._constants_of(self._class_body[-1]["node"]).get(name, [])
@@ -900,6 +905,63 @@ class _Visitor(ast.NodeVisitor):
             if above is not None:
                 return False, above[1]
         return False, _NO_VALUE
+
+    def _sequence_named(self, node: ast.expr) -> tuple[ast.List | ast.Tuple, NameId] | None:
+        """The list or tuple display that a ``parametrize`` argument names (``CASES`` for
+        ``CASES = [1, 2]`` above the decorator, in the class body or the module) or that a
+        ``range()`` call makes, with how to tell the ids of its elements (read where the
+        display is); None when the name may hold anything else, or its list may be changed
+        in place."""
+        if isinstance(node, ast.Call):
+            return self._range_called(node)
+        if not isinstance(node, ast.Name) or node.id in self._touched_names():
+            return None
+        in_class, value = self._constant_named(node.id, node.lineno)
+        if not isinstance(value, _Sequence):
+            return None
+        if in_class:
+            return value.node, self._name_id
+        return value.node, functools.partial(self._name_id, module_only=True)
+
+    def _range_called(self, call: ast.Call) -> tuple[ast.List, NameId] | None:
+        """``range(3)`` (the builtin, with literal bounds) as the display ``[0, 1, 2]``."""
+        func = call.func
+        if not (isinstance(func, ast.Name) and func.id == "range") or call.keywords:
+            return None
+        if self.scope.qualname and not self._class_body:
+            return None  # inside a function: its locals come first
+        bodies = [self.module, *(b["node"] for b in self._class_body[-1:])]
+        if any("range" in self._constants_of(b) for b in bodies if b is not None):
+            return None  # the module or the class body binds the name
+        bounds = [_constant(arg) for arg in call.args]
+        if not 1 <= len(bounds) <= 3 or not all(type(b) is int for b in bounds):
+            return None
+        try:
+            numbers = range(*bounds)
+        except ValueError:  # a step of 0: pytest fails to collect it
+            return None
+        if len(numbers) > MAX_RANGE:
+            return None
+        return ast.List(elts=[ast.Constant(n) for n in numbers], ctx=ast.Load()), self._name_id
+
+    def _touched_names(self) -> frozenset[str]:
+        """The names anywhere in the module whose list may change in place before a decorator
+        reads it (``CASES.append(...)``, ``CASES[0] = ...``, ``shuffle(CASES)``, an alias
+        ``ALL = CASES``), as name or attribute (``cls.CASES.sort()``): worked out once."""
+        if self._touched is None:
+            touched: set[str] = set()
+            for node in ast.walk(self.module) if self.module is not None else ():
+                if isinstance(node, ast.Attribute) or (
+                    isinstance(node, ast.Subscript) and not isinstance(node.ctx, ast.Load)
+                ):
+                    touched.update(_named(node.value))
+                elif isinstance(node, (ast.Assign, ast.AnnAssign, ast.NamedExpr)):
+                    touched.update(_named(node.value) if node.value is not None else ())
+                elif isinstance(node, ast.Call) and not _leaves_arguments_alone(node.func):
+                    for arg in (*node.args, *(k.value for k in node.keywords)):
+                        touched.update(_named(arg.value if isinstance(arg, ast.Starred) else arg))
+            self._touched = frozenset(touched)
+        return self._touched
 
     def _module_binding(self, name: str) -> Binding | None:
         return next((b for b in reversed(self._bindings) if b.name == name), None)
@@ -1408,6 +1470,7 @@ _BINARY: dict[type[ast.operator], Callable[[Any, Any], Any]] = {
     ast.BitAnd: operator.and_,
     ast.BitXor: operator.xor,
 }
+MAX_RANGE = 100_000  # a `range()` longer than this is no suite's parameter list
 MAX_ID_BITS = 4096  # `2**63 - 1` is a parameter; `10**10**10` is no value to compute here
 
 
@@ -1451,6 +1514,8 @@ def _constant(node: ast.expr, depth: int = 0) -> Any:
 
 
 NameId = Callable[[ast.expr], "str | dict[str, str] | None"]
+# The list or tuple display a name is bound to, and how to tell its elements' ids there.
+SequenceOf = Callable[[ast.expr], "tuple[ast.List | ast.Tuple, NameId] | None"]
 
 
 def _id_value(node: ast.expr, name_id: NameId | None = None) -> str | dict[str, str] | None:
@@ -1463,10 +1528,16 @@ def _id_value(node: ast.expr, name_id: NameId | None = None) -> str | dict[str, 
     return name_id(node) if name_id is not None else None
 
 
-def _parametrize(call: ast.Call, peek: Any, name_id: NameId | None = None) -> tuple[Any, ...]:
+def _parametrize(
+    call: ast.Call,
+    peek: Any,
+    name_id: NameId | None = None,
+    sequence_of: SequenceOf | None = None,
+) -> tuple[Any, ...]:
     """``(argnames, ids)`` of a ``parametrize`` call, ``ids`` None when not literal. An id
     that depends on names imported from elsewhere is a list of its parts, each a string or
-    ``{"name": ..., "fallback": ...}``, for :func:`resolved_ids` to finish."""
+    ``{"name": ..., "fallback": ...}``, for :func:`resolved_ids` to finish. ``sequence_of``
+    tells the list or tuple display a name given as ``argvalues`` or ``ids`` is bound to."""
     keywords = {k.arg: k.value for k in call.keywords if k.arg}
     names_node = call.args[0] if call.args else keywords.get("argnames")
     values_node = call.args[1] if len(call.args) > 1 else keywords.get("argvalues")
@@ -1475,12 +1546,23 @@ def _parametrize(call: ast.Call, peek: Any, name_id: NameId | None = None) -> tu
         argnames = [n.strip() for n in names_node.value.split(",") if n.strip()]
     elif isinstance(names_node, (ast.List, ast.Tuple)) and all(_is_str(e) for e in names_node.elts):
         argnames = [e.value for e in names_node.elts]  # type: ignore[attr-defined]
-    if argnames is None or not isinstance(values_node, (ast.List, ast.Tuple)):
+
+    def display(node: ast.expr | None) -> tuple[ast.expr | None, NameId | None]:
+        """The display a name is bound to (with how to tell its ids), else ``node`` itself."""
+        found = sequence_of(node) if node is not None and sequence_of is not None else None
+        return found if found is not None else (node, name_id)
+
+    values_node, value_id = display(values_node)
+    if (
+        argnames is None
+        or not isinstance(values_node, (ast.List, ast.Tuple))
+        or any(isinstance(e, ast.Starred) for e in values_node.elts)  # how many is not known
+    ):
         return (argnames, None)
-    explicit = keywords.get("ids")
+    explicit, explicit_id = display(keywords.get("ids"))
     given: list[Any] = []
     if isinstance(explicit, (ast.List, ast.Tuple)):
-        given = [None if _is_none(e) else _str_id(e, name_id) for e in explicit.elts]
+        given = [None if _is_none(e) else _str_id(e, explicit_id) for e in explicit.elts]
     ids: list[str | list[Any]] = []
     for index, element in enumerate(values_node.elts):
         values: list[ast.expr] = [element]
@@ -1489,7 +1571,7 @@ def _parametrize(call: ast.Call, peek: Any, name_id: NameId | None = None) -> tu
             values = list(element.args)
             for keyword in element.keywords:
                 if keyword.arg == "id" and not _is_none(keyword.value):
-                    ident = _str_id(keyword.value, name_id)
+                    ident = _str_id(keyword.value, value_id)
         elif len(argnames) > 1 and isinstance(element, (ast.Tuple, ast.List)):
             values = list(element.elts)
         if ident is None and index < len(given) and given[index] is not None:
@@ -1497,7 +1579,7 @@ def _parametrize(call: ast.Call, peek: Any, name_id: NameId | None = None) -> tu
         if ident is None:
             parts: list[Any] = []
             for value, name in zip(values, argnames, strict=False):
-                part = _id_value(value, name_id)
+                part = _id_value(value, value_id)
                 if isinstance(part, dict):
                     part = {**part, "fallback": f"{name}{index}"}
                 parts.append(f"{name}{index}" if part is None else part)
@@ -1543,11 +1625,48 @@ def resolved_ids(ids: list[Any], name_id: Callable[[str], str | None]) -> list[s
 _BY_VALUE_ENUMS = ("enum.IntEnum", "enum.IntFlag", "enum.StrEnum")
 
 
+@dataclasses.dataclass(frozen=True, slots=True)
+class _Sequence:
+    """A name bound to a list or tuple display (``CASES = [1, "a"]``): ``parametrize``
+    makes a test of each element. As a parameter value itself it has no id of its own
+    (pytest gives a list the argument name and index)."""
+
+    node: ast.List | ast.Tuple
+
+
+def _named(node: ast.expr) -> tuple[str, ...]:
+    """The name an expression reads a value through: ``CASES``, or ``CASES`` of
+    ``self.CASES``."""
+    if isinstance(node, ast.Name):
+        return (node.id,)
+    if isinstance(node, ast.Attribute):
+        return (node.attr,)
+    return ()
+
+
+# Calls that only read the lists passed to them (others, a helper that shuffles one, may not).
+_READING_BUILTINS = frozenset(
+    {"all", "any", "dict", "enumerate", "frozenset", "isinstance", "iter", "len", "list", "map"}
+    | {"filter", "max", "min", "print", "range", "repr", "reversed", "set", "sorted", "str"}
+    | {"sum", "tuple", "zip"}
+)
+_READING_ATTRIBUTES = frozenset(
+    {"parametrize", "param", "chain", "product", "combinations", "permutations", "zip_longest"}
+)
+
+
+def _leaves_arguments_alone(func: ast.expr) -> bool:
+    if isinstance(func, ast.Name):
+        return func.id in _READING_BUILTINS
+    return isinstance(func, ast.Attribute) and func.attr in _READING_ATTRIBUTES
+
+
 def _constants_bound(body: list[ast.stmt]) -> dict[str, list[tuple[int, Any]]]:
     """Per name that ``body`` (a module's or a class's) binds, not counting what its functions
     and classes bind inside: each binding's ``(line, value)`` in line order, the value known
     (see :func:`_constant`) only for ``NAME = <constant>`` directly in the body, else
-    ``_NO_VALUE`` (anything under ``if``, ``for``, ``try``... may not happen)."""
+    ``_NO_VALUE`` (anything under ``if``, ``for``, ``try``... may not happen); a list or
+    tuple display is kept as a :class:`_Sequence`."""
     found: dict[str, list[tuple[int, Any]]] = {}
 
     def bound(name: str | None, line: int, value: Any = _NO_VALUE) -> None:
@@ -1558,7 +1677,13 @@ def _constants_bound(body: list[ast.stmt]) -> dict[str, list[tuple[int, Any]]]:
         if isinstance(statement, (ast.Assign, ast.AnnAssign)) and statement.value is not None:
             targets = statement.targets if isinstance(statement, ast.Assign) else [statement.target]
             if len(targets) == 1 and isinstance(targets[0], ast.Name):
-                bound(targets[0].id, statement.lineno, _constant(statement.value))
+                value = statement.value
+                known = (
+                    _Sequence(value)
+                    if isinstance(value, (ast.List, ast.Tuple))
+                    else _constant(value)
+                )
+                bound(targets[0].id, statement.lineno, known)
                 continue
         pending: list[ast.AST] = [statement]
         while pending:

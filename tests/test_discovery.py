@@ -424,6 +424,150 @@ def test_parameter_ids_of_names_bound_to_constants_are_pytests(tmp_path: Path) -
     } <= found
 
 
+LIST_IDS = """
+    import pytest
+
+    TIMEOUT = 30
+    VERSIONS = ["1.0", "2.0", "1.0"]
+    PAIRS: tuple = ((1, "a"), pytest.param(2, "b", id="second"), [3, None])
+    IDS = ["x", "y"]
+    WITH_NAMES = [TIMEOUT, ValueError]
+    CHANGED = [1]
+    CHANGED = [1, 2, 3]
+
+
+    @pytest.mark.parametrize("v", VERSIONS)
+    def test_module_list(v):
+        pass
+
+
+    @pytest.mark.parametrize(("n", "s"), PAIRS)
+    def test_tuple_of_pairs(n, s):
+        pass
+
+
+    @pytest.mark.parametrize(argnames="v", argvalues=[1, 2], ids=IDS)
+    def test_ids_by_name(v):
+        pass
+
+
+    @pytest.mark.parametrize("v", CHANGED)
+    def test_last_binding(v):
+        pass
+
+
+    @pytest.mark.parametrize("i", range(3))
+    @pytest.mark.parametrize("j", range(1, 10, 4))
+    def test_ranges(i, j):
+        pass
+
+
+    class TestInClass:
+        TIMEOUT = "class-level"
+        CASES = ["c1", "c2"]
+
+        @pytest.mark.parametrize("v", CASES)
+        def test_class_list(self, v):
+            pass
+
+        @pytest.mark.parametrize("v", WITH_NAMES)
+        def test_module_list_read_where_it_is(self, v):
+            pass
+
+        @pytest.mark.parametrize("v", range(2))
+        def test_range_in_class(self, v):
+            pass
+"""
+
+TOUCHED_LISTS = """
+    import pytest
+
+    APPENDED = [1, 2]
+    APPENDED.append(3)
+    ALIASED = [1]
+    OTHER = ALIASED
+    OTHER.append(2)
+
+
+    def grow(values):
+        values.append(9)
+
+
+    GROWN = [1]
+    grow(GROWN)
+
+
+    @pytest.mark.parametrize("v", APPENDED)
+    def test_appended(v):
+        pass
+
+
+    @pytest.mark.parametrize("v", ALIASED)
+    def test_aliased(v):
+        pass
+
+
+    @pytest.mark.parametrize("v", GROWN)
+    def test_grown(v):
+        pass
+
+
+    @pytest.mark.parametrize("v", [*APPENDED, 4])
+    def test_starred(v):
+        pass
+
+
+    class TestShadowedRange:
+        def range(stop):
+            return [stop]
+
+        @pytest.mark.parametrize("v", range(2))
+        def test_shadowed(self, v):
+            pass
+"""
+
+
+def test_parameter_lists_bound_to_names_give_pytests_tests(tmp_path: Path) -> None:
+    write(tmp_path, {"pytest.ini": "[pytest]\n", "test_lists.py": LIST_IDS})
+    expected = pytest_nodeids(tmp_path)
+    found = {t.nodeid for t in static_tests(tmp_path)}
+    assert found == expected
+    # One test per element, not one test for the whole name (as before).
+    assert {
+        "test_lists.py::test_module_list[1.0_0]",
+        "test_lists.py::test_module_list[2.0]",
+        "test_lists.py::test_module_list[1.0_1]",
+        "test_lists.py::test_tuple_of_pairs[1-a]",
+        "test_lists.py::test_tuple_of_pairs[second]",
+        "test_lists.py::test_tuple_of_pairs[3-None]",
+        "test_lists.py::test_ids_by_name[y]",
+        "test_lists.py::test_last_binding[3]",
+        "test_lists.py::test_ranges[9-2]",
+        "test_lists.py::TestInClass::test_range_in_class[1]",
+        "test_lists.py::TestInClass::test_class_list[c2]",
+        "test_lists.py::TestInClass::test_module_list_read_where_it_is[30]",
+        "test_lists.py::TestInClass::test_module_list_read_where_it_is[ValueError]",
+    } <= found
+
+
+def test_parameter_lists_that_may_change_before_the_decorator_are_not_guessed(
+    tmp_path: Path,
+) -> None:
+    write(tmp_path, {"pytest.ini": "[pytest]\n", "test_lists.py": TOUCHED_LISTS})
+    found = {t.nodeid for t in static_tests(tmp_path)}
+    # Changed in place (directly, through an alias, by a function it is passed to),
+    # unpacked, or a `range` that is not the builtin: how many tests there are is not
+    # known, so each stays one test by its name.
+    assert found == {
+        "test_lists.py::test_appended",
+        "test_lists.py::test_aliased",
+        "test_lists.py::test_grown",
+        "test_lists.py::test_starred",
+        "test_lists.py::TestShadowedRange::test_shadowed",
+    }
+    assert len(pytest_nodeids(tmp_path)) == 3 + 2 + 2 + 4 + 1
+
+
 def test_parameter_ids_of_imported_names_are_pytests(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
