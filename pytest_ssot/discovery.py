@@ -15,6 +15,7 @@ from __future__ import annotations
 import configparser
 import dataclasses
 import fnmatch
+import functools
 import os
 import shlex
 import sys
@@ -398,10 +399,13 @@ class UnresolvedClass:
 
 @dataclasses.dataclass(frozen=True, slots=True)
 class FixtureDef:
-    """One definition of a fixture: the file that defines it and the fixtures it requests."""
+    """One definition of a fixture: the file that defines it and the fixtures it requests;
+    for a parametrized one, its ``params`` ids (see :class:`FunctionInfo`) and its scope."""
 
     origin: str
     args: tuple[str, ...]
+    params: tuple[Any, ...] | str | None = None
+    scope: str = "function"
 
 
 @dataclasses.dataclass
@@ -412,6 +416,7 @@ class Fixtures:
 
     defs: dict[str, list[FixtureDef]] = dataclasses.field(default_factory=dict)
     autouse: list[str] = dataclasses.field(default_factory=list)
+    parametrized: bool = False  # whether any definition has params (most suites: none)
 
     def add(
         self, functions: Mapping[str, FunctionInfo], prefix: str = "", origin: str = ""
@@ -422,7 +427,9 @@ class Fixtures:
             owner, _, _ = qualname.rpartition(".")
             if owner != prefix:
                 continue
-            self.defs.setdefault(info.fixture, []).append(FixtureDef(origin, info.args))
+            definition = FixtureDef(origin, info.args, info.params, info.scope)
+            self.defs.setdefault(info.fixture, []).append(definition)
+            self.parametrized |= info.params is not None
             if info.autouse and info.fixture not in self.autouse:
                 self.autouse.append(info.fixture)
 
@@ -430,6 +437,7 @@ class Fixtures:
         """Add the definitions of a level farther from the tests (an outer conftest.py)."""
         for name, defs in other.defs.items():
             self.defs.setdefault(name, []).extend(defs)
+        self.parametrized |= other.parametrized
         self.autouse.extend(a for a in other.autouse if a not in self.autouse)
 
     def inherit(self, base: Fixtures) -> None:
@@ -438,6 +446,7 @@ class Fixtures:
         for name, defs in base.defs.items():
             if name not in self.defs:
                 self.defs[name] = list(defs)
+        self.parametrized |= base.parametrized
         self.autouse.extend(a for a in base.autouse if a not in self.autouse)
 
 
@@ -458,7 +467,48 @@ def closure(initial: Iterable[str], visible: Fixtures, direct: Container[str] = 
     nearest definition of a name, and the one after it only while a definition requests its
     own name (override and extend). ``direct`` holds the directly parametrized names, whose
     definitions pytest does not follow."""
-    names: list[str] = []
+    names, used = _fixture_walk(initial, visible, direct)
+    return frozenset(names), frozenset(used)
+
+
+# pytest sets a test's fixtures up widest scope first, and parametrizes them in that order.
+_SCOPE_RANK = {"session": 4, "package": 3, "module": 2, "class": 1}
+
+
+def fixture_params(
+    initial: Iterable[str], visible: Fixtures, direct: Container[str], marked: Container[str]
+) -> list[tuple[FixtureDef, tuple[Any, ...] | str]]:
+    """The parametrized fixtures that make a test several (``@pytest.fixture(params=...)``),
+    each with its params' ids, in the order pytest parametrizes them (its
+    ``pytest_generate_tests``): by the test's fixture closure, widest scope first; a name a
+    ``parametrize`` mark names is the mark's; the nearest definition's params, else those of
+    the one it overrides while it requests its own name."""
+    names, _ = _fixture_walk(initial, visible, direct)
+
+    def rank(name: str) -> int:
+        defs = visible.defs.get(name)
+        return 0 if not defs or name in direct else _SCOPE_RANK.get(defs[0].scope, 0)
+
+    found: list[tuple[FixtureDef, tuple[Any, ...] | str]] = []
+    for name in sorted(names, key=rank, reverse=True):
+        if name in marked:
+            continue
+        for definition in visible.defs.get(name, ()):
+            if definition.params is not None:
+                found.append((definition, definition.params))
+                break
+            if name not in definition.args:
+                break
+    return found
+
+
+def _fixture_walk(
+    initial: Iterable[str], visible: Fixtures, direct: Container[str]
+) -> tuple[list[str], set[tuple[str, str]]]:
+    """:func:`closure`'s names in the order pytest lists them (the test's own, then each
+    one found through them), and the definitions used."""
+    initial = list(dict.fromkeys(initial))
+    names: list[str] = list(initial)
     used: set[tuple[str, str]] = set()
     depth: dict[str, int] = {}  # the definition of a name being followed (pytest's stack)
 
@@ -483,7 +533,7 @@ def closure(initial: Iterable[str], visible: Fixtures, direct: Container[str] = 
 
     for name in initial:
         follow(name)
-    return frozenset(names), frozenset(used)
+    return names, used
 
 
 def _usefixtures(marks: Iterable[Mark]) -> list[str]:
@@ -828,7 +878,16 @@ class ModuleCollector:
         fixturenames, fixturedefs = self._closure(initial, fixtures, direct)
         base = f"{parent_nodeid}::{name}"
         defined_in = Path(origin[0])
-        for suffix in _param_ids(parametrize, lambda local: self._named_id(defined_in, local)):
+        # pytest parametrizes the fixtures first, then applies the marks.
+        id_lists: list[tuple[Any, Callable[[str], str | None]]] = []
+        if fixtures.parametrized:
+            for definition, params in fixture_params(initial, fixtures, direct, argnames):
+                where = Path(definition.origin)
+                id_lists.append((params, functools.partial(self._named_id, where)))
+        for mark in parametrize:
+            ids = mark.args[1] if len(mark.args) > 1 else None
+            id_lists.append((ids, functools.partial(self._named_id, defined_in)))
+        for suffix in _param_ids(id_lists):
             nodeid = base if suffix is None else f"{base}[{suffix}]"
             function_marks = [(nodeid, m) for m in info.marks]
             self.tests.append(
@@ -880,15 +939,18 @@ class ModuleCollector:
         return ((origin, m) for origin, m in marks if m.name == "ssot_exempt")
 
 
-def _param_ids(marks: Sequence[Mark], name_id: Callable[[str], str | None]) -> list[str | None]:
+def _param_ids(
+    id_lists: Sequence[tuple[Any, Callable[[str], str | None]]],
+) -> list[str | None]:
     """The ``[...]`` suffixes of a function's tests (``[None]`` when not parametrized; an
-    empty id is ``test[]``), from its ``parametrize`` marks in the order pytest applies them;
-    ``name_id`` tells the ids of imported names."""
+    empty id is ``test[]``), from the ids of each parametrization (a fixture's params, a
+    ``parametrize`` mark's values) in the order pytest applies them, each with what tells the
+    ids of the names it imports."""
     combined: list[str | None] = [None]
-    for mark in marks:
-        ids = mark.args[1] if len(mark.args) > 1 else None
-        if not isinstance(ids, list):
+    for ids, name_id in id_lists:
+        if not isinstance(ids, (list, tuple)):
             continue  # not literal: counted as one test
+        ids = list(ids)
         made = resolved_ids(ids, name_id) if ids else ["NOTSET"]
         combined = [i if c is None else f"{c}-{i}" for c in combined for i in made]
     return combined

@@ -30,7 +30,7 @@ from typing import Any, Literal
 from pytest_ssot.model import MODULE_SCOPE, Scope, normalise_snippet
 
 # Bump when what a scan yields changes, so cached facts from older scanners are not reused.
-SCANNER_VERSION = "11"
+SCANNER_VERSION = "12"
 
 RefKind = Literal["use", "string", "import", "star-import", "monkeypatch", "fixture"]
 
@@ -173,6 +173,10 @@ class FunctionInfo:
     kind: str = "function"  # "function" | "staticmethod" | "classmethod"
     abstract: bool = False
     marks: tuple[Mark, ...] = ()
+    # A fixture's `params`: the ids pytest makes of them (as a `parametrize` mark's), or
+    # UNKNOWN_PARAMS when they are not literal; None when it has none. And its scope.
+    params: tuple[Any, ...] | str | None = None
+    scope: str = "function"
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -211,7 +215,16 @@ class Structure:
         return cls(
             bindings=tuple(Binding(*b) for b in data["bindings"]),
             functions={
-                k: FunctionInfo(**{**v, "args": tuple(v["args"]), "marks": _marks(v["marks"])})
+                k: FunctionInfo(
+                    **{
+                        **v,
+                        "args": tuple(v["args"]),
+                        "marks": _marks(v["marks"]),
+                        "params": tuple(v["params"])
+                        if isinstance(v["params"], list)
+                        else v["params"],
+                    }
+                )
                 for k, v in data["functions"].items()
             },
             classes={
@@ -1005,6 +1018,8 @@ class _Visitor(ast.NodeVisitor):
         self, node: ast.FunctionDef | ast.AsyncFunctionDef, fixture: str | None, method: bool
     ) -> FunctionInfo:
         kind, abstract, autouse, patches = "function", False, False, 0
+        params: tuple[Any, ...] | str | None = None
+        scope = "function"
         decorators = node.decorator_list
         for decorator in decorators:
             call = decorator if isinstance(decorator, ast.Call) else None
@@ -1015,10 +1030,21 @@ class _Visitor(ast.NodeVisitor):
             elif dotted.endswith("abstractmethod"):
                 abstract = True
             elif dotted in FIXTURE_DECORATORS and call is not None:
-                autouse = any(
-                    k.arg == "autouse" and isinstance(k.value, ast.Constant) and k.value.value
-                    for k in call.keywords
-                )
+                keywords = {k.arg: k.value for k in call.keywords if k.arg}
+                flag = keywords.get("autouse")
+                autouse = isinstance(flag, ast.Constant) and bool(flag.value)
+                if isinstance(given := keywords.get("scope"), ast.Constant):
+                    scope = str(given.value)
+                if "params" in keywords and fixture is not None:
+                    ids = _parameter_ids(
+                        [fixture],
+                        keywords["params"],
+                        keywords.get("ids"),
+                        self._peek,
+                        self._name_id,
+                        self._sequence_named,
+                    )
+                    params = UNKNOWN_PARAMS if ids is None else tuple(ids)
             elif call is not None and dotted.startswith(MOCK_PATCH_DECORATORS):
                 # `@patch(...)` without `new` passes the mock as a leading argument, which
                 # pytest does not treat as a fixture.
@@ -1044,6 +1070,8 @@ class _Visitor(ast.NodeVisitor):
             kind=kind,
             abstract=abstract,
             marks=tuple(m for d in decorators if (m := self._mark(d)) is not None),
+            params=params,
+            scope=scope,
         )
 
     def _add(self, target: str, kind: RefKind, node: ast.AST) -> Ref:
@@ -1534,10 +1562,8 @@ def _parametrize(
     name_id: NameId | None = None,
     sequence_of: SequenceOf | None = None,
 ) -> tuple[Any, ...]:
-    """``(argnames, ids)`` of a ``parametrize`` call, ``ids`` None when not literal. An id
-    that depends on names imported from elsewhere is a list of its parts, each a string or
-    ``{"name": ..., "fallback": ...}``, for :func:`resolved_ids` to finish. ``sequence_of``
-    tells the list or tuple display a name given as ``argvalues`` or ``ids`` is bound to."""
+    """``(argnames, ids)`` of a ``parametrize`` call, ``ids`` None when not literal (see
+    :func:`_parameter_ids`)."""
     keywords = {k.arg: k.value for k in call.keywords if k.arg}
     names_node = call.args[0] if call.args else keywords.get("argnames")
     values_node = call.args[1] if len(call.args) > 1 else keywords.get("argvalues")
@@ -1546,6 +1572,25 @@ def _parametrize(
         argnames = [n.strip() for n in names_node.value.split(",") if n.strip()]
     elif isinstance(names_node, (ast.List, ast.Tuple)) and all(_is_str(e) for e in names_node.elts):
         argnames = [e.value for e in names_node.elts]  # type: ignore[attr-defined]
+    if argnames is None:
+        return (argnames, None)
+    ids = _parameter_ids(argnames, values_node, keywords.get("ids"), peek, name_id, sequence_of)
+    return (argnames, ids)
+
+
+def _parameter_ids(
+    argnames: list[str],
+    values_node: ast.expr | None,
+    ids_node: ast.expr | None,
+    peek: Any,
+    name_id: NameId | None = None,
+    sequence_of: SequenceOf | None = None,
+) -> list[str | list[Any]] | None:
+    """The ids pytest makes of ``argvalues`` (a ``parametrize`` mark's, or a fixture's
+    ``params`` for its one name), None when they are not literal. An id that depends on names
+    imported from elsewhere is a list of its parts, each a string or ``{"name": ...,
+    "fallback": ...}``, for :func:`resolved_ids` to finish. ``sequence_of`` tells the list
+    or tuple display a name given as ``argvalues`` or ``ids`` is bound to."""
 
     def display(node: ast.expr | None) -> tuple[ast.expr | None, NameId | None]:
         """The display a name is bound to (with how to tell its ids), else ``node`` itself."""
@@ -1553,13 +1598,12 @@ def _parametrize(
         return found if found is not None else (node, name_id)
 
     values_node, value_id = display(values_node)
-    if (
-        argnames is None
-        or not isinstance(values_node, (ast.List, ast.Tuple))
-        or any(isinstance(e, ast.Starred) for e in values_node.elts)  # how many is not known
+    if not isinstance(values_node, (ast.List, ast.Tuple)) or any(
+        isinstance(e, ast.Starred)
+        for e in values_node.elts  # how many is not known
     ):
-        return (argnames, None)
-    explicit, explicit_id = display(keywords.get("ids"))
+        return None
+    explicit, explicit_id = display(ids_node)
     given: list[Any] = []
     if isinstance(explicit, (ast.List, ast.Tuple)):
         given = [None if _is_none(e) else _str_id(e, explicit_id) for e in explicit.elts]
@@ -1585,7 +1629,7 @@ def _parametrize(
                 parts.append(f"{name}{index}" if part is None else part)
             ident = "-".join(parts) if all(isinstance(p, str) for p in parts) else parts
         ids.append(ident)
-    return (argnames, ids)
+    return ids
 
 
 def parameter_id(value: object) -> str | None:
@@ -1623,6 +1667,7 @@ def resolved_ids(ids: list[Any], name_id: Callable[[str], str | None]) -> list[s
 
 
 _BY_VALUE_ENUMS = ("enum.IntEnum", "enum.IntFlag", "enum.StrEnum")
+UNKNOWN_PARAMS = "unknown"  # a fixture's `params` that are not literal
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -1644,20 +1689,23 @@ def _named(node: ast.expr) -> tuple[str, ...]:
     return ()
 
 
-# Calls that only read the lists passed to them (others, a helper that shuffles one, may not).
-_READING_BUILTINS = frozenset(
+# Calls that only read the lists passed to them (others, a helper that shuffles one, may not):
+# builtins, pytest's own (`pytest.fixture(params=CASES)`, `from pytest import param`) and
+# itertools'.
+_READING_PYTEST = frozenset({"fixture", "mark", "param", "parametrize"})
+_READING_NAMES = _READING_PYTEST | frozenset(
     {"all", "any", "dict", "enumerate", "frozenset", "isinstance", "iter", "len", "list", "map"}
     | {"filter", "max", "min", "print", "range", "repr", "reversed", "set", "sorted", "str"}
     | {"sum", "tuple", "zip"}
 )
-_READING_ATTRIBUTES = frozenset(
-    {"parametrize", "param", "chain", "product", "combinations", "permutations", "zip_longest"}
+_READING_ATTRIBUTES = _READING_PYTEST | frozenset(
+    {"chain", "product", "combinations", "permutations", "zip_longest"}
 )
 
 
 def _leaves_arguments_alone(func: ast.expr) -> bool:
     if isinstance(func, ast.Name):
-        return func.id in _READING_BUILTINS
+        return func.id in _READING_NAMES
     return isinstance(func, ast.Attribute) and func.attr in _READING_ATTRIBUTES
 
 

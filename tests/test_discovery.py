@@ -568,6 +568,127 @@ def test_parameter_lists_that_may_change_before_the_decorator_are_not_guessed(
     assert len(pytest_nodeids(tmp_path)) == 3 + 2 + 2 + 4 + 1
 
 
+FIXTURE_PARAMS = {
+    "pytest.ini": "[pytest]\n",
+    "app/__init__.py": "",
+    "app/backends.py": "class Sqlite:\n    pass\n",
+    "conftest.py": """
+        import pytest
+
+        from app.backends import Sqlite
+
+        BACKENDS = [Sqlite, "postgres"]
+
+
+        @pytest.fixture(params=BACKENDS)
+        def backend(request):
+            return request.param
+
+
+        @pytest.fixture(scope="session", params=["eu", "us"])
+        def region(request):
+            return request.param
+
+
+        @pytest.fixture(autouse=True, params=[1, 2], ids=["first", "second"])
+        def attempt(request):
+            return request.param
+
+
+        @pytest.fixture(params=["base"])
+        def flavour(request):
+            return request.param
+
+
+        def list_them():
+            return ["x", "y"]
+
+
+        @pytest.fixture(params=list_them())
+        def computed(request):
+            return request.param
+    """,
+    "test_fixtures.py": """
+        import pytest
+
+
+        @pytest.fixture
+        def flavour(flavour):  # extends the conftest's: its params still apply
+            return flavour
+
+
+        @pytest.fixture
+        def client(backend, region):
+            return backend, region
+
+
+        @pytest.mark.parametrize("n", [10, 20])
+        def test_closure_order(client, n):
+            pass
+
+
+        @pytest.mark.parametrize("backend", ["direct"])
+        def test_mark_wins(backend):
+            pass
+
+
+        @pytest.mark.parametrize("backend", ["p"], indirect=True)
+        def test_indirect_mark_wins(backend):
+            pass
+
+
+        def test_extended(flavour):
+            pass
+
+
+        def test_computed(computed):
+            pass
+
+
+        class TestOverride:
+            @pytest.fixture(params=range(2))
+            def backend(self, request):
+                return request.param
+
+            def test_class_fixture(self, backend):
+                pass
+
+            @pytest.fixture
+            def region(self):  # does not ask for the conftest's: no params
+                return "local"
+
+            def test_replaced(self, region):
+                pass
+    """,
+}
+
+
+def test_parametrized_fixtures_give_pytests_tests(tmp_path: Path) -> None:
+    write(tmp_path, FIXTURE_PARAMS)
+    expected = pytest_nodeids(tmp_path)
+    found = {t.nodeid for t in static_tests(tmp_path)}
+    computed = {n for n in found | expected if "test_computed" in n}
+    assert found - computed == expected - computed
+    # Before, each function was one test (times its marks): fixture params make more, with
+    # pytest's ids in its order (widest scope first, then the closure, then the marks).
+    assert {
+        "test_fixtures.py::test_closure_order[us-first-postgres-20]",
+        "test_fixtures.py::test_closure_order[eu-second-Sqlite-10]",
+        "test_fixtures.py::test_mark_wins[first-direct]",
+        "test_fixtures.py::test_indirect_mark_wins[second-p]",
+        "test_fixtures.py::test_extended[first-base]",
+        "test_fixtures.py::TestOverride::test_class_fixture[first-1]",
+        "test_fixtures.py::TestOverride::test_replaced[second]",
+    } <= found
+    # Params that are not literal (pytest makes [first-x], [first-y], ...): one test for
+    # them, as for a computed `parametrize` list; the autouse fixture's still count.
+    assert len(expected & computed) == 4
+    assert found & computed == {
+        "test_fixtures.py::test_computed[first]",
+        "test_fixtures.py::test_computed[second]",
+    }
+
+
 def test_parameter_ids_of_imported_names_are_pytests(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
