@@ -1650,16 +1650,19 @@ class _Fixer(cst.CSTTransformer):
         existing = self.survey.imported.get(target.dotted)
         if existing:
             return existing
-        if (
-            target.name in self.survey.module_names
-            and self.survey.bindings.get(target.name) != target.dotted
-        ):
+        bound = self.survey.bindings.get(target.name)
+        if target.name in self.survey.module_names and bound != target.dotted:
+            why = f"class {node.name.value}: the name {target.name} is taken in this module"
+            if bound is not None:
+                # Often the same class by a public path (`from django.test import TestCase`
+                # for "django.test.testcases:TestCase"): say which, and how to use it.
+                module, _, name = bound.rpartition(".")
+                why += (
+                    f" (imported from {module}); if that is the same class, write it as "
+                    f'"{module}:{name}" in [tool.ssot.fix]'
+                )
             line, col = self.position(node.name)
-            self.refuse(
-                SSOT001,
-                (line, col),
-                f"class {node.name.value}: the name {target.name} is taken in this module",
-            )
+            self.refuse(SSOT001, (line, col), why)
             return None
         self.needed.append(_Import(target.module, target.name, None))
         return target.name

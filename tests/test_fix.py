@@ -637,6 +637,38 @@ def test_it_refuses_async_tests_without_an_async_base(tmp_path: Path) -> None:
     ]
 
 
+def test_a_base_name_taken_by_an_import_says_which_and_how_to_use_it(tmp_path: Path) -> None:
+    # Django's own tests: `from django.test import SimpleTestCase`, configured by the module
+    # that defines it ("django.test.testcases:SimpleTestCase").
+    source = """\
+        import unittest
+
+        from framework import SSotBaseTestCase
+
+
+        class TestA(unittest.TestCase):
+            def test_a(self):
+                pass
+
+
+        class TestB(SSotBaseTestCase):
+            def test_b(self):
+                pass
+        """
+    result = run_fix(tmp_path, source)
+    assert result.changed is False
+    assert manual(result) == [
+        "6: SSOT001 class TestA: the name SSotBaseTestCase is taken in this module (imported "
+        'from framework); if that is the same class, write it as "framework:SSotBaseTestCase" '
+        "in [tool.ssot.fix]"
+    ]
+    # Written as the message says, the module's own import is used.
+    config = make_config(tmp_path, fix={**FIX, "base_class": "framework:SSotBaseTestCase"})
+    fixed = run_fix(tmp_path, source, config=config)
+    assert "class TestA(SSotBaseTestCase):" in after(fixed)
+    assert manual(fixed) == []
+
+
 def test_it_gives_a_pytest_style_class_the_base_after_its_mixins(tmp_path: Path) -> None:
     result = run_fix(
         tmp_path,
