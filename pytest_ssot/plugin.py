@@ -1636,13 +1636,15 @@ class RuntimeGuard:
 
     # The three phase wrappers run for every test of the suite, so they are kept to the
     # bare minimum, and alike on purpose: a shared helper or sub-generator would cost a call
-    # per phase. A wrapper wraps every plain implementation of its phase, whenever it was
-    # registered, and ends exactly with the phase: a report made inside a phase (a
-    # subtest's) must not end it. The guards are entered once for the session, so a phase
-    # only sets their ``checking`` flag, and the running test is told by identity
-    # (``item.nodeid`` is a property).
+    # per phase. Each hides its frame (``__tracebackhide__``), as pytest hides its own: a
+    # fixture that fails shows the traceback it shows without this plugin. A wrapper wraps
+    # every plain implementation of its phase, whenever it was registered, and ends exactly
+    # with the phase: a report made inside a phase (a subtest's) must not end it. The guards
+    # are entered once for the session, so a phase only sets their ``checking`` flag, and
+    # the running test is told by identity (``item.nodeid`` is a property).
     @pytest.hookimpl(wrapper=True, trylast=True)
     def pytest_runtest_setup(self, item: pytest.Item) -> Generator[None, object, object]:
+        __tracebackhide__ = True
         guards = self._entered = self._guards_for(item)
         if not guards:
             self._item = None
@@ -1670,6 +1672,7 @@ class RuntimeGuard:
 
     @pytest.hookimpl(wrapper=True, trylast=True)
     def pytest_runtest_call(self, item: pytest.Item) -> Generator[None, object, object]:
+        __tracebackhide__ = True
         guards = self._entered
         if not guards or self._item is not item:
             return (yield)
@@ -1693,6 +1696,7 @@ class RuntimeGuard:
     def pytest_runtest_teardown(
         self, item: pytest.Item, nextitem: pytest.Item | None
     ) -> Generator[None, object, object]:
+        __tracebackhide__ = True
         guards = self._entered
         if not guards or self._item is not item:
             return (yield)
@@ -1767,6 +1771,7 @@ class RuntimeGuard:
     def pytest_fixture_setup(
         self, fixturedef: pytest.FixtureDef[Any], request: pytest.FixtureRequest
     ) -> Generator[None, object, object]:
+        __tracebackhide__ = True
         if fixturedef.scope == "function" or self._item is None or self._owning is not None:
             return (yield)
         scope = request.node

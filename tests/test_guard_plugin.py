@@ -1232,3 +1232,64 @@ def test_an_interrupted_session_leaves_nothing_installed(pytester: pytest.Pytest
     result = pytester.runpytest("-p", "ssot", no_reraise_ctrlc=True)
     assert result.ret == pytest.ExitCode.INTERRUPTED
     # the autouse fixture checks that the guard is gone
+
+
+def _sections(output: str) -> list[str]:
+    """The errors and failures pytest printed, up to the next section (the plugin's summary,
+    or pytest's short summary without it)."""
+    lines = output.splitlines()
+    start = next(i for i, line in enumerate(lines) if "= ERRORS =" in line)
+    end = next(
+        i
+        for i, line in enumerate(lines)
+        if "SSOT compliance" in line or "short test summary info" in line
+    )
+    return lines[start:end]
+
+
+def test_a_failing_fixture_or_test_shows_pytests_own_traceback(
+    pytester: pytest.Pytester,
+) -> None:
+    # The guard's hook wrappers are on the stack of every setup, call and teardown: a fixture
+    # that fails must not show them (pytest would also parse this plugin's sources for each
+    # error, 50 ms each: a suite whose conftest breaks took 22 s instead of 2 s).
+    _suite(
+        pytester,
+        {
+            "tests/conftest.py": """
+            import pytest
+
+            @pytest.fixture(scope="session")
+            def broken_session():
+                raise LookupError("session fixture broke")
+
+            @pytest.fixture
+            def broken_teardown():
+                yield
+                raise KeyError("teardown broke")
+        """,
+            "tests/test_errors.py": """
+            from product.settings import timeout
+
+            def test_session_fixture(broken_session):
+                pass
+
+            def test_teardown(broken_teardown):
+                pass
+
+            def test_body():
+                assert timeout() == 31
+        """,
+        },
+    )
+    with_plugin = pytester.runpytest("-p", "ssot", "-p", "no:cacheprovider")
+    without = pytester.runpytest("-p", "no:ssot", "-p", "no:cacheprovider")
+    with_plugin.assert_outcomes(passed=1, failed=1, errors=2)
+    without.assert_outcomes(passed=1, failed=1, errors=2)
+    shown = _sections(with_plugin.stdout.str())
+    text = "\n".join(shown)
+    assert "pytest_ssot" not in text
+    assert "session fixture broke" in text
+    assert "teardown broke" in text
+    assert "assert 30 == 31" in text
+    assert shown == _sections(without.stdout.str())
