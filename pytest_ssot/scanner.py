@@ -30,7 +30,7 @@ from typing import Any, Literal
 from pytest_ssot.model import MODULE_SCOPE, Scope, normalise_snippet
 
 # Bump when what a scan yields changes, so cached facts from older scanners are not reused.
-SCANNER_VERSION = "12"
+SCANNER_VERSION = "13"
 
 RefKind = Literal["use", "string", "import", "star-import", "monkeypatch", "fixture"]
 
@@ -799,6 +799,11 @@ class _Visitor(ast.NodeVisitor):
                 body["test_attr"] = bool(value.value)
             if "pytestmark" in names and value is not None:
                 body["marks"].extend(self._marks_in(value))
+            elif len(names) == 1 and isinstance(value, (ast.Call, ast.Attribute)):
+                # `cases = pytest.mark.parametrize(...)` in a class body, for its methods.
+                marks = self._marks_in(value)
+                if len(marks) == 1:
+                    body["mark_aliases"][names[0]] = marks[0]
             return
         simple = len(targets) == 1 and len(names) == 1 and value is not None
         for name in names:
@@ -834,8 +839,12 @@ class _Visitor(ast.NodeVisitor):
     def _mark(self, node: ast.expr) -> Mark | None:
         call = node if isinstance(node, ast.Call) else None
         target = call.func if call else node
-        if isinstance(target, ast.Name) and target.id in self._mark_aliases and call is None:
-            return self._mark_aliases[target.id]
+        if isinstance(target, ast.Name) and call is None:
+            # A method's decorator reads its class body first, then the module.
+            in_class = self._class_body[-1]["mark_aliases"] if self._class_body else {}
+            alias = in_class.get(target.id) or self._mark_aliases.get(target.id)
+            if alias is not None:
+                return alias
         dotted = self._peek(target) or ""
         if not dotted.startswith("pytest.mark."):
             return None
@@ -1145,6 +1154,7 @@ class _Visitor(ast.NodeVisitor):
                     "node": node,
                     "names": [],
                     "test_attr": None,
+                    "mark_aliases": {},
                     "marks": [m for d in node.decorator_list if (m := self._mark(d)) is not None],
                 }
             )

@@ -477,6 +477,14 @@ LIST_IDS = """
         @pytest.mark.parametrize("v", range(2))
         def test_range_in_class(self, v):
             pass
+
+
+    class TestMarkAlias:
+        cases = pytest.mark.parametrize("v", [pytest.param(1, id="one"), 2])
+
+        @cases
+        def test_aliased_in_class(self, v):
+            pass
 """
 
 TOUCHED_LISTS = """
@@ -544,6 +552,8 @@ def test_parameter_lists_bound_to_names_give_pytests_tests(tmp_path: Path) -> No
         "test_lists.py::test_last_binding[3]",
         "test_lists.py::test_ranges[9-2]",
         "test_lists.py::TestInClass::test_range_in_class[1]",
+        "test_lists.py::TestMarkAlias::test_aliased_in_class[one]",
+        "test_lists.py::TestMarkAlias::test_aliased_in_class[2]",
         "test_lists.py::TestInClass::test_class_list[c2]",
         "test_lists.py::TestInClass::test_module_list_read_where_it_is[30]",
         "test_lists.py::TestInClass::test_module_list_read_where_it_is[ValueError]",
