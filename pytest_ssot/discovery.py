@@ -571,6 +571,8 @@ class ModuleCollector:
         self.unresolved: list[UnresolvedClass] = []
 
     def collect(self) -> tuple[list[StaticTest], list[UnresolvedClass]]:
+        if self._skipped():
+            return self.tests, self.unresolved
         final: dict[str, Any] = {}
         for binding in self.structure.bindings:
             if binding.kind != "star":
@@ -595,6 +597,14 @@ class ModuleCollector:
             ):
                 self._imported(name, binding, module_marks)
         return self.tests, self.unresolved
+
+    def _skipped(self) -> bool:
+        """Whether pytest skips the whole module as it imports it: it skips itself, or
+        ``pytest.importorskip`` names a module that is neither in the project nor installed
+        (a module that is there is taken to import, whatever its version)."""
+        return self.structure.skipped or any(
+            isinstance(self.resolver.module(name), Unresolved) for name in self.structure.requires
+        )
 
     def _imported(self, name: str, binding: Any, module_marks: list[tuple[str, Mark]]) -> None:
         if binding.kind == "import":

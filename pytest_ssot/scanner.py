@@ -30,7 +30,7 @@ from typing import Any, Literal
 from pytest_ssot.model import MODULE_SCOPE, Scope, normalise_snippet
 
 # Bump when what a scan yields changes, so cached facts from older scanners are not reused.
-SCANNER_VERSION = "13"
+SCANNER_VERSION = "14"
 
 RefKind = Literal["use", "string", "import", "star-import", "monkeypatch", "fixture"]
 
@@ -200,6 +200,11 @@ class Structure:
     classes: dict[str, ClassDetail] = dataclasses.field(default_factory=dict)
     marks: tuple[Mark, ...] = ()  # module ``pytestmark``
     all_names: tuple[str, ...] | None = None  # a literal ``__all__``
+    # What pytest skips the whole module without, when it runs unconditionally at module
+    # level: the modules of ``pytest.importorskip("name")``, and whether it calls
+    # ``pytest.skip(..., allow_module_level=True)``.
+    requires: tuple[str, ...] = ()
+    skipped: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -208,6 +213,8 @@ class Structure:
             "classes": {k: _class_dict(v) for k, v in self.classes.items()},
             "marks": [_mark_dict(m) for m in self.marks],
             "all_names": None if self.all_names is None else list(self.all_names),
+            "requires": list(self.requires),
+            "skipped": self.skipped,
         }
 
     @classmethod
@@ -240,6 +247,8 @@ class Structure:
             },
             marks=_marks(data["marks"]),
             all_names=None if data["all_names"] is None else tuple(data["all_names"]),
+            requires=tuple(data["requires"]),
+            skipped=bool(data["skipped"]),
         )
 
 
@@ -627,6 +636,8 @@ class _Visitor(ast.NodeVisitor):
         self._module_marks: list[Mark] = []
         self._mark_aliases: dict[str, Mark] = {}
         self._all_names: tuple[str, ...] | None = None
+        self._requires: list[str] = []
+        self._skipped = False
         self.aliases: dict[str, str] = {}
         self.monkeypatches: set[str] = set()
         # The enclosing scopes of the current one (empty at module level).
@@ -665,6 +676,8 @@ class _Visitor(ast.NodeVisitor):
             classes=self._class_details,
             marks=tuple(self._module_marks),
             all_names=self._all_names,
+            requires=tuple(self._requires),
+            skipped=self._skipped,
         )
 
     def _column(self, line: int, offset: int) -> int:
@@ -779,7 +792,14 @@ class _Visitor(ast.NodeVisitor):
 
     def _record_statement(self, node: ast.stmt) -> None:
         """Module- and class-level assignments: aliases, ``__all__``, ``pytestmark``,
-        ``__test__`` and class attribute names."""
+        ``__test__`` and class attribute names; what skips the whole module."""
+        if (
+            isinstance(node, (ast.Expr, ast.Assign))
+            and isinstance(node.value, ast.Call)
+            and not self.scope.qualname
+            and not self._conditional
+        ):
+            self._module_skip(node.value)
         if isinstance(node, ast.Assign):
             targets, value = node.targets, node.value
         elif isinstance(node, ast.AnnAssign) and node.value is not None:
@@ -831,6 +851,19 @@ class _Visitor(ast.NodeVisitor):
             marks = self._marks_in(value) if isinstance(value, (ast.Call, ast.Attribute)) else []
             if len(marks) == 1:
                 self._mark_aliases[name] = marks[0]
+
+    def _module_skip(self, call: ast.Call) -> None:
+        """Note ``pytest.importorskip("name")`` and ``pytest.skip(allow_module_level=True)``
+        run by the module itself, whatever happens (not under an ``if`` or ``try``)."""
+        dotted = self._peek(call.func)
+        keywords = {k.arg: k.value for k in call.keywords if k.arg}
+        if dotted == "pytest.importorskip":
+            name = call.args[0] if call.args else keywords.get("modname")
+            if isinstance(name, ast.Constant) and isinstance(name.value, str):
+                self._requires.append(name.value)
+        elif dotted == "pytest.skip":
+            flag = keywords.get("allow_module_level")
+            self._skipped |= isinstance(flag, ast.Constant) and flag.value is True
 
     def _marks_in(self, node: ast.expr) -> list[Mark]:
         items = node.elts if isinstance(node, (ast.List, ast.Tuple)) else [node]

@@ -131,6 +131,16 @@ def test_a_module_that_appears_is_seen(project: Path, check) -> None:  # type: i
     assert "unresolved" not in output
 
 
+def test_a_module_that_importorskip_needs_appearing_is_seen(project: Path, check) -> None:  # type: ignore[no-untyped-def]
+    test = project / "tests" / "test_a.py"
+    test.write_text('import pytest\n\npytest.importorskip("optional")\n' + test.read_text())
+    assert "0/0 checked tests" in check(project)[1]  # pytest skips the module
+    (project / "tests" / "optional.py").write_text("")
+    _, output, runs = check(project)
+    assert runs == 2
+    assert "0/1 checked tests" in output
+
+
 def test_an_installed_package_read_for_a_base_class_is_part_of_the_key(
     project: Path,
     check,  # type: ignore[no-untyped-def]

@@ -699,6 +699,71 @@ def test_parametrized_fixtures_give_pytests_tests(tmp_path: Path) -> None:
     }
 
 
+def test_modules_that_skip_themselves_have_no_tests(tmp_path: Path) -> None:
+    write(
+        tmp_path,
+        {
+            "pytest.ini": "[pytest]\n",
+            "app/__init__.py": "",
+            "app/present.py": "",
+            "test_missing.py": """
+                import pytest
+
+                pytest.importorskip("surely_not_installed_anywhere")
+
+
+                def test_never():
+                    pass
+            """,
+            "test_missing_sub.py": """
+                import pytest
+
+                backend = pytest.importorskip(modname="app.absent", reason="optional")
+
+
+                def test_never():
+                    pass
+            """,
+            "test_present.py": """
+                import pytest
+
+                json = pytest.importorskip("json")
+                present = pytest.importorskip("app.present")
+
+
+                def test_runs():
+                    pass
+            """,
+            "test_skips_itself.py": """
+                import pytest
+
+                pytest.skip("not on this project", allow_module_level=True)
+
+
+                def test_never():
+                    pass
+            """,
+            "test_conditional.py": """
+                import sys
+
+                import pytest
+
+                if sys.version_info < (3, 0):
+                    pytest.skip("too old", allow_module_level=True)
+
+
+                def test_runs():
+                    pass
+            """,
+        },
+    )
+    expected = pytest_nodeids(tmp_path)
+    found = {t.nodeid for t in static_tests(tmp_path)}
+    assert found == expected
+    # Before, the modules pytest skips as it imports them were counted as if they ran.
+    assert found == {"test_present.py::test_runs", "test_conditional.py::test_runs"}
+
+
 def test_parameter_ids_of_imported_names_are_pytests(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
