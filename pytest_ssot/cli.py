@@ -333,6 +333,11 @@ class _Context:
                 continue
             if verdict.value:
                 continue
+            if os.path.isabs(class_path):
+                # An installed package's class that a test module imports (and pytest
+                # collects there): placed where the module imports it, as the plugin does, so
+                # that its fingerprint is the same on every machine.
+                class_path, line = test.path, self._import_line(test)
             qualname = test.cls.qualname
             finding = Finding(
                 code=NON_SSOT_TEST_CLASS.code,
@@ -347,6 +352,14 @@ class _Context:
                 snippet=f"class {qualname}",
             )
             module.ssot001.append((finding, [test.nodeid]))
+
+    def _import_line(self, test: StaticTest) -> int:
+        """The line where the test's module binds the name its class is collected under."""
+        structure = self.resolver.structure(Path(test.file))
+        name = test.nodeid.split("::")[1] if test.nodeid.count("::") >= 2 else ""
+        bindings = structure.bindings if structure is not None else ()
+        lines = [b.line for b in bindings if b.name == name and b.line]
+        return lines[-1] if lines else 1
 
     def lookups(self) -> _Lookups:
         """What this process read or looked for besides the files it was given."""

@@ -321,7 +321,10 @@ class SSOTPlugin:
         # Per-file answers asked once per test otherwise (tens of thousands of times).
         self._rels: dict[Path, str] = {}
         self._excluded: dict[str, bool] = {}
-        self._class_findings: dict[type, Finding | None] = {}
+        # By class, or by (class, test module) for a class defined outside the rootdir,
+        # whose finding is placed in each module that imports it (see _class_location).
+        self._class_findings: dict[object, Finding | None] = {}
+        self._inside: dict[type, bool] = {}
         self._fixture_sources: dict[tuple[str, object, Path], bool] = {}
         self._node_marks: dict[pytest.Item | pytest.Collector, tuple[Exemption, ...]] = {}
         # Run-time warnings are issued once per site, across xdist workers too.
@@ -535,6 +538,7 @@ class SSOTPlugin:
         self._node_marks.clear()
         self._fixture_sources.clear()
         self._class_findings.clear()
+        self._inside.clear()
         self._cached_keys.clear()  # of files no test needed (a conftest.py with no tests)
         self._save_keys()  # now: the run only rarely reads a test module again
         self.static_sites()
@@ -722,10 +726,11 @@ class SSOTPlugin:
                 last_parent = item.parent
                 cls = _test_class(item)
                 if cls is not None:
-                    if cls in self._class_findings:  # an earlier parent's class: same verdict
-                        finding = self._class_findings[cls]
+                    key: object = cls if self._defined_here(cls) else (cls, item.path)
+                    if key in self._class_findings:  # an earlier parent's class: same verdict
+                        finding = self._class_findings[key]
                     else:
-                        finding = self._class_findings[cls] = self._class_finding(cls, item)
+                        finding = self._class_findings[key] = self._class_finding(cls, item)
                     nodeids = (
                         None
                         if finding is None
@@ -773,16 +778,41 @@ class SSOTPlugin:
     def _base_names(self) -> str:
         return " or ".join(e.rpartition(":")[2] for e in self.ssot.base_classes)
 
+    def _defined_here(self, cls: type) -> bool:
+        """Whether ``cls`` is defined in a file under the rootdir (once per class)."""
+        known = self._inside.get(cls)
+        if known is None:
+            file = getattr(sys.modules.get(cls.__module__), "__file__", None)
+            known = self._inside[cls] = isinstance(file, str) and not os.path.isabs(
+                self._rel(_as_path(file))
+            )
+        return known
+
     def _class_location(self, cls: type, item: pytest.Function) -> tuple[Path, int]:
-        module = sys.modules.get(cls.__module__)
-        file = getattr(module, "__file__", None)
-        if file:
-            path = _as_path(file)
-            facts, _ = self._scan(path)
-            info = facts.classes.get(cls.__qualname__) if facts else None
-            if info is not None:
-                return path, info.line
+        """Where SSOT001 points for ``cls``: its definition, or for a class from outside the
+        rootdir (an installed package's ``Test*`` class a test module imports, which pytest
+        collects there) the line of the test module that imports it: a path under the rootdir,
+        so that its fingerprint is the same on every machine."""
+        if not self._defined_here(cls):
+            return item.path, self._import_line(item)
+        file = getattr(sys.modules.get(cls.__module__), "__file__", "")
+        path = _as_path(file)
+        facts, _ = self._scan(path)
+        info = facts.classes.get(cls.__qualname__) if facts else None
+        if info is not None:
+            return path, info.line
         return item.path, _line(item)
+
+    def _import_line(self, item: pytest.Function) -> int:
+        """The line where the test module binds the name its test class is collected under
+        (``from frame.cases import TestBase``); 1 when it cannot be told."""
+        name = item.nodeid.split("::")[1] if item.nodeid.count("::") >= 2 else ""
+        facts, _ = check_file(
+            item.path, self._rel(item.path), self.ruleset, self._full_cache, full=True
+        )
+        bindings = facts.structure.bindings if facts.structure is not None else ()
+        lines = [b.line for b in bindings if b.name == name and b.line]
+        return lines[-1] if lines else 1
 
     def _exemptions_above(
         self, node: pytest.Item | pytest.Collector, item: pytest.Function
