@@ -13,10 +13,12 @@ import datetime
 import functools
 import importlib
 import inspect
+import itertools
 import linecache
 import math
 import os
 import re
+import shlex
 import sys
 import traceback
 import warnings
@@ -203,6 +205,7 @@ def pytest_configure(config: pytest.Config) -> None:
         "rules (all rules when no codes are given) until an ISO date.",
     )
     option = config.option
+    _check_path_options(config)
     try:
         ssot_config = load(
             rootdir=config.rootpath,
@@ -235,6 +238,42 @@ def pytest_configure(config: pytest.Config) -> None:
     if ssot_config.may_be_strict:
         reports = _FailedAsReported(plugin, guard if watching else None)
         config.pluginmanager.register(reports, "ssot-strict-reports")
+
+
+_PATH_OPTIONS = ("--ssot-config", "--ssot-baseline", "--ssot-history")
+
+
+def _check_path_options(config: pytest.Config) -> None:
+    """Refuse a rootdir that a path option of this plugin moved. pytest chooses its rootdir
+    before it knows plugin options: to it, the value of ``--ssot-baseline PATH`` (two
+    arguments) is a test path, and one outside the project takes the rootdir away from the
+    project's configuration, so the run would silently use other settings (or none).
+    ``--ssot-baseline=PATH`` is one argument, and safe."""
+    args = [*shlex.split(os.environ.get("PYTEST_ADDOPTS", "")), *config.invocation_params.args]
+    args = [str(arg) for arg in args]
+    if any(a in ("-c", "--config-file", "--rootdir") or a.startswith("--rootdir=") for a in args):
+        return  # pytest does not look at test paths then
+    here = Path(config.invocation_params.dir)
+    pairs = itertools.pairwise(args)
+    given = [(o, v) for o, v in pairs if o in _PATH_OPTIONS and (here / v).exists()]
+    if not given:
+        return
+    from pytest_ssot.discovery import DiscoveryError, common_ancestor, locate_config
+
+    values = {v for _, v in given}
+    paths = [here / a for a in args if not a.startswith("-") and a not in values]
+    try:
+        expected = locate_config(common_ancestor(paths, here))[1]
+    except DiscoveryError:
+        return
+    if expected is None or expected == config.inipath:
+        return
+    option, value = given[0]
+    raise pytest.UsageError(
+        f"pytest-ssot: pytest took `{option} {value}` for a test path when it chose its "
+        f"rootdir ({config.rootpath}), so it did not read {expected}; write "
+        f"`{option}={value}` (pytest reads its configuration before plugin options)"
+    )
 
 
 def _import_base(entry: str, ssot_config: Config) -> type:

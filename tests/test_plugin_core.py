@@ -243,6 +243,38 @@ def test_ssot001_is_inactive_without_base_classes(pytester: pytest.Pytester) -> 
     result.assert_outcomes(passed=11)
 
 
+def test_a_path_option_that_moved_pytests_rootdir_is_a_usage_error(
+    pytester: pytest.Pytester,
+) -> None:
+    pytester.makepyprojecttoml('[tool.pytest.ini_options]\n\n[tool.ssot]\nmode = "strict"\n')
+    pytester.makepyfile(test_a="def test_a():\n    pass\n")
+    empty = '{"version": 1, "entries": []}\n'
+    outside = pytester.path.parent / f"{pytester.path.name}-ci" / "baseline.json"
+    outside.parent.mkdir()
+    outside.write_text(empty)
+    # pytest chooses its rootdir before it knows plugin options: the value looks like a test
+    # path, outside the project, so the project's configuration would silently not apply.
+    result = pytester.runpytest("-p", "ssot", "--ssot-baseline", str(outside))
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(
+        [
+            f"ERROR: pytest-ssot: pytest took `--ssot-baseline {outside}` for a test path when "
+            "it chose its rootdir (*), so it did not read "
+            f"{pytester.path / 'pyproject.toml'}; write `--ssot-baseline={outside}`*"
+        ]
+    )
+    # As one argument it is no test path: the project's configuration applies.
+    result = pytester.runpytest("-p", "ssot", f"--ssot-baseline={outside}")
+    assert result.ret == pytest.ExitCode.OK
+    result.stdout.fnmatch_lines(["ssot: mode strict (pyproject.toml), baseline 0 known"])
+    # A path inside the project leaves the rootdir where it is: two arguments are fine.
+    inside = pytester.path / "baseline.json"
+    inside.write_text(empty)
+    result = pytester.runpytest("-p", "ssot", "--ssot-baseline", str(inside))
+    assert result.ret == pytest.ExitCode.OK
+    result.stdout.fnmatch_lines(["ssot: mode strict (pyproject.toml), baseline 0 known"])
+
+
 def test_a_base_class_that_cannot_be_imported_is_a_usage_error(
     pytester: pytest.Pytester,
 ) -> None:
