@@ -619,7 +619,14 @@ FIXTURE_PARAMS = {
             return request.param
     """,
     "test_fixtures.py": """
+        import unittest
+
         import pytest
+
+
+        class TestLegacy(unittest.TestCase):  # pytest parametrizes no unittest test
+            def test_legacy(self):
+                pass
 
 
         @pytest.fixture
@@ -689,6 +696,7 @@ def test_parametrized_fixtures_give_pytests_tests(tmp_path: Path) -> None:
         "test_fixtures.py::test_extended[first-base]",
         "test_fixtures.py::TestOverride::test_class_fixture[first-1]",
         "test_fixtures.py::TestOverride::test_replaced[second]",
+        "test_fixtures.py::TestLegacy::test_legacy",
     } <= found
     # Params that are not literal (pytest makes [first-x], [first-y], ...): one test for
     # them, as for a computed `parametrize` list; the autouse fixture's still count.
