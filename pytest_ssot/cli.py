@@ -356,10 +356,7 @@ class _Context:
     def _import_line(self, test: StaticTest) -> int:
         """The line where the test's module binds the name its class is collected under."""
         structure = self.resolver.structure(Path(test.file))
-        name = test.nodeid.split("::")[1] if test.nodeid.count("::") >= 2 else ""
-        bindings = structure.bindings if structure is not None else ()
-        lines = [b.line for b in bindings if b.name == name and b.line]
-        return lines[-1] if lines else 1
+        return structure.line_of(test.nodeid.split("::")[1]) if structure is not None else 1
 
     def lookups(self) -> _Lookups:
         """What this process read or looked for besides the files it was given."""

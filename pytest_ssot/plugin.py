@@ -251,7 +251,8 @@ def _check_path_options(config: pytest.Config) -> None:
     ``--ssot-baseline=PATH`` is one argument, and safe."""
     args = [*shlex.split(os.environ.get("PYTEST_ADDOPTS", "")), *config.invocation_params.args]
     args = [str(arg) for arg in args]
-    if any(a in ("-c", "--config-file", "--rootdir") or a.startswith("--rootdir=") for a in args):
+    chosen = ("-c", "--config-file", "--rootdir")
+    if any(a.startswith(chosen) for a in args):
         return  # pytest does not look at test paths then
     here = Path(config.invocation_params.dir)
     pairs = itertools.pairwise(args)
@@ -845,13 +846,11 @@ class SSOTPlugin:
     def _import_line(self, item: pytest.Function) -> int:
         """The line where the test module binds the name its test class is collected under
         (``from frame.cases import TestBase``); 1 when it cannot be told."""
-        name = item.nodeid.split("::")[1] if item.nodeid.count("::") >= 2 else ""
         facts, _ = check_file(
             item.path, self._rel(item.path), self.ruleset, self._full_cache, full=True
         )
-        bindings = facts.structure.bindings if facts.structure is not None else ()
-        lines = [b.line for b in bindings if b.name == name and b.line]
-        return lines[-1] if lines else 1
+        structure = facts.structure
+        return structure.line_of(item.nodeid.split("::")[1]) if structure is not None else 1
 
     def _exemptions_above(
         self, node: pytest.Item | pytest.Collector, item: pytest.Function

@@ -206,6 +206,12 @@ class Structure:
     requires: tuple[str, ...] = ()
     skipped: bool = False
 
+    def line_of(self, name: str) -> int:
+        """The line of the module's last binding of ``name`` (its import, for a class a test
+        module imports); 1 when it has none."""
+        lines = [b.line for b in self.bindings if b.name == name and b.line]
+        return lines[-1] if lines else 1
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "bindings": [list(dataclasses.astuple(b)) for b in self.bindings],
