@@ -377,7 +377,7 @@ class SSOTPlugin:
                 raise pytest.UsageError(*exc.problems) from None
         if config.option.ssot_update_baseline and ssot_config.baseline is None:
             raise pytest.UsageError(
-                "--ssot-update-baseline needs a baseline file: pass --ssot-baseline PATH "
+                "--ssot-update-baseline needs a baseline file: pass --ssot-baseline=PATH "
                 "or set `baseline` in [tool.ssot]"
             )
 
