@@ -30,7 +30,7 @@ from typing import Any, Literal
 from pytest_ssot.model import MODULE_SCOPE, Scope, normalise_snippet
 
 # Bump when what a scan yields changes, so cached facts from older scanners are not reused.
-SCANNER_VERSION = "14"
+SCANNER_VERSION = "15"
 
 RefKind = Literal["use", "string", "import", "star-import", "monkeypatch", "fixture"]
 
@@ -1068,6 +1068,8 @@ class _Visitor(ast.NodeVisitor):
         kind, abstract, autouse, patches = "function", False, False, 0
         params: tuple[Any, ...] | str | None = None
         scope = "function"
+        filled_by_name: set[str] = set()  # arguments hypothesis's @given fills by name
+        filled_from_right = 0  # ... and how many it fills from the right
         decorators = node.decorator_list
         for decorator in decorators:
             call = decorator if isinstance(decorator, ast.Call) else None
@@ -1081,8 +1083,8 @@ class _Visitor(ast.NodeVisitor):
                 keywords = {k.arg: k.value for k in call.keywords if k.arg}
                 flag = keywords.get("autouse")
                 autouse = isinstance(flag, ast.Constant) and bool(flag.value)
-                if isinstance(given := keywords.get("scope"), ast.Constant):
-                    scope = str(given.value)
+                if isinstance(scope_node := keywords.get("scope"), ast.Constant):
+                    scope = str(scope_node.value)
                 if "params" in keywords and fixture is not None:
                     ids = _parameter_ids(
                         [fixture],
@@ -1093,6 +1095,9 @@ class _Visitor(ast.NodeVisitor):
                         self._sequence_named,
                     )
                     params = UNKNOWN_PARAMS if ids is None else tuple(ids)
+            elif dotted == "hypothesis.given" and call is not None:
+                filled_from_right = len(call.args)
+                filled_by_name = {k.arg for k in call.keywords if k.arg}
             elif call is not None and dotted.startswith(MOCK_PATCH_DECORATORS):
                 # `@patch(...)` without `new` passes the mock as a leading argument, which
                 # pytest does not treat as a fixture.
@@ -1108,6 +1113,12 @@ class _Visitor(ast.NodeVisitor):
         names += [x.arg for x, d in zip(a.kwonlyargs, a.kw_defaults, strict=False) if d is None]
         if method and kind != "staticmethod":
             names = names[1:]
+            positional_args = positional_args[1:]
+        if filled_by_name or filled_from_right:
+            # `@given(...)` hides the arguments it fills from pytest: they are no fixtures.
+            rightmost = positional_args[max(0, len(positional_args) - filled_from_right) :]
+            filled = filled_by_name | {x.arg for x in rightmost}
+            names = [n for n in names if n not in filled]
         if not decorators:  # most test methods
             return FunctionInfo(line=node.lineno, args=tuple(names), fixture=fixture)
         return FunctionInfo(

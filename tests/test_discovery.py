@@ -707,6 +707,60 @@ def test_parametrized_fixtures_give_pytests_tests(tmp_path: Path) -> None:
     }
 
 
+def test_arguments_hypothesis_fills_are_no_fixtures(tmp_path: Path) -> None:
+    write(
+        tmp_path,
+        {
+            "pytest.ini": "[pytest]\n",
+            "conftest.py": """
+                import pytest
+
+
+                @pytest.fixture(params=[1, 2])
+                def flag(request):
+                    return request.param
+            """,
+            "test_given.py": """
+                from hypothesis import given
+                from hypothesis.strategies import booleans, integers
+
+
+                @given(booleans())
+                def test_positional(flag):
+                    pass
+
+
+                @given(flag=booleans())
+                def test_by_name(flag):
+                    pass
+
+
+                @given(integers())
+                def test_fixture_kept(flag, n):
+                    pass
+
+
+                class TestMethods:
+                    @given(booleans())
+                    def test_method(self, flag):
+                        pass
+            """,
+        },
+    )
+    expected = pytest_nodeids(tmp_path)
+    found = {t.nodeid for t in static_tests(tmp_path)}
+    assert found == expected
+    # Before, `flag` counted as the parametrized fixture in every test (and its findings
+    # as theirs): only the one hypothesis does not fill is.
+    assert found == {
+        "test_given.py::test_positional",
+        "test_given.py::test_by_name",
+        "test_given.py::test_fixture_kept[1]",
+        "test_given.py::test_fixture_kept[2]",
+        "test_given.py::TestMethods::test_method",
+    }
+
+
 def test_modules_that_skip_themselves_have_no_tests(tmp_path: Path) -> None:
     write(
         tmp_path,
