@@ -461,29 +461,19 @@ def fixtures_of(structure: Structure | None, owner: str = "", origin: str = "") 
 Closure = tuple[frozenset[str], frozenset[tuple[str, str]]]
 
 
-def closure(initial: Iterable[str], visible: Fixtures, direct: Container[str] = ()) -> Closure:
-    """Every fixture name a test requests, directly or through other fixtures, and the
-    definitions that run for it as ``(origin, name)``, resolved as pytest resolves them: the
-    nearest definition of a name, and the one after it only while a definition requests its
-    own name (override and extend). ``direct`` holds the directly parametrized names, whose
-    definitions pytest does not follow."""
-    names, used = _fixture_walk(initial, visible, direct)
-    return frozenset(names), frozenset(used)
-
-
 # pytest sets a test's fixtures up widest scope first, and parametrizes them in that order.
 _SCOPE_RANK = {"session": 4, "package": 3, "module": 2, "class": 1}
 
 
 def fixture_params(
-    initial: Iterable[str], visible: Fixtures, direct: Container[str], marked: Container[str]
+    names: Sequence[str], visible: Fixtures, direct: Container[str], marked: Container[str]
 ) -> list[tuple[FixtureDef, tuple[Any, ...] | str]]:
     """The parametrized fixtures that make a test several (``@pytest.fixture(params=...)``),
     each with its params' ids, in the order pytest parametrizes them (its
-    ``pytest_generate_tests``): by the test's fixture closure, widest scope first; a name a
-    ``parametrize`` mark names is the mark's; the nearest definition's params, else those of
-    the one it overrides while it requests its own name."""
-    names, _ = _fixture_walk(initial, visible, direct)
+    ``pytest_generate_tests``): by the test's fixture closure (``names``, in the order
+    :func:`closure` finds them), widest scope first; a name a ``parametrize`` mark names is
+    the mark's; the nearest definition's params, else those of the one it overrides while it
+    requests its own name."""
 
     def rank(name: str) -> int:
         defs = visible.defs.get(name)
@@ -502,11 +492,15 @@ def fixture_params(
     return found
 
 
-def _fixture_walk(
-    initial: Iterable[str], visible: Fixtures, direct: Container[str]
+def closure(
+    initial: Iterable[str], visible: Fixtures, direct: Container[str] = ()
 ) -> tuple[list[str], set[tuple[str, str]]]:
-    """:func:`closure`'s names in the order pytest lists them (the test's own, then each
-    one found through them), and the definitions used."""
+    """Every fixture name a test requests, directly or through other fixtures, in the order
+    pytest lists them (the test's own, then each one found through them), and the
+    definitions that run for it as ``(origin, name)``, resolved as pytest resolves them: the
+    nearest definition of a name, and the one after it only while a definition requests its
+    own name (override and extend). ``direct`` holds the directly parametrized names, whose
+    definitions pytest does not follow."""
     initial = list(dict.fromkeys(initial))
     names: list[str] = list(initial)
     used: set[tuple[str, str]] = set()
@@ -832,7 +826,7 @@ class ModuleCollector:
             info, owner = names[member]
             assert info is not None
             assert owner is not None
-            fixturenames, fixturedefs = self._closure(
+            (fixturenames, fixturedefs), _ = self._closure(
                 [*initial, *_usefixtures(info.marks)], visible
             )
             function_marks = [(f"{nodeid}::{member}", m) for m in info.marks]
@@ -885,13 +879,13 @@ class ModuleCollector:
             *info.args,
             *argnames,
         ]
-        fixturenames, fixturedefs = self._closure(initial, fixtures, direct)
+        (fixturenames, fixturedefs), ordered = self._closure(initial, fixtures, direct)
         base = f"{parent_nodeid}::{name}"
         defined_in = Path(origin[0])
         # pytest parametrizes the fixtures first, then applies the marks.
         id_lists: list[tuple[Any, Callable[[str], str | None]]] = []
         if fixtures.parametrized:
-            for definition, params in fixture_params(initial, fixtures, direct, argnames):
+            for definition, params in fixture_params(ordered, fixtures, direct, argnames):
                 where = Path(definition.origin)
                 id_lists.append((params, functools.partial(self._named_id, where)))
         for mark in parametrize:
@@ -940,9 +934,12 @@ class ModuleCollector:
 
     def _closure(
         self, initial: Iterable[str], visible: Fixtures, direct: Container[str] = ()
-    ) -> Closure:
-        found = closure(initial, visible, direct)
-        return self._interned.setdefault(found, found)
+    ) -> tuple[Closure, list[str]]:
+        """:func:`closure` (one shared copy of each), and its names in the order found,
+        which parametrized fixtures follow."""
+        names, used = closure(initial, visible, direct)
+        found = (frozenset(names), frozenset(used))
+        return self._interned.setdefault(found, found), names
 
     @staticmethod
     def _exempt(marks: Iterable[tuple[str, Mark]]) -> Iterator[tuple[str, Mark]]:
