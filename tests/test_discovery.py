@@ -68,6 +68,13 @@ def static_tests(root: Path, paths: list[Path] | None = None) -> list[StaticTest
     return tests
 
 
+def collected_as_pytest_collects(root: Path) -> set[str]:
+    """The node ids discovery finds under ``root``, checked to be exactly pytest's own."""
+    found = {t.nodeid for t in static_tests(root)}
+    assert found == pytest_nodeids(root)
+    return found
+
+
 def pytest_nodeids(root: Path) -> set[str]:
     """What pytest itself collects (in a subprocess: the suite imports its own modules)."""
     completed = subprocess.run(
@@ -239,9 +246,7 @@ TRICKY_SUITE = {
 
 def test_it_finds_the_same_tests_as_pytest_collect_only(tmp_path: Path) -> None:
     write(tmp_path, TRICKY_SUITE)
-    expected = pytest_nodeids(tmp_path)
-    found = {t.nodeid for t in static_tests(tmp_path)}
-    assert found == expected
+    found = collected_as_pytest_collects(tmp_path)
     # The suite really exercises the tricky shapes.
     assert "tests/test_shapes.py::TestWithMixin::test_inherited_from_mixin" in found
     assert "tests/test_shapes.py::test_stacked[y0-one]" not in found  # ids come in pytest's order
@@ -329,9 +334,7 @@ PARAMETER_IDS = """
 
 def test_parameter_ids_are_the_ones_pytest_generates(tmp_path: Path) -> None:
     write(tmp_path, {"pytest.ini": "[pytest]\n", "test_ids.py": PARAMETER_IDS})
-    expected = pytest_nodeids(tmp_path)
-    found = {t.nodeid for t in static_tests(tmp_path)}
-    assert found == expected
+    found = collected_as_pytest_collects(tmp_path)
     # What was wrong before: class and function names, empty ids, escapes, arithmetic.
     assert {
         "test_ids.py::test_names[ValueError]",
@@ -405,9 +408,7 @@ CONSTANT_IDS = """
 @pytest.mark.skipif(sys.version_info < (3, 11), reason="enum.StrEnum is new in Python 3.11")
 def test_parameter_ids_of_names_bound_to_constants_are_pytests(tmp_path: Path) -> None:
     write(tmp_path, {"pytest.ini": "[pytest]\n", "test_ids.py": CONSTANT_IDS})
-    expected = pytest_nodeids(tmp_path)
-    found = {t.nodeid for t in static_tests(tmp_path)}
-    assert found == expected
+    found = collected_as_pytest_collects(tmp_path)
     # Not argument name and index any more: constants bound once (or last bound above the
     # decorator), int and str enums, a class body's own constant before the module's.
     assert {
@@ -537,9 +538,7 @@ TOUCHED_LISTS = """
 
 def test_parameter_lists_bound_to_names_give_pytests_tests(tmp_path: Path) -> None:
     write(tmp_path, {"pytest.ini": "[pytest]\n", "test_lists.py": LIST_IDS})
-    expected = pytest_nodeids(tmp_path)
-    found = {t.nodeid for t in static_tests(tmp_path)}
-    assert found == expected
+    found = collected_as_pytest_collects(tmp_path)
     # One test per element, not one test for the whole name (as before).
     assert {
         "test_lists.py::test_module_list[1.0_0]",
@@ -747,9 +746,7 @@ def test_arguments_hypothesis_fills_are_no_fixtures(tmp_path: Path) -> None:
             """,
         },
     )
-    expected = pytest_nodeids(tmp_path)
-    found = {t.nodeid for t in static_tests(tmp_path)}
-    assert found == expected
+    found = collected_as_pytest_collects(tmp_path)
     # Before, `flag` counted as the parametrized fixture in every test (and its findings
     # as theirs): only the one hypothesis does not fill is.
     assert found == {
@@ -819,9 +816,7 @@ def test_modules_that_skip_themselves_have_no_tests(tmp_path: Path) -> None:
             """,
         },
     )
-    expected = pytest_nodeids(tmp_path)
-    found = {t.nodeid for t in static_tests(tmp_path)}
-    assert found == expected
+    found = collected_as_pytest_collects(tmp_path)
     # Before, the modules pytest skips as it imports them were counted as if they ran.
     assert found == {"test_present.py::test_runs", "test_conditional.py::test_runs"}
 
@@ -876,9 +871,7 @@ def test_parameter_ids_of_imported_names_are_pytests(
             """,
         },
     )
-    expected = pytest_nodeids(project)
-    found = {t.nodeid for t in static_tests(project)}
-    assert found == expected
+    found = collected_as_pytest_collects(project)
     assert {
         "test_ids.py::test_imported[NotFound0]",  # its own name, not the alias, twice
         "test_ids.py::test_imported[NotFound1]",
@@ -1012,9 +1005,7 @@ def test_classes_of_installed_packages_are_read_from_their_source(
     monkeypatch.setenv("PYTHONPATH", str(site))  # for pytest's own run
     project = tmp_path / "project"
     write(project, {"pytest.ini": "[pytest]\n", "test_app.py": USES_INSTALLED_CLASSES})
-    expected = pytest_nodeids(project)
-    found = {t.nodeid for t in static_tests(project)}
-    assert found == expected
+    found = collected_as_pytest_collects(project)
     assert {
         "test_app.py::TestBase::test_inherited",  # imported from the package: a test class
         "test_app.py::TestInherits::test_inherited",
