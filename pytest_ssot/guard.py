@@ -11,21 +11,28 @@ settings while tests run stays cheap.
 
 How it intercepts, and why that way:
 
-- ``os.environ`` keeps its identity and type: the guard patches the primitive methods on the
-  class ``os._Environ`` (``__getitem__``, ``__setitem__``, ``__delitem__``, ``__iter__``,
-  ``__len__``, ``__repr__``). Every other mapping method (``get``, ``in``, ``copy``, ``pop``,
-  ``update``, ``items``, ``|`` ...) and ``os.getenv`` go through those primitives, so aliases
-  bound before the guard (``from os import environ, getenv``) are covered too.
+- ``os.environ`` keeps its identity: while installed, it and ``os.environb`` are instances of
+  a subclass of ``os._Environ`` whose primitive methods (``__getitem__``, ``__setitem__``,
+  ``__delitem__``, ``__iter__``, ``__len__``, ``__repr__``) are the interceptors (their
+  ``__class__`` is swapped, and swapped back). Every other mapping method (``get``, ``in``,
+  ``copy``, ``pop``, ``update``, ``items``, ``|`` ...) and ``os.getenv`` go through those
+  primitives, so aliases bound before the guard (``from os import environ, getenv``) are
+  covered too. The interceptors call ``os._Environ``'s methods as they are at that moment, so
+  a test that patches one still gets its patch.
+- ``os._Environ`` itself is never modified. Patching a class's methods uses up one of its
+  type versions each time, and CPython 3.13 stops giving a class new versions after 1,000:
+  from then on its attribute lookups are uncached, and 3.13.0 can keep calling a replaced
+  ``__getitem__`` from a stale specialization cache (after some 500 sessions in one process,
+  as in a suite of in-process pytester runs), so accesses would pass unseen.
 - ``os.putenv`` and ``os.unsetenv`` are C functions that bypass ``os.environ``; the guard swaps
   the module attributes. An alias bound to the C function before the guard (``from os
   import putenv``) cannot be intercepted and is left to the static rule.
-- Patching a type's dunder methods is slow-ish (CPython updates its slots), so installing and
-  activating are separate: :meth:`EnvGuard.install` puts the interceptors in place for a
-  session, and an interceptor with no entered guard just calls the original. A guard entered
-  for a whole session can also be paused and resumed by setting :attr:`EnvGuard.checking`,
-  an attribute store per test phase, where entering and leaving would be method calls.
-  Entering a guard that is not installed installs it for the duration. The originals are
-  captured at import; the last holder out restores them, on every path.
+- Installing and activating are separate: :meth:`EnvGuard.install` puts the interceptors in
+  place for a session, and an interceptor with no entered guard just calls the original. A
+  guard entered for a whole session can also be paused and resumed by setting
+  :attr:`EnvGuard.checking`, an attribute store per test phase, where entering and leaving
+  would be method calls. Entering a guard that is not installed installs it for the
+  duration. The last holder out puts everything back, on every path.
 """
 
 from __future__ import annotations
@@ -461,12 +468,8 @@ def _describe(start: FrameType, caller: FrameType, primitive: str, env: Any, key
 # (most callers are product code or pytest, decided by one dict lookup); only test code or the
 # environment API's own frames take the walk. ``__tracebackhide__`` keeps the guard's frames
 # out of pytest's tracebacks, so an EnvAccessError points at the test's own line.
-_getitem = _ORIGINALS["__getitem__"]
 _setitem = _ORIGINALS["__setitem__"]
 _delitem = _ORIGINALS["__delitem__"]
-_iter = _ORIGINALS["__iter__"]
-_len = _ORIGINALS["__len__"]
-_repr = _ORIGINALS["__repr__"]
 
 
 def _getitem_guarded(self: Any, key: Any) -> Any:
@@ -476,7 +479,7 @@ def _getitem_guarded(self: Any, key: Any) -> Any:
         frame = _getframe(1)
         if guard.classifier.kinds.get(frame.f_code.co_filename) != OTHER:
             _check_frame(guard, frame, "__getitem__", self, key)
-    return _getitem(self, key)
+    return _ENV_CLASS.__getitem__(self, key)
 
 
 def _setitem_guarded(self: Any, key: Any, value: Any) -> None:
@@ -486,7 +489,7 @@ def _setitem_guarded(self: Any, key: Any, value: Any) -> None:
         frame = _getframe(1)
         if guard.classifier.kinds.get(frame.f_code.co_filename) != OTHER:
             _check_frame(guard, frame, "__setitem__", self, key)
-        if _INLINE_SETITEM and os.putenv is _putenv:
+        if _INLINE_SETITEM and os.putenv is _putenv and _ENV_CLASS.__setitem__ is _setitem:
             # The original's body, with the real putenv: the one it would call is ours, and
             # would take a frame only to find that this write is already judged. pytest
             # writes PYTEST_CURRENT_TEST three times per test.
@@ -495,7 +498,7 @@ def _setitem_guarded(self: Any, key: Any, value: Any) -> None:
             _ORIG_PUTENV(key, value)
             self._data[key] = value
             return
-    _setitem(self, key, value)
+    _ENV_CLASS.__setitem__(self, key, value)
 
 
 def _delitem_guarded(self: Any, key: Any) -> None:
@@ -505,7 +508,7 @@ def _delitem_guarded(self: Any, key: Any) -> None:
         frame = _getframe(1)
         if guard.classifier.kinds.get(frame.f_code.co_filename) != OTHER:
             _check_frame(guard, frame, "__delitem__", self, key)
-        if _INLINE_DELITEM and os.unsetenv is _unsetenv:
+        if _INLINE_DELITEM and os.unsetenv is _unsetenv and _ENV_CLASS.__delitem__ is _delitem:
             encoded = self.encodekey(key)  # as in _setitem_guarded
             _ORIG_UNSETENV(encoded)
             try:
@@ -513,7 +516,7 @@ def _delitem_guarded(self: Any, key: Any) -> None:
             except KeyError:
                 raise KeyError(key) from None
             return
-    _delitem(self, key)
+    _ENV_CLASS.__delitem__(self, key)
 
 
 def _iter_guarded(self: Any) -> Any:
@@ -523,7 +526,7 @@ def _iter_guarded(self: Any) -> Any:
         frame = _getframe(1)
         if guard.classifier.kinds.get(frame.f_code.co_filename) != OTHER:
             _check_frame(guard, frame, "__iter__", self, _NO_KEY)
-    return _iter(self)
+    return _ENV_CLASS.__iter__(self)
 
 
 def _len_guarded(self: Any) -> int:
@@ -533,7 +536,7 @@ def _len_guarded(self: Any) -> int:
         frame = _getframe(1)
         if guard.classifier.kinds.get(frame.f_code.co_filename) != OTHER:
             _check_frame(guard, frame, "__len__", self, _NO_KEY)
-    result: int = _len(self)
+    result: int = _ENV_CLASS.__len__(self)
     return result
 
 
@@ -544,7 +547,7 @@ def _repr_guarded(self: Any) -> str:
         frame = _getframe(1)
         if guard.classifier.kinds.get(frame.f_code.co_filename) != OTHER:
             _check_frame(guard, frame, "__repr__", self, _NO_KEY)
-    result: str = _repr(self)
+    result: str = _ENV_CLASS.__repr__(self)
     return result
 
 
@@ -588,19 +591,39 @@ for _name, _function in (
     _function.__wrapped__ = _original
 
 
+# The class os.environ and os.environb have while the guard is installed. Its interceptors
+# call os._Environ's methods, as a subclass would, so it needs no state of its own.
+_GUARDED_CLASS: Any = type(
+    "_GuardedEnviron", (_ENV_CLASS,), {"__slots__": (), "__module__": __name__, **_INTERCEPTORS}
+)
+# The mappings whose class _install() swapped, to swap back the very same objects (a test may
+# replace os.environ meanwhile).
+_swapped: list[Any] = []
+
+
+def _process_environs() -> tuple[Any, ...]:
+    return tuple(
+        env
+        for env in (os.environ, getattr(os, "environb", None))  # no environb on Windows
+        if env is not None and type(env) is _ENV_CLASS
+    )
+
+
 def _install() -> None:
-    for name, interceptor in _INTERCEPTORS.items():
-        setattr(_ENV_CLASS, name, interceptor)
+    for env in _process_environs():
+        env.__class__ = _GUARDED_CLASS
+        _swapped.append(env)
     os.putenv = _putenv
     os.unsetenv = _unsetenv
 
 
 def _restore() -> None:
-    # Put back only what is still ours: if something patched on top of the guard, its own
-    # restore brings back our interceptor, which passes through once no guard is entered.
-    for name, interceptor in _INTERCEPTORS.items():
-        if _ENV_CLASS.__dict__.get(name) is interceptor:
-            setattr(_ENV_CLASS, name, _ORIGINALS[name])
+    # Put back only what is still ours: something that swapped or patched on top of the
+    # guard keeps what it did (the interceptors pass through once no guard is entered).
+    for env in _swapped:
+        if type(env) is _GUARDED_CLASS:
+            env.__class__ = _ENV_CLASS
+    _swapped.clear()
     if os.putenv is _putenv:
         os.putenv = _ORIG_PUTENV
     if os.unsetenv is _unsetenv:
@@ -610,7 +633,8 @@ def _restore() -> None:
 def installed() -> bool:
     """Whether any interceptor is in place (tests use it to prove nothing leaks)."""
     return (
-        any(_ENV_CLASS.__dict__.get(n) is not _ORIGINALS[n] for n in _PRIMITIVES)
+        any(type(env) is _GUARDED_CLASS for env in (*_swapped, os.environ))
+        or any(_ENV_CLASS.__dict__.get(n) is not _ORIGINALS[n] for n in _PRIMITIVES)
         or os.putenv is not _ORIG_PUTENV
         or os.unsetenv is not _ORIG_UNSETENV
     )

@@ -139,15 +139,49 @@ def _guard(suite: Suite, fix: str | None = None, **kwargs: Any) -> tuple[EnvGuar
 
 
 # -- invisibility and restoration ---------------------------------------------------------------
-def test_os_environ_keeps_its_identity_and_type_while_guarded(suite: Suite) -> None:
+def test_os_environ_keeps_its_identity_and_os_Environ_is_never_modified(suite: Suite) -> None:
     environ = os.environ
+    methods = dict(vars(os._Environ))
     guard, _ = _guard(suite)
     with guard:
         assert os.environ is environ
-        assert type(os.environ) is os._Environ
         assert isinstance(os.environ, os._Environ)
         assert installed()
+        # Patching the class would use up its type versions (see the next test).
+        assert dict(vars(os._Environ)) == methods
     assert not installed()
+    assert type(os.environ) is os._Environ
+
+
+def test_a_test_that_patches_os_Environ_gets_its_patch_while_guarded(suite: Suite) -> None:
+    from unittest import mock
+
+    guard, recorder = _guard(suite)
+    with guard, mock.patch.object(os._Environ, "__getitem__", lambda self, key: f"fake {key}"):
+        assert suite.helpers.read(KEY) == f"fake {KEY}"
+    assert [a.what for a in recorder.accesses] == [f"os.environ.get('{KEY}')"]
+    assert not installed()
+
+
+def test_the_guard_still_intercepts_after_a_thousand_sessions_in_one_process(
+    suite: Suite,
+) -> None:
+    """CPython 3.13 gives a class at most 1,000 type versions; once they are used up, 3.13.0
+    keeps calling a replaced ``__getitem__`` from its specialization cache. A guard that
+    patched ``os._Environ`` at every install missed accesses after ~500 sessions."""
+    read = suite.helpers.read
+    guard, recorder = _guard(suite)
+    for _ in range(1_000):
+        with guard:
+            for _ in range(5):  # warm enough for the call sites to specialize
+                read("SSOT_GUARD_CYCLES")
+        for _ in range(5):
+            read("SSOT_GUARD_CYCLES")
+    guard.reset()
+    recorder.accesses.clear()
+    with guard:
+        read("SSOT_GUARD_CYCLES")
+    assert [a.what for a in recorder.accesses] == ["os.environ.get('SSOT_GUARD_CYCLES')"]
 
 
 def test_it_restores_the_originals_when_the_block_raises(suite: Suite) -> None:

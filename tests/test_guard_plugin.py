@@ -1170,10 +1170,10 @@ def test_nothing_leaks_between_tests(pytester: pytest.Pytester) -> None:
             ENVIRON = os.environ  # ssot: ignore
 
             def pytest_runtest_logreport(report):
-                # between phases: the guard is off and os.environ untouched
+                # between phases: the guard is off and os.environ the same mapping
                 assert active_guard() is None, report.nodeid
                 assert os.environ is ENVIRON  # ssot: ignore
-                assert type(os.environ) is os._Environ  # ssot: ignore
+                assert isinstance(os.environ, os._Environ)  # ssot: ignore
         """,
             "tests/test_leaks.py": """
             import pytest
