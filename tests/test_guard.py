@@ -184,6 +184,19 @@ def test_the_guard_still_intercepts_after_a_thousand_sessions_in_one_process(
     assert [a.what for a in recorder.accesses] == ["os.environ.get('SSOT_GUARD_CYCLES')"]
 
 
+def test_it_restores_the_very_mapping_it_swapped_when_a_test_replaced_os_environ(
+    suite: Suite, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    environ = os.environ
+    guard, _ = _guard(suite)
+    with guard:
+        monkeypatch.setattr(os, "environ", {"REPLACED": "1"})
+    assert type(environ) is os._Environ
+    monkeypatch.undo()
+    assert os.environ is environ
+    assert not installed()
+
+
 def test_it_restores_the_originals_when_the_block_raises(suite: Suite) -> None:
     guard, _ = _guard(suite)
     with pytest.raises(RuntimeError), guard:
