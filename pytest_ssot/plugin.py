@@ -822,8 +822,8 @@ class SSOTPlugin:
         """Whether ``cls`` is defined in a file under the rootdir (once per class)."""
         known = self._inside.get(cls)
         if known is None:
-            file = getattr(sys.modules.get(cls.__module__), "__file__", None)
-            known = self._inside[cls] = isinstance(file, str) and not os.path.isabs(
+            file = _defined_in(cls)
+            known = self._inside[cls] = file is not None and not os.path.isabs(
                 self._rel(_as_path(file))
             )
         return known
@@ -833,9 +833,9 @@ class SSOTPlugin:
         rootdir (an installed package's ``Test*`` class a test module imports, which pytest
         collects there) the line of the test module that imports it: a path under the rootdir,
         so that its fingerprint is the same on every machine."""
-        if not self._defined_here(cls):
+        file = _defined_in(cls)
+        if file is None or not self._defined_here(cls):
             return item.path, self._import_line(item)
-        file = getattr(sys.modules.get(cls.__module__), "__file__", "")
         path = _as_path(file)
         facts, _ = self._scan(path)
         info = facts.classes.get(cls.__qualname__) if facts else None
@@ -2278,8 +2278,10 @@ def _defined_in(obj: Any) -> str | None:
     code = getattr(obj, "__code__", None)
     module = sys.modules.get(getattr(obj, "__module__", None) or "")
     file = getattr(module, "__file__", None)
+    if not isinstance(file, str):
+        file = None
     if code is not None:
-        return _code_file(code.co_filename, file if isinstance(file, str) else None)
+        return _code_file(code.co_filename, file)
     return _normalised(file) if file else None
 
 
