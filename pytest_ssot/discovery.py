@@ -39,7 +39,14 @@ from pytest_ssot.resolver import (
     outside_not_a_class,
     standard_object,
 )
-from pytest_ssot.scanner import FunctionInfo, Mark, Structure, parameter_id, resolved_ids
+from pytest_ssot.scanner import (
+    FunctionInfo,
+    Mark,
+    Structure,
+    direct_parameters,
+    parameter_id,
+    resolved_ids,
+)
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -374,6 +381,7 @@ class StaticTest:
     cls: ClassRef | None  # the collecting class
     name: str  # the function's original name
     line: int  # where pytest locates the function (first decorator)
+    # The names of the fixtures that run for it (a directly parametrized name's do not).
     fixturenames: frozenset[str]
     # The fixture definitions that run for it, as (defining file, name): a definition
     # overridden nearer the test (its class, its module, a deeper conftest.py) is not one.
@@ -499,8 +507,8 @@ def closure(
     pytest lists them (the test's own, then each one found through them), and the
     definitions that run for it as ``(origin, name)``, resolved as pytest resolves them: the
     nearest definition of a name, and the one after it only while a definition requests its
-    own name (override and extend). ``direct`` holds the directly parametrized names, whose
-    definitions pytest does not follow."""
+    own name (override and extend). ``direct`` holds the directly parametrized names: no
+    definition of theirs runs, nor what it requests."""
     initial = list(dict.fromkeys(initial))
     names: list[str] = list(initial)
     used: set[tuple[str, str]] = set()
@@ -511,6 +519,8 @@ def closure(
             return  # already followed from its nearest definition
         if name not in names:
             names.append(name)
+        if name in direct:
+            return  # the parameter's value stands in for every definition of the name
         defs = visible.defs.get(name)
         index = depth.get(name, 0)
         if not defs or index >= len(defs):
@@ -519,10 +529,7 @@ def closure(
         used.add((definition.origin, name))
         depth[name] = index + 1
         for arg in definition.args:
-            # A parametrized name's definition does not run; the plugin still asks pytest
-            # which definition the name resolves to, so the chain is followed, nothing else.
-            if name not in direct or arg == name:
-                follow(arg)
+            follow(arg)
         depth[name] = index
 
     for name in initial:
@@ -865,13 +872,12 @@ class ModuleCollector:
         parametrize = [m for m in reversed(info.marks) if m.name == "parametrize"]
         parametrize += [m for _, m in outer_marks if m.name == "parametrize"]
         argnames: list[str] = []
-        direct: set[str] = set()  # parametrized without `indirect`: no fixture runs
+        direct: set[str] = set()  # given their values by the marks: no fixture of theirs runs
         for mark in parametrize:
             names = mark.args[0] if mark.args else None
             if isinstance(names, list):
                 argnames.extend(n for n in names if isinstance(n, str))
-                if not mark.kwargs.get("indirect"):
-                    direct.update(n for n in names if isinstance(n, str))
+                direct |= direct_parameters(names, mark.kwargs.get("indirect", False))
         initial = [
             *fixtures.autouse,
             *self.settings.usefixtures,
@@ -935,10 +941,11 @@ class ModuleCollector:
     def _closure(
         self, initial: Iterable[str], visible: Fixtures, direct: Container[str] = ()
     ) -> tuple[Closure, list[str]]:
-        """:func:`closure` (one shared copy of each), and its names in the order found,
-        which parametrized fixtures follow."""
+        """:func:`closure` (one shared copy of each) without the directly parametrized
+        names, whose fixtures do not run, and all its names in the order found, which
+        parametrized fixtures follow."""
         names, used = closure(initial, visible, direct)
-        found = (frozenset(names), frozenset(used))
+        found = (frozenset(n for n in names if n not in direct), frozenset(used))
         return self._interned.setdefault(found, found), names
 
     @staticmethod

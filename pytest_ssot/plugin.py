@@ -91,7 +91,7 @@ from pytest_ssot.rules import (
     function_test_message,
     runtime_rule_names,
 )
-from pytest_ssot.scanner import FileFacts
+from pytest_ssot.scanner import FileFacts, direct_parameters
 from pytest_ssot.sourceguard import Call, SourceGuard, Unrecordable
 from pytest_ssot.store import FindingStore, Key, StaticSites
 
@@ -366,6 +366,7 @@ class SSOTPlugin:
         self._class_findings: dict[object, Finding | None] = {}
         self._inside: dict[type, bool] = {}
         self._fixture_sources: dict[tuple[str, object, Path], bool] = {}
+        self._parameters: dict[object, frozenset[str]] = {}  # see _direct_parameters
         self._node_marks: dict[pytest.Item | pytest.Collector, tuple[Exemption, ...]] = {}
         # Run-time warnings are issued once per site, across xdist workers too.
         self.first_time = xdist_glue.first_time(config)
@@ -577,6 +578,7 @@ class SSOTPlugin:
         # Only asked while the collected tests are checked (pytest's nodes and classes).
         self._node_marks.clear()
         self._fixture_sources.clear()
+        self._parameters.clear()
         self._class_findings.clear()
         self._inside.clear()
         self._cached_keys.clear()  # of files no test needed (a conftest.py with no tests)
@@ -721,7 +723,11 @@ class SSOTPlugin:
                 i.nodeid
                 for i in items
                 if fixture is None
-                or (fixture in i.fixturenames and self._runs_fixture_of(i, fixture, conftest))
+                or (
+                    fixture in i.fixturenames
+                    and fixture not in _direct_parameters(i, self._parameters)
+                    and self._runs_fixture_of(i, fixture, conftest)
+                )
             ]
             if affected:
                 self.data.add(finding, affected)
@@ -1574,6 +1580,7 @@ class RuntimeGuard:
         self._owning: object = None
         self._wide: tuple[str, str, bool] = ("", "", False)
         self._owners: dict[tuple[str, str, bool], str | None] = {}
+        self._owners_parameters: dict[object, frozenset[str]] = {}  # see _direct_parameters
         self._items_under: dict[str, list[pytest.Item]] | None = None
         self._items: Sequence[pytest.Item] = ()  # the session's, in the order they run
         self.fix = use_instead(ssot.env_modules)
@@ -1875,7 +1882,13 @@ class RuntimeGuard:
                 owner = under[-1].nodeid if under else None
             else:
                 owner = next(
-                    (i.nodeid for i in under if argname in getattr(i, "fixturenames", ())), None
+                    (
+                        i.nodeid
+                        for i in under
+                        if argname in getattr(i, "fixturenames", ())
+                        and argname not in _direct_parameters(i, self._owners_parameters)
+                    ),
+                    None,
                 )
             self._owners[wide] = owner
         return self._owners[wide]
@@ -2260,6 +2273,27 @@ def _test_class(item: pytest.Function) -> type | None:
     return item.cls  # type: ignore[no-any-return]
 
 
+_NO_NAMES: frozenset[str] = frozenset()
+
+
+def _direct_parameters(item: pytest.Item, memo: dict[object, frozenset[str]]) -> frozenset[str]:
+    """The names ``item``'s ``parametrize`` marks (its function's, class's and module's)
+    give their values directly: pytest runs no fixture of those names for it, though they
+    are in its ``fixturenames``. Once per parametrized function (``memo``): its tests share
+    its marks."""
+    if getattr(item, "callspec", None) is None:
+        return _NO_NAMES  # not parametrized: nearly every test
+    key = (item.parent, getattr(item, "originalname", item.name))
+    names = memo.get(key)
+    if names is None:
+        found: set[str] = set()
+        for mark in item.iter_markers(name="parametrize"):
+            argnames = mark.args[0] if mark.args else mark.kwargs.get("argnames")
+            found |= direct_parameters(argnames, mark.kwargs.get("indirect", False))
+        names = memo[key] = frozenset(found) if found else _NO_NAMES
+    return names
+
+
 def _cache_dir(config: pytest.Config) -> Path | None:
     """pytest's own cache directory, so ``--cache-clear`` and ``-p no:cacheprovider`` apply."""
     cache = getattr(config, "cache", None)
@@ -2330,7 +2364,9 @@ class _Origins:
     ) -> None:
         self.nodeid = nodeid
         self.file = file  # the test module it was collected from
-        self.fixturenames = fixturenames  # pytest's own list (a handful of names): no copy
+        # pytest's own list (a handful of names), not copied unless a parametrize mark gives
+        # some of its names directly.
+        self.fixturenames = fixturenames
         self.classes = classes  # its class and every base
         self.function = function  # the test function itself
 
@@ -2371,7 +2407,20 @@ class _Origins:
             else:
                 qualname = (*classes[0][1], item.originalname) if classes else (item.originalname,)
                 origin = (here, qualname)
-        return cls(item.nodeid, here, item.fixturenames, classes, origin)
+        fixturenames: Sequence[str] = item.fixturenames
+        if getattr(item, "callspec", None) is not None:
+            # The names a parametrize mark gives directly run no fixture: left out, in one
+            # list per parametrized function (its tests share pytest's list and follow each
+            # other), kept alive here as the last function is.
+            last = memo.get("fixturenames")
+            if last is not None and last[0] is fixturenames:
+                fixturenames = last[1]
+            else:
+                direct = _direct_parameters(item, {})
+                run = [n for n in fixturenames if n not in direct] if direct else fixturenames
+                memo["fixturenames"] = (fixturenames, run)
+                fixturenames = run
+        return cls(item.nodeid, here, fixturenames, classes, origin)
 
     @staticmethod
     def _classes(

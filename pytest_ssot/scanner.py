@@ -1645,6 +1645,26 @@ def _parametrize(
     return (argnames, ids)
 
 
+def direct_parameters(argnames: object, indirect: object = False) -> frozenset[str]:
+    """The names a ``parametrize`` mark gives their values directly, as pytest reads its
+    ``argnames`` (``"a, b"`` or a sequence) and ``indirect``. pytest runs no fixture of such
+    a name for the test, not even one a ``conftest.py`` defines: the parameter replaces it.
+    ``indirect=True`` makes none direct, a sequence the names it leaves out; any other value
+    (one the source does not spell out) is taken to make none direct, so that a fixture that
+    may run is never missed."""
+    if isinstance(argnames, str):
+        names = [n.strip() for n in argnames.split(",") if n.strip()]
+    elif isinstance(argnames, (list, tuple)):
+        names = [n for n in argnames if isinstance(n, str)]
+    else:
+        return frozenset()
+    if isinstance(indirect, bool):
+        return frozenset() if indirect else frozenset(names)
+    if isinstance(indirect, (list, tuple, str)):
+        return frozenset(names).difference(indirect)
+    return frozenset()
+
+
 def _parameter_ids(
     argnames: list[str],
     values_node: ast.expr | None,

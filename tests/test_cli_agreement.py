@@ -297,6 +297,8 @@ OVERRIDES = {
             pass
     """,
     "tests/test_classes.py": """
+        import os
+
         import pytest
 
         from tests.bases import OverridesSettings
@@ -333,6 +335,25 @@ OVERRIDES = {
 
         @pytest.mark.parametrize("chain", [1], indirect=True)
         def test_parametrized_indirectly(chain):
+            pass
+
+        @pytest.mark.parametrize("settings", [1])
+        def test_settings_parametrized(settings):
+            pass
+
+        @pytest.mark.parametrize("settings, chain", [(1, 2)], indirect=["chain"])
+        def test_settings_given_to_the_indirect_chain(settings, chain):
+            pass
+
+        @pytest.fixture
+        def local():
+            return os.environ.get("LOCAL")
+
+        @pytest.mark.parametrize("local", [1])
+        def test_local_parametrized(local):
+            pass
+
+        def test_local(local):
             pass
     """,
     "tests/sub/__init__.py": "",
@@ -386,6 +407,10 @@ def test_cli_and_plugin_agree_on_conftest_fixtures_overridden_nearer_the_test(
     ]
     # An autouse fixture overridden in a module no longer runs there.
     assert not any("test_module.py" in n for n in by_line["tests/conftest.py", 15])
+    # A fixture whose name a test parametrizes directly does not run for it.
+    source = (tmp_path / "tests/test_classes.py").read_text(encoding="utf-8").splitlines()
+    local = source.index('    return os.environ.get("LOCAL")') + 1
+    assert by_line["tests/test_classes.py", local] == ["tests/test_classes.py::test_local"]
 
 
 REACHED_AT_RUN_TIME = {

@@ -23,7 +23,7 @@ from pytest_ssot.discovery import (
 )
 from pytest_ssot.paths import module_name
 from pytest_ssot.resolver import ModuleIndex, Resolver
-from pytest_ssot.scanner import FileFacts, scan
+from pytest_ssot.scanner import FileFacts, direct_parameters, scan
 
 
 def write(root: Path, files: dict[str, str]) -> None:
@@ -1253,9 +1253,10 @@ def test_the_nearest_fixture_definition_wins_unless_it_requests_the_one_it_overr
         (conftest, "settings"),
         (conftest, "database"),
     }
-    # A directly parametrized name is a parameter, not a fixture (pytest does not follow it).
+    # A directly parametrized name is a parameter: no fixture of that name runs.
     parametrized = tests["test_b.py::test_parametrized[1]"]
-    assert parametrized.fixturenames == {"database"}
+    assert parametrized.fixturenames == set()
+    assert parametrized.fixturedefs == set()
 
 
 def test_exempt_marks_are_read_from_function_class_and_module(tmp_path: Path) -> None:
@@ -1287,3 +1288,21 @@ def test_exempt_marks_are_read_from_function_class_and_module(tmp_path: Path) ->
         ("test_marks.py::TestA", "body"),
         ("test_marks.py", "module"),
     ]
+
+
+@pytest.mark.parametrize(
+    ("argnames", "indirect", "direct"),
+    [
+        ("a", False, {"a"}),
+        (" a , b ,", False, {"a", "b"}),  # pytest strips the names and drops empty ones
+        (["a", "b"], True, set()),
+        (("a", "b"), ["b"], {"a"}),
+        (["a", "b"], ("a", "b"), set()),
+        ("a,b", {"expr": "INDIRECT"}, set()),  # not spelled out: the fixtures may run
+        ({"expr": "NAMES"}, False, set()),
+    ],
+)
+def test_direct_parameters_are_the_names_no_fixture_runs_for(
+    argnames: object, indirect: object, direct: set[str]
+) -> None:
+    assert direct_parameters(argnames, indirect) == direct

@@ -63,6 +63,12 @@ WIDE_FIXTURES = {
             read_dynamic()
     """,
     "tests/test_a.py": """
+        import pytest
+
+        @pytest.mark.parametrize("shared", [1])  # its value, not the fixture
+        def test_a0(shared):
+            pass
+
         def test_a1(shared):
             pass
 

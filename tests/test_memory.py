@@ -168,18 +168,24 @@ def test_what_attribution_keeps_per_test_is_small_and_shared(pytester: pytest.Py
             "import pytest\n\n"
             "class TestX:\n"
             "    @pytest.mark.parametrize('n', [1, 2])\n"
-            "    def test_x(self, n, tmp_path): pass\n"
+            "    def test_x(self, n, tmp_path): pass\n\n"
+            "    def test_y(self, tmp_path): pass\n"
         )
     )
     items, _ = pytester.inline_genitems()
     memo: dict[object, object] = {}
-    first, second = (_Origins.of(item, memo) for item in items)
+    first, second, third = (_Origins.of(item, memo) for item in items)
+    assert third.fixturenames is items[2].fixturenames  # pytest's own list, not a copy
 
     assert not hasattr(first, "__dict__")
-    assert first.fixturenames is items[0].fixturenames  # pytest's own list, not a copy
+    # The fixtures that run for it: pytest's names but `n`, given by the mark, in one list
+    # for the function's tests.
+    assert first.fixturenames == [n for n in items[0].fixturenames if n != "n"]
+    assert first.fixturenames is second.fixturenames
     assert "tmp_path" in first.fixturenames
     assert first.function is second.function  # one parametrized function, one origin
     assert first.function[1] == ("TestX", "test_x")
     assert first.classes is second.classes  # one class, one MRO
-    # The class's MRO, the last parent and the last function, not one entry per test.
-    assert len(memo) == 3
+    # The class's MRO, the last parent, the last function and its fixture names, not one
+    # entry per test.
+    assert len(memo) == 4

@@ -235,27 +235,40 @@ def test_a_test_left_out_of_a_partial_run_is_not_taken_for_a_helper(
     result.stdout.fnmatch_lines(["compliance 100.0% (* checked tests compliant)"])
 
 
+SETTINGS_CONFTEST = """
+    import os
+
+    import pytest
+
+    @pytest.fixture
+    def settings():
+        return os.getenv("SETTINGS")
+
+    @pytest.fixture
+    def chain(settings):
+        return settings
+"""
+
+
+def _strict_errors(
+    pytester: pytest.Pytester, files: dict[str, str]
+) -> tuple[pytest.RunResult, list[str]]:
+    """Run ``files`` in strict mode: the result, and the tests that erred, sorted."""
+    pytester.makepyprojecttoml('[tool.ssot]\nmode = "strict"\nallow_function_tests = true\n')
+    _write(pytester, files)
+    result = pytester.runpytest("-p", "ssot", "-p", "no:cacheprovider", "-rE")
+    errors = sorted(line.split()[1] for line in result.stdout.lines if line.startswith("ERROR "))
+    return result, errors
+
+
 def test_a_conftest_fixture_overridden_nearer_the_test_does_not_affect_it(
     pytester: pytest.Pytester,
 ) -> None:
     # pytest runs the nearest definition of a fixture name: a test whose module, class or
     # deeper conftest.py overrides it never runs the conftest's (unless the override asks
     # for the fixture it overrides).
-    pytester.makepyprojecttoml('[tool.ssot]\nmode = "strict"\nallow_function_tests = true\n')
     files = {
-        "tests/conftest.py": """
-            import os
-
-            import pytest
-
-            @pytest.fixture
-            def settings():
-                return os.getenv("SETTINGS")
-
-            @pytest.fixture
-            def chain(settings):
-                return settings
-        """,
+        "tests/conftest.py": SETTINGS_CONFTEST,
         "tests/test_mod.py": """
             import pytest
 
@@ -298,14 +311,68 @@ def test_a_conftest_fixture_overridden_nearer_the_test_does_not_affect_it(
         "tests/sub/test_sub.py": "def test_deeper_override(settings):\n    pass\n",
         "tests/test_plain.py": "def test_conftests(settings):\n    pass\n",
     }
-    _write(pytester, files)
-    result = pytester.runpytest("-p", "ssot", "-p", "no:cacheprovider", "-rE")
+    result, errors = _strict_errors(pytester, files)
     result.assert_outcomes(passed=4, errors=2)
-    errors = sorted(line.split()[1] for line in result.stdout.lines if line.startswith("ERROR "))
     assert errors == [
         "tests/test_cls.py::TestExtend::test_extended",
         "tests/test_plain.py::test_conftests",
     ]
+
+
+def test_a_fixture_whose_name_a_test_parametrizes_directly_does_not_affect_it(
+    pytester: pytest.Pytester,
+) -> None:
+    # pytest gives a directly parametrized name the parameter's value and runs no fixture of
+    # that name for the test, wherever the mark sits; `indirect` hands the value to the
+    # fixture, which then runs.
+    files = {
+        "tests/conftest.py": SETTINGS_CONFTEST,
+        "tests/test_params.py": """
+            import os
+
+            import pytest
+
+            @pytest.fixture
+            def local():
+                return os.environ.get("LOCAL")
+
+            @pytest.mark.parametrize("settings", [1, 2])
+            def test_direct(settings):
+                pass
+
+            @pytest.mark.parametrize(argnames="other, settings", argvalues=[(1, 2)])
+            def test_direct_by_keyword(other, settings):
+                pass
+
+            @pytest.mark.parametrize("local", [1])
+            def test_direct_module_fixture(local):
+                pass
+
+            @pytest.mark.parametrize(["settings", "local"], [(1, 2)], indirect=["local"])
+            def test_direct_beside_an_indirect_one(settings, local):
+                pass
+
+            @pytest.mark.parametrize("settings", [1], indirect=True)
+            def test_indirect(settings):
+                pass
+
+            def test_plain(settings, local):
+                pass
+
+            class TestClassMark:
+                pytestmark = pytest.mark.parametrize("settings", [1])
+
+                def test_from_the_class(self, settings):
+                    pass
+        """,
+    }
+    result, errors = _strict_errors(pytester, files)
+    assert errors == [
+        "tests/test_params.py::test_direct_beside_an_indirect_one[1-2]",  # runs `local`
+        "tests/test_params.py::test_indirect[1]",
+        "tests/test_params.py::test_plain",
+    ]
+    result.assert_outcomes(passed=5, errors=3)
 
 
 def test_a_checkout_moved_with_its_bytecode_cache_attributes_as_before(
