@@ -29,8 +29,9 @@ from typing import Any, Literal
 
 from pytest_ssot.model import MODULE_SCOPE, Scope, normalise_snippet
 
-# Bump when what a scan yields changes, so cached facts from older scanners are not reused.
-SCANNER_VERSION = "15"
+# Bump when what a scan yields changes, so cached facts from older scanners are not reused,
+# or what `ssot check` makes of them (its saved results are keyed by it too).
+SCANNER_VERSION = "16"
 
 RefKind = Literal["use", "string", "import", "star-import", "monkeypatch", "fixture"]
 
