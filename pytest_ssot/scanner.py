@@ -31,7 +31,7 @@ from pytest_ssot.model import MODULE_SCOPE, Scope, normalise_snippet
 
 # Bump when what a scan yields changes, so cached facts from older scanners are not reused,
 # or what `ssot check` makes of them (its saved results are keyed by it too).
-SCANNER_VERSION = "16"
+SCANNER_VERSION = "17"
 
 RefKind = Literal["use", "string", "import", "star-import", "monkeypatch", "fixture"]
 
@@ -1636,13 +1636,19 @@ def _parametrize(
     names_node = call.args[0] if call.args else keywords.get("argnames")
     values_node = call.args[1] if len(call.args) > 1 else keywords.get("argvalues")
     argnames: list[str] | None = None
+    # pytest takes each value whole for one name given as a string; otherwise (several
+    # names, or names given as a list or tuple, even one) each value is a row of values.
+    rows = True
     if isinstance(names_node, ast.Constant) and isinstance(names_node.value, str):
         argnames = [n.strip() for n in names_node.value.split(",") if n.strip()]
+        rows = len(argnames) > 1
     elif isinstance(names_node, (ast.List, ast.Tuple)) and all(_is_str(e) for e in names_node.elts):
         argnames = [e.value for e in names_node.elts]  # type: ignore[attr-defined]
     if argnames is None:
         return (argnames, None)
-    ids = _parameter_ids(argnames, values_node, keywords.get("ids"), peek, name_id, sequence_of)
+    ids = _parameter_ids(
+        argnames, values_node, keywords.get("ids"), peek, name_id, sequence_of, rows=rows
+    )
     return (argnames, ids)
 
 
@@ -1673,12 +1679,15 @@ def _parameter_ids(
     peek: Any,
     name_id: NameId | None = None,
     sequence_of: SequenceOf | None = None,
+    *,
+    rows: bool = False,
 ) -> list[str | list[Any]] | None:
     """The ids pytest makes of ``argvalues`` (a ``parametrize`` mark's, or a fixture's
     ``params`` for its one name), None when they are not literal. An id that depends on names
     imported from elsewhere is a list of its parts, each a string or ``{"name": ...,
     "fallback": ...}``, for :func:`resolved_ids` to finish. ``sequence_of`` tells the list
-    or tuple display a name given as ``argvalues`` or ``ids`` is bound to."""
+    or tuple display a name given as ``argvalues`` or ``ids`` is bound to. ``rows``: each
+    value is a list or tuple of one value per name (else each is one name's value)."""
 
     def display(node: ast.expr | None) -> tuple[ast.expr | None, NameId | None]:
         """The display a name is bound to (with how to tell its ids), else ``node`` itself."""
@@ -1704,7 +1713,7 @@ def _parameter_ids(
             for keyword in element.keywords:
                 if keyword.arg == "id" and not _is_none(keyword.value):
                     ident = _str_id(keyword.value, value_id)
-        elif len(argnames) > 1 and isinstance(element, (ast.Tuple, ast.List)):
+        elif rows and isinstance(element, (ast.Tuple, ast.List)):
             values = list(element.elts)
         if ident is None and index < len(given) and given[index] is not None:
             ident = given[index]

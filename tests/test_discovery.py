@@ -339,6 +339,22 @@ PARAMETER_IDS = """
     @pytest.mark.parametrize("v", [1, 1, 2, "1", 1, "a0", "a", "a"])
     def test_duplicates(v):
         pass
+
+
+    # One name given as a list or tuple: each value is a row holding that name's value.
+    @pytest.mark.parametrize(["v"], [(1,), ["x"]])
+    def test_one_name_in_a_list(v):
+        pass
+
+
+    @pytest.mark.parametrize(("v",), [(None,)])
+    def test_one_name_in_a_tuple(v):
+        pass
+
+
+    @pytest.mark.parametrize("v", [(1,)])
+    def test_one_name_as_a_string_takes_the_tuple_whole(v):
+        pass
 """
 
 
@@ -353,6 +369,10 @@ def test_parameter_ids_are_the_ones_pytest_generates(tmp_path: Path) -> None:
         "test_ids.py::test_stacked_empty_ids[-x]",
         "test_ids.py::test_explicit_ids[0]",
         "test_ids.py::test_arithmetic[9223372036854775807]",
+        "test_ids.py::test_one_name_in_a_list[1]",
+        "test_ids.py::test_one_name_in_a_list[x]",
+        "test_ids.py::test_one_name_in_a_tuple[None]",
+        "test_ids.py::test_one_name_as_a_string_takes_the_tuple_whole[v0]",
     } <= found
 
 
