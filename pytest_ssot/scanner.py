@@ -31,7 +31,7 @@ from pytest_ssot.model import MODULE_SCOPE, Scope, normalise_snippet
 
 # Bump when what a scan yields changes, so cached facts from older scanners are not reused,
 # or what `ssot check` makes of them (its saved results are keyed by it too).
-SCANNER_VERSION = "17"
+SCANNER_VERSION = "18"
 
 RefKind = Literal["use", "string", "import", "star-import", "monkeypatch", "fixture"]
 
@@ -97,6 +97,17 @@ _BODY_FIELDS = frozenset({"body", "orelse", "finalbody", "handlers", "cases"})
 _ALWAYS_VISITED = (ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef, ast.Import, ast.ImportFrom)
 _NEVER_PRUNED = (*_ALWAYS_VISITED, *_BLOCKS)
 _UNCONDITIONAL = (ast.Module, *_ALWAYS_VISITED)
+
+
+def _may_alias_fixture(node: ast.stmt) -> bool:
+    """Whether ``node`` may bind a name to ``pytest.fixture`` (``fixture = pytest.fixture``),
+    which no trigger word marks, though it decides which functions are fixtures."""
+    if not isinstance(node, ast.Assign):
+        return False
+    value = node.value
+    if isinstance(value, ast.Attribute):
+        return value.attr == "fixture"
+    return isinstance(value, ast.Name) and value.id == "fixture"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -790,8 +801,10 @@ class _Visitor(ast.NodeVisitor):
     def _visit_stmt(self, node: ast.stmt) -> None:
         if self.full and self._class_level:
             self._record_statement(node)
-        if isinstance(node, _NEVER_PRUNED) or self._is_hot(
-            node.lineno, node.end_lineno or node.lineno
+        if (
+            isinstance(node, _NEVER_PRUNED)
+            or self._is_hot(node.lineno, node.end_lineno or node.lineno)
+            or _may_alias_fixture(node)
         ):
             self.visit(node)
 
@@ -1365,7 +1378,10 @@ class _Visitor(ast.NodeVisitor):
             and (self._peek(node.value.func) or "").endswith("MonkeyPatch")
         ):
             self.monkeypatches.add(names[0])
-        self.generic_visit(node)
+        self.generic_visit(node)  # (its targets unbind their names)
+        if len(node.targets) == 1 and len(names) == 1 and dotted in FIXTURE_DECORATORS:
+            # `fixture = pytest.fixture`: the functions it decorates are fixtures.
+            self.aliases[names[0]] = dotted
 
     def visit_withitem(self, node: ast.withitem) -> None:
         if isinstance(node.optional_vars, ast.Name) and isinstance(node.context_expr, ast.Call):

@@ -563,3 +563,44 @@ def test_cli_and_plugin_agree_on_classes_of_installed_packages(
     }
     assert_agree(plugin, static_check)
     assert static_check["unresolved"] == []
+
+
+def test_a_fixture_decorated_through_an_alias_affects_only_its_users(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    write(
+        tmp_path,
+        {
+            "pyproject.toml": '[tool.ssot]\nmode = "warn"\nallow_function_tests = true\n',
+            "conftest.py": """
+                import os
+
+                import pytest
+
+                fixture = pytest.fixture
+
+                @fixture
+                def token():
+                    return os.getenv("TOKEN")
+
+                @fixture(name="region")
+                def _region():
+                    return os.getenv("REGION")
+            """,
+            "test_a.py": """
+                def test_token(token):
+                    pass
+
+                def test_region(region):
+                    pass
+
+                def test_neither():
+                    pass
+            """,
+        },
+    )
+    plugin = plugin_report(tmp_path)
+    static_check = cli_report(tmp_path, monkeypatch, capsys)
+    assert_agree(plugin, static_check)
+    by_line = {v["line"]: v["nodeids"] for v in plugin["violations"]}
+    assert by_line == {9: ["test_a.py::test_token"], 13: ["test_a.py::test_region"]}
