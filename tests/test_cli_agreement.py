@@ -8,7 +8,10 @@ violations (SSOT102, only the plugin can see them) are left out.
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -60,13 +63,24 @@ def plugin_report(root: Path) -> dict[str, Any]:
     return data
 
 
-def cli_report(
-    root: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
-) -> dict[str, Any]:
-    monkeypatch.chdir(root)
-    cli.main(["check", "--jobs", "1", "--no-cache", "--format", "json"])
-    data: dict[str, Any] = json.loads(capsys.readouterr().out)
+def static_report(root: Path) -> dict[str, Any]:
+    """What ``ssot check --format json`` reports in ``root`` (run in process)."""
+    out = io.StringIO()
+    previous = Path.cwd()
+    os.chdir(root)
+    try:
+        with contextlib.redirect_stdout(out):
+            cli.main(["check", "--jobs", "1", "--no-cache", "--format", "json"])
+    finally:
+        os.chdir(previous)
+    data: dict[str, Any] = json.loads(out.getvalue())
     return data
+
+
+def cli_report(root: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
+    """:func:`static_report`, staying in ``root`` for the test's further CLI calls."""
+    monkeypatch.chdir(root)
+    return static_report(root)
 
 
 def static(report: dict[str, Any]) -> dict[tuple[str, str, int], dict[str, Any]]:
@@ -99,12 +113,12 @@ def assert_agree(plugin: dict[str, Any], static_check: dict[str, Any]) -> None:
 
 
 def test_cli_and_plugin_agree_on_the_example_suite(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     root = tmp_path / "chat_backend"
     shutil.copytree(EXAMPLE, root, ignore=shutil.ignore_patterns(".pytest_cache", "__pycache__"))
     plugin = plugin_report(root)
-    static_check = cli_report(root, monkeypatch, capsys)
+    static_check = cli_report(root, monkeypatch)
     assert len(static(plugin)) >= 12  # every built-in static rule fires in the example
     assert {k[0] for k in static(plugin)} == {"SSOT001", "SSOT002", "SSOT003", "SSOT004"}
     assert_agree(plugin, static_check)
@@ -225,17 +239,17 @@ SHAPES = {
 
 
 def test_cli_and_plugin_agree_on_inheritance_fixtures_and_parametrize(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     write(tmp_path, SHAPES)
     plugin = plugin_report(tmp_path)
-    static_check = cli_report(tmp_path, monkeypatch, capsys)
+    static_check = cli_report(tmp_path, monkeypatch)
     assert plugin["summary"]["tests"] >= 15
     assert_agree(plugin, static_check)
 
 
 def test_the_streamed_json_report_is_the_reporters_report(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from pytest_ssot.reporting import jsonreport
 
@@ -244,7 +258,7 @@ def test_the_streamed_json_report_is_the_reporters_report(
     monkeypatch.chdir(root)
     args = cli.build_parser().parse_args(["check", "--jobs", "1", "--no-cache"])
     run = cli.run_check(cli.load_project(args), [], jobs=1, use_cache=False)
-    streamed = cli_report(root, monkeypatch, capsys)
+    streamed = cli_report(root, monkeypatch)
     streamed.pop("unresolved")
     expected = jsonreport.report(run.result, run.project.config, cli.VERSION)
     assert streamed == json.loads(json.dumps(expected))
@@ -391,11 +405,11 @@ OVERRIDES = {
 
 
 def test_cli_and_plugin_agree_on_conftest_fixtures_overridden_nearer_the_test(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     write(tmp_path, OVERRIDES)
     plugin = plugin_report(tmp_path)
-    static_check = cli_report(tmp_path, monkeypatch, capsys)
+    static_check = cli_report(tmp_path, monkeypatch)
     assert_agree(plugin, static_check)
     by_line = {(v["path"], v["line"]): v["nodeids"] for v in static_check["violations"]}
     # The conftest's `settings` runs only where no nearer definition replaces it.
@@ -464,7 +478,7 @@ def test_the_ratchet_holds_for_static_violations_only_a_test_run_attributes(
         ("tests/test_dynamic.py", "local"),
     ]
 
-    checked = cli_report(tmp_path, monkeypatch, capsys)
+    checked = cli_report(tmp_path, monkeypatch)
     assert checked["stale"] == []
     assert cli.main(["baseline", "--jobs", "1", "--no-cache"]) == 0
     assert "2 entries" in capsys.readouterr().out
@@ -475,14 +489,14 @@ def test_the_ratchet_holds_for_static_violations_only_a_test_run_attributes(
     # Fixed in the code: now the entry is stale, and the next baseline drops it.
     conftest = tmp_path / "tests" / "conftest.py"
     conftest.write_text(conftest.read_text().replace('os.getenv("DYNAMIC")', "None"))
-    checked = cli_report(tmp_path, monkeypatch, capsys)
+    checked = cli_report(tmp_path, monkeypatch)
     assert [e["scope"] for e in checked["stale"]] == ["dynamic"]
     assert cli.main(["baseline", "--jobs", "1", "--no-cache"]) == 0
     assert json.loads(baseline.read_text(encoding="utf-8"))["entries"] == entries[1:]
 
 
 def test_cli_and_plugin_agree_on_classes_of_installed_packages(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # A framework installed outside the project: its SSOT base class (the configured goal,
     # imported into a test module, so pytest collects it too), a test class with an
@@ -548,7 +562,7 @@ def test_cli_and_plugin_agree_on_classes_of_installed_packages(
         },
     )
     plugin = plugin_report(project)
-    static_check = cli_report(project, monkeypatch, capsys)
+    static_check = cli_report(project, monkeypatch)
     assert plugin["summary"]["tests"] == 6
     assert {v["nodeids"][0] for v in static(plugin).values()} == {
         "tests/test_app.py::TestBase::test_inherited",
@@ -566,7 +580,7 @@ def test_cli_and_plugin_agree_on_classes_of_installed_packages(
 
 
 def test_a_fixture_decorated_through_an_alias_affects_only_its_users(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     write(
         tmp_path,
@@ -600,7 +614,7 @@ def test_a_fixture_decorated_through_an_alias_affects_only_its_users(
         },
     )
     plugin = plugin_report(tmp_path)
-    static_check = cli_report(tmp_path, monkeypatch, capsys)
+    static_check = cli_report(tmp_path, monkeypatch)
     assert_agree(plugin, static_check)
     by_line = {v["line"]: v["nodeids"] for v in plugin["violations"]}
     assert by_line == {9: ["test_a.py::test_token"], 13: ["test_a.py::test_region"]}

@@ -6,20 +6,15 @@ that fixture up."""
 
 from __future__ import annotations
 
-import contextlib
-import io
 import json
 import os
 import textwrap
-from pathlib import Path
 from typing import Any
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from test_cli_agreement import plugin_report, write
-
-from pytest_ssot import cli
+from test_cli_agreement import plugin_report, static_report, write
 
 NAMES = ("alpha", "beta", "gamma")
 # Each example is a pytest run in a subprocess: a few per CI run, more by hand with
@@ -140,17 +135,4 @@ def test_a_fixtures_finding_affects_exactly_the_tests_pytest_sets_it_up_for(
     assert _attributed(plugin, conftest) == ran, module
 
     # `ssot check` reads the same from the source.
-    assert _attributed(_static_check(root), conftest) == ran, module
-
-
-def _static_check(root: Path) -> dict[str, Any]:
-    out = io.StringIO()
-    previous = Path.cwd()
-    os.chdir(root)
-    try:
-        with contextlib.redirect_stdout(out):
-            cli.main(["check", "--jobs", "1", "--no-cache", "--format", "json"])
-    finally:
-        os.chdir(previous)
-    report: dict[str, Any] = json.loads(out.getvalue())
-    return report
+    assert _attributed(static_report(root), conftest) == ran, module
