@@ -31,7 +31,7 @@ from pytest_ssot.model import MODULE_SCOPE, Scope, normalise_snippet
 
 # Bump when what a scan yields changes, so cached facts from older scanners are not reused,
 # or what `ssot check` makes of them (its saved results are keyed by it too).
-SCANNER_VERSION = "18"
+SCANNER_VERSION = "19"
 
 RefKind = Literal["use", "string", "import", "star-import", "monkeypatch", "fixture"]
 
@@ -100,11 +100,14 @@ _UNCONDITIONAL = (ast.Module, *_ALWAYS_VISITED)
 
 
 def _may_alias_fixture(node: ast.stmt) -> bool:
-    """Whether ``node`` may bind a name to ``pytest.fixture`` (``fixture = pytest.fixture``),
-    which no trigger word marks, though it decides which functions are fixtures."""
+    """Whether ``node`` may bind a name to ``pytest.fixture`` (``fixture = pytest.fixture``)
+    or to a decorator it makes (``module_fixture = pytest.fixture(scope="module")``), which no
+    trigger word marks, though it decides which functions are fixtures."""
     if not isinstance(node, ast.Assign):
         return False
     value = node.value
+    if isinstance(value, ast.Call):
+        value = value.func
     if isinstance(value, ast.Attribute):
         return value.attr == "fixture"
     return isinstance(value, ast.Name) and value.id == "fixture"
@@ -664,6 +667,9 @@ class _Visitor(ast.NodeVisitor):
         self._requires: list[str] = []
         self._skipped = False
         self.aliases: dict[str, str] = {}
+        # Names bound to a decorator that a fixture decorator's call made, with that call
+        # (`module_fixture = pytest.fixture(scope="module")`): its keywords apply to each use.
+        self._decorator_calls: dict[str, ast.Call] = {}
         self.monkeypatches: set[str] = set()
         # The enclosing scopes of the current one (empty at module level).
         self._outer_scopes: list[Scope] = []
@@ -750,6 +756,7 @@ class _Visitor(ast.NodeVisitor):
         """Bind a local name to a dotted target; a name that leads to a watched API makes
         every line mentioning it worth visiting."""
         self.aliases[name] = target
+        self._decorator_calls.pop(name, None)
         if self._hot is None or name in self._heated:
             return
         if any(
@@ -805,8 +812,23 @@ class _Visitor(ast.NodeVisitor):
             isinstance(node, _NEVER_PRUNED)
             or self._is_hot(node.lineno, node.end_lineno or node.lineno)
             or _may_alias_fixture(node)
+            or self._rebinds_fixture_decorator(node)
         ):
             self.visit(node)
+
+    def _rebinds_fixture_decorator(self, node: ast.stmt) -> bool:
+        """Whether ``node`` assigns a name bound to a fixture decorator (no trigger word marks
+        ``module_fixture = print``, though after it the name makes no fixtures)."""
+        if not isinstance(node, ast.Assign) or not (self._decorator_calls or self.aliases):
+            return False
+        return any(
+            isinstance(target, ast.Name)
+            and (
+                target.id in self._decorator_calls
+                or self.aliases.get(target.id) in FIXTURE_DECORATORS
+            )
+            for target in node.targets
+        )
 
     # -- structure (full scans) --------------------------------------------------------------
     def _binding(
@@ -1093,8 +1115,7 @@ class _Visitor(ast.NodeVisitor):
         filled_from_right = 0  # ... and how many it fills from the right
         decorators = node.decorator_list
         for decorator in decorators:
-            call = decorator if isinstance(decorator, ast.Call) else None
-            target = call.func if call else decorator
+            target, call = self._decorator(decorator)
             dotted = self._peek(target) or (target.id if isinstance(target, ast.Name) else "")
             if dotted in ("staticmethod", "classmethod"):
                 kind = dotted
@@ -1291,8 +1312,7 @@ class _Visitor(ast.NodeVisitor):
 
     def _fixture_name(self, node: ast.FunctionDef | ast.AsyncFunctionDef) -> str | None:
         for decorator in node.decorator_list:
-            call = decorator if isinstance(decorator, ast.Call) else None
-            target = call.func if call else decorator
+            target, call = self._decorator(decorator)
             if self._peek(target) in FIXTURE_DECORATORS:
                 for keyword in call.keywords if call else ():
                     if keyword.arg == "name" and isinstance(keyword.value, ast.Constant):
@@ -1303,6 +1323,17 @@ class _Visitor(ast.NodeVisitor):
     def _peek(self, node: ast.AST) -> str | None:
         """Resolve a name without recording it as a reference."""
         return self.resolve(node)
+
+    def _decorator(self, decorator: ast.expr) -> tuple[ast.expr, ast.Call | None]:
+        """What a decorator applies and the call that configured it: ``@pytest.fixture(...)``
+        and ``@module_fixture`` (bound to such a call) alike."""
+        if isinstance(decorator, ast.Call):
+            return decorator.func, decorator
+        if isinstance(decorator, ast.Name):
+            made_by = self._decorator_calls.get(decorator.id)
+            if made_by is not None:
+                return made_by.func, made_by
+        return decorator, None
 
     # -- imports and aliases ---------------------------------------------------------------
     def visit_Import(self, node: ast.Import) -> None:
@@ -1372,6 +1403,7 @@ class _Visitor(ast.NodeVisitor):
             return
         for name in names:
             self.aliases.pop(name, None)
+            self._decorator_calls.pop(name, None)
         if (
             len(names) == 1
             and isinstance(node.value, ast.Call)
@@ -1379,9 +1411,17 @@ class _Visitor(ast.NodeVisitor):
         ):
             self.monkeypatches.add(names[0])
         self.generic_visit(node)  # (its targets unbind their names)
-        if len(node.targets) == 1 and len(names) == 1 and dotted in FIXTURE_DECORATORS:
-            # `fixture = pytest.fixture`: the functions it decorates are fixtures.
-            self.aliases[names[0]] = dotted
+        if len(node.targets) == 1 and len(names) == 1:
+            if dotted in FIXTURE_DECORATORS:
+                # `fixture = pytest.fixture`: the functions it decorates are fixtures.
+                self.aliases[names[0]] = dotted
+            elif (
+                isinstance(node.value, ast.Call)
+                and not node.value.args
+                and self._peek(node.value.func) in FIXTURE_DECORATORS
+            ):
+                # `module_fixture = pytest.fixture(scope="module")`: the same, configured.
+                self._decorator_calls[names[0]] = node.value
 
     def visit_withitem(self, node: ast.withitem) -> None:
         if isinstance(node.optional_vars, ast.Name) and isinstance(node.context_expr, ast.Call):
@@ -1398,6 +1438,7 @@ class _Visitor(ast.NodeVisitor):
                 self._add(dotted, "use", node)  # type: ignore[arg-type]
         else:
             self.aliases.pop(node.id, None)
+            self._decorator_calls.pop(node.id, None)
 
     def visit_Attribute(self, node: ast.Attribute) -> None:
         dotted = self.resolve(node)

@@ -618,3 +618,47 @@ def test_a_fixture_decorated_through_an_alias_affects_only_its_users(
     assert_agree(plugin, static_check)
     by_line = {v["line"]: v["nodeids"] for v in plugin["violations"]}
     assert by_line == {9: ["test_a.py::test_token"], 13: ["test_a.py::test_region"]}
+
+
+def test_a_fixture_decorated_through_a_configured_decorator_affects_only_its_users(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``module_fixture = pytest.fixture(scope="module")`` then ``@module_fixture``: the call's
+    keywords (its ``name``) apply to each function it decorates."""
+    write(
+        tmp_path,
+        {
+            "pyproject.toml": '[tool.ssot]\nmode = "warn"\nallow_function_tests = true\n',
+            "conftest.py": """
+                import os
+
+                import pytest
+
+                module_fixture = pytest.fixture(scope="module")
+                zone_fixture = pytest.fixture(name="zone")
+
+                @module_fixture
+                def secret():
+                    return os.getenv("SECRET")
+
+                @zone_fixture
+                def _zone():
+                    return os.getenv("ZONE")
+            """,
+            "test_a.py": """
+                def test_secret(secret):
+                    pass
+
+                def test_zone(zone):
+                    pass
+
+                def test_neither():
+                    pass
+            """,
+        },
+    )
+    plugin = plugin_report(tmp_path)
+    static_check = cli_report(tmp_path, monkeypatch)
+    assert_agree(plugin, static_check)
+    by_line = {v["line"]: v["nodeids"] for v in plugin["violations"]}
+    assert by_line == {10: ["test_a.py::test_secret"], 14: ["test_a.py::test_zone"]}

@@ -234,6 +234,35 @@ def test_references_carry_their_enclosing_scope() -> None:
     assert facts.fixtures == {"TestA.env": "env", "_renamed": "renamed"}
 
 
+def test_a_decorator_made_by_a_fixture_call_makes_fixtures_until_rebound() -> None:
+    source = """
+    import os
+    import pytest
+
+    module_fixture = pytest.fixture(scope="module")
+    zone_fixture = pytest.fixture(name="zone")
+
+    @module_fixture
+    def secret():
+        return os.getenv("SECRET")
+
+    @zone_fixture
+    def _zone():
+        return os.getenv("ZONE")
+
+    module_fixture = print
+
+    @module_fixture
+    def helper():
+        return os.getenv("HELPER")
+    """
+    for full in (False, True):  # the prefilter must not skip the bindings
+        facts = _scan(source, full=full)
+        assert facts.fixtures == {"secret": "secret", "_zone": "zone"}
+        fixture_at = {r.line: r.scope.fixture for r in facts.refs}
+        assert fixture_at == {9: "secret", 13: "zone", 19: None}
+
+
 def test_it_indexes_classes_with_their_resolved_bases() -> None:
     facts = _scan(
         """
