@@ -579,28 +579,57 @@ def test_cli_and_plugin_agree_on_classes_of_installed_packages(
     assert static_check["unresolved"] == []
 
 
-def test_a_fixture_decorated_through_an_alias_affects_only_its_users(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+FIXTURE_ALIAS = """
+    import os
+
+    import pytest
+
+    fixture = pytest.fixture
+
+    @fixture
+    def token():
+        return os.getenv("TOKEN")
+
+    @fixture(name="region")
+    def _region():
+        return os.getenv("REGION")
+"""
+# A decorator a fixture call made: the call's keywords (its `name`) apply to each use.
+CONFIGURED_FIXTURE_DECORATORS = """
+    import os
+
+    import pytest
+
+    module_fixture = pytest.fixture(scope="module")
+    region_fixture = pytest.fixture(name="region")
+
+    @module_fixture
+    def token():
+        return os.getenv("TOKEN")
+
+    @region_fixture
+    def _region():
+        return os.getenv("REGION")
+"""
+
+
+@pytest.mark.parametrize(
+    ("conftest", "token_line", "region_line"),
+    [(FIXTURE_ALIAS, 9, 13), (CONFIGURED_FIXTURE_DECORATORS, 10, 14)],
+    ids=["alias", "configured"],
+)
+def test_a_fixture_decorated_through_a_bound_name_affects_only_its_users(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    conftest: str,
+    token_line: int,
+    region_line: int,
 ) -> None:
     write(
         tmp_path,
         {
             "pyproject.toml": '[tool.ssot]\nmode = "warn"\nallow_function_tests = true\n',
-            "conftest.py": """
-                import os
-
-                import pytest
-
-                fixture = pytest.fixture
-
-                @fixture
-                def token():
-                    return os.getenv("TOKEN")
-
-                @fixture(name="region")
-                def _region():
-                    return os.getenv("REGION")
-            """,
+            "conftest.py": conftest,
             "test_a.py": """
                 def test_token(token):
                     pass
@@ -617,48 +646,7 @@ def test_a_fixture_decorated_through_an_alias_affects_only_its_users(
     static_check = cli_report(tmp_path, monkeypatch)
     assert_agree(plugin, static_check)
     by_line = {v["line"]: v["nodeids"] for v in plugin["violations"]}
-    assert by_line == {9: ["test_a.py::test_token"], 13: ["test_a.py::test_region"]}
-
-
-def test_a_fixture_decorated_through_a_configured_decorator_affects_only_its_users(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """``module_fixture = pytest.fixture(scope="module")`` then ``@module_fixture``: the call's
-    keywords (its ``name``) apply to each function it decorates."""
-    write(
-        tmp_path,
-        {
-            "pyproject.toml": '[tool.ssot]\nmode = "warn"\nallow_function_tests = true\n',
-            "conftest.py": """
-                import os
-
-                import pytest
-
-                module_fixture = pytest.fixture(scope="module")
-                zone_fixture = pytest.fixture(name="zone")
-
-                @module_fixture
-                def secret():
-                    return os.getenv("SECRET")
-
-                @zone_fixture
-                def _zone():
-                    return os.getenv("ZONE")
-            """,
-            "test_a.py": """
-                def test_secret(secret):
-                    pass
-
-                def test_zone(zone):
-                    pass
-
-                def test_neither():
-                    pass
-            """,
-        },
-    )
-    plugin = plugin_report(tmp_path)
-    static_check = cli_report(tmp_path, monkeypatch)
-    assert_agree(plugin, static_check)
-    by_line = {v["line"]: v["nodeids"] for v in plugin["violations"]}
-    assert by_line == {10: ["test_a.py::test_secret"], 14: ["test_a.py::test_zone"]}
+    assert by_line == {
+        token_line: ["test_a.py::test_token"],
+        region_line: ["test_a.py::test_region"],
+    }
