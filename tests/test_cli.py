@@ -684,3 +684,35 @@ def test_workers_also_start_with_the_spawn_method(tmp_path: Path) -> None:
     assert f"compliance 0.0% (0/{2 * cli.MIN_FILES_FOR_POOL} checked tests compliant)" in (
         completed.stdout
     )
+
+
+def test_workers_start_without_forking_a_process_that_runs_threads(tmp_path: Path) -> None:
+    """Forking a multi-threaded process may deadlock the copy (Python 3.12+ warns): a tool or
+    test runner that calls ``ssot check`` while its own threads run gets the same result,
+    with no warning."""
+    files = {f"tests/test_{i:03d}.py": LEGACY_TEST for i in range(cli.MIN_FILES_FOR_POOL)}
+    make_project(tmp_path, files, STRICT)
+    code = (
+        "import sys, threading, warnings\n"
+        "from pytest_ssot.cli import main\n"
+        "if __name__ == '__main__':\n"
+        "    stop = threading.Event()\n"
+        "    threading.Thread(target=stop.wait, daemon=True).start()\n"
+        "    with warnings.catch_warnings(record=True) as caught:\n"
+        "        warnings.simplefilter('always')\n"
+        "        code = main(['check', '--jobs', '2', '--no-cache', '-q'])\n"
+        "    stop.set()\n"
+        "    for warning in caught:\n"
+        "        print(f'warning: {warning.message}', file=sys.stderr)\n"
+        "    sys.exit(code)\n"
+    )
+    script = tmp_path / "run_threaded.py"
+    script.write_text(code)
+    completed = subprocess.run(
+        [sys.executable, str(script)], cwd=tmp_path, capture_output=True, text=True, check=False
+    )
+    assert completed.returncode == 1, completed.stderr
+    assert "warning:" not in completed.stderr
+    assert f"compliance 0.0% (0/{2 * cli.MIN_FILES_FOR_POOL} checked tests compliant)" in (
+        completed.stdout
+    )
