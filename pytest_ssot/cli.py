@@ -23,14 +23,12 @@ import gc
 import hashlib
 import io
 import json
-import multiprocessing
 import os
 import re
 import shlex
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
@@ -81,6 +79,7 @@ from pytest_ssot.policy import (
     unattributed_fingerprints,
     without_runtime_ignores,
 )
+from pytest_ssot.processes import pool_context
 from pytest_ssot.reporting import jsonreport
 from pytest_ssot.reporting.terminal import summary_lines
 from pytest_ssot.resolver import ClassRef, External, ModuleIndex, ModuleRef, Resolver, Verdict
@@ -456,7 +455,7 @@ def analyse_files(
     lookups = _Lookups()
     with concurrent.futures.ProcessPoolExecutor(
         max_workers=jobs,
-        mp_context=_pool_context(),
+        mp_context=pool_context(),
         initializer=_init_worker,
         initargs=(
             context.ruleset,
@@ -473,19 +472,6 @@ def analyse_files(
             lookups.update(seen)
             progress.advance(len(modules))
     return [m for i in range(len(batches)) for m in done[i]], lookups
-
-
-def _pool_context() -> Any:
-    """How to start the scanning processes: as Python would (None), except that forking a
-    process that runs other threads (``ssot check`` called inside a tool, a test runner) may
-    deadlock the copy, which Python 3.12+ warns about: there, a fork server starts them."""
-    if (
-        threading.active_count() > 1
-        and multiprocessing.get_context().get_start_method() == "fork"
-        and "forkserver" in multiprocessing.get_all_start_methods()
-    ):
-        return multiprocessing.get_context("forkserver")
-    return None
 
 
 class RunCache:

@@ -18,7 +18,6 @@ import itertools
 import os
 import re
 import stat
-import sys
 import tempfile
 import tokenize
 from collections import Counter
@@ -29,6 +28,7 @@ from typing import TYPE_CHECKING, TextIO
 from pytest_ssot.config import FIX_CLASS_KEYS, FIX_TEMPLATES, Config
 from pytest_ssot.model import Finding
 from pytest_ssot.paths import in_modules, module_name, relpath
+from pytest_ssot.processes import pool_context
 from pytest_ssot.rules import (
     DIRECT_ENVIRON_ACCESS,
     NON_SSOT_TEST_CLASS,
@@ -292,15 +292,10 @@ def fix_all(
             yield _fix_one(path, config, wrap_functions, renumber)
         return
     import concurrent.futures
-    import multiprocessing
 
-    # fork on Linux (cheap, and the CLI runs no threads); spawn elsewhere, where fork is unsafe
-    method = "fork" if sys.platform == "linux" else "spawn"
     done = 0
     try:
-        with concurrent.futures.ProcessPoolExecutor(
-            jobs, mp_context=multiprocessing.get_context(method)
-        ) as pool:
+        with concurrent.futures.ProcessPoolExecutor(jobs, mp_context=pool_context()) as pool:
             for result in pool.map(
                 _fix_one,
                 files,
