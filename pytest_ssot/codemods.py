@@ -55,6 +55,8 @@ EXITS = frozenset({"sys.exit", "builtins.exit", "builtins.quit", "builtins.Syste
 # them without super(); the SSOT base's do real work, so the call is added.
 SETUPS = ("setUp", "asyncSetUp", "setUpClass")
 TEARDOWNS = ("tearDown", "asyncTearDown", "tearDownClass")
+# pytest's own set-up and tear-down methods of a pytest-style class.
+XUNIT = frozenset({"setup_method", "teardown_method", "setup_class", "teardown_class"})
 # pytest marks that do not work on unittest methods (skip, xfail, usefixtures... do).
 FUNCTION_ONLY_MARKS = frozenset({"parametrize"})
 
@@ -90,6 +92,8 @@ class Plan:
     # old base (dotted) -> new base; None: the mapping needs a key that is not configured
     base_map: Mapping[str, Target | None] = dataclasses.field(default_factory=dict)
     compliant: frozenset[str] = frozenset()  # dotted names of the SSOT base classes
+    # Dotted names of the bases to rewrite to that are certainly no unittest classes.
+    pytest_style: frozenset[str] = frozenset()
     rules: frozenset[str] = frozenset({SSOT001, SSOT002, SSOT004})
     functions: bool = True  # module-level test functions violate SSOT001
     wrap_functions: bool = False
@@ -912,9 +916,14 @@ class _Survey(_Scoped):
             if target is None:
                 key = "async_base_class" if old == ASYNC_TESTCASE else "base_class"
                 return self._refuse(node, f"needs [tool.ssot.fix] {key} to be rewritten")
-            return _ClassPlan(
-                "replace", target, replace=mapped[0], super_calls=old in (TESTCASE, ASYNC_TESTCASE)
-            )
+            unittest_class = old in (TESTCASE, ASYNC_TESTCASE)
+            if unittest_class and target.dotted in plan.pytest_style:
+                return self._refuse(
+                    node,
+                    f"derives from {old}, and {target.dotted} is no unittest class: its "
+                    "setUp, tearDown and self.assert* methods would stop working",
+                )
+            return _ClassPlan("replace", target, replace=mapped[0], super_calls=unittest_class)
         plain = all(
             name == "builtins.object" or (p is not None and p.action == "plain")
             for name, p in zip(resolved, local, strict=True)
@@ -923,15 +932,22 @@ class _Survey(_Scoped):
             return _ClassPlan("ignore")  # a base we cannot see into: maybe SSOT already
         if not node.name.value.startswith("Test") or self._has_init(node):
             return _ClassPlan("plain")  # not collected as a test class: a mixin or helper
-        problem = self._pytest_only(node)
+        target = plan.async_base if is_async else plan.base
+        # A pytest-style SSOT base takes the class as it is, fixtures, parametrize and all.
+        pytest_style = target is not None and target.dotted in plan.pytest_style
+        problem = None if pytest_style else self._pytest_only(node)
         if problem:
             return self._refuse(node, problem)
-        target = plan.async_base if is_async else plan.base
         if target is None:
             key = "async_base_class" if is_async else "base_class"
             return self._refuse(node, f"needs [tool.ssot.fix] {key} to be rewritten")
+        hook = next((f.name.value for f in self._methods(node) if f.name.value in XUNIT), None)
+        if pytest_style and hook is not None:
+            return self._refuse(
+                node, f"defines {hook}, which would hide the SSOT base's own; rebase it by hand"
+            )
         drop = tuple(i for i, name in enumerate(resolved) if name == "builtins.object")
-        return _ClassPlan("append", target, remove=drop, super_calls=True)
+        return _ClassPlan("append", target, remove=drop, super_calls=not pytest_style)
 
     def _refuse(self, node: cst.ClassDef, why: str) -> _ClassPlan:
         line, col = self.position(node.name)

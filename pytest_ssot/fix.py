@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import difflib
+import functools
 import io
 import itertools
 import os
@@ -29,6 +30,7 @@ from pytest_ssot.config import FIX_CLASS_KEYS, FIX_TEMPLATES, Config
 from pytest_ssot.model import Finding
 from pytest_ssot.paths import in_modules, module_name, relpath
 from pytest_ssot.processes import pool_context
+from pytest_ssot.resolver import derives_from_unittest
 from pytest_ssot.rules import (
     DIRECT_ENVIRON_ACCESS,
     NON_SSOT_TEST_CLASS,
@@ -194,6 +196,8 @@ def plan_for(rel: str, config: Config, *, wrap_functions: bool) -> Plan:
     base_map: dict[str, Target | None] = {TESTCASE: base, ASYNC_TESTCASE: async_base}
     for old, new in fix.get("base_map", {}).items():
         base_map[old.replace(":", ".")] = Target.parse(new)
+    targets = (base, async_base, *base_map.values())
+    entries = tuple(sorted({f"{t.module}:{t.name}" for t in targets if t is not None}))
     compliant = {b.replace(":", ".") for b in config.base_classes}
     compliant |= {t.dotted for t in (base, async_base, *base_map.values()) if t is not None}
     name = rel.rpartition("/")[2]
@@ -211,10 +215,23 @@ def plan_for(rel: str, config: Config, *, wrap_functions: bool) -> Plan:
         async_base=async_base,
         base_map=base_map,
         compliant=frozenset(compliant),
+        pytest_style=_pytest_style_bases(config.root, entries),
         rules=frozenset(rules),
         functions=not config.allow_function_tests,
         wrap_functions=wrap_functions,
         module_stem=name.removesuffix(".py"),
+    )
+
+
+@functools.lru_cache(maxsize=16)
+def _pytest_style_bases(root: Path, entries: tuple[str, ...]) -> frozenset[str]:
+    """The bases to rewrite to (``module:Name``) that are certainly no unittest classes, as
+    their source says (read once per process): a pytest-style class may become one of
+    them, fixtures, parametrize and all, and a unittest class may not. A base whose source
+    cannot tell is taken for a unittest class, the usual SSOT base."""
+    roots = [root, *([root / "src"] if (root / "src").is_dir() else [])]
+    return frozenset(
+        entry.replace(":", ".") for entry in entries if derives_from_unittest(entry, roots) is False
     )
 
 

@@ -759,7 +759,30 @@ def outside_not_a_class(entry: str) -> str | None:
     obj = standard_object(f"{module}.{qualname}")
     if obj is not None:
         return None if isinstance(obj, type) else f"a {type(obj).__name__}"
-    roots = [Path(p) for p in sys.path if p and os.path.isdir(p)]
+    on_sys_path = [Path(p) for p in sys.path if p and os.path.isdir(p)]
+    target = _source_reader(on_sys_path).resolve_entry(entry)
+    if isinstance(target, FuncRef):
+        return "a function"
+    if isinstance(target, ModuleRef):
+        return "a module"
+    return None
+
+
+def derives_from_unittest(entry: str, roots: Sequence[Path]) -> bool | None:
+    """Whether the ``module:Name`` class derives from ``unittest.TestCase``, read from the
+    source of the project's modules (under ``roots``) and of installed packages, never
+    imported; None when the source cannot tell."""
+    resolver = _source_reader(roots)
+    target = resolver.resolve_entry(entry)
+    if not isinstance(target, (ClassRef, External)):
+        return None
+    goal = canonical_external("unittest.TestCase")
+    return resolver._derives(target, frozenset({goal}), ()).value
+
+
+def _source_reader(roots: Sequence[Path]) -> Resolver:
+    """A resolver whose modules are those under ``roots`` (others are outside), reading
+    each one's source once."""
     facts: dict[Path, FileFacts | None] = {}
 
     def facts_for(path: Path) -> FileFacts | None:
@@ -770,9 +793,4 @@ def outside_not_a_class(entry: str) -> str | None:
                 facts[path] = None
         return facts[path]
 
-    target = Resolver(ModuleIndex(roots), facts_for, lambda path: path.stem).resolve_entry(entry)
-    if isinstance(target, FuncRef):
-        return "a function"
-    if isinstance(target, ModuleRef):
-        return "a module"
-    return None
+    return Resolver(ModuleIndex(roots), facts_for, lambda path: path.stem)

@@ -720,6 +720,83 @@ def test_it_refuses_classes_that_rely_on_pytest_only_features(tmp_path: Path) ->
     ]
 
 
+MIXED_STYLES = """\
+    import unittest
+
+    import pytest
+
+
+    class TestFixtures:
+        def test_tmp(self, tmp_path):
+            assert tmp_path
+
+
+    class TestParams:
+        @pytest.mark.parametrize("n", [1, 2])
+        def test_n(self, n):
+            pass
+
+
+    class TestHooks:
+        def setup_method(self, method):
+            self.ready = True
+
+        def test_ready(self):
+            assert self.ready
+
+
+    class TestLegacy(unittest.TestCase):
+        def setUp(self):
+            self.x = 1
+
+        def test_x(self):
+            self.assertEqual(self.x, 1)
+    """
+
+
+def test_a_pytest_style_base_takes_pytest_classes_as_they_are_and_no_unittest_class(
+    tmp_path: Path,
+) -> None:
+    """Where the SSOT base is certainly no unittest class (its source says so), a pytest-style
+    class keeps its fixtures and parametrize, and a unittest class would lose setUp and
+    self.assert*: the opposite of a unittest base."""
+    base = tmp_path / "framework" / "base.py"
+    base.parent.mkdir()
+    (base.parent / "__init__.py").write_text("")
+    base.write_text("class SSotBaseTestCase:\n    pass\n\n\nclass SSotAsyncTestCase:\n    pass\n")
+    result = run_fix(tmp_path, MIXED_STYLES)
+    text = after(result)
+    assert "class TestFixtures(SSotBaseTestCase):" in text
+    assert "class TestParams(SSotBaseTestCase):" in text
+    assert "super()" not in text
+    assert result.fixed == {"SSOT001": 2}
+    assert manual(result) == [
+        "17: SSOT001 class TestHooks defines setup_method, which would hide the SSOT base's "
+        "own; rebase it by hand",
+        "25: SSOT001 class TestLegacy derives from unittest.TestCase, and "
+        "framework.base.SSotBaseTestCase is no unittest class: its setUp, tearDown and "
+        "self.assert* methods would stop working",
+    ]
+
+
+def test_a_unittest_base_read_from_its_source_takes_unittest_classes_only(
+    tmp_path: Path,
+) -> None:
+    base = tmp_path / "framework" / "base.py"
+    base.parent.mkdir()
+    (base.parent / "__init__.py").write_text("")
+    base.write_text(
+        "from unittest import TestCase as _Case\n\n\nclass SSotBaseTestCase(_Case):\n    pass\n"
+    )
+    result = run_fix(tmp_path, MIXED_STYLES)
+    assert "class TestLegacy(SSotBaseTestCase):" in after(result)
+    assert result.fixed == {"SSOT001": 2}  # TestHooks too: it takes no fixtures
+    assert [line.split(" has ")[0] for line in manual(result)] == [
+        "6: SSOT001 class TestFixtures",
+        "11: SSOT001 class TestParams",
+    ]
+
+
 def test_it_leaves_ssot_classes_and_their_local_subclasses_alone(tmp_path: Path) -> None:
     result = run_fix(
         tmp_path,
