@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import multiprocessing
+import os
 import sys
 import threading
 from multiprocessing.context import BaseContext
@@ -15,6 +16,16 @@ def pool_context() -> BaseContext:
     spawn elsewhere, where fork is unsafe or missing."""
     if sys.platform != "linux":
         return multiprocessing.get_context("spawn")
-    if threading.active_count() > 1:
+    if _threads() > 1:
         return multiprocessing.get_context("forkserver")
     return multiprocessing.get_context("fork")
+
+
+def _threads() -> int:
+    """The threads of this process, as the kernel counts them: threads started without the
+    threading module (xdist's execnet starts its own) are not in ``threading.active_count()``
+    but are forked all the same."""
+    try:
+        return len(os.listdir("/proc/self/task"))
+    except OSError:
+        return threading.active_count()
