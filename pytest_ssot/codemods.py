@@ -1015,18 +1015,26 @@ class _Survey(_Scoped):
         if not plan.wrap_functions:
             manual("is not in an SSOT test class; move it into one (ssot fix --wrap-functions)")
             return
+        target = plan.async_base if node.asynchronous else plan.base
+        # A pytest-style SSOT base's methods take fixtures and parametrize as functions do.
+        pytest_style = target is not None and target.dotted in plan.pytest_style
         params = node.params
         args = [
             p.name.value for p in (*params.posonly_params, *params.params, *params.kwonly_params)
         ]
-        if args or params.star_arg is not cst.MaybeSentinel.DEFAULT or params.star_kwarg:
+        # (a bare `*` before keyword-only arguments is a ParamStar, no argument)
+        variable = isinstance(params.star_arg, cst.Param) or params.star_kwarg is not None
+        if pytest_style and (params.posonly_params or variable):
+            manual("takes positional-only or variable arguments; wrap it by hand")
+            return
+        if not pytest_style and (args or variable):
             manual(
                 f"takes fixtures ({', '.join(args) or '*args'}); unittest methods cannot "
                 "receive fixtures: wrap it by hand"
             )
             return
         marks = self._mark_names(node.decorators)
-        if FUNCTION_ONLY_MARKS & (self.module_marks | set(marks)):
+        if not pytest_style and FUNCTION_ONLY_MARKS & (self.module_marks | set(marks)):
             manual("is parametrized; unittest methods cannot be")
             return
         if len(marks) != len(node.decorators):
@@ -1035,7 +1043,6 @@ class _Survey(_Scoped):
         if sum(f.name.value == name for f in self.functions) > 1:
             manual("is defined more than once; wrap it by hand")
             return
-        target = plan.async_base if node.asynchronous else plan.base
         if target is None:
             key = "async_base_class" if node.asynchronous else "base_class"
             manual(f"cannot be wrapped: set [tool.ssot.fix] {key}")
@@ -1792,7 +1799,9 @@ class _Fixer(cst.CSTTransformer):
                 leading = [cst.EmptyLine(indent=False), *comments] if index else []
                 methods.append(
                     function.with_changes(
-                        params=function.params.with_changes(params=[cst.Param(cst.Name("self"))]),
+                        params=function.params.with_changes(
+                            params=[cst.Param(cst.Name("self")), *function.params.params]
+                        ),
                         leading_lines=leading,
                     )
                 )

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import textwrap
 from pathlib import Path
 from typing import Any
@@ -12,6 +14,7 @@ pytest.importorskip("libcst")
 
 from pytest_ssot.config import Config, parse
 from pytest_ssot.fix import FileResult, fix_file
+from pytest_ssot.resolver import derives_from_unittest
 
 BASE = "framework.base:SSotBaseTestCase"
 ASYNC_BASE = "framework.base:SSotAsyncTestCase"
@@ -45,6 +48,18 @@ def run_fix(
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(textwrap.dedent(source), encoding="utf-8")
     return fix_file(path, config or make_config(tmp_path), wrap_functions=wrap)
+
+
+# The SSOT bases as source, for the tests where `ssot fix` reads what kind of class they are.
+PYTEST_STYLE_BASES = "class SSotBaseTestCase:\n    pass\n\n\nclass SSotAsyncTestCase:\n    pass\n"
+
+
+def write_bases(root: Path, source: str) -> None:
+    """Write ``framework/base.py`` (the module BASE and ASYNC_BASE name) under ``root``."""
+    package = root / "framework"
+    package.mkdir()
+    (package / "__init__.py").write_text("")
+    (package / "base.py").write_text(source)
 
 
 def after(result: FileResult) -> str:
@@ -760,10 +775,7 @@ def test_a_pytest_style_base_takes_pytest_classes_as_they_are_and_no_unittest_cl
     """Where the SSOT base is certainly no unittest class (its source says so), a pytest-style
     class keeps its fixtures and parametrize, and a unittest class would lose setUp and
     self.assert*: the opposite of a unittest base."""
-    base = tmp_path / "framework" / "base.py"
-    base.parent.mkdir()
-    (base.parent / "__init__.py").write_text("")
-    base.write_text("class SSotBaseTestCase:\n    pass\n\n\nclass SSotAsyncTestCase:\n    pass\n")
+    write_bases(tmp_path, PYTEST_STYLE_BASES)
     result = run_fix(tmp_path, MIXED_STYLES)
     text = after(result)
     assert "class TestFixtures(SSotBaseTestCase):" in text
@@ -782,12 +794,9 @@ def test_a_pytest_style_base_takes_pytest_classes_as_they_are_and_no_unittest_cl
 def test_a_unittest_base_read_from_its_source_takes_unittest_classes_only(
     tmp_path: Path,
 ) -> None:
-    base = tmp_path / "framework" / "base.py"
-    base.parent.mkdir()
-    (base.parent / "__init__.py").write_text("")
-    base.write_text(
-        "from unittest import TestCase as _Case\n\n\nclass SSotBaseTestCase(_Case):\n    pass\n"
-    )
+    unittest_base = "from unittest import TestCase as _Case\n\n\nclass SSotBaseTestCase(_Case):\n"
+    write_bases(tmp_path, unittest_base + "    pass\n")
+    assert derives_from_unittest(BASE, [tmp_path]) is True  # read, not assumed
     result = run_fix(tmp_path, MIXED_STYLES)
     assert "class TestLegacy(SSotBaseTestCase):" in after(result)
     assert result.fixed == {"SSOT001": 2}  # TestHooks too: it takes no fixtures
@@ -947,6 +956,63 @@ def test_it_lists_test_functions_unless_asked_to_wrap_them(tmp_path: Path) -> No
         "26: SSOT001 test function test_called is referenced by name; wrap it by hand",
     ]
     assert result.fixed == {"SSOT001": 4}
+
+
+def test_a_pytest_style_base_wraps_functions_with_their_fixtures_and_parameters(
+    tmp_path: Path,
+) -> None:
+    write_bases(tmp_path, PYTEST_STYLE_BASES)
+    source = """\
+        import pytest
+
+
+        @pytest.mark.parametrize("n", [1, 2])
+        def test_param(n):
+            assert n
+
+
+        def test_fixture(tmp_path, *, flag=True):
+            assert tmp_path.is_dir() and flag
+
+
+        def test_star(*args):
+            pass
+        """
+    result = run_fix(tmp_path, source, wrap=True)
+    assert after(result) == textwrap.dedent(
+        """\
+        import pytest
+        from framework.base import SSotBaseTestCase
+
+
+        class TestMod(SSotBaseTestCase):
+            @pytest.mark.parametrize("n", [1, 2])
+            def test_param(self, n):
+                assert n
+
+            def test_fixture(self, tmp_path, *, flag=True):
+                assert tmp_path.is_dir() and flag
+
+
+        def test_star(*args):
+            pass
+        """
+    )
+    assert manual(result) == [
+        "13: SSOT001 test function test_star takes positional-only or variable arguments; "
+        "wrap it by hand",
+    ]
+    # And pytest runs the wrapped tests as it ran the functions.
+    (tmp_path / "test_mod.py").write_bytes(result.after)
+    ran = subprocess.run(
+        [sys.executable, "-m", "pytest", "-p", "no:ssot", "-p", "no:cacheprovider", "-q"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert ran.returncode == 0, ran.stdout
+    assert "4 passed" in ran.stdout
 
 
 def test_it_leaves_functions_alone_when_function_tests_are_allowed(tmp_path: Path) -> None:
