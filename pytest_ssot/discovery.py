@@ -918,10 +918,13 @@ class ModuleCollector:
 
     def _named_id(self, path: Path, local: str) -> str | None:
         """The id pytest makes of the object that name ``local``, imported into module
-        ``path``, is: its ``__name__`` (a class, function or module), or its value where
-        that is known (a literal constant, a standard-library value); None when it cannot
-        be told."""
-        targets = self.resolver.lookup(path, local, None)
+        ``path`` (or ``module.attr`` of a module imported there), is: its ``__name__`` (a
+        class, function or module), or its value where that is known (a literal constant, a
+        standard-library value); None when it cannot be told."""
+        if "." in local:  # an attribute of an imported module
+            targets = self.resolver.resolve(path, local, None)
+        else:
+            targets = self.resolver.lookup(path, local, None)
         if len(targets) != 1:
             return None
         target: Target | None = targets[0]

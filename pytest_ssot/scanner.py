@@ -31,7 +31,7 @@ from pytest_ssot.model import MODULE_SCOPE, Scope, normalise_snippet
 
 # Bump when what a scan yields changes, so cached facts from older scanners are not reused,
 # or what `ssot check` makes of them (its saved results are keyed by it too).
-SCANNER_VERSION = "19"
+SCANNER_VERSION = "20"
 
 RefKind = Literal["use", "string", "import", "star-import", "monkeypatch", "fixture"]
 
@@ -953,8 +953,22 @@ class _Visitor(ast.NodeVisitor):
         constant; ``{"name": ...}`` for a name imported from elsewhere, which discovery
         resolves; None when the name may hold anything else. ``module_only``: the name is
         read at module level (an element of a module's list), even under a class."""
-        if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name):
-            return self._enum_member_id(node.value.id, node.attr)
+        if isinstance(node, ast.Attribute):
+            if isinstance(node.value, ast.Name):
+                member = self._enum_member_id(node.value.id, node.attr)
+                if member is not None:
+                    return member
+            dotted = _dotted_source(node)
+            if dotted is None:
+                return None
+            owner = dotted.partition(".")[0]
+            in_class, _ = self._constant_named(owner, node.lineno, module_only=module_only)
+            binding = None if in_class else self._module_binding(owner)
+            if binding is not None and binding.kind in ("import", "from"):
+                # An imported module's attribute (`typing.ClassVar`, `urllib3.exceptions.
+                # ProtocolError`): what it names is for the resolver to tell, as for a name.
+                return {"name": dotted}
+            return None
         if not isinstance(node, ast.Name):
             return None
         in_class, value = self._constant_named(node.id, node.lineno, module_only=module_only)

@@ -265,9 +265,14 @@ def test_it_finds_the_same_tests_as_pytest_collect_only(tmp_path: Path) -> None:
 
 PARAMETER_IDS = """
     import enum
+    import json
     import os.path as osp
+    import typing
+    from os import path
 
+    import helpers
     import pytest
+    import xml.etree.ElementTree
 
 
     class Color(enum.Enum):
@@ -290,6 +295,22 @@ PARAMETER_IDS = """
 
     @pytest.mark.parametrize("v", [Color.RED, Outer, Outer.Inner, enum])
     def test_module_classes_and_enums(v):
+        pass
+
+
+    # Attributes of imported modules: the standard library's, the project's.
+    @pytest.mark.parametrize(
+        "v",
+        [
+            typing.ClassVar,
+            json.JSONDecodeError,
+            osp.join,
+            path.sep,
+            helpers.Thing,
+            xml.etree.ElementTree.Element,
+        ],
+    )
+    def test_module_attributes(v):
         pass
 
 
@@ -359,7 +380,14 @@ PARAMETER_IDS = """
 
 
 def test_parameter_ids_are_the_ones_pytest_generates(tmp_path: Path) -> None:
-    write(tmp_path, {"pytest.ini": "[pytest]\n", "test_ids.py": PARAMETER_IDS})
+    write(
+        tmp_path,
+        {
+            "pytest.ini": "[pytest]\n",
+            "test_ids.py": PARAMETER_IDS,
+            "helpers.py": "class Thing:\n    pass\n",
+        },
+    )
     found = collected_as_pytest_collects(tmp_path)
     # What was wrong before: class and function names, empty ids, escapes, arithmetic.
     assert {
@@ -373,6 +401,9 @@ def test_parameter_ids_are_the_ones_pytest_generates(tmp_path: Path) -> None:
         "test_ids.py::test_one_name_in_a_list[x]",
         "test_ids.py::test_one_name_in_a_tuple[None]",
         "test_ids.py::test_one_name_as_a_string_takes_the_tuple_whole[v0]",
+        "test_ids.py::test_module_attributes[ClassVar]",
+        "test_ids.py::test_module_attributes[Thing]",
+        "test_ids.py::test_module_attributes[Element]",
     } <= found
 
 
