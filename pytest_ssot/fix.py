@@ -196,10 +196,10 @@ def plan_for(rel: str, config: Config, *, wrap_functions: bool) -> Plan:
     base_map: dict[str, Target | None] = {TESTCASE: base, ASYNC_TESTCASE: async_base}
     for old, new in fix.get("base_map", {}).items():
         base_map[old.replace(":", ".")] = Target.parse(new)
-    targets = (base, async_base, *base_map.values())
-    entries = tuple(sorted({f"{t.module}:{t.name}" for t in targets if t is not None}))
+    targets = [t for t in (base, async_base, *base_map.values()) if t is not None]
+    entries = tuple(sorted({f"{t.module}:{t.name}" for t in targets}))
     compliant = {b.replace(":", ".") for b in config.base_classes}
-    compliant |= {t.dotted for t in (base, async_base, *base_map.values()) if t is not None}
+    compliant |= {t.dotted for t in targets}
     name = rel.rpartition("/")[2]
     rules = {
         code
