@@ -13,6 +13,7 @@ import ast
 import bisect
 import builtins
 import contextlib
+import copy
 import dataclasses
 import enum
 import functools
@@ -31,7 +32,7 @@ from pytest_ssot.model import MODULE_SCOPE, Scope, normalise_snippet
 
 # Bump when what a scan yields changes, so cached facts from older scanners are not reused,
 # or what `ssot check` makes of them (its saved results are keyed by it too).
-SCANNER_VERSION = "20"
+SCANNER_VERSION = "21"
 
 RefKind = Literal["use", "string", "import", "star-import", "monkeypatch", "fixture"]
 
@@ -660,6 +661,7 @@ class _Visitor(ast.NodeVisitor):
         self.module: ast.Module | None = None
         self._stores: dict[int, dict[str, list[tuple[int, Any]]]] = {}  # by id() of its node
         self._touched: frozenset[str] | None = None  # see _touched_names
+        self._expanding: set[int] = set()  # the bound displays being read (`X = [*X]`)
         self._class_nodes: dict[str, ast.ClassDef] = {}
         self._module_marks: list[Mark] = []
         self._mark_aliases: dict[str, Mark] = {}
@@ -1024,22 +1026,116 @@ class _Visitor(ast.NodeVisitor):
                 return False, above[1]
         return False, _NO_VALUE
 
-    def _sequence_named(self, node: ast.expr) -> tuple[ast.List | ast.Tuple, NameId] | None:
+    def _sequence_named(
+        self, node: ast.expr, *, module_only: bool = False
+    ) -> tuple[ast.List | ast.Tuple, NameId] | None:
         """The list or tuple display that a ``parametrize`` argument names (``CASES`` for
-        ``CASES = [1, 2]`` above the decorator, in the class body or the module) or that a
-        ``range()`` call makes, with how to tell the ids of its elements (read where the
-        display is); None when the name may hold anything else, or its list may be changed
-        in place."""
+        ``CASES = [1, 2]`` above the decorator, in the class body or the module) or makes (a
+        ``range()`` call, a comprehension, a display with ``*`` parts), with how to tell the
+        ids of its elements (read where each was written); None when the name may hold
+        anything else, or its list may be changed in place. ``module_only``: ``node`` is read
+        at module level (in a module's list, or inside a comprehension under a class)."""
         if isinstance(node, ast.Call):
             return self._range_called(node)
+        if isinstance(node, (ast.ListComp, ast.GeneratorExp)):
+            return self._comprehension_made(node, module_only=module_only)
+        if isinstance(node, (ast.List, ast.Tuple)):
+            if not any(isinstance(e, ast.Starred) for e in node.elts):
+                return None  # as written: the caller reads it where it is
+            return self._spliced(node, self._reader(module_only), module_only=module_only)
         if not isinstance(node, ast.Name) or node.id in self._touched_names():
             return None
-        in_class, value = self._constant_named(node.id, node.lineno)
+        in_class, value = self._constant_named(node.id, node.lineno, module_only=module_only)
         if not isinstance(value, _Sequence):
             return None
-        if in_class:
-            return value.node, self._name_id
-        return value.node, functools.partial(self._name_id, module_only=True)
+        if isinstance(value.node, (ast.List, ast.Tuple)) and not any(
+            isinstance(e, ast.Starred) for e in value.node.elts
+        ):
+            return value.node, self._reader(module_only or not in_class)
+        if id(value.node) in self._expanding:
+            return None  # it reads itself: `CASES = [*CASES]` over several lines
+        self._expanding.add(id(value.node))
+        try:
+            return self._sequence_named(value.node, module_only=module_only or not in_class)
+        finally:
+            self._expanding.discard(id(value.node))
+
+    def _reader(self, module_only: bool) -> NameId:
+        """How to tell the ids of names read in the class body or the module (see _name_id)."""
+        return functools.partial(self._name_id, module_only=True) if module_only else self._name_id
+
+    def _spliced(
+        self, node: ast.List | ast.Tuple, name_id: NameId, *, module_only: bool
+    ) -> tuple[ast.List, NameId] | None:
+        """``[*CASES, *(... for ...), 3]`` as one display, each ``*`` part a display or what
+        :meth:`_sequence_named` makes of it; None when one cannot be told."""
+        told = _Told(name_id)
+        elements: list[ast.expr] = []
+        for element in node.elts:
+            if not isinstance(element, ast.Starred):
+                elements.append(element)
+                continue
+            found = self._sequence_named(element.value, module_only=module_only)
+            if found is None and isinstance(element.value, (ast.List, ast.Tuple)):
+                found = element.value, name_id
+            if found is None:
+                return None
+            told.add(found[0].elts, found[1])
+            elements.extend(found[0].elts)
+            if len(elements) > MAX_RANGE:
+                return None
+        return ast.List(elts=elements, ctx=ast.Load()), told
+
+    def _comprehension_made(
+        self, node: ast.ListComp | ast.GeneratorExp, *, module_only: bool
+    ) -> tuple[ast.List, NameId] | None:
+        """``[pytest.param(k, id=k) for k in ("a", "b")]`` as the display it makes,
+        ``[pytest.param("a", id="a"), pytest.param("b", id="b")]``: each ``for`` over what
+        :meth:`_sequence_named` tells (or a display), none depending on another, no ``if``;
+        its element may read the loop's names and the module's. None otherwise."""
+        if self.scope.qualname and not self._class_body:
+            return None  # inside a function: its locals come first
+        if any(isinstance(n, _OWN_NAMES) for n in ast.walk(node.elt)):
+            return None  # it binds names of its own
+        # Only the first iterable is read where the comprehension is; the rest of it is a
+        # scope of its own, which does not see a class body's names.
+        inside = self._reader(True)
+        told = _Told(inside)
+        rows: list[dict[str, ast.expr]] = [{}]
+        looped: set[str] = set()
+        for index, generator in enumerate(node.generators):
+            if generator.ifs or generator.is_async:
+                return None
+            iterable = generator.iter
+            if any(isinstance(n, ast.Name) and n.id in looped for n in ast.walk(iterable)):
+                return None  # it depends on an earlier loop
+            here = module_only or index > 0
+            found = self._sequence_named(iterable, module_only=here)
+            if found is None and isinstance(iterable, (ast.List, ast.Tuple)):
+                found = iterable, self._reader(here)
+            names = _loop_names(generator.target)
+            if found is None or names is None:
+                return None
+            display, name_id = found
+            told.add(display.elts, name_id)
+            bound: list[dict[str, ast.expr]] = []
+            for element in display.elts:
+                if isinstance(generator.target, ast.Name):
+                    bound.append({names[0]: element})
+                elif (
+                    isinstance(element, (ast.Tuple, ast.List))
+                    and len(element.elts) == len(names)
+                    and not any(isinstance(e, ast.Starred) for e in element.elts)
+                ):
+                    bound.append(dict(zip(names, element.elts, strict=True)))
+                else:
+                    return None  # unpacked from what is not a display of as many
+            if len(rows) * len(bound) > MAX_MADE:
+                return None
+            rows = [{**row, **more} for row in rows for more in bound]
+            looped.update(names)
+        made = [_substituted(node.elt, row) for row in rows]
+        return ast.List(elts=made, ctx=ast.Load()), told
 
     def _range_called(self, call: ast.Call) -> tuple[ast.List, NameId] | None:
         """``range(3)`` (the builtin, with literal bounds) as the display ``[0, 1, 2]``."""
@@ -1638,6 +1734,7 @@ _BINARY: dict[type[ast.operator], Callable[[Any, Any], Any]] = {
     ast.BitXor: operator.xor,
 }
 MAX_RANGE = 100_000  # a `range()` longer than this is no suite's parameter list
+MAX_MADE = 10_000  # nor are more values made by a comprehension (each one a copy)
 MAX_ID_BITS = 4096  # `2**63 - 1` is a parameter; `10**10**10` is no value to compute here
 
 
@@ -1653,6 +1750,8 @@ def _constant(node: ast.expr, depth: int = 0) -> Any:
             if value is None or isinstance(value, (str, bytes, int, float, complex))
             else _NO_VALUE
         )
+    if isinstance(node, ast.JoinedStr):
+        return _formatted(node, depth)
     numbers = (int, float, complex)  # bools are ints
     if isinstance(node, ast.UnaryOp) and type(node.op) in _UNARY:
         operand = _constant(node.operand, depth + 1)
@@ -1678,6 +1777,32 @@ def _constant(node: ast.expr, depth: int = 0) -> Any:
             return _NO_VALUE
         return value
     return _NO_VALUE
+
+
+_CONVERSIONS: dict[int, Callable[[Any], Any]] = {-1: lambda v: v, 115: str, 114: repr, 97: ascii}
+# A format spec's width or precision past this is no id (`f"{0:999999999}"` is memory).
+_LONG_SPEC = re.compile(r"\d{4}")
+
+
+def _formatted(node: ast.JoinedStr, depth: int) -> Any:
+    """The value of an f-string whose parts are constants (``f"v{1}"``, ``f"{2:03}"``, as a
+    comprehension over literal values makes them), else ``_NO_VALUE``."""
+    parts: list[str] = []
+    for part in node.values:
+        if isinstance(part, ast.Constant) and isinstance(part.value, str):
+            parts.append(part.value)
+            continue
+        if not isinstance(part, ast.FormattedValue) or part.conversion not in _CONVERSIONS:
+            return _NO_VALUE
+        value = _constant(part.value, depth + 1)
+        spec = "" if part.format_spec is None else _constant(part.format_spec, depth + 1)
+        if value is _NO_VALUE or not isinstance(spec, str) or _LONG_SPEC.search(spec):
+            return _NO_VALUE
+        try:
+            parts.append(format(_CONVERSIONS[part.conversion](value), spec))
+        except (TypeError, ValueError):
+            return _NO_VALUE
+    return "".join(parts)
 
 
 NameId = Callable[[ast.expr], "str | dict[str, str] | None"]
@@ -1840,11 +1965,62 @@ UNKNOWN_PARAMS = "unknown"  # a fixture's `params` that are not literal
 
 @dataclasses.dataclass(frozen=True, slots=True)
 class _Sequence:
-    """A name bound to a list or tuple display (``CASES = [1, "a"]``): ``parametrize``
-    makes a test of each element. As a parameter value itself it has no id of its own
-    (pytest gives a list the argument name and index)."""
+    """A name bound to a list or tuple display (``CASES = [1, "a"]``) or a list
+    comprehension: ``parametrize`` makes a test of each element. As a parameter value itself
+    it has no id of its own (pytest gives a list the argument name and index)."""
 
-    node: ast.List | ast.Tuple
+    node: ast.List | ast.Tuple | ast.ListComp
+
+
+# What binds names of its own inside an expression (a comprehension's element).
+_OWN_NAMES = (ast.Lambda, ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp, ast.NamedExpr)
+
+
+class _Told:
+    """Tells the ids of a display's elements gathered from several places (a spliced
+    ``*CASES``, a comprehension's loop values), each as read where it was written."""
+
+    def __init__(self, default: NameId) -> None:
+        self.default = default
+        self.by_node: dict[int, NameId] = {}
+
+    def add(self, elements: Iterable[ast.expr], name_id: NameId) -> None:
+        for element in elements:
+            for node in ast.walk(element):
+                self.by_node[id(node)] = name_id
+
+    def __call__(self, node: ast.expr) -> str | dict[str, str] | None:
+        return self.by_node.get(id(node), self.default)(node)
+
+
+def _loop_names(target: ast.expr) -> list[str] | None:
+    """The names a comprehension's ``for`` binds: one name, or a flat tuple of names."""
+    if isinstance(target, ast.Name):
+        return [target.id]
+    if isinstance(target, (ast.Tuple, ast.List)) and all(
+        isinstance(e, ast.Name) for e in target.elts
+    ):
+        return [e.id for e in target.elts]  # type: ignore[attr-defined]
+    return None
+
+
+class _Substitute(ast.NodeTransformer):
+    def __init__(self, values: dict[str, ast.expr]) -> None:
+        self.values = values
+
+    def visit_Name(self, node: ast.Name) -> ast.expr:
+        # The loop's value itself, not a copy: its ids are told where it was written.
+        return self.values.get(node.id, node)
+
+
+def _substituted(node: ast.expr, values: dict[str, ast.expr]) -> ast.expr:
+    """``node`` with each loop name replaced by its value (a copy, where it reads one)."""
+    if isinstance(node, ast.Name):
+        return values.get(node.id, node)
+    if not any(isinstance(n, ast.Name) and n.id in values for n in ast.walk(node)):
+        return node
+    made: ast.expr = _Substitute(values).visit(copy.deepcopy(node))
+    return made
 
 
 def _named(node: ast.expr) -> tuple[str, ...]:
@@ -1896,7 +2072,7 @@ def _constants_bound(body: list[ast.stmt]) -> dict[str, list[tuple[int, Any]]]:
                 value = statement.value
                 known = (
                     _Sequence(value)
-                    if isinstance(value, (ast.List, ast.Tuple))
+                    if isinstance(value, (ast.List, ast.Tuple, ast.ListComp))
                     else _constant(value)
                 )
                 bound(targets[0].id, statement.lineno, known)

@@ -407,6 +407,120 @@ def test_parameter_ids_are_the_ones_pytest_generates(tmp_path: Path) -> None:
     } <= found
 
 
+COMPREHENSION_IDS = """
+    from typing import Final
+
+    import pytest
+
+    KINDS: Final[list] = [pytest.param(kind, id=kind) for kind in ("config", "data")]
+    EXISTING = [*(pytest.param(k, id=k) for k in ("a", "b")), pytest.param("c", id="last")]
+    NUMBERS = [n * 2 for n in range(3)]
+    PAIRS = [(a, b) for a in (1, 2) for b in ("x", "y")]
+    SWAPPED = [(b, a) for a, b in [(1, "p"), (2, "q")]]
+    ERRORS = [ValueError, KeyError]
+    LOCAL = "module"
+
+
+    @pytest.mark.parametrize("kind", KINDS)
+    def test_bound_comprehension(kind):
+        pass
+
+
+    @pytest.mark.parametrize("kind", [*EXISTING, *KINDS])
+    def test_spliced(kind):
+        pass
+
+
+    @pytest.mark.parametrize("n", NUMBERS)
+    def test_over_a_range(n):
+        pass
+
+
+    @pytest.mark.parametrize("a,b", PAIRS)
+    def test_two_loops(a, b):
+        pass
+
+
+    @pytest.mark.parametrize(("b", "a"), SWAPPED)
+    def test_unpacked(b, a):
+        pass
+
+
+    @pytest.mark.parametrize("e", (pytest.param(e) for e in ERRORS))
+    def test_names_through_a_generator(e):
+        pass
+
+
+    @pytest.mark.parametrize("v", [x for x in (1, 2)], ids=[f"i{x:02}" for x in (1, 2)])
+    def test_formatted_ids(v):
+        pass
+
+
+    @pytest.fixture(params=[p for p in ("low", "high")])
+    def level(request):
+        return request.param
+
+
+    def test_fixture_params(level):
+        pass
+
+
+    class TestScopes:
+        LOCAL = "class"
+
+        # A comprehension's element does not see the class body; its first iterable does.
+        @pytest.mark.parametrize("v", [LOCAL for _ in (1, 2)])
+        def test_element_reads_the_module(self, v):
+            pass
+
+        @pytest.mark.parametrize("v", [x for x in (LOCAL,)])
+        def test_first_iterable_reads_the_class(self, v):
+            pass
+"""
+
+
+def test_parameter_ids_of_comprehensions_and_spliced_lists_are_pytests(tmp_path: Path) -> None:
+    write(tmp_path, {"pytest.ini": "[pytest]\n", "test_ids.py": COMPREHENSION_IDS})
+    found = collected_as_pytest_collects(tmp_path)
+    # Each was one test before, without the comprehension's part of the id.
+    assert {
+        "test_ids.py::test_bound_comprehension[data]",
+        "test_ids.py::test_spliced[last]",
+        "test_ids.py::test_spliced[config]",
+        "test_ids.py::test_over_a_range[4]",
+        "test_ids.py::test_two_loops[2-y]",
+        "test_ids.py::test_unpacked[q-2]",
+        "test_ids.py::test_names_through_a_generator[KeyError]",
+        "test_ids.py::test_formatted_ids[i02]",
+        "test_ids.py::test_fixture_params[high]",
+        "test_ids.py::TestScopes::test_element_reads_the_module[module1]",
+        "test_ids.py::TestScopes::test_first_iterable_reads_the_class[class]",
+    } <= found
+    assert len(found) == 25
+
+
+def test_a_list_that_splices_itself_is_one_test_not_a_loop(tmp_path: Path) -> None:
+    # `CASES = [*CASES, 2]` over several lines reads the binding above; told from where the
+    # starred name is written it would read itself: what cannot be told is one test.
+    source = (
+        "import pytest\n\nCASES = [1]\nCASES = [\n    *CASES,\n    2,\n]\n\n\n"
+        '@pytest.mark.parametrize("v", CASES)\ndef test_v(v):\n    pass\n'
+    )
+    write(tmp_path, {"pytest.ini": "[pytest]\n", "test_self.py": source})
+    assert [t.nodeid for t in static_tests(tmp_path)] == ["test_self.py::test_v"]
+
+
+def test_a_comprehension_making_more_values_than_a_suite_has_is_one_test(tmp_path: Path) -> None:
+    # 10**10 rows are never built (a hostile or generated file): counted as one test.
+    source = (
+        "import pytest\n\n\n"
+        '@pytest.mark.parametrize("a,b", [(a, b) for a in range(10**5) for b in range(10**5)])\n'
+        "def test_v(a, b):\n    pass\n"
+    )
+    write(tmp_path, {"pytest.ini": "[pytest]\n", "test_many.py": source})
+    assert [t.nodeid for t in static_tests(tmp_path)] == ["test_many.py::test_v"]
+
+
 CONSTANT_IDS = """
     import enum
 
