@@ -1117,6 +1117,8 @@ class _Visitor(ast.NodeVisitor):
             if found is None or names is None:
                 return None
             display, name_id = found
+            if len(rows) * len(display.elts) > MAX_MADE:
+                return None
             told.add(display.elts, name_id)
             bound: list[dict[str, ast.expr]] = []
             for element in display.elts:
@@ -1130,8 +1132,6 @@ class _Visitor(ast.NodeVisitor):
                     bound.append(dict(zip(names, element.elts, strict=True)))
                 else:
                     return None  # unpacked from what is not a display of as many
-            if len(rows) * len(bound) > MAX_MADE:
-                return None
             rows = [{**row, **more} for row in rows for more in bound]
             looped.update(names)
         made = [_substituted(node.elt, row) for row in rows]
