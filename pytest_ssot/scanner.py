@@ -1982,15 +1982,18 @@ class _Told:
 
     def __init__(self, default: NameId) -> None:
         self.default = default
-        self.by_node: dict[int, NameId] = {}
+        # By id(), each node kept alive with it: a loop value the element never reads (made
+        # by range(), not in the module's tree) would otherwise free its id for another node.
+        self.by_node: dict[int, tuple[ast.AST, NameId]] = {}
 
     def add(self, elements: Iterable[ast.expr], name_id: NameId) -> None:
         for element in elements:
             for node in ast.walk(element):
-                self.by_node[id(node)] = name_id
+                self.by_node[id(node)] = node, name_id
 
     def __call__(self, node: ast.expr) -> str | dict[str, str] | None:
-        return self.by_node.get(id(node), self.default)(node)
+        found = self.by_node.get(id(node))
+        return (self.default if found is None else found[1])(node)
 
 
 def _loop_names(target: ast.expr) -> list[str] | None:
