@@ -1040,17 +1040,15 @@ class _Visitor(ast.NodeVisitor):
         if isinstance(node, (ast.ListComp, ast.GeneratorExp)):
             return self._comprehension_made(node, module_only=module_only)
         if isinstance(node, (ast.List, ast.Tuple)):
-            if not any(isinstance(e, ast.Starred) for e in node.elts):
+            if not _has_starred(node):
                 return None  # as written: the caller reads it where it is
-            return self._spliced(node, self._reader(module_only), module_only=module_only)
+            return self._spliced(node, module_only=module_only)
         if not isinstance(node, ast.Name) or node.id in self._touched_names():
             return None
         in_class, value = self._constant_named(node.id, node.lineno, module_only=module_only)
         if not isinstance(value, _Sequence):
             return None
-        if isinstance(value.node, (ast.List, ast.Tuple)) and not any(
-            isinstance(e, ast.Starred) for e in value.node.elts
-        ):
+        if isinstance(value.node, (ast.List, ast.Tuple)) and not _has_starred(value.node):
             return value.node, self._reader(module_only or not in_class)
         if id(value.node) in self._expanding:
             return None  # it reads itself: `CASES = [*CASES]` over several lines
@@ -1064,20 +1062,27 @@ class _Visitor(ast.NodeVisitor):
         """How to tell the ids of names read in the class body or the module (see _name_id)."""
         return functools.partial(self._name_id, module_only=True) if module_only else self._name_id
 
+    def _display_of(
+        self, node: ast.expr, *, module_only: bool
+    ) -> tuple[ast.List | ast.Tuple, NameId] | None:
+        """The display ``node`` is (one without ``*`` parts, read where it is) or what
+        :meth:`_sequence_named` makes of it; None when neither can be told."""
+        if isinstance(node, (ast.List, ast.Tuple)) and not _has_starred(node):
+            return node, self._reader(module_only)
+        return self._sequence_named(node, module_only=module_only)
+
     def _spliced(
-        self, node: ast.List | ast.Tuple, name_id: NameId, *, module_only: bool
+        self, node: ast.List | ast.Tuple, *, module_only: bool
     ) -> tuple[ast.List, NameId] | None:
         """``[*CASES, *(... for ...), 3]`` as one display, each ``*`` part a display or what
         :meth:`_sequence_named` makes of it; None when one cannot be told."""
-        told = _Told(name_id)
+        told = _Told(self._reader(module_only))
         elements: list[ast.expr] = []
         for element in node.elts:
             if not isinstance(element, ast.Starred):
                 elements.append(element)
                 continue
-            found = self._sequence_named(element.value, module_only=module_only)
-            if found is None and isinstance(element.value, (ast.List, ast.Tuple)):
-                found = element.value, name_id
+            found = self._display_of(element.value, module_only=module_only)
             if found is None:
                 return None
             told.add(found[0].elts, found[1])
@@ -1109,10 +1114,7 @@ class _Visitor(ast.NodeVisitor):
             iterable = generator.iter
             if any(isinstance(n, ast.Name) and n.id in looped for n in ast.walk(iterable)):
                 return None  # it depends on an earlier loop
-            here = module_only or index > 0
-            found = self._sequence_named(iterable, module_only=here)
-            if found is None and isinstance(iterable, (ast.List, ast.Tuple)):
-                found = iterable, self._reader(here)
+            found = self._display_of(iterable, module_only=module_only or index > 0)
             names = _loop_names(generator.target)
             if found is None or names is None:
                 return None
@@ -1127,7 +1129,7 @@ class _Visitor(ast.NodeVisitor):
                 elif (
                     isinstance(element, (ast.Tuple, ast.List))
                     and len(element.elts) == len(names)
-                    and not any(isinstance(e, ast.Starred) for e in element.elts)
+                    and not _has_starred(element)
                 ):
                     bound.append(dict(zip(names, element.elts, strict=True)))
                 else:
@@ -1891,11 +1893,8 @@ def _parameter_ids(
         return found if found is not None else (node, name_id)
 
     values_node, value_id = display(values_node)
-    if not isinstance(values_node, (ast.List, ast.Tuple)) or any(
-        isinstance(e, ast.Starred)
-        for e in values_node.elts  # how many is not known
-    ):
-        return None
+    if not isinstance(values_node, (ast.List, ast.Tuple)) or _has_starred(values_node):
+        return None  # how many is not known
     explicit, explicit_id = display(ids_node)
     given: list[Any] = []
     if isinstance(explicit, (ast.List, ast.Tuple)):
@@ -1994,6 +1993,11 @@ class _Told:
     def __call__(self, node: ast.expr) -> str | dict[str, str] | None:
         found = self.by_node.get(id(node))
         return (self.default if found is None else found[1])(node)
+
+
+def _has_starred(display: ast.List | ast.Tuple) -> bool:
+    """Whether a display has ``*`` parts: how many elements it has is not written."""
+    return any(isinstance(e, ast.Starred) for e in display.elts)
 
 
 def _loop_names(target: ast.expr) -> list[str] | None:

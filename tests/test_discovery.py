@@ -511,6 +511,17 @@ def test_a_list_that_splices_itself_is_one_test_not_a_loop(tmp_path: Path) -> No
     assert [t.nodeid for t in static_tests(tmp_path)] == ["test_self.py::test_v"]
 
 
+def test_a_comprehension_over_a_list_with_an_unknown_part_is_one_test(tmp_path: Path) -> None:
+    # `(*cases(), 4)` holds as many values as cases() returns: never two loop values.
+    source = (
+        "import pytest\n\n\ndef cases():\n    return [1, 2, 3]\n\n\n"
+        '@pytest.mark.parametrize("v", [pytest.param(x) for x in (*cases(), 4)])\n'
+        "def test_v(v):\n    pass\n"
+    )
+    write(tmp_path, {"pytest.ini": "[pytest]\n", "test_unknown.py": source})
+    assert [t.nodeid for t in static_tests(tmp_path)] == ["test_unknown.py::test_v"]
+
+
 def test_a_comprehension_making_more_values_than_a_suite_has_is_one_test(tmp_path: Path) -> None:
     # 10**10 rows are never built (a hostile or generated file): counted as one test.
     source = (
