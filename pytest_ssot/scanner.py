@@ -32,7 +32,7 @@ from pytest_ssot.model import MODULE_SCOPE, Scope, normalise_snippet
 
 # Bump when what a scan yields changes, so cached facts from older scanners are not reused,
 # or what `ssot check` makes of them (its saved results are keyed by it too).
-SCANNER_VERSION = "21"
+SCANNER_VERSION = "22"
 
 RefKind = Literal["use", "string", "import", "star-import", "monkeypatch", "fixture"]
 
@@ -1036,7 +1036,10 @@ class _Visitor(ast.NodeVisitor):
         anything else, or its list may be changed in place. ``module_only``: ``node`` is read
         at module level (in a module's list, or inside a comprehension under a class)."""
         if isinstance(node, ast.Call):
-            return self._range_called(node)
+            return self._called(node, module_only=module_only)
+        if isinstance(node, ast.Dict):  # iterated, it gives its keys
+            mapping = self._mapping(node, module_only=module_only)
+            return None if mapping is None else (_listed(k for k, _ in mapping[0]), mapping[1])
         if isinstance(node, (ast.ListComp, ast.GeneratorExp)):
             return self._comprehension_made(node, module_only=module_only)
         if isinstance(node, (ast.List, ast.Tuple)):
@@ -1139,16 +1142,105 @@ class _Visitor(ast.NodeVisitor):
         made = [_substituted(node.elt, row) for row in rows]
         return ast.List(elts=made, ctx=ast.Load()), told
 
-    def _range_called(self, call: ast.Call) -> tuple[ast.List, NameId] | None:
-        """``range(3)`` (the builtin, with literal bounds) as the display ``[0, 1, 2]``."""
-        func = call.func
-        if not (isinstance(func, ast.Name) and func.id == "range") or call.keywords:
-            return None
+    def _called(self, call: ast.Call, *, module_only: bool) -> tuple[ast.List, NameId] | None:
+        """What a call makes of values the module spells out, as a display: ``range()``,
+        ``list()``, ``tuple()``, ``sorted()`` and ``reversed()`` (the builtins) of them, and
+        the ``keys()``, ``values()`` or ``items()`` of a dict display."""
         if self.scope.qualname and not self._class_body:
             return None  # inside a function: its locals come first
+        func = call.func
+        if isinstance(func, ast.Attribute):
+            if func.attr not in _VIEWS or call.args or call.keywords:
+                return None
+            mapping = self._mapping(func.value, module_only=module_only)
+            if mapping is None:
+                return None
+            pairs, name_id = mapping
+            if func.attr == "items":
+                return _listed(ast.Tuple(elts=[k, v], ctx=ast.Load()) for k, v in pairs), name_id
+            return _listed(pair[func.attr == "values"] for pair in pairs), name_id
+        if not isinstance(func, ast.Name) or func.id not in _ITERATING:
+            mapping = self._mapping(call, module_only=module_only)  # a MappingProxyType
+            return None if mapping is None else (_listed(k for k, _ in mapping[0]), mapping[1])
         bodies = [self.module, *(b["node"] for b in self._class_body[-1:])]
-        if any("range" in self._constants_of(b) for b in bodies if b is not None):
+        if any(func.id in self._constants_of(b) for b in bodies if b is not None):
             return None  # the module or the class body binds the name
+        if func.id == "range":
+            return self._range_called(call)
+        if len(call.args) != 1 or isinstance(call.args[0], ast.Starred):
+            return None
+        reverse = False
+        for keyword in call.keywords:
+            flag = _constant(keyword.value)
+            if func.id != "sorted" or keyword.arg != "reverse" or type(flag) not in (bool, int):
+                return None  # a key= function, or what no builtin takes
+            reverse = bool(flag)
+        iterated = call.args[0]
+        if isinstance(iterated, ast.Constant) and isinstance(iterated.value, (str, bytes)):
+            if len(iterated.value) > MAX_RANGE:
+                return None
+            found: tuple[ast.List | ast.Tuple, NameId] | None = (
+                _listed(ast.Constant(c) for c in iterated.value),
+                self._name_id,
+            )
+        elif func.id == "reversed" and isinstance(iterated, ast.GeneratorExp):
+            return None  # not a sequence: pytest fails to collect it
+        else:
+            found = self._display_of(iterated, module_only=module_only)
+        if found is None:
+            return None
+        elements, name_id = list(found[0].elts), found[1]
+        if func.id == "reversed":
+            elements.reverse()
+        elif func.id == "sorted":
+            ordered = _sorted_constants(elements, reverse=reverse)
+            if ordered is None:
+                return None
+            elements = ordered
+        return _listed(elements), name_id
+
+    def _mapping(
+        self, node: ast.expr, *, module_only: bool
+    ) -> tuple[list[tuple[ast.expr, ast.expr]], NameId] | None:
+        """The ``(key, value)`` pairs of the dict display ``node`` is, names or wraps in
+        ``types.MappingProxyType()``, as the dict holds them (a repeated key keeps its first
+        place and its last value); None unless every key is a constant."""
+        if isinstance(node, ast.Name):
+            if node.id in self._touched_names():
+                return None
+            in_class, value = self._constant_named(node.id, node.lineno, module_only=module_only)
+            if not isinstance(value, _Sequence) or id(value.node) in self._expanding:
+                return None
+            self._expanding.add(id(value.node))
+            try:
+                return self._mapping(value.node, module_only=module_only or not in_class)
+            finally:
+                self._expanding.discard(id(value.node))
+        if isinstance(node, ast.Call):
+            if (
+                len(node.args) != 1
+                or node.keywords
+                or self._peek(node.func) != "types.MappingProxyType"
+            ):
+                return None
+            return self._mapping(node.args[0], module_only=module_only)
+        if not isinstance(node, ast.Dict) or len(node.keys) > MAX_RANGE:
+            return None
+        pairs: dict[Any, list[ast.expr]] = {}
+        for key, value in zip(node.keys, node.values, strict=True):
+            constant = _NO_VALUE if key is None else _constant(key)  # None: a `**` part
+            if constant is _NO_VALUE:
+                return None
+            if constant in pairs:
+                pairs[constant][1] = value
+            else:
+                pairs[constant] = [key, value]  # type: ignore[list-item]
+        return [(k, v) for k, v in pairs.values()], self._reader(module_only)
+
+    def _range_called(self, call: ast.Call) -> tuple[ast.List, NameId] | None:
+        """``range(3)`` (with literal bounds) as the display ``[0, 1, 2]``."""
+        if call.keywords:
+            return None
         bounds = [_constant(arg) for arg in call.args]
         if not 1 <= len(bounds) <= 3 or not all(type(b) is int for b in bounds):
             return None
@@ -1161,12 +1253,71 @@ class _Visitor(ast.NodeVisitor):
         return ast.List(elts=[ast.Constant(n) for n in numbers], ctx=ast.Load()), self._name_id
 
     def _touched_names(self) -> frozenset[str]:
-        """The names anywhere in the module whose list may change in place before a decorator
-        reads it (``CASES.append(...)``, ``CASES[0] = ...``, ``shuffle(CASES)``, an alias
-        ``ALL = CASES``), as name or attribute (``cls.CASES.sort()``): worked out once."""
+        """The names anywhere in the module whose list or dict may change in place before a
+        decorator reads it (``CASES.append(...)``, ``CASES[0] = ...``, ``shuffle(CASES)``, an
+        alias ``ALL = CASES``), as name or attribute (``cls.CASES.sort()``); a method that
+        only reads it (``TABLE.items()``) leaves it alone. What a function's body does counts
+        only where the module may run one of its functions or methods while it is imported
+        (it names one of them or a class outside their bodies): a test that patches
+        ``TABLE`` runs after collection. Worked out once."""
         if self._touched is None:
-            touched: set[str] = set()
-            for node in ast.walk(self.module) if self.module is not None else ():
+            at_import: set[str] = set()
+            in_bodies: set[str] = set()
+            functions: set[str] = set()  # the module's functions, methods and classes
+            named: set[str] = set()  # names read where the module runs as it is imported
+            reading: set[int] = set()  # `TABLE.keys` of `TABLE.keys()`: met after its call
+            passed: set[int] = set()  # names given to parametrize, which runs none of them
+            postponed = self.module is not None and any(
+                isinstance(statement, ast.ImportFrom)
+                and statement.module == "__future__"
+                and any(alias.name == "annotations" for alias in statement.names)
+                for statement in self.module.body
+            )
+            pending: list[tuple[ast.AST, bool]] = (
+                [] if self.module is None else [(self.module, False)]
+            )
+            while pending:
+                node, deferred = pending.pop()
+                touched = in_bodies if deferred else at_import
+                children: Iterable[tuple[ast.AST, bool]]
+                if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                    functions.add(node.name)
+                    # Its decorators and defaults run where it is defined, its body later.
+                    evaluated = _defined_with(node, annotations=not postponed)
+                    children = [
+                        *((c, deferred) for c in evaluated),
+                        *((s, True) for s in node.body),
+                    ]
+                elif isinstance(node, ast.If) and _is_main_check(node.test):
+                    # Its body does not run when pytest imports the module; its else does.
+                    children = [
+                        *((s, True) for s in node.body),
+                        *((s, deferred) for s in node.orelse),
+                    ]
+                elif isinstance(node, ast.AnnAssign) and postponed:
+                    # `from __future__ import annotations`: the annotation is never evaluated.
+                    children = [(c, deferred) for c in (node.target, node.value) if c is not None]
+                else:
+                    children = [(c, deferred) for c in ast.iter_child_nodes(node)]
+                    if isinstance(node, ast.ClassDef):
+                        # Using a class runs its methods (``__init__``, a base's
+                        # ``__init_subclass__``, a descriptor's ``__set_name__``) by no name.
+                        functions.add(node.name)
+                if isinstance(node, ast.Name):
+                    if not deferred and isinstance(node.ctx, ast.Load) and id(node) not in passed:
+                        named.add(node.id)
+                elif isinstance(node, ast.Call) and not deferred and self._passes_values(node):
+                    # pytest keeps a parameter's value (a function, too) and calls ids= later.
+                    passed.update(id(n) for n in ast.walk(node) if isinstance(n, ast.Name))
+                if (
+                    isinstance(node, ast.Call)
+                    and isinstance(node.func, ast.Attribute)
+                    and node.func.attr in _READING_METHODS
+                ):
+                    reading.add(id(node.func))
+                pending.extend(children)
+                if isinstance(node, ast.Attribute) and id(node) in reading:
+                    continue
                 if isinstance(node, ast.Attribute) or (
                     isinstance(node, ast.Subscript) and not isinstance(node.ctx, ast.Load)
                 ):
@@ -1176,8 +1327,13 @@ class _Visitor(ast.NodeVisitor):
                 elif isinstance(node, ast.Call) and not _leaves_arguments_alone(node.func):
                     for arg in (*node.args, *(k.value for k in node.keywords)):
                         touched.update(_named(arg.value if isinstance(arg, ast.Starred) else arg))
-            self._touched = frozenset(touched)
+            self._touched = frozenset(at_import | in_bodies if functions & named else at_import)
         return self._touched
+
+    def _passes_values(self, call: ast.Call) -> bool:
+        """``pytest.param(...)`` or ``pytest.mark.parametrize(...)``: the functions named in it
+        are values, not run as the module is imported."""
+        return self._peek(call.func) in ("pytest.param", "pytest.mark.parametrize")
 
     def _module_binding(self, name: str) -> Binding | None:
         return next((b for b in reversed(self._bindings) if b.name == name), None)
@@ -1741,8 +1897,9 @@ MAX_ID_BITS = 4096  # `2**63 - 1` is a parameter; `10**10**10` is no value to co
 
 
 def _constant(node: ast.expr, depth: int = 0) -> Any:
-    """The value of a literal string, bytes, number, bool or None, or of arithmetic on
-    numbers (``-1``, ``2**63 - 1``, ``1 << 20``, ``1 + 2j``), else ``_NO_VALUE``."""
+    """The value of a literal string, bytes, number, bool or None, of arithmetic on numbers
+    (``-1``, ``2**63 - 1``, ``1 << 20``, ``1 + 2j``), of an f-string or an index into a
+    display of those, else ``_NO_VALUE``."""
     if depth > 32:
         return _NO_VALUE
     if isinstance(node, ast.Constant):
@@ -1754,6 +1911,8 @@ def _constant(node: ast.expr, depth: int = 0) -> Any:
         )
     if isinstance(node, ast.JoinedStr):
         return _formatted(node, depth)
+    if isinstance(node, ast.Subscript):
+        return _indexed(node, depth)
     numbers = (int, float, complex)  # bools are ints
     if isinstance(node, ast.UnaryOp) and type(node.op) in _UNARY:
         operand = _constant(node.operand, depth + 1)
@@ -1778,6 +1937,24 @@ def _constant(node: ast.expr, depth: int = 0) -> Any:
         if isinstance(value, int) and value.bit_length() > MAX_ID_BITS:
             return _NO_VALUE
         return value
+    return _NO_VALUE
+
+
+def _indexed(node: ast.Subscript, depth: int) -> Any:
+    """The value of an element of a display or string by a constant index, ``("a", "b")[1]``
+    (as a comprehension's ``pytest.param(*case, id=case[1])`` makes it), else ``_NO_VALUE``."""
+    index = _constant(node.slice, depth + 1)
+    container = node.value
+    if type(index) is not int:
+        return _NO_VALUE
+    if isinstance(container, (ast.Tuple, ast.List)) and not _has_starred(container):
+        try:
+            return _constant(container.elts[index], depth + 1)
+        except IndexError:
+            return _NO_VALUE
+    text = _constant(container, depth + 1)
+    if isinstance(text, (str, bytes)) and -len(text) <= index < len(text):
+        return text[index]
     return _NO_VALUE
 
 
@@ -1964,11 +2141,13 @@ UNKNOWN_PARAMS = "unknown"  # a fixture's `params` that are not literal
 
 @dataclasses.dataclass(frozen=True, slots=True)
 class _Sequence:
-    """A name bound to a list or tuple display (``CASES = [1, "a"]``) or a list
-    comprehension: ``parametrize`` makes a test of each element. As a parameter value itself
-    it has no id of its own (pytest gives a list the argument name and index)."""
+    """A name bound to a list, tuple or dict display (``CASES = [1, "a"]``), a list
+    comprehension or a call (``sorted(TABLE)``, which :meth:`_Visitor._called` may tell):
+    ``parametrize`` makes a test of each element. As a parameter value itself it has no id
+    of its own (pytest gives a list, a dict and what a call returns the argument name and
+    index, unless the call made a string or a number, which is not told here)."""
 
-    node: ast.List | ast.Tuple | ast.ListComp
+    node: ast.List | ast.Tuple | ast.ListComp | ast.Dict | ast.Call
 
 
 # What binds names of its own inside an expression (a comprehension's element).
@@ -1993,6 +2172,31 @@ class _Told:
     def __call__(self, node: ast.expr) -> str | dict[str, str] | None:
         found = self.by_node.get(id(node))
         return (self.default if found is None else found[1])(node)
+
+
+# Builtins whose result parametrizes over what they iterate, and the views of a dict.
+_ITERATING = frozenset({"range", "list", "tuple", "sorted", "reversed"})
+_VIEWS = frozenset({"keys", "values", "items"})
+# Methods that read a list or dict without changing it (`CASES.count(1)`, `TABLE.keys()`).
+_READING_METHODS = _VIEWS | frozenset({"get", "copy", "count", "index"})
+
+
+def _listed(elements: Iterable[ast.expr]) -> ast.List:
+    return ast.List(elts=list(elements), ctx=ast.Load())
+
+
+def _sorted_constants(elements: list[ast.expr], *, reverse: bool) -> list[ast.expr] | None:
+    """``elements`` in the order ``sorted()`` gives their values (stable, as it is), when
+    they are all strings, all bytes or all real numbers; else None."""
+    values = [_constant(e) for e in elements]
+    if not (
+        all(isinstance(v, str) for v in values)
+        or all(isinstance(v, bytes) for v in values)
+        or all(isinstance(v, (int, float)) for v in values)  # bools are ints
+    ):
+        return None
+    order = sorted(range(len(values)), key=values.__getitem__, reverse=reverse)
+    return [elements[i] for i in order]
 
 
 def _has_starred(display: ast.List | ast.Tuple) -> bool:
@@ -2030,6 +2234,39 @@ def _substituted(node: ast.expr, values: dict[str, ast.expr]) -> ast.expr:
     return made
 
 
+def _defined_with(
+    node: ast.FunctionDef | ast.AsyncFunctionDef, *, annotations: bool
+) -> Iterator[ast.AST]:
+    """What runs where a function is defined, not when it is called (its ``annotations`` too,
+    unless the module postpones them)."""
+    yield from node.decorator_list
+    arguments = node.args
+    yield from arguments.defaults
+    yield from (d for d in arguments.kw_defaults if d is not None)
+    if not annotations:
+        return
+    for argument in (
+        *arguments.posonlyargs,
+        *arguments.args,
+        *arguments.kwonlyargs,
+        *filter(None, (arguments.vararg, arguments.kwarg)),
+    ):
+        if argument.annotation is not None:
+            yield argument.annotation
+    if node.returns is not None:
+        yield node.returns
+
+
+def _is_main_check(test: ast.expr) -> bool:
+    """``__name__ == "__main__"``, either way round."""
+    if not (isinstance(test, ast.Compare) and [type(op) for op in test.ops] == [ast.Eq]):
+        return False
+    sides = (test.left, test.comparators[0])
+    return any(isinstance(s, ast.Name) and s.id == "__name__" for s in sides) and any(
+        isinstance(s, ast.Constant) and s.value == "__main__" for s in sides
+    )
+
+
 def _named(node: ast.expr) -> tuple[str, ...]:
     """The name an expression reads a value through: ``CASES``, or ``CASES`` of
     ``self.CASES``."""
@@ -2047,10 +2284,13 @@ _READING_PYTEST = frozenset({"fixture", "mark", "param", "parametrize"})
 _READING_NAMES = _READING_PYTEST | frozenset(
     {"all", "any", "dict", "enumerate", "frozenset", "isinstance", "iter", "len", "list", "map"}
     | {"filter", "max", "min", "print", "range", "repr", "reversed", "set", "sorted", "str"}
-    | {"sum", "tuple", "zip"}
+    | {"sum", "tuple", "zip", "MappingProxyType"}
 )
-_READING_ATTRIBUTES = _READING_PYTEST | frozenset(
-    {"chain", "product", "combinations", "permutations", "zip_longest"}
+_READING_ATTRIBUTES = (
+    _READING_PYTEST
+    | _READING_METHODS
+    | frozenset({"chain", "product", "combinations", "permutations", "zip_longest"})
+    | frozenset({"MappingProxyType"})
 )
 
 
@@ -2079,7 +2319,7 @@ def _constants_bound(body: list[ast.stmt]) -> dict[str, list[tuple[int, Any]]]:
                 value = statement.value
                 known = (
                     _Sequence(value)
-                    if isinstance(value, (ast.List, ast.Tuple, ast.ListComp))
+                    if isinstance(value, (ast.List, ast.Tuple, ast.ListComp, ast.Dict, ast.Call))
                     else _constant(value)
                 )
                 bound(targets[0].id, statement.lineno, known)

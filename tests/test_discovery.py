@@ -480,26 +480,6 @@ COMPREHENSION_IDS = """
 """
 
 
-def test_parameter_ids_of_comprehensions_and_spliced_lists_are_pytests(tmp_path: Path) -> None:
-    write(tmp_path, {"pytest.ini": "[pytest]\n", "test_ids.py": COMPREHENSION_IDS})
-    found = collected_as_pytest_collects(tmp_path)
-    # Each was one test before, without the comprehension's part of the id.
-    assert {
-        "test_ids.py::test_bound_comprehension[data]",
-        "test_ids.py::test_spliced[last]",
-        "test_ids.py::test_spliced[config]",
-        "test_ids.py::test_over_a_range[4]",
-        "test_ids.py::test_two_loops[2-y]",
-        "test_ids.py::test_unpacked[q-2]",
-        "test_ids.py::test_names_through_a_loop[KeyError]",
-        "test_ids.py::test_formatted_ids[i02]",
-        "test_ids.py::test_fixture_params[high]",
-        "test_ids.py::TestScopes::test_element_reads_the_module[module1]",
-        "test_ids.py::TestScopes::test_first_iterable_reads_the_class[class]",
-    } <= found
-    assert len(found) == 25
-
-
 def test_a_list_that_splices_itself_is_one_test_not_a_loop(tmp_path: Path) -> None:
     # `CASES = [*CASES, 2]` over several lines reads the binding above; told from where the
     # starred name is written it would read itself: what cannot be told is one test.
@@ -531,6 +511,240 @@ def test_a_comprehension_making_more_values_than_a_suite_has_is_one_test(tmp_pat
     )
     write(tmp_path, {"pytest.ini": "[pytest]\n", "test_many.py": source})
     assert [t.nodeid for t in static_tests(tmp_path)] == ["test_many.py::test_v"]
+
+
+CALL_MADE_IDS = """
+    from __future__ import annotations
+
+    import types
+    from types import MappingProxyType
+
+    import pytest
+
+    TABLE = {"b": 2, "a": 1, "b": 3}
+    FROZEN = MappingProxyType({"x": 1, "y": 2})
+    WRAPPED = types.MappingProxyType(TABLE)
+    WORDS = ("pear", "apple", "fig")
+    NUMBERS = [3, 1.5, 2, True]
+    ORDERED = sorted(WORDS)
+    LOCAL = "module"
+
+
+    @pytest.mark.parametrize("key", list(TABLE))
+    def test_list_of_a_dict(key):
+        pass
+
+
+    @pytest.mark.parametrize("key", sorted(FROZEN, reverse=True))
+    def test_sorted_mapping_proxy(key):
+        pass
+
+
+    @pytest.mark.parametrize("key", TABLE.keys())
+    def test_keys(key):
+        pass
+
+
+    @pytest.mark.parametrize("value", list(TABLE.values()))
+    def test_values(value):
+        pass
+
+
+    @pytest.mark.parametrize("key,value", WRAPPED.items())
+    def test_items(key, value):
+        pass
+
+
+    @pytest.mark.parametrize("key", TABLE)
+    def test_the_dict_itself(key):
+        pass
+
+
+    @pytest.mark.parametrize("n", sorted(NUMBERS))
+    def test_sorted_numbers(n):
+        pass
+
+
+    @pytest.mark.parametrize("w", ORDERED)
+    def test_bound_sorted(w):
+        pass
+
+
+    @pytest.mark.parametrize("w", tuple(reversed(WORDS)))
+    def test_reversed(w):
+        pass
+
+
+    @pytest.mark.parametrize("c", list("ab"))
+    def test_characters(c):
+        pass
+
+
+    @pytest.mark.parametrize("i", list(range(2)))
+    def test_list_of_a_range(i):
+        pass
+
+
+    @pytest.mark.parametrize("k", [pytest.param(k, id=f"k-{k}") for k in sorted(TABLE)])
+    def test_comprehension_over_sorted(k):
+        pass
+
+
+    CASES = (("a", "first"), ("b", "second"))
+
+
+    @pytest.mark.parametrize(("v", "name"), [pytest.param(*c, id=c[-1]) for c in CASES])
+    def test_indexed_ids(v, name):
+        pass
+
+
+    class TestClassBody:
+        WORDS = ["zeta", "eta"]
+
+        @pytest.mark.parametrize("w", sorted(WORDS))
+        def test_reads_the_class(self, w):
+            pass
+
+
+    # What a test does to the dict or the list happens after they were parametrized.
+    def test_patches_the_table(monkeypatch):
+        monkeypatch.setitem(TABLE, "c", 4)
+        WORDS.sort()
+
+
+    def refresh():
+        TABLE.clear()
+
+
+    class Row(dict):
+        def __init__(self):
+            TABLE.clear()
+
+
+    # Annotations that are never evaluated (postponed): Row is never used here.
+    LAST: Row | None = None
+
+
+    def test_annotated(row: Row | None = None):
+        pass
+
+
+    # A parameter's value, not run as the module is imported.
+    @pytest.mark.parametrize("f", [pytest.param(refresh, id="refresh")])
+    def test_function_as_a_value(f):
+        pass
+
+
+    if __name__ == "__main__":
+        refresh()
+"""
+
+
+@pytest.mark.parametrize(
+    ("source", "some", "count"),
+    [
+        pytest.param(
+            COMPREHENSION_IDS,
+            [
+                "test_bound_comprehension[data]",
+                "test_spliced[last]",
+                "test_spliced[config]",
+                "test_over_a_range[4]",
+                "test_two_loops[2-y]",
+                "test_unpacked[q-2]",
+                "test_names_through_a_loop[KeyError]",
+                "test_formatted_ids[i02]",
+                "test_fixture_params[high]",
+                "TestScopes::test_element_reads_the_module[module1]",
+                "TestScopes::test_first_iterable_reads_the_class[class]",
+            ],
+            25,
+            id="comprehensions-and-spliced-lists",
+        ),
+        pytest.param(
+            CALL_MADE_IDS,
+            [
+                "test_list_of_a_dict[b]",
+                "test_sorted_mapping_proxy[y]",
+                "test_keys[a]",
+                "test_values[3]",
+                "test_items[b-3]",
+                "test_the_dict_itself[a]",
+                "test_sorted_numbers[True]",
+                "test_bound_sorted[apple]",
+                "test_reversed[fig]",
+                "test_characters[b]",
+                "test_list_of_a_range[1]",
+                "test_comprehension_over_sorted[k-a]",
+                "TestClassBody::test_reads_the_class[eta]",
+                "test_indexed_ids[second]",
+                "test_function_as_a_value[refresh]",
+            ],
+            35,
+            id="builtin-calls-and-dicts",
+        ),
+    ],
+)
+def test_parameter_ids_made_from_written_values_are_pytests(
+    tmp_path: Path, source: str, some: list[str], count: int
+) -> None:
+    write(tmp_path, {"pytest.ini": "[pytest]\n", "test_ids.py": source})
+    found = collected_as_pytest_collects(tmp_path)
+    # Each function was one test before, without that part of its id.
+    assert {f"test_ids.py::{nodeid}" for nodeid in some} <= found
+    assert len(found) == count
+
+
+@pytest.mark.parametrize(
+    ("bound", "parameters"),
+    [
+        # What may change the dict or list before the decorator reads it, or cannot be told.
+        ('TABLE = {"a": 1}\nTABLE["b"] = 2\n', "list(TABLE)"),
+        ('TABLE = {"a": 1}\nTABLE.update(b=2)\n', "TABLE.keys()"),
+        ('TABLE = {"a": 1, **{"b": 2}}\n', "list(TABLE)"),
+        ("TABLE = {str(1): 1}\n", "list(TABLE)"),
+        ('WORDS = ["b", 1]\n', "sorted(WORDS)"),
+        ('WORDS = ["bb", "a"]\n', "sorted(WORDS, key=len)"),
+        ('WORDS = ["b", "a"]\nsorted = reversed\n', "sorted(WORDS)"),
+        ('WORDS = ["b", "a"]\n', "sorted(*WORDS)"),
+        ("", "reversed(x for x in (1, 2))"),
+        ("TABLE = dict(a=1)\n", "list(TABLE)"),
+        # A function that changes it, run while the module is imported.
+        ("CASES = [1]\ndef add():\n    CASES.append(2)\nadd()\n", "CASES"),
+        (
+            "CASES = [1]\ndef deco(f):\n    CASES.append(2)\n    return f\n@deco\ndef g(): ...\n",
+            "CASES",
+        ),
+        (
+            'TABLE = {"a": 1}\nclass T:\n    def fill(self):\n        TABLE.update(b=2)\n'
+            "    go = fill\n",
+            "TABLE",
+        ),
+        (
+            "CASES = [1]\nclass Add:\n    def __init__(self):\n        CASES.append(2)\nAdd()\n",
+            "CASES",
+        ),
+        (
+            "CASES = [1]\nclass Base:\n    def __init_subclass__(cls):\n        CASES.append(2)\n"
+            "class Sub(Base): ...\n",
+            "CASES",
+        ),
+        (
+            'CASES = [1]\ndef add():\n    CASES.append(2)\nif __name__ == "__main__":\n    pass\n'
+            "else:\n    add()\n",
+            "CASES",
+        ),
+    ],
+)
+def test_call_made_parameters_that_cannot_be_told_stay_one_test(
+    tmp_path: Path, bound: str, parameters: str
+) -> None:
+    source = (
+        f"import pytest\n\n{bound}\n\n"
+        f'@pytest.mark.parametrize("v", {parameters})\ndef test_v(v):\n    pass\n'
+    )
+    write(tmp_path, {"pytest.ini": "[pytest]\n", "test_unknown.py": source})
+    assert [t.nodeid for t in static_tests(tmp_path)] == ["test_unknown.py::test_v"]
 
 
 CONSTANT_IDS = """
