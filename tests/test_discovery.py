@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import textwrap
 from pathlib import Path
+from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from packaging.version import Version
 
 from pytest_ssot.discovery import (
@@ -693,6 +697,73 @@ def test_parameter_ids_made_from_written_values_are_pytests(
     # Each function was one test before, without that part of its id.
     assert {f"test_ids.py::{nodeid}" for nodeid in some} <= found
     assert len(found) == count
+
+
+_STRINGS = st.lists(
+    st.sampled_from(["a", "b", "B", "a b", "\u00e4", "", "x\ty"]), min_size=1, max_size=5
+)
+_NUMBERS = st.lists(
+    st.one_of(st.integers(-3, 3), st.sampled_from([1.5, -0.0, 2.0]), st.booleans()),
+    min_size=1,
+    max_size=5,
+)
+# How a list of values may reach parametrize; {L} a list display, {D} a dict display of them.
+_SHAPES = [
+    "{L}",
+    "list({L})",
+    "tuple({L})",
+    "sorted({L})",
+    "sorted({L}, reverse=True)",
+    "list(reversed({L}))",
+    "{D}",
+    "list({D})",
+    "sorted({D})",
+    "{D}.keys()",
+    "{D}.values()",
+    "{D}.items()",
+    "[pytest.param(v) for v in sorted({L})]",
+]
+
+
+# Each example runs pytest once; SSOT_IDS_EXAMPLES=500 python -m pytest -p no:ssot -k
+# any_written_values tests/test_discovery.py looks further.
+@settings(
+    max_examples=int(os.environ.get("SSOT_IDS_EXAMPLES", "12")),
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)
+@given(
+    cases=st.lists(
+        st.tuples(st.one_of(_STRINGS, _NUMBERS), st.sampled_from(_SHAPES), st.booleans()),
+        min_size=1,
+        max_size=6,
+    )
+)
+def test_builtin_calls_over_any_written_values_give_pytests_ids(
+    tmp_path_factory: pytest.TempPathFactory, cases: list[tuple[list[Any], str, bool]]
+) -> None:
+    lines = ["import pytest", ""]
+    for index, (values, shape, bound) in enumerate(cases):
+        displays = {
+            "L": repr(values),
+            "D": "{" + ", ".join(f"{v!r}: {i}" for i, v in enumerate(values)) + "}",
+        }
+        if bound:  # through names bound above the decorator
+            for key, text in displays.items():
+                lines.append(f"{key}{index} = {text}")
+                displays[key] = f"{key}{index}"
+        argvalues = shape.format(**displays)
+        lines += [
+            "",
+            f"@pytest.mark.parametrize('v', {argvalues})",
+            f"def test_{index}(v):",
+            "    pass",
+            "",
+        ]
+    root = tmp_path_factory.mktemp("ids")
+    (root / "pytest.ini").write_text("[pytest]\n", encoding="utf-8")
+    (root / "test_ids.py").write_text("\n".join(lines), encoding="utf-8")
+    assert {t.nodeid for t in static_tests(root)} == pytest_nodeids(root)
 
 
 @pytest.mark.parametrize(
