@@ -94,6 +94,9 @@ class Plan:
     compliant: frozenset[str] = frozenset()  # dotted names of the SSOT base classes
     # Dotted names of the bases to rewrite to that are certainly no unittest classes.
     pytest_style: frozenset[str] = frozenset()
+    # Whether each legacy base of base_map (dotted) is a unittest class, as its source says;
+    # None where the source cannot tell.
+    legacy_unittest: Mapping[str, bool | None] = dataclasses.field(default_factory=dict)
     rules: frozenset[str] = frozenset({SSOT001, SSOT002, SSOT004})
     functions: bool = True  # module-level test functions violate SSOT001
     wrap_functions: bool = False
@@ -917,12 +920,21 @@ class _Survey(_Scoped):
                 key = "async_base_class" if old == ASYNC_TESTCASE else "base_class"
                 return self._refuse(node, f"needs [tool.ssot.fix] {key} to be rewritten")
             unittest_class = old in (TESTCASE, ASYNC_TESTCASE)
-            if unittest_class and target.dotted in plan.pytest_style:
-                return self._refuse(
-                    node,
-                    f"derives from {old}, and {target.dotted} is no unittest class: its "
-                    "setUp, tearDown and self.assert* methods would stop working",
-                )
+            legacy = plan.legacy_unittest.get(old, False)  # False: TestCase itself
+            if target.dotted in plan.pytest_style:
+                if unittest_class or legacy is not False:
+                    kind = {True: ", a unittest class,", None: ", which may be a unittest class,"}
+                    return self._refuse(
+                        node,
+                        f"derives from {old}{kind.get(legacy, ',')} and {target.dotted} is no "
+                        "unittest class: its setUp, tearDown and self.assert* methods would "
+                        "stop working",
+                    )
+            elif old in plan.legacy_unittest and legacy is False:
+                # A pytest-style class going onto a unittest base: as for one with no base.
+                problem = self._pytest_only(node)
+                if problem:
+                    return self._refuse(node, problem)
             return _ClassPlan("replace", target, replace=mapped[0], super_calls=unittest_class)
         plain = all(
             name == "builtins.object" or (p is not None and p.action == "plain")

@@ -200,6 +200,8 @@ def plan_for(rel: str, config: Config, *, wrap_functions: bool) -> Plan:
     entries = tuple(sorted({f"{t.module}:{t.name}" for t in targets}))
     compliant = {b.replace(":", ".") for b in config.base_classes}
     compliant |= {t.dotted for t in targets}
+    pytest_style = _pytest_style_bases(config.root, entries)
+    legacy = tuple(sorted(fix.get("base_map", {})))
     name = rel.rpartition("/")[2]
     rules = {
         code
@@ -215,7 +217,8 @@ def plan_for(rel: str, config: Config, *, wrap_functions: bool) -> Plan:
         async_base=async_base,
         base_map=base_map,
         compliant=frozenset(compliant),
-        pytest_style=_pytest_style_bases(config.root, entries),
+        pytest_style=pytest_style,
+        legacy_unittest=_legacy_unittest_bases(config.root, legacy),
         rules=frozenset(rules),
         functions=not config.allow_function_tests,
         wrap_functions=wrap_functions,
@@ -233,6 +236,16 @@ def _pytest_style_bases(root: Path, entries: tuple[str, ...]) -> frozenset[str]:
     return frozenset(
         entry.replace(":", ".") for entry in entries if derives_from_unittest(entry, roots) is False
     )
+
+
+@functools.lru_cache(maxsize=16)
+def _legacy_unittest_bases(root: Path, entries: tuple[str, ...]) -> Mapping[str, bool | None]:
+    """Whether each legacy base of ``base_map`` (``module:Name``) is a unittest class, by
+    dotted name (None: its source cannot tell): a class on one keeps setUp and self.assert*
+    only on a unittest SSOT base, one on a pytest-style base its fixtures only on a
+    pytest-style one. Read once per process."""
+    roots = [root, *([root / "src"] if (root / "src").is_dir() else [])]
+    return {e.replace(":", "."): derives_from_unittest(e, roots) for e in entries}
 
 
 def _suppressed(finding: Finding, lines: Mapping[int, frozenset[str]]) -> bool:

@@ -843,6 +843,86 @@ def test_it_honours_an_inline_ignore_on_a_class(tmp_path: Path) -> None:
     assert result.manual == []
 
 
+LEGACY_CLASS = """\
+    from legacy.cases import OldBase
+
+
+    class TestOld(OldBase):
+        def setUp(self):
+            self.x = 1
+
+        def test_x(self):
+            self.assertEqual(self.x, 1)
+    """
+
+
+@pytest.mark.parametrize(
+    ("legacy_source", "refusal"),
+    [
+        (
+            "import unittest\n\n\nclass Mixin:\n    pass\n\n\n"
+            "class OldBase(Mixin, unittest.TestCase):\n    pass\n",
+            "derives from legacy.cases.OldBase, a unittest class, and",
+        ),
+        # Its module is not there to read: it may be one.
+        (None, "derives from legacy.cases.OldBase, which may be a unittest class, and"),
+    ],
+)
+def test_a_legacy_unittest_base_is_not_mapped_to_a_pytest_style_base(
+    tmp_path: Path, legacy_source: str | None, refusal: str
+) -> None:
+    """A team's own legacy base on unittest.TestCase gives its classes setUp and
+    self.assert*, which a pytest-style SSOT base would take away, as for TestCase itself."""
+    write_bases(tmp_path, PYTEST_STYLE_BASES)
+    if legacy_source is not None:
+        (tmp_path / "legacy").mkdir()
+        (tmp_path / "legacy" / "__init__.py").write_text("")
+        (tmp_path / "legacy" / "cases.py").write_text(legacy_source)
+    config = make_config(tmp_path, fix={**FIX, "base_map": {"legacy.cases:OldBase": BASE}})
+    result = run_fix(tmp_path, LEGACY_CLASS, config=config)
+    assert after(result) == textwrap.dedent(LEGACY_CLASS)
+    assert manual(result) == [
+        f"4: SSOT001 class TestOld {refusal} framework.base.SSotBaseTestCase is no unittest "
+        "class: its setUp, tearDown and self.assert* methods would stop working"
+    ]
+
+
+def test_a_legacy_pytest_style_base_is_mapped_to_a_pytest_style_base(tmp_path: Path) -> None:
+    write_bases(tmp_path, PYTEST_STYLE_BASES)
+    (tmp_path / "legacy").mkdir()
+    (tmp_path / "legacy" / "__init__.py").write_text("")
+    (tmp_path / "legacy" / "cases.py").write_text("class OldBase:\n    pass\n")
+    config = make_config(tmp_path, fix={**FIX, "base_map": {"legacy.cases:OldBase": BASE}})
+    result = run_fix(
+        tmp_path,
+        "from legacy.cases import OldBase\n\n\nclass TestOld(OldBase):\n    pass\n",
+        config=config,
+    )
+    assert "class TestOld(SSotBaseTestCase):" in after(result)
+    assert manual(result) == []
+
+
+def test_a_legacy_pytest_style_base_is_not_mapped_to_a_unittest_base_for_fixtures(
+    tmp_path: Path,
+) -> None:
+    unittest_base = "import unittest\n\n\nclass SSotBaseTestCase(unittest.TestCase):\n"
+    write_bases(tmp_path, unittest_base + "    pass\n")
+    (tmp_path / "legacy").mkdir()
+    (tmp_path / "legacy" / "__init__.py").write_text("")
+    (tmp_path / "legacy" / "cases.py").write_text("class OldBase:\n    pass\n")
+    config = make_config(tmp_path, fix={**FIX, "base_map": {"legacy.cases:OldBase": BASE}})
+    source = (
+        "from legacy.cases import OldBase\n\n\nclass TestOld(OldBase):\n"
+        "    def test_tmp(self, tmp_path):\n        assert tmp_path\n"
+    )
+    result = run_fix(tmp_path, source, config=config)
+    assert after(result) == source
+    assert manual(result) == [
+        "4: SSOT001 class TestOld has test_tmp taking fixtures (tmp_path); unittest methods "
+        "cannot receive fixtures"
+    ]
+
+
 def test_it_applies_the_configured_base_map(tmp_path: Path) -> None:
     config = make_config(tmp_path, fix={**FIX, "base_map": {"legacy.cases:OldBase": BASE}})
     result = run_fix(
