@@ -1307,8 +1307,19 @@ class _Visitor(ast.NodeVisitor):
                     if not deferred and isinstance(node.ctx, ast.Load) and id(node) not in passed:
                         named.add(node.id)
                 elif isinstance(node, ast.Call) and not deferred and self._passes_values(node):
-                    # pytest keeps a parameter's value (a function, too) and calls ids= later.
-                    passed.update(id(n) for n in ast.walk(node) if isinstance(n, ast.Name))
+                    # pytest keeps a parameter's value (a function, too) and calls ids= later;
+                    # what the arguments call themselves runs now.
+                    called = {
+                        id(n)
+                        for call in ast.walk(node)
+                        if isinstance(call, ast.Call) and call is not node
+                        for n in ast.walk(call.func)
+                    }
+                    passed.update(
+                        id(n)
+                        for n in ast.walk(node)
+                        if isinstance(n, ast.Name) and id(n) not in called
+                    )
                 if (
                     isinstance(node, ast.Call)
                     and isinstance(node.func, ast.Attribute)
@@ -1331,8 +1342,8 @@ class _Visitor(ast.NodeVisitor):
         return self._touched
 
     def _passes_values(self, call: ast.Call) -> bool:
-        """``pytest.param(...)`` or ``pytest.mark.parametrize(...)``: the functions named in it
-        are values, not run as the module is imported."""
+        """``pytest.param(...)`` or ``pytest.mark.parametrize(...)``: the functions it is given
+        are values, not run as the module is imported (unlike those its arguments call)."""
         return self._peek(call.func) in ("pytest.param", "pytest.mark.parametrize")
 
     def _module_binding(self, name: str) -> Binding | None:

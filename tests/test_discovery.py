@@ -484,6 +484,23 @@ COMPREHENSION_IDS = """
 """
 
 
+def test_a_function_a_parametrize_mark_calls_runs_as_the_module_is_imported(
+    tmp_path: Path,
+) -> None:
+    # make() is a value's maker, not a value: it runs (and adds to CASES) where the mark is.
+    source = (
+        "import pytest\n\nCASES = [1]\n\n\ndef make():\n    CASES.append(2)\n    return [3]\n\n\n"
+        '@pytest.mark.parametrize("w", [pytest.param(v) for v in make()])\n'
+        "def test_w(w):\n    pass\n\n\n"
+        '@pytest.mark.parametrize("v", CASES)\ndef test_v(v):\n    pass\n'
+    )
+    write(tmp_path, {"pytest.ini": "[pytest]\n", "test_made.py": source})
+    assert [t.nodeid for t in static_tests(tmp_path)] == [
+        "test_made.py::test_w",
+        "test_made.py::test_v",
+    ]
+
+
 def test_a_list_that_splices_itself_is_one_test_not_a_loop(tmp_path: Path) -> None:
     # `CASES = [*CASES, 2]` over several lines reads the binding above; told from where the
     # starred name is written it would read itself: what cannot be told is one test.
