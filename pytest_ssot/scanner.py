@@ -1253,10 +1253,11 @@ class _Visitor(ast.NodeVisitor):
         return ast.List(elts=[ast.Constant(n) for n in numbers], ctx=ast.Load()), self._name_id
 
     def _touched_names(self) -> frozenset[str]:
-        """The names anywhere in the module whose list or dict may change in place before a
-        decorator reads it (``CASES.append(...)``, ``CASES[0] = ...``, ``shuffle(CASES)``, an
-        alias ``ALL = CASES``), as name or attribute (``cls.CASES.sort()``); a method that
-        only reads it (``TABLE.items()``) leaves it alone. What a function's body does counts
+        """The names anywhere in the module whose list or dict may change in place before
+        pytest reads it (``CASES.append(...)``, ``CASES[0] = ...``, ``CASES += [3]``,
+        ``shuffle(CASES)``, an alias ``ALL = CASES``), as name or attribute
+        (``cls.CASES.sort()``); a method that only reads it (``TABLE.items()``) leaves it
+        alone. What a function's body does counts
         only where the module may run one of its functions or methods while it is imported
         (it names one of them or a class outside their bodies): a test that patches
         ``TABLE`` runs after collection. Worked out once."""
@@ -1335,6 +1336,9 @@ class _Visitor(ast.NodeVisitor):
                     touched.update(_named(node.value))
                 elif isinstance(node, (ast.Assign, ast.AnnAssign, ast.NamedExpr)):
                     touched.update(_named(node.value) if node.value is not None else ())
+                elif isinstance(node, ast.AugAssign):
+                    # `CASES += [3]` extends the very list a decorator above was given.
+                    touched.update(_named(node.target))
                 elif isinstance(node, ast.Call) and not _leaves_arguments_alone(node.func):
                     for arg in (*node.args, *(k.value for k in node.keywords)):
                         touched.update(_named(arg.value if isinstance(arg, ast.Starred) else arg))

@@ -501,6 +501,24 @@ def test_a_function_a_parametrize_mark_calls_runs_as_the_module_is_imported(
     ]
 
 
+def test_a_list_or_dict_changed_in_place_below_the_decorator_is_not_guessed(
+    tmp_path: Path,
+) -> None:
+    # The decorator is given the object itself, which pytest reads only after the module
+    # ran to its end: test_list is 3 tests, test_dict 2 (never [1] and [2], and [a]).
+    source = (
+        'import pytest\n\nCASES = [1, 2]\nTABLE = {"a": 1}\n\n\n'
+        '@pytest.mark.parametrize("v", CASES)\ndef test_list(v):\n    pass\n\n\n'
+        '@pytest.mark.parametrize("k", TABLE)\ndef test_dict(k):\n    pass\n\n\n'
+        'CASES += [3]\nTABLE |= {"b": 2}\n'
+    )
+    write(tmp_path, {"pytest.ini": "[pytest]\n", "test_aug.py": source})
+    assert [t.nodeid for t in static_tests(tmp_path)] == [
+        "test_aug.py::test_list",
+        "test_aug.py::test_dict",
+    ]
+
+
 def test_a_list_that_splices_itself_is_one_test_not_a_loop(tmp_path: Path) -> None:
     # `CASES = [*CASES, 2]` over several lines reads the binding above; told from where the
     # starred name is written it would read itself: what cannot be told is one test.
