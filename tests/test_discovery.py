@@ -484,38 +484,29 @@ COMPREHENSION_IDS = """
 """
 
 
-def test_a_function_a_parametrize_mark_calls_runs_as_the_module_is_imported(
-    tmp_path: Path,
-) -> None:
-    # make() is a value's maker, not a value: it runs (and adds to CASES) where the mark is.
-    source = (
+@pytest.mark.parametrize(
+    "source",
+    [
+        # make() is a value's maker, not a value: it runs (and adds to CASES) where the mark
+        # is, before the second decorator is given CASES.
         "import pytest\n\nCASES = [1]\n\n\ndef make():\n    CASES.append(2)\n    return [3]\n\n\n"
-        '@pytest.mark.parametrize("w", [pytest.param(v) for v in make()])\n'
-        "def test_w(w):\n    pass\n\n\n"
-        '@pytest.mark.parametrize("v", CASES)\ndef test_v(v):\n    pass\n'
-    )
-    write(tmp_path, {"pytest.ini": "[pytest]\n", "test_made.py": source})
-    assert [t.nodeid for t in static_tests(tmp_path)] == [
-        "test_made.py::test_w",
-        "test_made.py::test_v",
-    ]
-
-
-def test_a_list_or_dict_changed_in_place_below_the_decorator_is_not_guessed(
-    tmp_path: Path,
-) -> None:
-    # The decorator is given the object itself, which pytest reads only after the module
-    # ran to its end: test_list is 3 tests, test_dict 2 (never [1] and [2], and [a]).
-    source = (
+        '@pytest.mark.parametrize("a", [pytest.param(v) for v in make()])\n'
+        "def test_a(a):\n    pass\n\n\n"
+        '@pytest.mark.parametrize("b", CASES)\ndef test_b(b):\n    pass\n',
+        # The decorators are given the objects themselves, which pytest reads only after the
+        # module ran to its end: 3 tests and 2 (never [1] and [2], and [a]).
         'import pytest\n\nCASES = [1, 2]\nTABLE = {"a": 1}\n\n\n'
-        '@pytest.mark.parametrize("v", CASES)\ndef test_list(v):\n    pass\n\n\n'
-        '@pytest.mark.parametrize("k", TABLE)\ndef test_dict(k):\n    pass\n\n\n'
-        'CASES += [3]\nTABLE |= {"b": 2}\n'
-    )
-    write(tmp_path, {"pytest.ini": "[pytest]\n", "test_aug.py": source})
+        '@pytest.mark.parametrize("a", CASES)\ndef test_a(a):\n    pass\n\n\n'
+        '@pytest.mark.parametrize("b", TABLE)\ndef test_b(b):\n    pass\n\n\n'
+        'CASES += [3]\nTABLE |= {"b": 2}\n',
+    ],
+    ids=["called-in-a-mark", "changed-below-the-decorator"],
+)
+def test_lists_the_module_changes_as_it_runs_are_not_guessed(tmp_path: Path, source: str) -> None:
+    write(tmp_path, {"pytest.ini": "[pytest]\n", "test_changed.py": source})
     assert [t.nodeid for t in static_tests(tmp_path)] == [
-        "test_aug.py::test_list",
-        "test_aug.py::test_dict",
+        "test_changed.py::test_a",
+        "test_changed.py::test_b",
     ]
 
 
