@@ -935,7 +935,9 @@ class _Survey(_Scoped):
                 problem = self._pytest_only(node)
                 if problem:
                     return self._refuse(node, problem)
-            return _ClassPlan("replace", target, replace=mapped[0], super_calls=unittest_class)
+            # A unittest class's setUp and tearDown must reach the SSOT base's own.
+            super_calls = unittest_class or legacy is True
+            return _ClassPlan("replace", target, replace=mapped[0], super_calls=super_calls)
         plain = all(
             name == "builtins.object" or (p is not None and p.action == "plain")
             for name, p in zip(resolved, local, strict=True)

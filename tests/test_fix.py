@@ -62,6 +62,16 @@ def write_bases(root: Path, source: str) -> None:
     (package / "base.py").write_text(source)
 
 
+def write_legacy(root: Path, source: str | None) -> Config:
+    """Write ``legacy/cases.py`` (a team's old base ``OldBase``; None: no such module) under
+    ``root``; a config whose ``base_map`` moves it to BASE."""
+    if source is not None:
+        (root / "legacy").mkdir()
+        (root / "legacy" / "__init__.py").write_text("")
+        (root / "legacy" / "cases.py").write_text(source)
+    return make_config(root, fix={**FIX, "base_map": {"legacy.cases:OldBase": BASE}})
+
+
 def after(result: FileResult) -> str:
     return result.after.decode("utf-8")
 
@@ -874,11 +884,7 @@ def test_a_legacy_unittest_base_is_not_mapped_to_a_pytest_style_base(
     """A team's own legacy base on unittest.TestCase gives its classes setUp and
     self.assert*, which a pytest-style SSOT base would take away, as for TestCase itself."""
     write_bases(tmp_path, PYTEST_STYLE_BASES)
-    if legacy_source is not None:
-        (tmp_path / "legacy").mkdir()
-        (tmp_path / "legacy" / "__init__.py").write_text("")
-        (tmp_path / "legacy" / "cases.py").write_text(legacy_source)
-    config = make_config(tmp_path, fix={**FIX, "base_map": {"legacy.cases:OldBase": BASE}})
+    config = write_legacy(tmp_path, legacy_source)
     result = run_fix(tmp_path, LEGACY_CLASS, config=config)
     assert after(result) == textwrap.dedent(LEGACY_CLASS)
     assert manual(result) == [
@@ -889,10 +895,7 @@ def test_a_legacy_unittest_base_is_not_mapped_to_a_pytest_style_base(
 
 def test_a_legacy_pytest_style_base_is_mapped_to_a_pytest_style_base(tmp_path: Path) -> None:
     write_bases(tmp_path, PYTEST_STYLE_BASES)
-    (tmp_path / "legacy").mkdir()
-    (tmp_path / "legacy" / "__init__.py").write_text("")
-    (tmp_path / "legacy" / "cases.py").write_text("class OldBase:\n    pass\n")
-    config = make_config(tmp_path, fix={**FIX, "base_map": {"legacy.cases:OldBase": BASE}})
+    config = write_legacy(tmp_path, "class OldBase:\n    pass\n")
     result = run_fix(
         tmp_path,
         "from legacy.cases import OldBase\n\n\nclass TestOld(OldBase):\n    pass\n",
@@ -902,15 +905,26 @@ def test_a_legacy_pytest_style_base_is_mapped_to_a_pytest_style_base(tmp_path: P
     assert manual(result) == []
 
 
+def test_a_legacy_unittest_base_mapped_to_a_unittest_base_reaches_its_set_up(
+    tmp_path: Path,
+) -> None:
+    unittest_base = "import unittest\n\n\nclass SSotBaseTestCase(unittest.TestCase):\n"
+    write_bases(tmp_path, unittest_base + "    pass\n")
+    config = write_legacy(
+        tmp_path, "import unittest\n\n\nclass OldBase(unittest.TestCase):\n    pass\n"
+    )
+    result = run_fix(tmp_path, LEGACY_CLASS, config=config)
+    assert "class TestOld(SSotBaseTestCase):" in after(result)
+    assert "        super().setUp()\n        self.x = 1\n" in after(result)
+    assert manual(result) == []
+
+
 def test_a_legacy_pytest_style_base_is_not_mapped_to_a_unittest_base_for_fixtures(
     tmp_path: Path,
 ) -> None:
     unittest_base = "import unittest\n\n\nclass SSotBaseTestCase(unittest.TestCase):\n"
     write_bases(tmp_path, unittest_base + "    pass\n")
-    (tmp_path / "legacy").mkdir()
-    (tmp_path / "legacy" / "__init__.py").write_text("")
-    (tmp_path / "legacy" / "cases.py").write_text("class OldBase:\n    pass\n")
-    config = make_config(tmp_path, fix={**FIX, "base_map": {"legacy.cases:OldBase": BASE}})
+    config = write_legacy(tmp_path, "class OldBase:\n    pass\n")
     source = (
         "from legacy.cases import OldBase\n\n\nclass TestOld(OldBase):\n"
         "    def test_tmp(self, tmp_path):\n        assert tmp_path\n"
