@@ -1309,12 +1309,14 @@ class _Visitor(ast.NodeVisitor):
                         named.add(node.id)
                 elif isinstance(node, ast.Call) and not deferred and self._passes_values(node):
                     # pytest keeps a parameter's value (a function, too) and calls ids= later;
-                    # what the arguments call themselves runs now.
+                    # what the arguments call themselves runs now, with what they are given.
                     called = {
                         id(n)
                         for call in ast.walk(node)
-                        if isinstance(call, ast.Call) and call is not node
-                        for n in ast.walk(call.func)
+                        if isinstance(call, ast.Call)
+                        and call is not node
+                        and not self._passes_values(call)
+                        for n in ast.walk(call)
                     }
                     passed.update(
                         id(n)

@@ -493,6 +493,12 @@ COMPREHENSION_IDS = """
         '@pytest.mark.parametrize("a", [pytest.param(v) for v in make()])\n'
         "def test_a(a):\n    pass\n\n\n"
         '@pytest.mark.parametrize("b", CASES)\ndef test_b(b):\n    pass\n',
+        # grow is given to a call, which may call it.
+        "import pytest\n\nCASES = [1]\n\n\ndef grow():\n    CASES.append(2)\n\n\n"
+        "def apply(f):\n    return f()\n\n\n"
+        '@pytest.mark.parametrize("a", [pytest.param(x) for x in map(apply, [grow])])\n'
+        "def test_a(a):\n    pass\n\n\n"
+        '@pytest.mark.parametrize("b", CASES)\ndef test_b(b):\n    pass\n',
         # The decorators are given the objects themselves, which pytest reads only after the
         # module ran to its end: 3 tests and 2 (never [1] and [2], and [a]).
         'import pytest\n\nCASES = [1, 2]\nTABLE = {"a": 1}\n\n\n'
@@ -500,7 +506,7 @@ COMPREHENSION_IDS = """
         '@pytest.mark.parametrize("b", TABLE)\ndef test_b(b):\n    pass\n\n\n'
         'CASES += [3]\nTABLE |= {"b": 2}\n',
     ],
-    ids=["called-in-a-mark", "changed-below-the-decorator"],
+    ids=["called-in-a-mark", "given-to-a-call-in-a-mark", "changed-below-the-decorator"],
 )
 def test_lists_the_module_changes_as_it_runs_are_not_guessed(tmp_path: Path, source: str) -> None:
     write(tmp_path, {"pytest.ini": "[pytest]\n", "test_changed.py": source})
