@@ -194,6 +194,73 @@ def _ssot_module(draw: st.DrawFn) -> bytes:
     return data
 
 
+# Lists and dicts, what may change them, and what parametrize may be given (ssot check
+# expands what it can tell; nothing here may make it fail).
+BINDINGS = st.sampled_from(
+    [
+        "CASES = [1, 'a', None]",
+        "CASES = (2.5, -1, True)",
+        "CASES = [x for x in (1, 2)]",
+        "CASES = [*CASES, 3]",
+        "CASES += [4]",
+        "CASES.append(5)",
+        "TABLE = {'a': 1, 'b': 2, 'a': 3}",
+        "TABLE = {**TABLE}",
+        "TABLE = MappingProxyType({'k': 1})",
+        "TABLE = types.MappingProxyType(TABLE)",
+        "TABLE |= {'c': 4}",
+        "TABLE[0] = 1",
+        "sorted = list",
+        "WORDS = sorted(TABLE)",
+        "def grow():\n    CASES.append(6)\n    TABLE.clear()",
+        "grow()",
+        "class Grow:\n    def __init__(self):\n        CASES.pop()",
+        "Grow()",
+        "if __name__ == '__main__':\n    grow()",
+        "from __future__ import annotations",
+        "import types\nfrom types import MappingProxyType",
+    ]
+)
+ARGVALUES = [
+    "CASES",
+    "TABLE",
+    "WORDS",
+    "list(TABLE)",
+    "tuple(CASES)",
+    "sorted(CASES)",
+    "sorted(TABLE, reverse=True)",
+    "sorted(CASES, key=len)",
+    "reversed(CASES)",
+    "list(reversed(TABLE))",
+    "TABLE.keys()",
+    "TABLE.values()",
+    "TABLE.items()",
+    "list('ab')",
+    "list(b'ab')",
+    "list(range(3))",
+    "[pytest.param(*c, id=c[-1]) for c in TABLE.items()]",
+    "[pytest.param(c, id=c[5]) for c in CASES]",
+    "[pytest.param(v, id=('x', 'y')[v]) for v in range(2)]",
+    "sorted(list(tuple(reversed(sorted(CASES)))))",
+    "{}",
+    "dict(CASES)",
+    "[*TABLE, *CASES]",
+]
+
+
+@st.composite
+def _parametrized_module(draw: st.DrawFn) -> bytes:
+    lines = ["import pytest"]
+    for _ in range(draw(st.integers(1, 4))):
+        lines += draw(BINDINGS).split("\n")
+    # Every shape once, in a drawn order, with a few more bindings between them.
+    for values in draw(st.permutations(ARGVALUES)):
+        if draw(st.integers(0, 5)) == 0:
+            lines += draw(BINDINGS).split("\n")
+        lines += [f"@pytest.mark.parametrize('v', {values})", "def test_v(v):", "    pass"]
+    return ("\n".join(lines) + "\n").encode()
+
+
 # Built once: constructing the grammar strategy takes seconds, drawing from it does not.
 _GRAMMAR = hypothesmith.from_grammar()
 _SLOW = settings(suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
@@ -223,6 +290,14 @@ def test_fuzz_pruned_and_full_visits_find_the_same_facts(data: bytes) -> None:
 def test_fuzz_grammar_generated_python_is_checked_by_every_rule(source: str) -> None:
     facts, findings = _check(source.encode("utf-8", "surrogatepass"))
     _report_everything(facts, findings)
+
+
+@_SLOW
+@given(_parametrized_module())
+def test_fuzz_parameter_lists_end_told_or_untold_in_a_full_scan(data: bytes) -> None:
+    facts = scan(data, PATH, RULES.watched, full=True)
+    assert facts.error is None or facts.error.startswith(REASONS), facts.error
+    assert facts.error is not None or facts.structure is not None
 
 
 @_SLOW
