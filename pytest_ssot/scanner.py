@@ -660,7 +660,7 @@ class _Visitor(ast.NodeVisitor):
         # What parameter ids need to know of names bound to constants (made when asked).
         self.module: ast.Module | None = None
         self._stores: dict[int, dict[str, list[tuple[int, Any]]]] = {}  # by id() of its node
-        self._touched: frozenset[str] | None = None  # see _touched_names
+        self._touched: dict[str, int] | None = None  # see _changed_in_place
         self._expanding: set[int] = set()  # the bound displays being read (`X = [*X]`)
         self._class_nodes: dict[str, ast.ClassDef] = {}
         self._module_marks: list[Mark] = []
@@ -1027,18 +1027,21 @@ class _Visitor(ast.NodeVisitor):
         return False, _NO_VALUE
 
     def _sequence_named(
-        self, node: ast.expr, *, module_only: bool = False
+        self, node: ast.expr, *, module_only: bool = False, copied_at: int | None = None
     ) -> tuple[ast.List | ast.Tuple, NameId] | None:
         """The list or tuple display that a ``parametrize`` argument names (``CASES`` for
         ``CASES = [1, 2]`` above the decorator, in the class body or the module) or makes (a
-        ``range()`` call, a comprehension, a display with ``*`` parts), with how to tell the
-        ids of its elements (read where each was written); None when the name may hold
-        anything else, or its list may be changed in place. ``module_only``: ``node`` is read
-        at module level (in a module's list, or inside a comprehension under a class)."""
+        ``range()`` call, a comprehension, a display with ``*`` parts, a dict's keys, the
+        builtins of :meth:`_called`), with how to tell the ids of its elements (read where
+        each was written); None when the name may hold anything else, or its list may be
+        changed in place before it is read. ``module_only``: ``node`` is read at module
+        level (in a module's list, or inside a comprehension under a class). ``copied_at``:
+        ``node`` is copied on that line (see :meth:`_changed_in_place`); None: pytest reads
+        it."""
         if isinstance(node, ast.Call):
-            return self._called(node, module_only=module_only)
+            return self._called(node, module_only=module_only, copied_at=copied_at)
         if isinstance(node, ast.Dict):  # iterated, it gives its keys
-            mapping = self._mapping(node, module_only=module_only)
+            mapping = self._mapping(node, module_only=module_only, copied_at=copied_at)
             return None if mapping is None else (_listed(k for k, _ in mapping[0]), mapping[1])
         if isinstance(node, (ast.ListComp, ast.GeneratorExp)):
             return self._comprehension_made(node, module_only=module_only)
@@ -1046,7 +1049,7 @@ class _Visitor(ast.NodeVisitor):
             if not _has_starred(node):
                 return None  # as written: the caller reads it where it is
             return self._spliced(node, module_only=module_only)
-        if not isinstance(node, ast.Name) or node.id in self._touched_names():
+        if not isinstance(node, ast.Name) or self._changed_in_place(node.id, copied_at):
             return None
         in_class, value = self._constant_named(node.id, node.lineno, module_only=module_only)
         if not isinstance(value, _Sequence):
@@ -1057,7 +1060,9 @@ class _Visitor(ast.NodeVisitor):
             return None  # it reads itself: `CASES = [*CASES]` over several lines
         self._expanding.add(id(value.node))
         try:
-            return self._sequence_named(value.node, module_only=module_only or not in_class)
+            return self._sequence_named(
+                value.node, module_only=module_only or not in_class, copied_at=copied_at
+            )
         finally:
             self._expanding.discard(id(value.node))
 
@@ -1066,13 +1071,13 @@ class _Visitor(ast.NodeVisitor):
         return functools.partial(self._name_id, module_only=True) if module_only else self._name_id
 
     def _display_of(
-        self, node: ast.expr, *, module_only: bool
+        self, node: ast.expr, *, module_only: bool, copied_at: int | None
     ) -> tuple[ast.List | ast.Tuple, NameId] | None:
         """The display ``node`` is (one without ``*`` parts, read where it is) or what
         :meth:`_sequence_named` makes of it; None when neither can be told."""
         if isinstance(node, (ast.List, ast.Tuple)) and not _has_starred(node):
             return node, self._reader(module_only)
-        return self._sequence_named(node, module_only=module_only)
+        return self._sequence_named(node, module_only=module_only, copied_at=copied_at)
 
     def _spliced(
         self, node: ast.List | ast.Tuple, *, module_only: bool
@@ -1085,7 +1090,7 @@ class _Visitor(ast.NodeVisitor):
             if not isinstance(element, ast.Starred):
                 elements.append(element)
                 continue
-            found = self._display_of(element.value, module_only=module_only)
+            found = self._display_of(element.value, module_only=module_only, copied_at=node.lineno)
             if found is None:
                 return None
             told.add(found[0].elts, found[1])
@@ -1117,7 +1122,9 @@ class _Visitor(ast.NodeVisitor):
             iterable = generator.iter
             if any(isinstance(n, ast.Name) and n.id in looped for n in ast.walk(iterable)):
                 return None  # it depends on an earlier loop
-            found = self._display_of(iterable, module_only=module_only or index > 0)
+            found = self._display_of(
+                iterable, module_only=module_only or index > 0, copied_at=node.lineno
+            )
             names = _loop_names(generator.target)
             if found is None or names is None:
                 return None
@@ -1142,7 +1149,9 @@ class _Visitor(ast.NodeVisitor):
         made = [_substituted(node.elt, row) for row in rows]
         return ast.List(elts=made, ctx=ast.Load()), told
 
-    def _called(self, call: ast.Call, *, module_only: bool) -> tuple[ast.List, NameId] | None:
+    def _called(
+        self, call: ast.Call, *, module_only: bool, copied_at: int | None
+    ) -> tuple[ast.List, NameId] | None:
         """What a call makes of values the module spells out, as a display: ``range()``,
         ``list()``, ``tuple()``, ``sorted()`` and ``reversed()`` (the builtins) of them, and
         the ``keys()``, ``values()`` or ``items()`` of a dict display."""
@@ -1152,7 +1161,7 @@ class _Visitor(ast.NodeVisitor):
         if isinstance(func, ast.Attribute):
             if func.attr not in _VIEWS or call.args or call.keywords:
                 return None
-            mapping = self._mapping(func.value, module_only=module_only)
+            mapping = self._mapping(func.value, module_only=module_only, copied_at=copied_at)
             if mapping is None:
                 return None
             pairs, name_id = mapping
@@ -1160,7 +1169,8 @@ class _Visitor(ast.NodeVisitor):
                 return _listed(ast.Tuple(elts=[k, v], ctx=ast.Load()) for k, v in pairs), name_id
             return _listed(pair[func.attr == "values"] for pair in pairs), name_id
         if not isinstance(func, ast.Name) or func.id not in _ITERATING:
-            mapping = self._mapping(call, module_only=module_only)  # a MappingProxyType
+            # A MappingProxyType, a view of its dict as pytest reads it.
+            mapping = self._mapping(call, module_only=module_only, copied_at=copied_at)
             return None if mapping is None else (_listed(k for k, _ in mapping[0]), mapping[1])
         bodies = [self.module, *(b["node"] for b in self._class_body[-1:])]
         if any(func.id in self._constants_of(b) for b in bodies if b is not None):
@@ -1186,7 +1196,10 @@ class _Visitor(ast.NodeVisitor):
         elif func.id == "reversed" and isinstance(iterated, ast.GeneratorExp):
             return None  # not a sequence: pytest fails to collect it
         else:
-            found = self._display_of(iterated, module_only=module_only)
+            # list(), tuple() and sorted() copy what they are given where they are called;
+            # reversed() is an iterator over it, read when pytest reads it.
+            copied = copied_at if func.id == "reversed" else call.lineno
+            found = self._display_of(iterated, module_only=module_only, copied_at=copied)
         if found is None:
             return None
         elements, name_id = list(found[0].elts), found[1]
@@ -1200,20 +1213,23 @@ class _Visitor(ast.NodeVisitor):
         return _listed(elements), name_id
 
     def _mapping(
-        self, node: ast.expr, *, module_only: bool
+        self, node: ast.expr, *, module_only: bool, copied_at: int | None
     ) -> tuple[list[tuple[ast.expr, ast.expr]], NameId] | None:
         """The ``(key, value)`` pairs of the dict display ``node`` is, names or wraps in
         ``types.MappingProxyType()``, as the dict holds them (a repeated key keeps its first
-        place and its last value); None unless every key is a constant."""
+        place and its last value); None unless every key is a constant, or where the dict
+        may be changed in place before it is read (``copied_at`` as for _sequence_named)."""
         if isinstance(node, ast.Name):
-            if node.id in self._touched_names():
+            if self._changed_in_place(node.id, copied_at):
                 return None
             in_class, value = self._constant_named(node.id, node.lineno, module_only=module_only)
             if not isinstance(value, _Sequence) or id(value.node) in self._expanding:
                 return None
             self._expanding.add(id(value.node))
             try:
-                return self._mapping(value.node, module_only=module_only or not in_class)
+                return self._mapping(
+                    value.node, module_only=module_only or not in_class, copied_at=copied_at
+                )
             finally:
                 self._expanding.discard(id(value.node))
         if isinstance(node, ast.Call):
@@ -1223,7 +1239,7 @@ class _Visitor(ast.NodeVisitor):
                 or self._peek(node.func) != "types.MappingProxyType"
             ):
                 return None
-            return self._mapping(node.args[0], module_only=module_only)
+            return self._mapping(node.args[0], module_only=module_only, copied_at=copied_at)
         if not isinstance(node, ast.Dict) or len(node.keys) > MAX_RANGE:
             return None
         pairs: dict[Any, list[ast.expr]] = {}
@@ -1252,17 +1268,25 @@ class _Visitor(ast.NodeVisitor):
             return None
         return ast.List(elts=[ast.Constant(n) for n in numbers], ctx=ast.Load()), self._name_id
 
-    def _touched_names(self) -> frozenset[str]:
-        """The names anywhere in the module whose list or dict may change in place before
-        pytest reads it (``CASES.append(...)``, ``CASES[0] = ...``, ``CASES += [3]``,
-        ``shuffle(CASES)``, an alias ``ALL = CASES``), as name or attribute
-        (``cls.CASES.sort()``); a method that only reads it (``TABLE.items()``) leaves it
-        alone. What a function's body does counts
-        only where the module may run one of its functions or methods while it is imported
-        (it names one of them or a class outside their bodies): a test that patches
-        ``TABLE`` runs after collection. Worked out once."""
+    def _changed_in_place(self, name: str, copied_at: int | None) -> bool:
+        """Whether the list or dict ``name`` holds may have changed in place before pytest
+        reads it (``copied_at`` None: it is given to pytest itself, which reads it after the
+        module ran) or before it is copied on line ``copied_at`` (by ``tuple(CASES)``, a
+        comprehension or a display splicing it)."""
+        line = self._changes().get(name)
+        return line is not None and (copied_at is None or line <= copied_at)
+
+    def _changes(self) -> dict[str, int]:
+        """Per name anywhere in the module whose list or dict may change in place
+        (``CASES.append(...)``, ``CASES[0] = ...``, ``CASES += [3]``, ``shuffle(CASES)``, an
+        alias ``ALL = CASES``), as name or attribute (``cls.CASES.sort()``), the first line
+        where it may; a method that only reads it (``TABLE.items()``) leaves it alone. A
+        change in a loop may happen from the loop's first line on. What a function's body
+        does counts only where the module may run one of its functions or methods while it
+        is imported (it names one of them or a class outside their bodies), and then from
+        the start: a test that patches ``TABLE`` runs after collection. Worked out once."""
         if self._touched is None:
-            at_import: set[str] = set()
+            at_import: dict[str, int] = {}
             in_bodies: set[str] = set()
             functions: set[str] = set()  # the module's functions, methods and classes
             named: set[str] = set()  # names read where the module runs as it is imported
@@ -1274,32 +1298,37 @@ class _Visitor(ast.NodeVisitor):
                 and any(alias.name == "annotations" for alias in statement.names)
                 for statement in self.module.body
             )
-            pending: list[tuple[ast.AST, bool]] = (
-                [] if self.module is None else [(self.module, False)]
+            # (node, inside a function's body, the first line a change in it may happen on)
+            pending: list[tuple[ast.AST, bool, int]] = (
+                [] if self.module is None else [(self.module, False, sys.maxsize)]
             )
             while pending:
-                node, deferred = pending.pop()
-                touched = in_bodies if deferred else at_import
-                children: Iterable[tuple[ast.AST, bool]]
+                node, deferred, floor = pending.pop()
+                line = min(getattr(node, "lineno", floor), floor)
+                children: Iterable[tuple[ast.AST, bool, int]]
                 if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
                     functions.add(node.name)
                     # Its decorators and defaults run where it is defined, its body later.
                     evaluated = _defined_with(node, annotations=not postponed)
                     children = [
-                        *((c, deferred) for c in evaluated),
-                        *((s, True) for s in node.body),
+                        *((c, deferred, floor) for c in evaluated),
+                        *((s, True, floor) for s in node.body),
                     ]
                 elif isinstance(node, ast.If) and _is_main_check(node.test):
                     # Its body does not run when pytest imports the module; its else does.
                     children = [
-                        *((s, True) for s in node.body),
-                        *((s, deferred) for s in node.orelse),
+                        *((s, True, floor) for s in node.body),
+                        *((s, deferred, floor) for s in node.orelse),
                     ]
                 elif isinstance(node, ast.AnnAssign) and postponed:
                     # `from __future__ import annotations`: the annotation is never evaluated.
-                    children = [(c, deferred) for c in (node.target, node.value) if c is not None]
+                    children = [
+                        (c, deferred, floor) for c in (node.target, node.value) if c is not None
+                    ]
                 else:
-                    children = [(c, deferred) for c in ast.iter_child_nodes(node)]
+                    if isinstance(node, (ast.For, ast.AsyncFor, ast.While)):
+                        floor = line  # its body runs again after its later lines
+                    children = [(c, deferred, floor) for c in ast.iter_child_nodes(node)]
                     if isinstance(node, ast.ClassDef):
                         # Using a class runs its methods (``__init__``, a base's
                         # ``__init_subclass__``, a descriptor's ``__set_name__``) by no name.
@@ -1332,19 +1361,30 @@ class _Visitor(ast.NodeVisitor):
                 pending.extend(children)
                 if isinstance(node, ast.Attribute) and id(node) in reading:
                     continue
+                changed: Iterable[str] = ()
                 if isinstance(node, ast.Attribute) or (
                     isinstance(node, ast.Subscript) and not isinstance(node.ctx, ast.Load)
                 ):
-                    touched.update(_named(node.value))
+                    changed = _named(node.value)
                 elif isinstance(node, (ast.Assign, ast.AnnAssign, ast.NamedExpr)):
-                    touched.update(_named(node.value) if node.value is not None else ())
+                    changed = _named(node.value) if node.value is not None else ()
                 elif isinstance(node, ast.AugAssign):
                     # `CASES += [3]` extends the very list a decorator above was given.
-                    touched.update(_named(node.target))
+                    changed = _named(node.target)
                 elif isinstance(node, ast.Call) and not _leaves_arguments_alone(node.func):
-                    for arg in (*node.args, *(k.value for k in node.keywords)):
-                        touched.update(_named(arg.value if isinstance(arg, ast.Starred) else arg))
-            self._touched = frozenset(at_import | in_bodies if functions & named else at_import)
+                    changed = [
+                        name
+                        for arg in (*node.args, *(k.value for k in node.keywords))
+                        for name in _named(arg.value if isinstance(arg, ast.Starred) else arg)
+                    ]
+                for name in changed:
+                    if deferred:
+                        in_bodies.add(name)
+                    else:
+                        at_import[name] = min(at_import.get(name, line), line)
+            if functions & named:
+                at_import.update(dict.fromkeys(in_bodies, 0))
+            self._touched = at_import
         return self._touched
 
     def _passes_values(self, call: ast.Call) -> bool:

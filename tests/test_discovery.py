@@ -516,6 +516,75 @@ def test_lists_the_module_changes_as_it_runs_are_not_guessed(tmp_path: Path, sou
     ]
 
 
+COPIED_BEFORE_A_CHANGE = """
+    import pytest
+
+    CASES = [1, 2]
+    TABLE = {"a": 1}
+
+
+    @pytest.mark.parametrize("v", tuple(CASES))
+    def test_tuple(v):
+        pass
+
+
+    @pytest.mark.parametrize("k", sorted(TABLE))
+    def test_sorted(k):
+        pass
+
+
+    @pytest.mark.parametrize("v", [c * 10 for c in CASES])
+    def test_comprehension(v):
+        pass
+
+
+    @pytest.mark.parametrize("v", [*CASES, 0])
+    def test_spliced(v):
+        pass
+
+
+    for extra in (3, 4):
+        CASES.append(extra)
+    TABLE |= {"b": 2}
+"""
+
+
+def test_a_copy_taken_before_a_change_in_place_is_told_as_it_was(tmp_path: Path) -> None:
+    # tuple(), sorted(), a comprehension and a splice copy where they are; what changes the
+    # list or dict afterwards does not reach the copy.
+    write(tmp_path, {"pytest.ini": "[pytest]\n", "test_copied.py": COPIED_BEFORE_A_CHANGE})
+    found = collected_as_pytest_collects(tmp_path)
+    assert {"test_copied.py::test_tuple[2]", "test_copied.py::test_spliced[0]"} <= found
+    assert len(found) == 2 + 1 + 2 + 3
+
+
+@pytest.mark.parametrize(
+    ("parameters", "change_below"),
+    [
+        # Copied after the change.
+        ("tuple(CASES)", False),
+        ("list(reversed(CASES))", False),
+        ("[c for c in CASES]", False),
+        # Not copied: read by pytest after the module ran, changes below it included.
+        ("reversed(CASES)", True),
+        ("TABLE.keys()", True),
+        ("TABLE", True),
+    ],
+)
+def test_a_list_read_after_a_change_in_place_is_not_guessed(
+    tmp_path: Path, parameters: str, change_below: bool
+) -> None:
+    change = 'CASES.append(3)\nTABLE["b"] = 2\n'
+    source = (
+        'import pytest\n\nCASES = [1, 2]\nTABLE = {"a": 1}\n'
+        + ("" if change_below else change)
+        + f'\n\n@pytest.mark.parametrize("v", {parameters})\ndef test_v(v):\n    pass\n\n\n'
+        + (change if change_below else "")
+    )
+    write(tmp_path, {"pytest.ini": "[pytest]\n", "test_after.py": source})
+    assert [t.nodeid for t in static_tests(tmp_path)] == ["test_after.py::test_v"]
+
+
 def test_a_list_that_splices_itself_is_one_test_not_a_loop(tmp_path: Path) -> None:
     # `CASES = [*CASES, 2]` over several lines reads the binding above; told from where the
     # starred name is written it would read itself: what cannot be told is one test.
