@@ -1153,8 +1153,9 @@ class _Visitor(ast.NodeVisitor):
         self, call: ast.Call, *, module_only: bool, copied_at: int | None
     ) -> tuple[ast.List, NameId] | None:
         """What a call makes of values the module spells out, as a display: ``range()``,
-        ``list()``, ``tuple()``, ``sorted()`` and ``reversed()`` (the builtins) of them, and
-        the ``keys()``, ``values()`` or ``items()`` of a dict display."""
+        ``list()``, ``tuple()``, ``sorted()`` and ``reversed()`` (the builtins) of them, a
+        ``types.MappingProxyType()`` of a dict display (its keys), and the ``keys()``,
+        ``values()`` or ``items()`` of either."""
         if self.scope.qualname and not self._class_body:
             return None  # inside a function: its locals come first
         func = call.func
