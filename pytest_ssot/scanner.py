@@ -26,7 +26,7 @@ import threading
 import tokenize
 import warnings
 from collections.abc import Callable, Iterable, Iterator
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 from pytest_ssot.model import MODULE_SCOPE, Scope, normalise_snippet
 
@@ -1049,20 +1049,35 @@ class _Visitor(ast.NodeVisitor):
             if not _has_starred(node):
                 return None  # as written: the caller reads it where it is
             return self._spliced(node, module_only=module_only)
-        if not isinstance(node, ast.Name) or self._changed_in_place(node.id, copied_at):
+        if not isinstance(node, ast.Name):
             return None
-        in_class, value = self._constant_named(node.id, node.lineno, module_only=module_only)
-        if not isinstance(value, _Sequence):
+        return self._followed(
+            node,
+            lambda bound, inside: self._display_of(bound, module_only=inside, copied_at=copied_at),
+            module_only=module_only,
+            copied_at=copied_at,
+        )
+
+    def _followed(
+        self,
+        name: ast.Name,
+        read: Callable[[ast.expr, bool], _Read | None],
+        *,
+        module_only: bool,
+        copied_at: int | None,
+    ) -> _Read | None:
+        """``read`` of what ``name`` is bound to (a :class:`_Sequence`), and whether it is read
+        at module level; None when the name holds anything else, its value may have changed
+        in place before it is read, or its value reads itself (``CASES = [*CASES]`` over
+        several lines)."""
+        if self._changed_in_place(name.id, copied_at):
             return None
-        if isinstance(value.node, (ast.List, ast.Tuple)) and not _has_starred(value.node):
-            return value.node, self._reader(module_only or not in_class)
-        if id(value.node) in self._expanding:
-            return None  # it reads itself: `CASES = [*CASES]` over several lines
+        in_class, value = self._constant_named(name.id, name.lineno, module_only=module_only)
+        if not isinstance(value, _Sequence) or id(value.node) in self._expanding:
+            return None
         self._expanding.add(id(value.node))
         try:
-            return self._sequence_named(
-                value.node, module_only=module_only or not in_class, copied_at=copied_at
-            )
+            return read(value.node, module_only or not in_class)
         finally:
             self._expanding.discard(id(value.node))
 
@@ -1097,7 +1112,7 @@ class _Visitor(ast.NodeVisitor):
             elements.extend(found[0].elts)
             if len(elements) > MAX_RANGE:
                 return None
-        return ast.List(elts=elements, ctx=ast.Load()), told
+        return _listed(elements), told
 
     def _comprehension_made(
         self, node: ast.ListComp | ast.GeneratorExp, *, module_only: bool
@@ -1147,7 +1162,7 @@ class _Visitor(ast.NodeVisitor):
             rows = [{**row, **more} for row in rows for more in bound]
             looped.update(names)
         made = [_substituted(node.elt, row) for row in rows]
-        return ast.List(elts=made, ctx=ast.Load()), told
+        return _listed(made), told
 
     def _called(
         self, call: ast.Call, *, module_only: bool, copied_at: int | None
@@ -1221,18 +1236,12 @@ class _Visitor(ast.NodeVisitor):
         place and its last value); None unless every key is a constant, or where the dict
         may be changed in place before it is read (``copied_at`` as for _sequence_named)."""
         if isinstance(node, ast.Name):
-            if self._changed_in_place(node.id, copied_at):
-                return None
-            in_class, value = self._constant_named(node.id, node.lineno, module_only=module_only)
-            if not isinstance(value, _Sequence) or id(value.node) in self._expanding:
-                return None
-            self._expanding.add(id(value.node))
-            try:
-                return self._mapping(
-                    value.node, module_only=module_only or not in_class, copied_at=copied_at
-                )
-            finally:
-                self._expanding.discard(id(value.node))
+            return self._followed(
+                node,
+                lambda bound, inside: self._mapping(bound, module_only=inside, copied_at=copied_at),
+                module_only=module_only,
+                copied_at=copied_at,
+            )
         if isinstance(node, ast.Call):
             if (
                 len(node.args) != 1
@@ -1267,7 +1276,7 @@ class _Visitor(ast.NodeVisitor):
             return None
         if len(numbers) > MAX_RANGE:
             return None
-        return ast.List(elts=[ast.Constant(n) for n in numbers], ctx=ast.Load()), self._name_id
+        return _listed(ast.Constant(n) for n in numbers), self._name_id
 
     def _changed_in_place(self, name: str, copied_at: int | None) -> bool:
         """Whether the list or dict ``name`` holds may have changed in place before pytest
@@ -1315,7 +1324,7 @@ class _Visitor(ast.NodeVisitor):
                         *((c, deferred, floor) for c in evaluated),
                         *((s, True, floor) for s in node.body),
                     ]
-                elif isinstance(node, ast.If) and _is_main_check(node.test):
+                elif isinstance(node, ast.If) and _is_main_guard(node.test):
                     # Its body does not run when pytest imports the module; its else does.
                     children = [
                         *((s, True, floor) for s in node.body),
@@ -2043,6 +2052,7 @@ def _formatted(node: ast.JoinedStr, depth: int) -> Any:
 
 
 NameId = Callable[[ast.expr], "str | dict[str, str] | None"]
+_Read = TypeVar("_Read")  # what _Visitor._followed makes of a name's value
 # The list or tuple display a name is bound to, and how to tell its elements' ids there.
 SequenceOf = Callable[[ast.expr], "tuple[ast.List | ast.Tuple, NameId] | None"]
 
@@ -2313,16 +2323,6 @@ def _defined_with(
             yield argument.annotation
     if node.returns is not None:
         yield node.returns
-
-
-def _is_main_check(test: ast.expr) -> bool:
-    """``__name__ == "__main__"``, either way round."""
-    if not (isinstance(test, ast.Compare) and [type(op) for op in test.ops] == [ast.Eq]):
-        return False
-    sides = (test.left, test.comparators[0])
-    return any(isinstance(s, ast.Name) and s.id == "__name__" for s in sides) and any(
-        isinstance(s, ast.Constant) and s.value == "__main__" for s in sides
-    )
 
 
 def _named(node: ast.expr) -> tuple[str, ...]:

@@ -52,6 +52,7 @@ def run_fix(
 
 # The SSOT bases as source, for the tests where `ssot fix` reads what kind of class they are.
 PYTEST_STYLE_BASES = "class SSotBaseTestCase:\n    pass\n\n\nclass SSotAsyncTestCase:\n    pass\n"
+UNITTEST_BASE = "import unittest\n\n\nclass SSotBaseTestCase(unittest.TestCase):\n    pass\n"
 
 
 def write_bases(root: Path, source: str) -> None:
@@ -908,8 +909,7 @@ def test_a_legacy_pytest_style_base_is_mapped_to_a_pytest_style_base(tmp_path: P
 def test_a_legacy_unittest_base_mapped_to_a_unittest_base_reaches_its_set_up(
     tmp_path: Path,
 ) -> None:
-    unittest_base = "import unittest\n\n\nclass SSotBaseTestCase(unittest.TestCase):\n"
-    write_bases(tmp_path, unittest_base + "    pass\n")
+    write_bases(tmp_path, UNITTEST_BASE)
     config = write_legacy(
         tmp_path, "import unittest\n\n\nclass OldBase(unittest.TestCase):\n    pass\n"
     )
@@ -922,8 +922,7 @@ def test_a_legacy_unittest_base_mapped_to_a_unittest_base_reaches_its_set_up(
 def test_a_legacy_pytest_style_base_is_not_mapped_to_a_unittest_base_for_fixtures(
     tmp_path: Path,
 ) -> None:
-    unittest_base = "import unittest\n\n\nclass SSotBaseTestCase(unittest.TestCase):\n"
-    write_bases(tmp_path, unittest_base + "    pass\n")
+    write_bases(tmp_path, UNITTEST_BASE)
     config = write_legacy(tmp_path, "class OldBase:\n    pass\n")
     source = (
         "from legacy.cases import OldBase\n\n\nclass TestOld(OldBase):\n"
