@@ -1419,6 +1419,28 @@ def _issue_warning(
     )
 
 
+def _raised_by_filters(text: str, filename: str, line: int) -> bool:
+    """Whether the warnings filters in force make an SSOTWarning with ``text`` at
+    ``filename:line`` an error, matched as :func:`warnings.warn_explicit` matches them (the
+    module named after the file). Asked without issuing it: a trial would use up a
+    ``once`` filter's one showing."""
+    module = filename or "<unknown>"
+    if module[-3:].lower() == ".py":
+        module = module[:-3]
+    try:
+        for action, message, category, module_pattern, lineno in warnings.filters:
+            if (
+                (message is None or message.match(text))
+                and issubclass(SSOTWarning, category)
+                and (module_pattern is None or module_pattern.match(module))
+                and (lineno == 0 or lineno == line)
+            ):
+                return bool(action == "error")
+    except (TypeError, ValueError):  # a filter list another tool rewrote: as if not an error
+        return False
+    return bool(getattr(warnings, "defaultaction", "default") == "error")  # not typed
+
+
 def _closed_text(reasons: list[str]) -> str:
     lines = "\n".join(f"  {reason}" for reason in dict.fromkeys(reasons))
     return (
@@ -1573,7 +1595,7 @@ class RuntimeGuard:
         self.source_guard: SourceGuard | None = None
         self._item: pytest.Item | None = None  # the test whose phases the guards watch
         # Run-time warnings of the running phase, issued when it ends (see _warn).
-        self._pending: list[tuple[str, str, int, str]] = []
+        self._pending: list[tuple[str, str, int, str, str | None]] = []
         # While a wider-scoped fixture sets up or tears down: that fixture's FixtureDef, and
         # (fixture name, scope node id, tearing down) to find the test its accesses belong
         # to, only once one happens (see _owner).
@@ -2003,12 +2025,10 @@ class RuntimeGuard:
         if fails:
             self._warn(outcome, filename, line, f"; pytest-ssot raises {error} here (strict)")
             return fix
-        if (
-            (finding.source == "runtime" or sites.unattributed(key))
-            and self._mode(outcome.finding.code, record.path) == "warn"
-            and self._first_time(f"{code}:{rel}:{line}")
-        ):
-            self._warn(outcome, filename, line, "")
+        if (finding.source == "runtime" or sites.unattributed(key)) and self._mode(
+            outcome.finding.code, record.path
+        ) == "warn":
+            self._warn(outcome, filename, line, "", once=f"{code}:{rel}:{line}")
         return None
 
     def _source_line(self, filename: str, line: int) -> str:
@@ -2020,17 +2040,30 @@ class RuntimeGuard:
             linecache.checkcache(filename)
         return linecache.getline(filename, line)
 
-    def _warn(self, outcome: Outcome, filename: str, line: int, suffix: str) -> None:
-        # Issued when the phase ends, not at the access: a warnings filter that makes it an
-        # error would otherwise raise inside the test's own code, halfway through what it
-        # was doing (restoring a variable it had set), and change how the test behaves.
+    def _warn(
+        self, outcome: Outcome, filename: str, line: int, suffix: str, *, once: str | None = None
+    ) -> None:
+        """Issue a warning about a site when the phase ends, not at the access: a warnings
+        filter that makes it an error would otherwise raise inside the test's own code,
+        halfway through what it was doing (restoring a variable it had set), and change how
+        the test behaves. With ``once`` it is shown once per session for that key."""
         f = outcome.finding
         text = f"{f.code} {f.message} ({outcome.name}){suffix}"
-        self._pending.append((text, filename, line, f.path))
+        self._pending.append((text, filename, line, f.path, once))
 
     def _flush_warnings(self, *, raising: bool) -> None:
         pending, self._pending = self._pending, []
-        for text, filename, line, shown in pending:
+        for text, filename, line, shown, once in pending:
+            # Shown once, but an error in every test that reaches the site: which test gets
+            # there first depends on the order tests run in (and under xdist on timing),
+            # while which tests reach it does not, so serial and distributed runs fail the
+            # same tests. Asked first, so that an error does not use up the one showing.
+            if (
+                once is not None
+                and not _raised_by_filters(text, filename, line)
+                and not self._first_time(once)
+            ):
+                continue
             _issue_warning(text, filename, line, shown, raising=raising)
 
     def _note_suppression(self, code: str, filename: str, rel: str, line: int) -> None:

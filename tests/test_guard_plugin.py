@@ -10,11 +10,13 @@ from __future__ import annotations
 import json
 import os
 import textwrap
+import warnings
 from typing import Any
 
 import pytest
 
 from pytest_ssot.guard import active_guard, installed
+from pytest_ssot.plugin import SSOTWarning, _raised_by_filters
 
 HELPERS = """\
 import os
@@ -450,9 +452,10 @@ def test_a_static_violation_first_reached_at_run_time_is_warned_about(
     (violation,) = report["violations"]
     assert (violation["status"], violation["source"]) == ("new", "static")
     # In a process of its own: -W names the class by import path, which must be the class
-    # the plugin raises (an in-process run may meet a re-imported pytest_ssot).
+    # the plugin raises (an in-process run may meet a re-imported pytest_ssot). Shown once,
+    # it is an error in each test that reaches it.
     errors = pytester.runpytest_subprocess("-p", "ssot", "-W", "error::pytest_ssot.SSOTWarning")
-    errors.assert_outcomes(passed=1, failed=1)
+    errors.assert_outcomes(failed=2)
 
 
 def test_an_inline_ignore_covers_runtime_accesses_from_its_line(
@@ -1105,13 +1108,50 @@ def test_a_test_that_takes_away_sys_getframe_breaks_nothing(
     assert [v["code"] for v in report["violations"]] == ["SSOT002"]
 
 
+FILTERS = [
+    [],
+    [("error", "", SSOTWarning, "", 0)],
+    [("error", "", Warning, "", 0)],
+    [("error", "", DeprecationWarning, "", 0)],
+    [("ignore", "", SSOTWarning, "", 0), ("error", "", Warning, "", 0)],
+    [("error", "ssot102 test code", Warning, "", 0)],  # the message, from its start, any case
+    [("error", "wrote", Warning, "", 0)],
+    [("error", "", Warning, r".*/tests/helpers", 0)],  # the module is the file without .py
+    [("error", "", Warning, r"tests\.helpers", 0)],
+    [("error", "", Warning, "", 7)],
+    [("error", "", Warning, "", 8)],
+    [("always", "", SSOTWarning, "", 0), ("error", "", Warning, "", 0)],
+]
+
+
+@pytest.mark.parametrize("filters", FILTERS)
+def test_an_error_is_told_from_the_filters_as_python_applies_them(
+    filters: list[tuple[str, str, type[Warning], str, int]],
+) -> None:
+    text = "SSOT102 test code wrote the process environment at run time (runtime-environ-access)"
+    filename, line = "/work/suite/tests/helpers.py", 7
+    with warnings.catch_warnings(record=True):
+        warnings.resetwarnings()
+        for action, message, category, module, lineno in reversed(filters):
+            warnings.filterwarnings(action, message, category, module, lineno)  # type: ignore[arg-type]
+        told = _raised_by_filters(text, filename, line)
+        try:
+            warnings.warn_explicit(SSOTWarning(text), SSOTWarning, filename, line)
+        except SSOTWarning:
+            raised = True
+        else:
+            raised = False
+    assert told is raised
+
+
 def test_a_warning_made_an_error_by_the_filters_does_not_cut_a_test_short(
     pytester: pytest.Pytester,
 ) -> None:
     # A project's filterwarnings = ["error"] makes every SSOTWarning an error. Raised at
     # the access, it stopped a helper between setting a variable and restoring it (the
-    # restoring line was the first of its site), so the variable leaked into the next test:
-    # the failure comes when the phase ends instead, without a traceback through the plugin.
+    # restoring line is the one with a violation), so the variable leaked into the next
+    # test: the failure comes when the phase ends instead, without a traceback through the
+    # plugin.
     _suite(
         pytester,
         {
@@ -1119,7 +1159,7 @@ def test_a_warning_made_an_error_by_the_filters_does_not_cut_a_test_short(
             import os
 
             def roundtrip(restore=True):
-                os.environ["SSOT_TZ"] = "UTC"
+                os.environ["SSOT_TZ"] = "UTC"  # ssot: ignore[SSOT102]
                 try:
                     return "done"
                 finally:
@@ -1147,7 +1187,7 @@ def test_a_warning_made_an_error_by_the_filters_does_not_cut_a_test_short(
             '\n[tool.pytest.ini_options]\nfilterwarnings = ["error::pytest_ssot.SSOTWarning"]\n'
         )
     result = pytester.runpytest_subprocess("-p", "ssot", "-p", "no:randomly")
-    result.assert_outcomes(passed=1, failed=2)
+    result.assert_outcomes(passed=2, failed=1)
     result.stdout.fnmatch_lines(
         [
             "*_ test_sets_and_restores _*",

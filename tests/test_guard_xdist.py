@@ -7,34 +7,34 @@ import pytest
 from test_guard_plugin import _no_guard_left_behind as _no_guard_left_behind  # autouse
 from test_guard_plugin import _run, _runtime, _suite
 
+# test_one and test_three reach the same place in helpers.py; test_two another one.
+TWO_MODULES = {
+    "tests/test_a.py": """
+        from tests.helpers import enable_debug, read_dynamic
+
+        def test_one():
+            enable_debug()
+
+        def test_two():
+            read_dynamic()
+    """,
+    "tests/test_b.py": """
+        from tests.helpers import enable_debug
+
+        def test_three():
+            enable_debug()
+
+        def test_clean():
+            pass
+    """,
+}
+
 
 def test_xdist_reports_the_same_runtime_violations_as_a_serial_run(
     pytester: pytest.Pytester,
 ) -> None:
     pytest.importorskip("xdist")
-    _suite(
-        pytester,
-        {
-            "tests/test_a.py": """
-                from tests.helpers import enable_debug, read_dynamic
-
-                def test_one():
-                    enable_debug()
-
-                def test_two():
-                    read_dynamic()
-            """,
-            "tests/test_b.py": """
-                from tests.helpers import enable_debug
-
-                def test_three():
-                    enable_debug()
-
-                def test_clean():
-                    pass
-            """,
-        },
-    )
+    _suite(pytester, TWO_MODULES)
     serial, serial_report = _run(pytester, "-p", "no:xdist")
     parallel, parallel_report = _run(pytester, "-n", "2", "-p", "no:benchmark")
     serial.assert_outcomes(passed=4, warnings=2)
@@ -42,6 +42,33 @@ def test_xdist_reports_the_same_runtime_violations_as_a_serial_run(
     assert parallel_report["violations"] == serial_report["violations"]
     assert parallel_report["summary"] == serial_report["summary"]
     assert len(_runtime(parallel_report)) == 2
+
+
+def test_an_error_filter_fails_the_same_tests_serial_or_distributed(
+    pytester: pytest.Pytester,
+) -> None:
+    # A run-time warning is shown once, by whichever test reaches its site first: under
+    # xdist that is a matter of timing. As an error it fails every test that reaches the
+    # site, so the outcomes do not depend on who got there first.
+    pytest.importorskip("xdist")
+    _suite(pytester, TWO_MODULES)
+    # In processes of their own: -W names the class by import path (see test_guard_plugin).
+    error = ("-p", "ssot", "-W", "error::pytest_ssot.SSOTWarning", "-p", "no:randomly", "-rf")
+    serial = pytester.runpytest_subprocess(*error, "-p", "no:xdist")
+    # A file per worker: test_one and test_three race to the site.
+    parallel = pytester.runpytest_subprocess(*error, "-n", "2", "--dist", "loadfile")
+    failed = {
+        "tests/test_a.py::test_one",
+        "tests/test_a.py::test_two",
+        "tests/test_b.py::test_three",
+    }
+    for result in (serial, parallel):
+        result.assert_outcomes(passed=1, failed=3)
+        lines = result.stdout.lines
+        assert {line.split()[1] for line in lines if line.startswith("FAILED ")} == failed
+    # Without the filter it is one warning per place, as before.
+    shown = pytester.runpytest_subprocess("-p", "ssot", "-n", "2", "--dist", "loadfile")
+    shown.assert_outcomes(passed=4, warnings=2)
 
 
 WIDE_FIXTURES = {
