@@ -32,7 +32,7 @@ from pytest_ssot.model import MODULE_SCOPE, Scope, normalise_snippet
 
 # Bump when what a scan yields changes, so cached facts from older scanners are not reused,
 # or what `ssot check` makes of them (its saved results are keyed by it too).
-SCANNER_VERSION = "22"
+SCANNER_VERSION = "23"
 
 RefKind = Literal["use", "string", "import", "star-import", "monkeypatch", "fixture"]
 
@@ -1119,11 +1119,16 @@ class _Visitor(ast.NodeVisitor):
     ) -> tuple[ast.List, NameId] | None:
         """``[pytest.param(k, id=k) for k in ("a", "b")]`` as the display it makes,
         ``[pytest.param("a", id="a"), pytest.param("b", id="b")]``: each ``for`` over what
-        :meth:`_sequence_named` tells (or a display), none depending on another, no ``if``;
-        its element may read the loop's names and the module's. None otherwise."""
+        :meth:`_sequence_named` tells (or a display), none depending on another; its
+        element may read the loop's names and the module's, its ``if`` clauses the loop's
+        names and literal values (see :func:`_truth`). None otherwise."""
         if self.scope.qualname and not self._class_body:
             return None  # inside a function: its locals come first
-        if any(isinstance(n, _OWN_NAMES) for n in ast.walk(node.elt)):
+        if any(
+            isinstance(n, _OWN_NAMES)
+            for part in (node.elt, *(c for g in node.generators for c in g.ifs))
+            for n in ast.walk(part)
+        ):
             return None  # it binds names of its own
         # Only the first iterable is read where the comprehension is; the rest of it is a
         # scope of its own, which does not see a class body's names.
@@ -1132,7 +1137,7 @@ class _Visitor(ast.NodeVisitor):
         rows: list[dict[str, ast.expr]] = [{}]
         looped: set[str] = set()
         for index, generator in enumerate(node.generators):
-            if generator.ifs or generator.is_async:
+            if generator.is_async:
                 return None
             iterable = generator.iter
             if any(isinstance(n, ast.Name) and n.id in looped for n in ast.walk(iterable)):
@@ -1161,6 +1166,15 @@ class _Visitor(ast.NodeVisitor):
                     return None  # unpacked from what is not a display of as many
             rows = [{**row, **more} for row in rows for more in bound]
             looped.update(names)
+            for condition in generator.ifs:
+                kept = []
+                for row in rows:
+                    truth = _truth(_substituted(condition, row))
+                    if truth is _NO_VALUE:
+                        return None  # a condition that cannot be told
+                    if truth:
+                        kept.append(row)
+                rows = kept
         made = [_substituted(node.elt, row) for row in rows]
         return _listed(made), told
 
@@ -2007,6 +2021,71 @@ def _constant(node: ast.expr, depth: int = 0) -> Any:
     return _NO_VALUE
 
 
+_COMPARED: dict[type[ast.cmpop], Callable[[Any, Any], Any]] = {
+    ast.Eq: operator.eq,
+    ast.NotEq: operator.ne,
+    ast.Lt: operator.lt,
+    ast.LtE: operator.le,
+    ast.Gt: operator.gt,
+    ast.GtE: operator.ge,
+    ast.In: lambda item, container: item in container,
+    ast.NotIn: lambda item, container: item not in container,
+    ast.Is: operator.is_,
+    ast.IsNot: operator.is_not,
+}
+_SINGLETONS = (None, True, False)
+
+
+def _truth(node: ast.expr, depth: int = 0) -> Any:
+    """Whether a comprehension's condition holds, with its loop names replaced by their
+    values: comparisons (a chain too) of what :func:`_constant` tells, ``in`` a display of
+    those or a string, ``is`` only against ``None``, ``True`` or ``False``, ``not``,
+    ``and``/``or`` as Python short-circuits them, or a value's truth. ``_NO_VALUE`` when it
+    cannot be told."""
+    if depth > 32:
+        return _NO_VALUE
+    if isinstance(node, ast.BoolOp):
+        # As Python evaluates it: a part after the deciding one is never looked at.
+        deciding = isinstance(node.op, ast.Or)
+        for part in node.values:
+            truth = _truth(part, depth + 1)
+            if truth is _NO_VALUE or truth is deciding:
+                return truth
+        return not deciding
+    if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.Not):
+        truth = _truth(node.operand, depth + 1)
+        return truth if truth is _NO_VALUE else not truth
+    if isinstance(node, ast.Compare):
+        left = _constant(node.left, depth + 1)
+        for op, right_node in zip(node.ops, node.comparators, strict=True):
+            if isinstance(op, (ast.In, ast.NotIn)) and isinstance(
+                right_node, (ast.Tuple, ast.List, ast.Set)
+            ):
+                if _has_starred(right_node):
+                    return _NO_VALUE
+                right: Any = tuple(_constant(e, depth + 1) for e in right_node.elts)
+                if _NO_VALUE in right:
+                    return _NO_VALUE
+            else:
+                right = _constant(right_node, depth + 1)
+            if left is _NO_VALUE or right is _NO_VALUE:
+                return _NO_VALUE
+            if isinstance(op, (ast.Is, ast.IsNot)) and not (
+                any(left is v for v in _SINGLETONS) or any(right is v for v in _SINGLETONS)
+            ):
+                return _NO_VALUE  # identity of other values is the interpreter's business
+            try:
+                holds = bool(_COMPARED[type(op)](left, right))
+            except (TypeError, ValueError):  # "a" < 1, 1 in "abc"
+                return _NO_VALUE
+            if not holds:
+                return False
+            left = right
+        return True
+    value = _constant(node, depth + 1)
+    return value if value is _NO_VALUE else bool(value)
+
+
 def _indexed(node: ast.Subscript, depth: int) -> Any:
     """The value of an element of a display or string by a constant index, ``("a", "b")[1]``
     (as a comprehension's ``pytest.param(*case, id=case[1])`` makes it), else ``_NO_VALUE``."""
@@ -2267,7 +2346,7 @@ def _sorted_constants(elements: list[ast.expr], *, reverse: bool) -> list[ast.ex
     return [elements[i] for i in order]
 
 
-def _has_starred(display: ast.List | ast.Tuple) -> bool:
+def _has_starred(display: ast.List | ast.Tuple | ast.Set) -> bool:
     """Whether a display has ``*`` parts: how many elements it has is not written."""
     return any(isinstance(e, ast.Starred) for e in display.elts)
 

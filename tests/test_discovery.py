@@ -745,6 +745,49 @@ CALL_MADE_IDS = """
 """
 
 
+FILTERED_IDS = """
+    import pytest
+
+    CASES = [1, 2, 3, 4]
+    NAMES = ("alpha", "beta", "", "gamma")
+
+
+    @pytest.mark.parametrize("v", [c for c in CASES if c % 2 == 0])
+    def test_even(v):
+        pass
+
+
+    @pytest.mark.parametrize("n", [pytest.param(n, id=f"n-{n}") for n in NAMES if n != "beta" if n])
+    def test_two_conditions(n):
+        pass
+
+
+    @pytest.mark.parametrize(("a", "b"), [(a, b) for a in (1, 2, 3) for b in (1, 2) if a < b])
+    def test_a_later_loop(a, b):
+        pass
+
+
+    @pytest.mark.parametrize("v", [c for c in CASES if c in (1, 4) or not c - 3])
+    def test_in_or_not(v):
+        pass
+
+
+    @pytest.mark.parametrize("v", [c for c in CASES if 1 < c <= 3 and c is not None])
+    def test_chain_and_is(v):
+        pass
+
+
+    @pytest.mark.parametrize("n", [n for n in NAMES if "mm" in n or n and n[0] == "b"])
+    def test_substring(n):
+        pass
+
+
+    @pytest.mark.parametrize("v", [c for c in (0, 1, "x") if c or c == 0])
+    def test_short_circuit(v):
+        pass
+"""
+
+
 @pytest.mark.parametrize(
     ("source", "some", "count"),
     [
@@ -787,6 +830,20 @@ CALL_MADE_IDS = """
             ],
             35,
             id="builtin-calls-and-dicts",
+        ),
+        pytest.param(
+            FILTERED_IDS,
+            [
+                "test_even[4]",
+                "test_two_conditions[n-gamma]",
+                "test_a_later_loop[1-2]",
+                "test_in_or_not[3]",
+                "test_chain_and_is[2]",
+                "test_substring[gamma]",
+                "test_short_circuit[x]",
+            ],
+            2 + 2 + 1 + 3 + 2 + 2 + 3,
+            id="comprehensions-with-conditions",
         ),
     ],
 )
@@ -906,6 +963,15 @@ def test_builtin_calls_over_any_written_values_give_pytests_ids(
             "else:\n    add()\n",
             "CASES",
         ),
+        # A comprehension's condition that cannot be told from literal values.
+        ("SKIP = 2\n", "[c for c in (1, 2) if c != SKIP]"),
+        ("", "[c for c in (1, 2) if c.real]"),
+        ("", "[c for c in (1, 2) if c is 1]"),
+        ("", '[c for c in (1, "a") if c < 2]'),
+        ("", "[c for c in (1, 2) if c in (1, *())]"),
+        ("", "[c for c in (1, 2) if (d := c)]"),
+        ("", "[c for c in (1, 2) if c == 1 or c.real]"),
+        ("", "[c for c in (1, 2) if [x for x in (c,)]]"),
     ],
 )
 def test_call_made_parameters_that_cannot_be_told_stay_one_test(
