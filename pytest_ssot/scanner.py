@@ -1051,6 +1051,9 @@ class _Visitor(ast.NodeVisitor):
             return self._spliced(node, module_only=module_only)
         if not isinstance(node, ast.Name):
             return None
+        members = self._enum_members(node, module_only=module_only)
+        if members is not None:
+            return members
         return self._followed(
             node,
             lambda bound, inside: self._display_of(bound, module_only=inside, copied_at=copied_at),
@@ -1419,19 +1422,87 @@ class _Visitor(ast.NodeVisitor):
     def _module_binding(self, name: str) -> Binding | None:
         return next((b for b in reversed(self._bindings) if b.name == name), None)
 
-    def _enum_member_id(self, owner: str, attr: str) -> str | None:
-        """``str()`` of a member of a plain ``enum.Enum``/``enum.Flag`` of this module,
-        ``Color.RED`` (other enums print their values, or what their ``__str__`` says); the
-        name of a class nested in a class of this module."""
-        binding = self._module_binding(owner)
-        detail = self._class_details.get(owner) if binding and binding.kind == "class" else None
-        if detail is None or attr not in detail.names or "__str__" in detail.names:
-            return None
-        bases = []
+    def _module_class(self, name: str) -> ClassDetail | None:
+        """The class this module's name is bound to last (so far), if it is one."""
+        binding = self._module_binding(name)
+        return self._class_details.get(name) if binding and binding.kind == "class" else None
+
+    def _resolved_bases(self, detail: ClassDetail) -> list[str | None]:
+        """A class's bases as dotted names through the module's imports (None: not known)."""
+        bases: list[str | None] = []
         for base in detail.bases:
             head, _, rest = base.partition(".")
             resolved = self.aliases.get(head)
             bases.append(f"{resolved}.{rest}" if resolved and rest else resolved)
+        return bases
+
+    def _enum_members(self, name: ast.Name, *, module_only: bool) -> tuple[ast.List, NameId] | None:
+        """The members iterating an enum class of this module gives (``for c in Color``,
+        ``list(Color)``), in definition order without aliases, each a ``Color.RED`` node told
+        as :meth:`_enum_member_id` tells it; None for any other name, a flag (which members
+        iterating it gives depends on the Python version), or a body with more than members
+        of literal values and methods (``auto()``, ``_ignore_``, a nested class...)."""
+        in_class, _ = self._constant_named(name.id, name.lineno, module_only=module_only)
+        detail = None if in_class else self._module_class(name.id)
+        node = self._class_nodes.get(name.id) if detail is not None else None
+        if (
+            detail is None
+            or node is None
+            or (
+                node.decorator_list
+                and not all(self._peek(d) == "enum.unique" for d in node.decorator_list)
+            )
+        ):
+            return None
+        bases = self._resolved_bases(detail)
+        if bases not in (["enum.Enum"], ["enum.IntEnum"], ["enum.StrEnum"]):
+            return None
+        members: list[ast.expr] = []
+        ids: dict[int, str] = {}
+        values: dict[Any, str] = {}  # a value seen before makes an alias (1, 1.0 and True too)
+        for statement in node.body:
+            if isinstance(statement, ast.Pass) or (
+                isinstance(statement, ast.Expr) and isinstance(statement.value, ast.Constant)
+            ):
+                continue  # a docstring, `...`
+            if isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                if statement.name.startswith("_"):
+                    return None  # `_missing_`, `__new__`, `_generate_next_value_`...
+                continue  # a method, no member
+            if not (
+                isinstance(statement, ast.Assign)
+                and len(statement.targets) == 1
+                and isinstance(target := statement.targets[0], ast.Name)
+                and not target.id.startswith("_")
+            ):
+                return None
+            value = _constant(statement.value)
+            ident = self._enum_member_id(name.id, target.id)
+            if value is _NO_VALUE or ident is None:
+                return None
+            if value in values:
+                continue
+            values[value] = target.id
+            member = ast.Attribute(
+                value=ast.Name(id=name.id, ctx=ast.Load()), attr=target.id, ctx=ast.Load()
+            )
+            ast.copy_location(member, name)
+            ast.copy_location(member.value, name)
+            ids[id(member)] = ident
+            members.append(member)
+        if not members:
+            return None
+        default = self._reader(module_only)
+        return _listed(members), lambda node: ids.get(id(node)) or default(node)
+
+    def _enum_member_id(self, owner: str, attr: str) -> str | None:
+        """``str()`` of a member of a plain ``enum.Enum``/``enum.Flag`` of this module,
+        ``Color.RED`` (other enums print their values, or what their ``__str__`` says); the
+        name of a class nested in a class of this module."""
+        detail = self._module_class(owner)
+        if detail is None or attr not in detail.names or "__str__" in detail.names:
+            return None
+        bases = self._resolved_bases(detail)
         member = f"{owner}.{attr}"
         if member in self._class_details:
             return attr  # a nested class: its name

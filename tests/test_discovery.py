@@ -102,7 +102,8 @@ def pytest_nodeids(root: Path) -> set[str]:
         check=False,
     )
     assert completed.returncode in (0, 5), completed.stdout + completed.stderr
-    return {line for line in completed.stdout.splitlines() if "::" in line}
+    # (Not the lines of a warnings summary, which name tests too.)
+    return {line for line in completed.stdout.splitlines() if "::" in line and line[0] != " "}
 
 
 TRICKY_SUITE = {
@@ -788,6 +789,62 @@ FILTERED_IDS = """
 """
 
 
+ENUM_IDS = """
+    import enum
+    from enum import Enum, IntEnum
+
+    import pytest
+
+
+    class Color(Enum):
+        \"\"\"Colours.\"\"\"
+
+        RED = 1
+        GREEN = "g"
+        CRIMSON = 1.0  # an alias of RED: iterating leaves it out
+        BLUE = 2.5
+
+        def describe(self):
+            return self.name
+
+
+    @enum.unique
+    class Level(IntEnum):
+        LOW = 1
+        HIGH = 2
+
+
+    @pytest.mark.parametrize("c", Color)
+    def test_the_class(c):
+        pass
+
+
+    @pytest.mark.parametrize("c", list(Color))
+    def test_list(c):
+        pass
+
+
+    @pytest.mark.parametrize("c", [pytest.param(c, id=f"x{i}") for i in (1, 2) for c in Level])
+    def test_comprehension(c):
+        pass
+
+
+    @pytest.mark.parametrize(("c", "d"), [(c, d) for c in Level for d in Color])
+    def test_two_enums(c, d):
+        pass
+
+
+    @pytest.mark.parametrize("c", reversed(list(Level)))  # reversed(Level) is a generator
+    def test_reversed(c):
+        pass
+
+
+    @pytest.mark.parametrize("c", [*Color, None])
+    def test_spliced(c):
+        pass
+"""
+
+
 @pytest.mark.parametrize(
     ("source", "some", "count"),
     [
@@ -844,6 +901,19 @@ FILTERED_IDS = """
             ],
             2 + 2 + 1 + 3 + 2 + 2 + 3,
             id="comprehensions-with-conditions",
+        ),
+        pytest.param(
+            ENUM_IDS,
+            [
+                "test_the_class[Color.BLUE]",
+                "test_list[Color.GREEN]",
+                "test_comprehension[x2_1]",
+                f"test_two_enums[{'Level.HIGH' if sys.version_info < (3, 11) else '2'}-Color.RED]",
+                f"test_reversed[{'Level.LOW' if sys.version_info < (3, 11) else '1'}]",
+                "test_spliced[None]",
+            ],
+            3 + 3 + 4 + 6 + 2 + 4,
+            id="enum-classes",
         ),
     ],
 )
@@ -972,6 +1042,17 @@ def test_builtin_calls_over_any_written_values_give_pytests_ids(
         ("", "[c for c in (1, 2) if (d := c)]"),
         ("", "[c for c in (1, 2) if c == 1 or c.real]"),
         ("", "[c for c in (1, 2) if [x for x in (c,)]]"),
+        # An enum whose members iterating it gives are not told here.
+        ("import enum\nclass E(enum.Enum):\n    A = enum.auto()\n", "E"),
+        ("import enum\nclass E(enum.Flag):\n    A = 1\n    AB = 3\n", "list(E)"),
+        ("import enum\nclass E(enum.Enum):\n    _ignore_ = []\n    A = 1\n", "E"),
+        ("import enum\nclass E(enum.Enum):\n    A = 1\n    class B: ...\n", "E"),
+        ("import enum\nclass E(enum.Enum):\n    A = 1\n    def _missing_(c, v): ...\n", "E"),
+        ("import enum\nclass E(enum.Enum):\n    A = 1\n    B, C = 2, 3\n", "E"),
+        ("import enum\nclass E(str, enum.Enum):\n    A = 'a'\n", "E"),
+        ("import enum\nclass E(enum.Enum):\n    pass\n", "E"),
+        ("import enum\ndef keep(c):\n    return c\n@keep\nclass E(enum.Enum):\n    A = 1\n", "E"),
+        ("import enum\nclass E(enum.Enum):\n    A = 1\nE = [1, 2, 3]\n", "[*E, 4][:1]"),
     ],
 )
 def test_call_made_parameters_that_cannot_be_told_stay_one_test(
