@@ -32,7 +32,7 @@ from pytest_ssot.model import MODULE_SCOPE, Scope, normalise_snippet
 
 # Bump when what a scan yields changes, so cached facts from older scanners are not reused,
 # or what `ssot check` makes of them (its saved results are keyed by it too).
-SCANNER_VERSION = "23"
+SCANNER_VERSION = "24"
 
 RefKind = Literal["use", "string", "import", "star-import", "monkeypatch", "fixture"]
 
@@ -1186,11 +1186,13 @@ class _Visitor(ast.NodeVisitor):
     ) -> tuple[ast.List, NameId] | None:
         """What a call makes of values the module spells out, as a display: ``range()``,
         ``list()``, ``tuple()``, ``sorted()`` and ``reversed()`` (the builtins) of them, a
-        ``types.MappingProxyType()`` of a dict display (its keys), and the ``keys()``,
-        ``values()`` or ``items()`` of either."""
+        ``types.MappingProxyType()`` of a dict display (its keys), the ``keys()``,
+        ``values()`` or ``items()`` of either, and ``itertools.product()`` of them."""
         if self.scope.qualname and not self._class_body:
             return None  # inside a function: its locals come first
         func = call.func
+        if self._peek(func) == "itertools.product":
+            return self._product(call, module_only=module_only)
         if isinstance(func, ast.Attribute):
             if func.attr not in _VIEWS or call.args or call.keywords:
                 return None
@@ -1219,13 +1221,9 @@ class _Visitor(ast.NodeVisitor):
                 return None  # a key= function, or what no builtin takes
             reverse = bool(flag)
         iterated = call.args[0]
-        if isinstance(iterated, ast.Constant) and isinstance(iterated.value, (str, bytes)):
-            if len(iterated.value) > MAX_RANGE:
-                return None
-            found: tuple[ast.List | ast.Tuple, NameId] | None = (
-                _listed(ast.Constant(c) for c in iterated.value),
-                self._name_id,
-            )
+        found: tuple[ast.List | ast.Tuple, NameId] | None
+        if (characters := _characters(iterated)) is not None:
+            found = characters, self._name_id
         elif func.id == "reversed" and isinstance(iterated, ast.GeneratorExp):
             return None  # not a sequence: pytest fails to collect it
         else:
@@ -1244,6 +1242,40 @@ class _Visitor(ast.NodeVisitor):
                 return None
             elements = ordered
         return _listed(elements), name_id
+
+    def _product(self, call: ast.Call, *, module_only: bool) -> tuple[ast.List, NameId] | None:
+        """``itertools.product(A, B)`` as the display of its rows, ``[(a1, b1), (a1, b2),
+        ...]`` (``repeat=`` with a literal count too), each of ``A`` and ``B`` what
+        :meth:`_display_of` tells: it copies what it is given where it is called."""
+        repeat = 1
+        for keyword in call.keywords:
+            count = _constant(keyword.value)
+            if keyword.arg != "repeat" or type(count) is not int:
+                return None
+            repeat = count
+        if not call.args or repeat < 1 or any(isinstance(a, ast.Starred) for a in call.args):
+            return None  # one empty row, or as many iterables as are given at run time
+        told = _Told(self._reader(module_only))
+        pools: list[list[ast.expr]] = []
+        for iterable in call.args:
+            characters = _characters(iterable)
+            found = (
+                (characters, self._name_id)
+                if characters is not None
+                else self._display_of(iterable, module_only=module_only, copied_at=call.lineno)
+            )
+            if found is None:
+                return None
+            told.add(found[0].elts, found[1])
+            pools.append(list(found[0].elts))
+        pools *= repeat
+        made = 1
+        for pool in pools:
+            made *= len(pool)
+            if made > MAX_MADE:
+                return None
+        rows = itertools.product(*pools)
+        return _listed(ast.Tuple(elts=list(row), ctx=ast.Load()) for row in rows), told
 
     def _mapping(
         self, node: ast.expr, *, module_only: bool, copied_at: int | None
@@ -1398,7 +1430,9 @@ class _Visitor(ast.NodeVisitor):
                 elif isinstance(node, ast.AugAssign):
                     # `CASES += [3]` extends the very list a decorator above was given.
                     changed = _named(node.target)
-                elif isinstance(node, ast.Call) and not _leaves_arguments_alone(node.func):
+                elif isinstance(node, ast.Call) and not (
+                    _leaves_arguments_alone(node.func) or self._peek(node.func) in _READING_IMPORTED
+                ):
                     changed = [
                         name
                         for arg in (*node.args, *(k.value for k in node.keywords))
@@ -2403,6 +2437,15 @@ def _listed(elements: Iterable[ast.expr]) -> ast.List:
     return ast.List(elts=list(elements), ctx=ast.Load())
 
 
+def _characters(node: ast.expr) -> ast.List | None:
+    """What iterating a literal string (or bytes) gives, as a display; None for the rest."""
+    if not isinstance(node, ast.Constant) or not isinstance(node.value, (str, bytes)):
+        return None
+    if len(node.value) > MAX_RANGE:
+        return None
+    return _listed(ast.Constant(c) for c in node.value)  # of bytes: ints
+
+
 def _sorted_constants(elements: list[ast.expr], *, reverse: bool) -> list[ast.expr] | None:
     """``elements`` in the order ``sorted()`` gives their values (stable, as it is), when
     they are all strings, all bytes or all real numbers; else None."""
@@ -2499,6 +2542,13 @@ _READING_ATTRIBUTES = (
     | _READING_METHODS
     | frozenset({"chain", "product", "combinations", "permutations", "zip_longest"})
     | frozenset({"MappingProxyType"})
+)
+
+
+# The same, imported by name (`from itertools import product as cross`).
+_READING_IMPORTED = frozenset(
+    f"itertools.{name}"
+    for name in ("chain", "product", "combinations", "permutations", "zip_longest")
 )
 
 

@@ -845,6 +845,44 @@ ENUM_IDS = """
 """
 
 
+PRODUCT_IDS = """
+    import itertools
+    from itertools import product as cross
+
+    import pytest
+
+    SIZES = (1, 2)
+    KINDS = ["a", "b", "c"]
+
+
+    @pytest.mark.parametrize(("size", "kind"), itertools.product(SIZES, KINDS))
+    def test_product(size, kind):
+        pass
+
+
+    @pytest.mark.parametrize(("x", "y"), list(cross(SIZES, repeat=2)))
+    def test_repeat(x, y):
+        pass
+
+
+    @pytest.mark.parametrize("pair", list(cross("ab", range(2))))
+    def test_one_name(pair):
+        pass
+
+
+    @pytest.mark.parametrize(
+        ("size", "kind"), [pytest.param(s, k, id=f"{k}{s}") for s, k in cross(SIZES, KINDS)]
+    )
+    def test_comprehension(size, kind):
+        pass
+
+
+    @pytest.mark.parametrize(("size", "kind"), itertools.product(SIZES, []))
+    def test_empty(size, kind):
+        pass
+"""
+
+
 @pytest.mark.parametrize(
     ("source", "some", "count"),
     [
@@ -914,6 +952,17 @@ ENUM_IDS = """
             ],
             3 + 3 + 4 + 6 + 2 + 4,
             id="enum-classes",
+        ),
+        pytest.param(
+            PRODUCT_IDS,
+            [
+                "test_product[2-c]",
+                "test_repeat[1-2]",
+                "test_one_name[pair3]",
+                "test_comprehension[b2]",
+            ],
+            6 + 4 + 4 + 6 + 1,
+            id="itertools-product",
         ),
     ],
 )
@@ -1053,6 +1102,12 @@ def test_builtin_calls_over_any_written_values_give_pytests_ids(
         ("import enum\nclass E(enum.Enum):\n    pass\n", "E"),
         ("import enum\ndef keep(c):\n    return c\n@keep\nclass E(enum.Enum):\n    A = 1\n", "E"),
         ("import enum\nclass E(enum.Enum):\n    A = 1\nE = [1, 2, 3]\n", "[*E, 4][:1]"),
+        # A product of what cannot be told, or of more than a suite's values.
+        ("import itertools\nN = int('2')\n", "itertools.product((1, 2), repeat=N)"),
+        ("import itertools\nPOOLS = [(1,), (2,)]\n", "itertools.product(*POOLS)"),
+        ("import itertools\n", "itertools.product((1, 2), sorted({3, 4}))"),
+        ("import itertools\n", "itertools.product(range(200), range(200), (1,))"),
+        ("from itertools import product\nCASES = [1]\nCASES.append(2)\n", "product(CASES)"),
     ],
 )
 def test_call_made_parameters_that_cannot_be_told_stay_one_test(
