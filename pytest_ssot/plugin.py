@@ -1436,7 +1436,7 @@ def _raised_by_filters(text: str, filename: str, line: int) -> bool:
                 and (lineno == 0 or lineno == line)
             ):
                 return bool(action == "error")
-    except (TypeError, ValueError):  # a filter list another tool rewrote: as if not an error
+    except (AttributeError, TypeError, ValueError):  # a list another tool rewrote: no error
         return False
     return bool(getattr(warnings, "defaultaction", "default") == "error")  # not typed
 

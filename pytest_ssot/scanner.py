@@ -1268,6 +1268,8 @@ class _Visitor(ast.NodeVisitor):
                 return None
             told.add(found[0].elts, found[1])
             pools.append(list(found[0].elts))
+        if len(pools) * repeat > MAX_MADE:
+            return None  # rows this long are no suite's parameters (`repeat=10**9`)
         pools *= repeat
         made = 1
         for pool in pools:

@@ -1107,6 +1107,7 @@ def test_builtin_calls_over_any_written_values_give_pytests_ids(
         ("import itertools\nPOOLS = [(1,), (2,)]\n", "itertools.product(*POOLS)"),
         ("import itertools\n", "itertools.product((1, 2), sorted({3, 4}))"),
         ("import itertools\n", "itertools.product(range(200), range(200), (1,))"),
+        ("import itertools\n", "itertools.product((1,), repeat=10**9)"),
         ("from itertools import product\nCASES = [1]\nCASES.append(2)\n", "product(CASES)"),
     ],
 )
