@@ -875,11 +875,6 @@ PRODUCT_IDS = """
     )
     def test_comprehension(size, kind):
         pass
-
-
-    @pytest.mark.parametrize(("size", "kind"), itertools.product(SIZES, []))
-    def test_empty(size, kind):
-        pass
 """
 
 
@@ -961,7 +956,7 @@ PRODUCT_IDS = """
                 "test_one_name[pair3]",
                 "test_comprehension[b2]",
             ],
-            6 + 4 + 4 + 6 + 1,
+            6 + 4 + 4 + 6,
             id="itertools-product",
         ),
     ],
