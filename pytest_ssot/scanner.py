@@ -1051,14 +1051,15 @@ class _Visitor(ast.NodeVisitor):
             return self._spliced(node, module_only=module_only)
         if not isinstance(node, ast.Name):
             return None
-        members = self._enum_members(node, module_only=module_only)
-        if members is not None:
-            return members
-        return self._followed(
+        # Most names are lists: followed first, the rarer enum class only asked of the rest.
+        followed = self._followed(
             node,
             lambda bound, inside: self._display_of(bound, module_only=inside, copied_at=copied_at),
             module_only=module_only,
             copied_at=copied_at,
+        )
+        return (
+            followed if followed is not None else self._enum_members(node, module_only=module_only)
         )
 
     def _followed(
