@@ -96,6 +96,9 @@ class PytestSettings:
     ignore: tuple[Path, ...] = ()
     ignore_glob: tuple[str, ...] = ()
     cache_dir: Path | None = None
+    # Not configuration but the installed pytest's own: from 8.4 the one test of an empty
+    # parameter set is ``test[NOTSET]``, before it ``test[name0]`` (``test[a0-b0]``).
+    notset_ids: bool = True
 
     def matches_class(self, name: str) -> bool:
         return prefix_or_glob(name, self.python_classes)
@@ -253,7 +256,31 @@ def load_pytest_settings(invocation_dir: Path, args: Sequence[Path] = ()) -> Pyt
         raise DiscoveryError(f"{where}: cannot split the pytest options: {exc}") from None
     ignore, ignore_glob = _ignores(addopts, invocation_dir)
     settings["ignore"], settings["ignore_glob"] = ignore, ignore_glob
+    settings["notset_ids"] = names_empty_sets_notset(_installed_pytest())
     return PytestSettings(**settings)
+
+
+def _installed_pytest() -> str | None:
+    """The installed pytest's version, read from its metadata (the core never imports it)."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("pytest")
+    except PackageNotFoundError:
+        return None
+
+
+def names_empty_sets_notset(pytest_version: str | None) -> bool:
+    """Whether this pytest names the one test of an empty parameter set ``NOTSET`` (8.4 and
+    newer; an unknown or unreadable version is taken to be a new one)."""
+    from packaging.version import InvalidVersion, Version
+
+    if pytest_version is None:
+        return True
+    try:
+        return Version(pytest_version).release >= (8, 4)
+    except InvalidVersion:
+        return True
 
 
 def _ignores(addopts: Sequence[str], base: Path) -> tuple[tuple[Path, ...], tuple[str, ...]]:
@@ -475,25 +502,25 @@ _SCOPE_RANK = {"session": 4, "package": 3, "module": 2, "class": 1}
 
 def fixture_params(
     names: Sequence[str], visible: Fixtures, direct: Container[str], marked: Container[str]
-) -> list[tuple[FixtureDef, tuple[Any, ...] | str]]:
+) -> list[tuple[str, FixtureDef]]:
     """The parametrized fixtures that make a test several (``@pytest.fixture(params=...)``),
-    each with its params' ids, in the order pytest parametrizes them (its
-    ``pytest_generate_tests``): by the test's fixture closure (``names``, in the order
-    :func:`closure` finds them), widest scope first; a name a ``parametrize`` mark names is
-    the mark's; the nearest definition's params, else those of the one it overrides while it
-    requests its own name."""
+    each as its name and the definition whose params it takes, in the order pytest
+    parametrizes them (its ``pytest_generate_tests``): by the test's fixture closure
+    (``names``, in the order :func:`closure` finds them), widest scope first; a name a
+    ``parametrize`` mark names is the mark's; the nearest definition's params, else those of
+    the one it overrides while it requests its own name."""
 
     def rank(name: str) -> int:
         defs = visible.defs.get(name)
         return 0 if not defs or name in direct else _SCOPE_RANK.get(defs[0].scope, 0)
 
-    found: list[tuple[FixtureDef, tuple[Any, ...] | str]] = []
+    found: list[tuple[str, FixtureDef]] = []
     for name in sorted(names, key=rank, reverse=True):
         if name in marked:
             continue
         for definition in visible.defs.get(name, ()):
             if definition.params is not None:
-                found.append((definition, definition.params))
+                found.append((name, definition))
                 break
             if name not in definition.args:
                 break
@@ -889,15 +916,18 @@ class ModuleCollector:
         base = f"{parent_nodeid}::{name}"
         defined_in = Path(origin[0])
         # pytest parametrizes the fixtures first, then applies the marks.
-        id_lists: list[tuple[Any, Callable[[str], str | None]]] = []
+        id_lists: list[IdList] = []
         if fixtures.parametrized:
-            for definition, params in fixture_params(ordered, fixtures, direct, argnames):
+            for fixture, definition in fixture_params(ordered, fixtures, direct, argnames):
                 where = Path(definition.origin)
-                id_lists.append((params, functools.partial(self._named_id, where)))
+                told_at = functools.partial(self._named_id, where)
+                id_lists.append(IdList(definition.params, told_at, (fixture,)))
         for mark in parametrize:
+            names = mark.args[0] if mark.args and isinstance(mark.args[0], list) else []
             ids = mark.args[1] if len(mark.args) > 1 else None
-            id_lists.append((ids, functools.partial(self._named_id, defined_in)))
-        for suffix in _param_ids(id_lists):
+            told_at = functools.partial(self._named_id, defined_in)
+            id_lists.append(IdList(ids, told_at, tuple(n for n in names if isinstance(n, str))))
+        for suffix in _param_ids(id_lists, self.settings.notset_ids):
             nodeid = base if suffix is None else f"{base}[{suffix}]"
             function_marks = [(nodeid, m) for m in info.marks]
             self.tests.append(
@@ -956,19 +986,35 @@ class ModuleCollector:
         return ((origin, m) for origin, m in marks if m.name == "ssot_exempt")
 
 
-def _param_ids(
-    id_lists: Sequence[tuple[Any, Callable[[str], str | None]]],
-) -> list[str | None]:
+@dataclasses.dataclass(frozen=True, slots=True)
+class IdList:
+    """One parametrization of a function (a ``parametrize`` mark, a fixture's params): the
+    ids its scan gave (None or a string when not literal), what tells the ids of the names
+    it imports, and the names it gives values to."""
+
+    ids: Any
+    name_id: Callable[[str], str | None]
+    argnames: tuple[str, ...]
+
+
+def _param_ids(id_lists: Sequence[IdList], notset_ids: bool = True) -> list[str | None]:
     """The ``[...]`` suffixes of a function's tests (``[None]`` when not parametrized; an
     empty id is ``test[]``), from the ids of each parametrization (a fixture's params, a
-    ``parametrize`` mark's values) in the order pytest applies them, each with what tells the
-    ids of the names it imports."""
+    ``parametrize`` mark's values) in the order pytest applies them. An empty parameter set
+    is one test, ``NOTSET`` or (``notset_ids`` false: before pytest 8.4) ``name0`` per name."""
     combined: list[str | None] = [None]
-    for ids, name_id in id_lists:
+    for id_list in id_lists:
+        ids = id_list.ids
         if not isinstance(ids, (list, tuple)):
             continue  # not literal: counted as one test
-        ids = list(ids)
-        made = resolved_ids(ids, name_id) if ids else ["NOTSET"]
+        if ids:
+            made = resolved_ids(list(ids), id_list.name_id)
+            if made is None:
+                continue  # an explicit id that cannot be told: counted as one test
+        elif notset_ids:
+            made = ["NOTSET"]
+        else:
+            made = ["-".join(f"{name}0" for name in id_list.argnames)]
         combined = [i if c is None else f"{c}-{i}" for c in combined for i in made]
     return combined
 

@@ -32,7 +32,7 @@ from pytest_ssot.model import MODULE_SCOPE, Scope, normalise_snippet
 
 # Bump when what a scan yields changes, so cached facts from older scanners are not reused,
 # or what `ssot check` makes of them (its saved results are keyed by it too).
-SCANNER_VERSION = "24"
+SCANNER_VERSION = "25"
 
 RefKind = Literal["use", "string", "import", "star-import", "monkeypatch", "fixture"]
 
@@ -2330,7 +2330,18 @@ def _parameter_ids(
     explicit, explicit_id = display(ids_node)
     given: list[Any] = []
     if isinstance(explicit, (ast.List, ast.Tuple)):
-        given = [None if _is_none(e) else _str_id(e, explicit_id) for e in explicit.elts]
+        if _has_starred(explicit):
+            return None  # which id goes with which value is not known
+        for element in explicit.elts:
+            if _is_none(element):
+                given.append(None)  # pytest makes this one's id itself
+                continue
+            told = _explicit_id(element, explicit_id)
+            if told is None:
+                return None
+            given.append(told)
+    elif explicit is not None and not _is_none(explicit):
+        return None  # made by a function (or not spelled out): pytest's ids are not known
     ids: list[str | list[Any]] = []
     for index, element in enumerate(values_node.elts):
         values: list[ast.expr] = [element]
@@ -2339,7 +2350,9 @@ def _parameter_ids(
             values = list(element.args)
             for keyword in element.keywords:
                 if keyword.arg == "id" and not _is_none(keyword.value):
-                    ident = _str_id(keyword.value, value_id)
+                    ident = _explicit_id(keyword.value, value_id)
+                    if ident is None:
+                        return None
         elif rows and isinstance(element, (ast.Tuple, ast.List)):
             values = list(element.elts)
         if ident is None and index < len(given) and given[index] is not None:
@@ -2371,23 +2384,41 @@ def parameter_id(value: object) -> str | None:
     return name if isinstance(name, str) else None
 
 
-def _str_id(node: ast.expr, name_id: NameId | None) -> str | None:
-    """An explicit id (``ids=``, ``pytest.param(id=)``) where it is known here."""
+def _explicit_id(node: ast.expr, name_id: NameId | None) -> str | list[Any] | None:
+    """An explicit id (an ``ids=`` element, ``pytest.param(id=)``): a string where it is
+    known here; a name imported from elsewhere as a one-part list for :func:`resolved_ids`
+    to tell (with no fallback: pytest uses the object itself); else None (a call, an
+    unknown name), which leaves the whole parametrization untold rather than guessed."""
     value = _id_value(node, name_id)
-    return value if isinstance(value, str) else None
+    if isinstance(value, str):
+        return value
+    if isinstance(value, dict):
+        return [value]
+    return None
 
 
-def resolved_ids(ids: list[Any], name_id: Callable[[str], str | None]) -> list[str]:
+def resolved_ids(ids: list[Any], name_id: Callable[[str], str | None]) -> list[str] | None:
     """A ``parametrize`` mark's ids as pytest makes them: each name imported from elsewhere
-    as ``name_id`` tells it (else by position), then made unique."""
-
-    def told(part: Any) -> str:
-        if isinstance(part, str):
-            return part
-        found = name_id(str(part.get("name")))
-        return str(part.get("fallback")) if found is None else found  # "" is an id
-
-    return _unique_ids([i if isinstance(i, str) else "-".join(map(told, i)) for i in ids])
+    as ``name_id`` tells it (else, for a value, by position), then made unique; None when an
+    explicit id names something that cannot be told."""
+    made: list[str] = []
+    for ident in ids:
+        if isinstance(ident, str):
+            made.append(ident)
+            continue
+        parts: list[str] = []
+        for part in ident:
+            if isinstance(part, str):
+                parts.append(part)
+                continue
+            found = name_id(str(part.get("name")))  # "" is an id
+            if found is None:
+                if "fallback" not in part:
+                    return None
+                found = str(part["fallback"])
+            parts.append(found)
+        made.append("-".join(parts))
+    return _unique_ids(made)
 
 
 _BY_VALUE_ENUMS = ("enum.IntEnum", "enum.IntFlag", "enum.StrEnum")

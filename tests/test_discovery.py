@@ -24,6 +24,7 @@ from pytest_ssot.discovery import (
     find_test_files,
     fixtures_of,
     load_pytest_settings,
+    names_empty_sets_notset,
 )
 from pytest_ssot.paths import module_name
 from pytest_ssot.resolver import ModuleIndex, Resolver
@@ -875,6 +876,11 @@ PRODUCT_IDS = """
     )
     def test_comprehension(size, kind):
         pass
+
+
+    @pytest.mark.parametrize(("size", "kind"), itertools.product(SIZES, []))
+    def test_empty(size, kind):
+        pass
 """
 
 
@@ -956,7 +962,7 @@ PRODUCT_IDS = """
                 "test_one_name[pair3]",
                 "test_comprehension[b2]",
             ],
-            6 + 4 + 4 + 6,
+            6 + 4 + 4 + 6 + 1,
             id="itertools-product",
         ),
     ],
@@ -1659,6 +1665,152 @@ def test_parameter_ids_of_imported_names_are_pytests(
         "test_ids.py::test_constants[-2]",
         "test_ids.py::test_constants[]",  # an empty string is an id too
     } <= found
+
+
+def test_explicit_ids_naming_imported_objects_are_pytests(tmp_path: Path) -> None:
+    write(
+        tmp_path,
+        {
+            "pytest.ini": "[pytest]\n",
+            "helpers.py": 'FAST = "fast"\n\n\nclass Slow:\n    pass\n',
+            "test_ids.py": """
+                import pytest
+
+                from helpers import FAST, Slow
+
+                NAMES = ["a"]
+
+
+                @pytest.mark.parametrize("x", [1, 2], ids=[*NAMES, "b"])
+                def test_spliced(x):
+                    pass
+
+
+                @pytest.mark.parametrize("x", [1, 2, 3], ids=[FAST, Slow, None])
+                def test_listed(x):
+                    pass
+
+
+                @pytest.mark.parametrize("x", [pytest.param(1, id=FAST), 2])
+                def test_param(x):
+                    pass
+            """,
+        },
+    )
+    found = collected_as_pytest_collects(tmp_path)
+    assert {
+        "test_ids.py::test_listed[fast]",
+        "test_ids.py::test_listed[Slow]",
+        "test_ids.py::test_listed[3]",
+        "test_ids.py::test_param[fast]",
+        "test_ids.py::test_spliced[a]",
+        "test_ids.py::test_spliced[b]",
+    } <= found
+
+
+UNTOLD_IDS = {
+    # A function makes the ids from the values (pytest: [q0], [q1]).
+    "lambda": 'ids=lambda v: "q"',
+    "function": "ids=name_of",
+    # One element is made when the module runs (pytest: [a], [3]; not the value's [2]).
+    "call element": 'ids=["a", str(3)]',
+    "imported but not known": 'ids=["a", LATER]',
+}
+
+
+@pytest.mark.parametrize("ids", UNTOLD_IDS.values(), ids=UNTOLD_IDS.keys())
+def test_explicit_ids_that_cannot_be_told_leave_the_function_one_test(
+    tmp_path: Path, ids: str
+) -> None:
+    source = f"""
+        import pytest
+
+        from helpers import LATER
+
+
+        def name_of(value):
+            return "q"
+
+
+        @pytest.mark.parametrize("x", [1, 2], {ids})
+        def test_x(x):
+            pass
+
+
+        @pytest.mark.parametrize("x", [pytest.param(1, id=str(3)), 2])
+        def test_param(x):
+            pass
+    """
+    helpers = "import os\n\nLATER = os.sep * 2\n"
+    write(tmp_path, {"pytest.ini": "[pytest]\n", "helpers.py": helpers, "test_ids.py": source})
+    # Not the values' ids ([1], [2]), which pytest does not use here.
+    assert sorted(t.nodeid for t in static_tests(tmp_path)) == [
+        "test_ids.py::test_param",
+        "test_ids.py::test_x",
+    ]
+
+
+EMPTY_SETS = """
+    import pytest
+
+
+    @pytest.fixture(params=[])
+    def color(request):
+        return request.param
+
+
+    @pytest.fixture(params=[], name="shade")
+    def _shade(request):
+        return request.param
+
+
+    @pytest.mark.parametrize("size,kind", [])
+    def test_two(size, kind):
+        pass
+
+
+    @pytest.mark.parametrize(("a", "b"), [], ids=[])
+    def test_no_ids(a, b):
+        pass
+
+
+    @pytest.mark.parametrize("x", [1, 2])
+    @pytest.mark.parametrize("size", [])
+    def test_stacked(size, x):
+        pass
+
+
+    def test_fixture(color):
+        pass
+
+
+    def test_named_fixture(shade):
+        pass
+"""
+
+
+def test_an_empty_parameter_set_is_named_as_the_installed_pytest_names_it(tmp_path: Path) -> None:
+    write(tmp_path, {"pytest.ini": "[pytest]\n", "test_empty.py": EMPTY_SETS})
+    found = collected_as_pytest_collects(tmp_path)
+    if names_empty_sets_notset(pytest.__version__):
+        expected = ["NOTSET", "NOTSET", "NOTSET-1", "NOTSET-2", "NOTSET", "NOTSET"]
+    else:
+        expected = ["size0-kind0", "a0-b0", "size0-1", "size0-2", "color0", "shade0"]
+    names = ["two", "no_ids", "stacked", "stacked", "fixture", "named_fixture"]
+    assert found == {f"test_empty.py::test_{n}[{i}]" for n, i in zip(names, expected, strict=True)}
+
+
+@pytest.mark.parametrize(
+    ("version", "notset"),
+    [("8.1.2", False), ("8.3.5", False), ("8.4.0", True), ("8.4.0rc1", True), ("9.0.3", True)],
+)
+def test_pytest_names_empty_parameter_sets_notset_from_8_4(version: str, notset: bool) -> None:
+    assert names_empty_sets_notset(version) is notset
+
+
+def test_an_unknown_pytest_version_is_taken_to_be_a_new_one() -> None:
+    assert names_empty_sets_notset(None) is True
+    assert names_empty_sets_notset("not a version") is True
 
 
 def test_a_name_whose_value_is_known_only_at_run_time_keeps_its_positional_id(
