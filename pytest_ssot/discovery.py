@@ -1001,16 +1001,19 @@ def _param_ids(id_lists: Sequence[IdList], notset_ids: bool = True) -> list[str 
     """The ``[...]`` suffixes of a function's tests (``[None]`` when not parametrized; an
     empty id is ``test[]``), from the ids of each parametrization (a fixture's params, a
     ``parametrize`` mark's values) in the order pytest applies them. An empty parameter set
-    is one test, ``NOTSET`` or (``notset_ids`` false: before pytest 8.4) ``name0`` per name."""
+    is one test, ``NOTSET`` or (``notset_ids`` false: before pytest 8.4) ``name0`` per name.
+    Where one parametrization cannot be told (not literal, or an explicit id that cannot be
+    told), how many tests pytest makes is not known: the function is one test by its name,
+    not the ids of the other parametrizations alone (no such test exists)."""
     combined: list[str | None] = [None]
     for id_list in id_lists:
         ids = id_list.ids
         if not isinstance(ids, (list, tuple)):
-            continue  # not literal: counted as one test
+            return [None]
         if ids:
             made = resolved_ids(list(ids), id_list.name_id)
             if made is None:
-                continue  # an explicit id that cannot be told: counted as one test
+                return [None]
         elif notset_ids:
             made = ["NOTSET"]
         else:

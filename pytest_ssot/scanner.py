@@ -32,7 +32,7 @@ from pytest_ssot.model import MODULE_SCOPE, Scope, normalise_snippet
 
 # Bump when what a scan yields changes, so cached facts from older scanners are not reused,
 # or what `ssot check` makes of them (its saved results are keyed by it too).
-SCANNER_VERSION = "25"
+SCANNER_VERSION = "26"
 
 RefKind = Literal["use", "string", "import", "star-import", "monkeypatch", "fixture"]
 

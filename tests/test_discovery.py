@@ -1474,13 +1474,11 @@ def test_parametrized_fixtures_give_pytests_tests(tmp_path: Path) -> None:
         "test_fixtures.py::TestOverride::test_replaced[second]",
         "test_fixtures.py::TestLegacy::test_legacy",
     } <= found
-    # Params that are not literal (pytest makes [first-x], [first-y], ...): one test for
-    # them, as for a computed `parametrize` list; the autouse fixture's still count.
+    # Params that are not literal (pytest makes [first-x], [first-y], ...): the function is
+    # one test by its name, as for a computed `parametrize` list, which pytest accepts as
+    # the name of all four; not [first] and [second], which are no tests of pytest's.
     assert len(expected & computed) == 4
-    assert found & computed == {
-        "test_fixtures.py::test_computed[first]",
-        "test_fixtures.py::test_computed[second]",
-    }
+    assert found & computed == {"test_fixtures.py::test_computed"}
 
 
 def test_arguments_hypothesis_fills_are_no_fixtures(tmp_path: Path) -> None:
@@ -1748,6 +1746,48 @@ def test_explicit_ids_that_cannot_be_told_leave_the_function_one_test(
         "test_ids.py::test_param",
         "test_ids.py::test_x",
     ]
+
+
+def test_a_function_with_one_parametrization_that_cannot_be_told_is_one_test(
+    tmp_path: Path,
+) -> None:
+    source = """
+        import pytest
+
+
+        def cases():
+            return [7, 8]
+
+
+        @pytest.fixture(params=cases())
+        def kind(request):
+            return request.param
+
+
+        @pytest.mark.parametrize("x", [1, 2])
+        @pytest.mark.parametrize("y", cases())
+        def test_stacked(x, y):
+            pass
+
+
+        @pytest.mark.parametrize("x", [1, 2])
+        @pytest.mark.parametrize("y", [3], ids=lambda v: "q")
+        def test_untold_ids(x, y):
+            pass
+
+
+        @pytest.mark.parametrize("x", [1, 2])
+        def test_with_fixture(x, kind):
+            pass
+    """
+    write(tmp_path, {"pytest.ini": "[pytest]\n", "test_stack.py": source})
+    names = ["test_stacked", "test_untold_ids", "test_with_fixture"]
+    # pytest makes [7-1], [7-2], ...: the told mark's ids alone ([1], [2]) name no test of
+    # pytest's, where the function's own name selects all of them.
+    assert sorted(t.nodeid for t in static_tests(tmp_path)) == [
+        f"test_stack.py::{n}" for n in names
+    ]
+    assert len(pytest_nodeids(tmp_path)) == 4 + 2 + 4  # what pytest makes of them
 
 
 EMPTY_SETS = """
