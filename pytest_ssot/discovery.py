@@ -899,12 +899,16 @@ class ModuleCollector:
         parametrize = [m for m in reversed(info.marks) if m.name == "parametrize"]
         parametrize += [m for _, m in outer_marks if m.name == "parametrize"]
         argnames: list[str] = []
+        mark_names: list[tuple[str, ...]] = []  # each mark's own names, for its ids
         direct: set[str] = set()  # given their values by the marks: no fixture of theirs runs
         for mark in parametrize:
             names = mark.args[0] if mark.args else None
+            own: tuple[str, ...] = ()
             if isinstance(names, list):
-                argnames.extend(n for n in names if isinstance(n, str))
+                own = tuple(n for n in names if isinstance(n, str))
                 direct |= direct_parameters(names, mark.kwargs.get("indirect", False))
+            argnames.extend(own)
+            mark_names.append(own)
         initial = [
             *fixtures.autouse,
             *self.settings.usefixtures,
@@ -922,11 +926,10 @@ class ModuleCollector:
                 where = Path(definition.origin)
                 told_at = functools.partial(self._named_id, where)
                 id_lists.append(IdList(definition.params, told_at, (fixture,)))
-        for mark in parametrize:
-            names = mark.args[0] if mark.args and isinstance(mark.args[0], list) else []
+        told_here = functools.partial(self._named_id, defined_in)
+        for mark, own in zip(parametrize, mark_names, strict=True):
             ids = mark.args[1] if len(mark.args) > 1 else None
-            told_at = functools.partial(self._named_id, defined_in)
-            id_lists.append(IdList(ids, told_at, tuple(n for n in names if isinstance(n, str))))
+            id_lists.append(IdList(ids, told_here, own))
         for suffix in _param_ids(id_lists, self.settings.notset_ids):
             nodeid = base if suffix is None else f"{base}[{suffix}]"
             function_marks = [(nodeid, m) for m in info.marks]
@@ -997,7 +1000,7 @@ class IdList:
     argnames: tuple[str, ...]
 
 
-def _param_ids(id_lists: Sequence[IdList], notset_ids: bool = True) -> list[str | None]:
+def _param_ids(id_lists: Sequence[IdList], notset_ids: bool) -> list[str | None]:
     """The ``[...]`` suffixes of a function's tests (``[None]`` when not parametrized; an
     empty id is ``test[]``), from the ids of each parametrization (a fixture's params, a
     ``parametrize`` mark's values) in the order pytest applies them. An empty parameter set
