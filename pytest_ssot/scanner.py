@@ -32,7 +32,7 @@ from pytest_ssot.model import MODULE_SCOPE, Scope, normalise_snippet
 
 # Bump when what a scan yields changes, so cached facts from older scanners are not reused,
 # or what `ssot check` makes of them (its saved results are keyed by it too).
-SCANNER_VERSION = "26"
+SCANNER_VERSION = "27"
 
 RefKind = Literal["use", "string", "import", "star-import", "monkeypatch", "fixture"]
 
@@ -940,7 +940,9 @@ class _Visitor(ast.NodeVisitor):
         if name == "parametrize":
             # `indirect` decides whether pytest runs the fixtures of those names.
             indirect = {k.arg: _literal(k.value) for k in call.keywords if k.arg == "indirect"}
-            args = _parametrize(call, self._peek, self._name_id, self._sequence_named)
+            args = _parametrize(
+                call, self._peek, self._name_id, self._sequence_named, self._id_function
+            )
             return Mark(name, node.lineno, args, indirect)
         return Mark(
             name,
@@ -1004,6 +1006,16 @@ class _Visitor(ast.NodeVisitor):
                         found.update((name, [(0, _NO_VALUE)]) for name in inner.names)
             self._stores[id(node)] = found
         return self._stores[id(node)]
+
+    def _id_function(self, node: ast.expr | None) -> Callable[[object], str] | None:
+        """The builtin ``str`` or ``repr`` that ``ids=`` names, unless the class body or the
+        module binds that name above it (or imports one); else None."""
+        if not isinstance(node, ast.Name) or node.id not in ID_FUNCTIONS:
+            return None
+        in_class, _ = self._constant_named(node.id, node.lineno)
+        if in_class or node.id in self.aliases or self._module_binding(node.id) is not None:
+            return None
+        return ID_FUNCTIONS[node.id]
 
     def _constant_named(
         self, name: str, line: int, *, module_only: bool = False
@@ -1492,7 +1504,9 @@ class _Visitor(ast.NodeVisitor):
         ):
             return None
         bases = self._resolved_bases(detail)
-        if bases not in (["enum.Enum"], ["enum.IntEnum"], ["enum.StrEnum"]):
+        if bases not in (["enum.Enum"], ["enum.IntEnum"], ["enum.StrEnum"]) and (
+            self._enum_mixin(detail) is None
+        ):
             return None
         members: list[ast.expr] = []
         ids: dict[int, str] = {}
@@ -1503,7 +1517,7 @@ class _Visitor(ast.NodeVisitor):
             ):
                 continue  # a docstring, `...`
             if isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef)):
-                if statement.name.startswith("_"):
+                if statement.name.startswith("_") and statement.name not in _HOW_SHOWN:
                     return None  # `_missing_`, `__new__`, `_generate_next_value_`...
                 continue  # a method, no member
             if not (
@@ -1537,7 +1551,14 @@ class _Visitor(ast.NodeVisitor):
         ``Color.RED`` (other enums print their values, or what their ``__str__`` says); the
         name of a class nested in a class of this module."""
         detail = self._module_class(owner)
-        if detail is None or attr not in detail.names or "__str__" in detail.names:
+        if detail is None or attr not in detail.names:
+            return None
+        mixin = self._enum_mixin(detail)
+        if mixin is str:
+            # pytest takes a str member as the string it is, whatever its __str__ says.
+            value = self._member_value(owner, attr)
+            return parameter_id(value) if isinstance(value, str) else None
+        if "__str__" in detail.names:
             return None
         bases = self._resolved_bases(detail)
         member = f"{owner}.{attr}"
@@ -1547,20 +1568,39 @@ class _Visitor(ast.NodeVisitor):
             return None
         if bases in (["enum.Enum"], ["enum.Flag"]):
             return member
+        if mixin is int:
+            # pytest gives an int str(), which a plain enum's makes its name on every Python.
+            return member if type(self._member_value(owner, attr)) in (int, bool) else None
         if len(bases) != 1 or bases[0] not in _BY_VALUE_ENUMS:
             return None
         if sys.version_info < (3, 11):
             return member  # str() of an int enum's member was its name, as a plain enum's
         # Its members are ints or strs, which pytest takes as such: the value is the id.
-        node = self._class_nodes.get(owner)
-        if node is None:
-            return None
-        above = _bound_above(self._constants_of(node).get(attr, []), sys.maxsize)
-        value = above[1] if above is not None else _NO_VALUE
+        value = self._member_value(owner, attr)
         wanted = str if bases[0] == "enum.StrEnum" else int
         if not isinstance(value, wanted) or isinstance(value, bool):
             return None
         return parameter_id(value)
+
+    def _member_value(self, owner: str, attr: str) -> Any:
+        """The literal value the class body binds ``attr`` to last, else ``_NO_VALUE``."""
+        node = self._class_nodes.get(owner)
+        if node is None:
+            return _NO_VALUE
+        above = _bound_above(self._constants_of(node).get(attr, []), sys.maxsize)
+        return above[1] if above is not None else _NO_VALUE
+
+    def _enum_mixin(self, detail: ClassDetail) -> type[str] | type[int] | None:
+        """The builtin ``str`` or ``int`` an enum mixes in (``class Color(str, Enum)``),
+        unless the module binds that name; else None."""
+        if len(detail.bases) != 2 or detail.bases[0] not in ("str", "int"):
+            return None
+        builtin = detail.bases[0]
+        if builtin in self.aliases or self._module_binding(builtin) is not None:
+            return None
+        if self._resolved_bases(detail)[1] != "enum.Enum":
+            return None
+        return str if builtin == "str" else int
 
     def _function_info(
         self, node: ast.FunctionDef | ast.AsyncFunctionDef, fixture: str | None, method: bool
@@ -1592,6 +1632,7 @@ class _Visitor(ast.NodeVisitor):
                         self._peek,
                         self._name_id,
                         self._sequence_named,
+                        id_function=self._id_function(keywords.get("ids")),
                     )
                     params = UNKNOWN_PARAMS if ids is None else tuple(ids)
             elif dotted == "hypothesis.given" and call is not None:
@@ -2259,9 +2300,10 @@ def _parametrize(
     peek: Any,
     name_id: NameId | None = None,
     sequence_of: SequenceOf | None = None,
+    id_function_of: Callable[[ast.expr | None], Callable[[object], str] | None] | None = None,
 ) -> tuple[Any, ...]:
     """``(argnames, ids)`` of a ``parametrize`` call, ``ids`` None when not literal (see
-    :func:`_parameter_ids`)."""
+    :func:`_parameter_ids`). ``id_function_of`` tells the builtin an ``ids=`` names."""
     keywords = {k.arg: k.value for k in call.keywords if k.arg}
     names_node = call.args[0] if call.args else keywords.get("argnames")
     values_node = call.args[1] if len(call.args) > 1 else keywords.get("argvalues")
@@ -2276,8 +2318,16 @@ def _parametrize(
         argnames = [e.value for e in names_node.elts]  # type: ignore[attr-defined]
     if argnames is None:
         return (argnames, None)
+    ids_node = keywords.get("ids")
     ids = _parameter_ids(
-        argnames, values_node, keywords.get("ids"), peek, name_id, sequence_of, rows=rows
+        argnames,
+        values_node,
+        ids_node,
+        peek,
+        name_id,
+        sequence_of,
+        rows=rows,
+        id_function=id_function_of(ids_node) if id_function_of is not None else None,
     )
     return (argnames, ids)
 
@@ -2311,13 +2361,16 @@ def _parameter_ids(
     sequence_of: SequenceOf | None = None,
     *,
     rows: bool = False,
+    id_function: Callable[[object], str] | None = None,
 ) -> list[str | list[Any]] | None:
     """The ids pytest makes of ``argvalues`` (a ``parametrize`` mark's, or a fixture's
     ``params`` for its one name), None when they are not literal. An id that depends on names
     imported from elsewhere is a list of its parts, each a string or ``{"name": ...,
     "fallback": ...}``, for :func:`resolved_ids` to finish. ``sequence_of`` tells the list
     or tuple display a name given as ``argvalues`` or ``ids`` is bound to. ``rows``: each
-    value is a list or tuple of one value per name (else each is one name's value)."""
+    value is a list or tuple of one value per name (else each is one name's value).
+    ``id_function``: the builtin ``ids=`` is (``str`` or ``repr``), which pytest calls on
+    each value of a set without an ``id=`` of its own."""
 
     def display(node: ast.expr | None) -> tuple[ast.expr | None, NameId | None]:
         """The display a name is bound to (with how to tell its ids), else ``node`` itself."""
@@ -2340,7 +2393,7 @@ def _parameter_ids(
             if told is None:
                 return None
             given.append(told)
-    elif explicit is not None and not _is_none(explicit):
+    elif explicit is not None and not _is_none(explicit) and id_function is None:
         return None  # made by a function (or not spelled out): pytest's ids are not known
     ids: list[str | list[Any]] = []
     for index, element in enumerate(values_node.elts):
@@ -2357,6 +2410,14 @@ def _parameter_ids(
             values = list(element.elts)
         if ident is None and index < len(given) and given[index] is not None:
             ident = given[index]
+        if ident is None and id_function is not None:
+            made: list[str] = []
+            for value in values[: len(argnames)]:
+                told = _made_id(id_function, value)
+                if told is None:
+                    return None  # a value whose str() or repr() is not known here
+                made.append(told)
+            ident = "-".join(made)
         if ident is None:
             parts: list[Any] = []
             for value, name in zip(values, argnames, strict=False):
@@ -2367,6 +2428,28 @@ def _parameter_ids(
             ident = "-".join(parts) if all(isinstance(p, str) for p in parts) else parts
         ids.append(ident)
     return ids
+
+
+# The builtins given as `ids=` whose ids can be told from literal values.
+ID_FUNCTIONS: dict[str, Callable[[object], str]] = {"str": str, "repr": repr}
+
+
+def _made_id(id_function: Callable[[object], str], node: ast.expr) -> str | None:
+    """The id ``ids=str`` or ``ids=repr`` makes of a value written as a literal: pytest
+    escapes the string the function returns, as it would a value; None for any other value
+    (what a name or a call holds is not known here)."""
+    value = _constant(node)
+    if value is _NO_VALUE and isinstance(node, (ast.List, ast.Tuple, ast.Dict)):
+        # A set's order varies from run to run (string hashes): its str() is not known.
+        if any(isinstance(inner, ast.Set) for inner in ast.walk(node)):
+            return None
+        try:
+            value = ast.literal_eval(node)
+        except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
+            return None
+    if value is _NO_VALUE:
+        return None
+    return _ascii_id(id_function(value))
 
 
 def parameter_id(value: object) -> str | None:
@@ -2421,6 +2504,8 @@ def resolved_ids(ids: list[Any], name_id: Callable[[str], str | None]) -> list[s
     return _unique_ids(made)
 
 
+# Methods of an enum that change how its members look, never which members it has.
+_HOW_SHOWN = frozenset({"__str__", "__repr__", "__format__"})
 _BY_VALUE_ENUMS = ("enum.IntEnum", "enum.IntFlag", "enum.StrEnum")
 UNKNOWN_PARAMS = "unknown"  # a fixture's `params` that are not literal
 

@@ -1099,7 +1099,8 @@ def test_builtin_calls_over_any_written_values_give_pytests_ids(
         ("import enum\nclass E(enum.Enum):\n    A = 1\n    class B: ...\n", "E"),
         ("import enum\nclass E(enum.Enum):\n    A = 1\n    def _missing_(c, v): ...\n", "E"),
         ("import enum\nclass E(enum.Enum):\n    A = 1\n    B, C = 2, 3\n", "E"),
-        ("import enum\nclass E(str, enum.Enum):\n    A = 'a'\n", "E"),
+        ("import enum\nclass E(float, enum.Enum):\n    A = 1.5\n", "E"),
+        ("import enum\nclass E(str, enum.Enum):\n    A = 1\n", "E"),  # str(1): not told
         ("import enum\nclass E(enum.Enum):\n    pass\n", "E"),
         ("import enum\ndef keep(c):\n    return c\n@keep\nclass E(enum.Enum):\n    A = 1\n", "E"),
         ("import enum\nclass E(enum.Enum):\n    A = 1\nE = [1, 2, 3]\n", "[*E, 4][:1]"),
@@ -1199,6 +1200,66 @@ def test_parameter_ids_of_names_bound_to_constants_are_pytests(tmp_path: Path) -
         "test_ids.py::test_int_and_str_enums[hi\\tthere]",
         "test_ids.py::test_constant_as_explicit_id[svc\\n]",
         "test_ids.py::TestShadowing::test_class_body_first[class-level]",
+    } <= found
+
+
+def test_members_of_enums_mixing_in_str_or_int_have_pytests_ids(tmp_path: Path) -> None:
+    source = """
+        import enum
+        from enum import Enum
+
+        import pytest
+
+
+        class Color(str, Enum):
+            RED = "red"
+            CRIMSON = "red"  # an alias: iterating leaves it out
+            BLUE = "bl\\tue"
+
+
+        class Level(int, enum.Enum):
+            LOW = 1
+            HIGH = 2
+
+
+        class Loud(str, Enum):
+            A = "a"
+
+            def __str__(self):
+                return "loud"
+
+
+        @pytest.mark.parametrize("c", [Color.RED, Color.BLUE, Level.HIGH])
+        def test_members(c):
+            pass
+
+
+        @pytest.mark.parametrize("c", Color)
+        def test_str_members(c):
+            pass
+
+
+        @pytest.mark.parametrize("c", list(Level))
+        def test_int_members(c):
+            pass
+
+
+        @pytest.mark.parametrize("c", Loud)
+        def test_own_str(c):
+            pass
+    """
+    write(tmp_path, {"pytest.ini": "[pytest]\n", "test_ids.py": source})
+    found = collected_as_pytest_collects(tmp_path)
+    # A str member is the string it is; an int member's str() is its name, as a plain enum's.
+    assert {
+        "test_ids.py::test_members[red]",
+        "test_ids.py::test_members[bl\\tue]",
+        "test_ids.py::test_members[Level.HIGH]",
+        "test_ids.py::test_str_members[red]",
+        "test_ids.py::test_str_members[bl\\tue]",
+        "test_ids.py::test_int_members[Level.LOW]",
+        "test_ids.py::test_int_members[Level.HIGH]",
+        "test_ids.py::test_own_str[a]",
     } <= found
 
 
@@ -1704,6 +1765,107 @@ def test_explicit_ids_naming_imported_objects_are_pytests(tmp_path: Path) -> Non
         "test_ids.py::test_spliced[a]",
         "test_ids.py::test_spliced[b]",
     } <= found
+
+
+def test_ids_made_by_the_builtin_str_or_repr_of_literal_values_are_pytests(
+    tmp_path: Path,
+) -> None:
+    source = """
+        import pytest
+
+        ROWS = [(1, b"x"), (2.5, None)]
+
+
+        @pytest.mark.parametrize("x", [1, "a b", b"\\x00", (1, "t"), [2], {"k": 1}], ids=str)
+        def test_str(x):
+            pass
+
+
+        @pytest.mark.parametrize("x", ["a", b"b", 3, -1.5, True], ids=repr)
+        def test_repr(x):
+            pass
+
+
+        @pytest.mark.parametrize("x, y", [(1, "q"), pytest.param(2, "r", id="own")], ids=str)
+        def test_rows(x, y):
+            pass
+
+
+        @pytest.mark.parametrize("x, y", ROWS, ids=repr)
+        def test_named_rows(x, y):
+            pass
+
+
+        @pytest.fixture(params=["a", b"b"], ids=repr)
+        def flavour(request):
+            return request.param
+
+
+        def test_fixture(flavour):
+            pass
+
+
+        class TestInClass:
+            @pytest.mark.parametrize("x", ["n", 7], ids=str)
+            def test_method(self, x):
+                pass
+    """
+    write(tmp_path, {"pytest.ini": "[pytest]\n", "test_ids.py": source})
+    found = collected_as_pytest_collects(tmp_path)
+    assert {
+        "test_ids.py::test_str[b'\\\\x00']",  # str() of bytes, then escaped as a string
+        "test_ids.py::test_str[(1, 't')]",
+        "test_ids.py::test_str[{'k': 1}]",
+        "test_ids.py::test_repr['a']",
+        "test_ids.py::test_rows[1-q]",
+        "test_ids.py::test_rows[own]",
+        "test_ids.py::test_named_rows[1-b'x']",
+        "test_ids.py::test_fixture['a']",
+        "test_ids.py::TestInClass::test_method[7]",
+    } <= found
+
+
+def test_str_or_repr_ids_that_cannot_be_told_leave_the_function_one_test(tmp_path: Path) -> None:
+    source = """
+        import pytest
+
+        from helpers import LATER
+
+
+        @pytest.mark.parametrize("x", [1, LATER], ids=str)
+        def test_name(x):
+            pass
+
+
+        @pytest.mark.parametrize("x", [(1, {"b", "a"})], ids=repr)
+        def test_set(x):  # a set's order varies from run to run
+            pass
+
+
+        def repr(value):
+            return "own"
+
+
+        @pytest.mark.parametrize("x", [1, 2], ids=repr)
+        def test_own_repr(x):
+            pass
+
+
+        class TestShadowed:
+            str = staticmethod(lambda value: "s")
+
+            @pytest.mark.parametrize("x", [1, 2], ids=str)
+            def test_method(self, x):
+                pass
+    """
+    helpers = "import os\n\nLATER = os.sep * 2\n"
+    write(tmp_path, {"pytest.ini": "[pytest]\n", "helpers.py": helpers, "test_ids.py": source})
+    assert sorted(t.nodeid for t in static_tests(tmp_path)) == [
+        "test_ids.py::TestShadowed::test_method",
+        "test_ids.py::test_name",
+        "test_ids.py::test_own_repr",
+        "test_ids.py::test_set",
+    ]
 
 
 UNTOLD_IDS = {
