@@ -1229,6 +1229,21 @@ def test_members_of_enums_mixing_in_str_or_int_have_pytests_ids(tmp_path: Path) 
                 return "loud"
 
 
+        class Shown(Enum):  # how it shows its members: not which members it has
+            A = 1
+
+            def __repr__(self):
+                return "r"
+
+            def __format__(self, spec):
+                return "f"
+
+
+        @pytest.mark.parametrize("c", Shown)
+        def test_shown(c):
+            pass
+
+
         @pytest.mark.parametrize("c", [Color.RED, Color.BLUE, Level.HIGH])
         def test_members(c):
             pass
@@ -1260,6 +1275,7 @@ def test_members_of_enums_mixing_in_str_or_int_have_pytests_ids(tmp_path: Path) 
         "test_ids.py::test_int_members[Level.LOW]",
         "test_ids.py::test_int_members[Level.HIGH]",
         "test_ids.py::test_own_str[a]",
+        "test_ids.py::test_shown[Shown.A]",
     } <= found
 
 
