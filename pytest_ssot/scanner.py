@@ -32,7 +32,7 @@ from pytest_ssot.model import MODULE_SCOPE, Scope, normalise_snippet
 
 # Bump when what a scan yields changes, so cached facts from older scanners are not reused,
 # or what `ssot check` makes of them (its saved results are keyed by it too).
-SCANNER_VERSION = "27"
+SCANNER_VERSION = "28"
 
 RefKind = Literal["use", "string", "import", "star-import", "monkeypatch", "fixture"]
 
@@ -2395,6 +2395,8 @@ def _parameter_ids(
             given.append(told)
     elif explicit is not None and not _is_none(explicit) and id_function is None:
         return None  # made by a function (or not spelled out): pytest's ids are not known
+    if id_function is not None and not values_node.elts:
+        return None  # pytest before 8.4 calls it on its NOTSET marker: an id of its own
     ids: list[str | list[Any]] = []
     for index, element in enumerate(values_node.elts):
         values: list[ast.expr] = [element]

@@ -1858,6 +1858,11 @@ def test_str_or_repr_ids_that_cannot_be_told_leave_the_function_one_test(tmp_pat
             pass
 
 
+        @pytest.mark.parametrize("x", [], ids=str)
+        def test_empty(x):  # str(NOTSET) before pytest 8.4, NOTSET from it
+            pass
+
+
         def repr(value):
             return "own"
 
@@ -1878,6 +1883,7 @@ def test_str_or_repr_ids_that_cannot_be_told_leave_the_function_one_test(tmp_pat
     write(tmp_path, {"pytest.ini": "[pytest]\n", "helpers.py": helpers, "test_ids.py": source})
     assert sorted(t.nodeid for t in static_tests(tmp_path)) == [
         "test_ids.py::TestShadowed::test_method",
+        "test_ids.py::test_empty",
         "test_ids.py::test_name",
         "test_ids.py::test_own_repr",
         "test_ids.py::test_set",
