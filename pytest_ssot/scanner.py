@@ -1010,12 +1010,12 @@ class _Visitor(ast.NodeVisitor):
     def _id_function(self, node: ast.expr | None) -> Callable[[object], str] | None:
         """The builtin ``str`` or ``repr`` that ``ids=`` names, unless the class body or the
         module binds that name above it (or imports one); else None."""
-        if not isinstance(node, ast.Name) or node.id not in ID_FUNCTIONS:
+        if not isinstance(node, ast.Name) or node.id not in _ID_FUNCTIONS:
             return None
         in_class, _ = self._constant_named(node.id, node.lineno)
         if in_class or node.id in self.aliases or self._module_binding(node.id) is not None:
             return None
-        return ID_FUNCTIONS[node.id]
+        return _ID_FUNCTIONS[node.id]
 
     def _constant_named(
         self, name: str, line: int, *, module_only: bool = False
@@ -2433,7 +2433,7 @@ def _parameter_ids(
 
 
 # The builtins given as `ids=` whose ids can be told from literal values.
-ID_FUNCTIONS: dict[str, Callable[[object], str]] = {"str": str, "repr": repr}
+_ID_FUNCTIONS: dict[str, Callable[[object], str]] = {"str": str, "repr": repr}
 
 
 def _made_id(id_function: Callable[[object], str], node: ast.expr) -> str | None:
