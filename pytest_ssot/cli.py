@@ -286,6 +286,9 @@ class _Context:
             self._barren,
         )
         module.tests, module.unresolved = collector.collect()
+        if collector.refused:
+            # pytest stops there with a collection error: those tests never run.
+            module.error = f"pytest fails to collect {'; '.join(collector.refused)}"
         rel = relpath(path, self.root)
         pool: RecordPool = {}
         for test in module.tests:

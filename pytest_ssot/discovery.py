@@ -45,6 +45,7 @@ from pytest_ssot.scanner import (
     Structure,
     direct_parameters,
     parameter_id,
+    refusal,
     resolved_ids,
 )
 
@@ -77,6 +78,10 @@ DEFAULT_NORECURSEDIRS = (
 
 class DiscoveryError(Exception):
     """The pytest configuration cannot be read, or a path does not exist (a usage error)."""
+
+
+class _Refused(Exception):
+    """pytest fails to collect the module or class being collected (its collection error)."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -439,7 +444,7 @@ class FixtureDef:
 
     origin: str
     args: tuple[str, ...]
-    params: tuple[Any, ...] | str | None = None
+    params: tuple[Any, ...] | str | dict[str, Any] | None = None
     scope: str = "function"
 
 
@@ -597,10 +602,23 @@ class ModuleCollector:
         self.fixtures.extend(outer_fixtures)
         self.tests: list[StaticTest] = []
         self.unresolved: list[UnresolvedClass] = []
+        # Why pytest fails to collect the module, or classes of it, as its collection errors
+        # say: their tests are not collected.
+        self.refused: list[str] = []
 
     def collect(self) -> tuple[list[StaticTest], list[UnresolvedClass]]:
         if self._skipped():
             return self.tests, self.unresolved
+        try:
+            self._collect_module()
+        except _Refused as refused:
+            # pytest collects none of the module: neither its functions nor its classes.
+            self.tests.clear()
+            self.unresolved.clear()
+            self.refused[:] = [f"the module: {refused}"]
+        return self.tests, self.unresolved
+
+    def _collect_module(self) -> None:
         final: dict[str, Any] = {}
         for binding in self.structure.bindings:
             if binding.kind != "star":
@@ -624,7 +642,6 @@ class ModuleCollector:
                 binding.kind in ("from", "import", "alias") and self.settings.collect_imported_tests
             ):
                 self._imported(name, binding, module_marks)
-        return self.tests, self.unresolved
 
     def _skipped(self) -> bool:
         """Whether pytest skips the whole module as it imports it: it skips itself, or
@@ -741,6 +758,24 @@ class ModuleCollector:
         if is_unittest:
             self._unittest_methods(ref, mro, nodeid, all_marks, visible, classes)
             return
+        collected, refused_before = len(self.tests), len(self.refused)
+        try:
+            self._class_members(ref, mro, nodeid, all_marks, visible, classes)
+        except _Refused as refused:
+            # pytest collects none of the class's tests, nor the classes nested in it.
+            del self.tests[collected:]
+            self.refused[refused_before:] = [f"{nodeid.partition('::')[2]}: {refused}"]
+
+    def _class_members(
+        self,
+        ref: ClassRef,
+        mro: list[ClassRef | External],
+        nodeid: str,
+        all_marks: list[tuple[str, Mark]],
+        visible: Fixtures,
+        classes: tuple[tuple[str, tuple[str, ...]], ...],
+    ) -> None:
+        """The test methods and nested classes of a collected (not unittest) class."""
         seen: set[str] = set()
         for entry in mro:
             if not isinstance(entry, ClassRef):
@@ -930,6 +965,10 @@ class ModuleCollector:
         for mark, own in zip(parametrize, mark_names, strict=True):
             ids = mark.args[1] if len(mark.args) > 1 else None
             id_lists.append(IdList(ids, told_here, own))
+        for id_list in id_lists:
+            if (why := refusal(id_list.ids)) is not None:
+                # As pytest says it, by the name the function was defined with.
+                raise _Refused(f"In {origin[1][-1]}: {why}")
         for suffix in _param_ids(id_lists, self.settings.notset_ids):
             nodeid = base if suffix is None else f"{base}[{suffix}]"
             function_marks = [(nodeid, m) for m in info.marks]
@@ -1011,6 +1050,8 @@ def _param_ids(id_lists: Sequence[IdList], notset_ids: bool) -> list[str | None]
     combined: list[str | None] = [None]
     for id_list in id_lists:
         ids = id_list.ids
+        if isinstance(ids, dict) and "notset" in ids:  # an empty list with an explicit id
+            ids = [] if notset_ids else [ids["notset"]]
         if not isinstance(ids, (list, tuple)):
             return [None]
         if ids:

@@ -475,9 +475,14 @@ class SSOTPlugin:
                 # one fully so the summary gives the real reason (syntax, encoding, nesting),
                 # once: the next session finds it in the cache.
                 full, _ = check_file(path, rel, self.ruleset, self._full_cache, full=True)
-                self.data.unchecked[rel] = UncheckedFile(
-                    rel, full.error or "failed to import (see errors)"
+                # A class pytest failed to collect (its module imported: other tests ran).
+                failed_class = report.nodeid.partition("::")[2]
+                reason = full.error or (
+                    f"pytest failed to collect {failed_class} (see errors)"
+                    if failed_class
+                    else "failed to import (see errors)"
                 )
+                self.data.unchecked[rel] = UncheckedFile(rel, reason)
 
     @functools.cached_property
     def _keys(self) -> KeyIndex:

@@ -32,7 +32,7 @@ from pytest_ssot.model import MODULE_SCOPE, Scope, normalise_snippet
 
 # Bump when what a scan yields changes, so cached facts from older scanners are not reused,
 # or what `ssot check` makes of them (its saved results are keyed by it too).
-SCANNER_VERSION = "28"
+SCANNER_VERSION = "29"
 
 RefKind = Literal["use", "string", "import", "star-import", "monkeypatch", "fixture"]
 
@@ -190,8 +190,9 @@ class FunctionInfo:
     abstract: bool = False
     marks: tuple[Mark, ...] = ()
     # A fixture's `params`: the ids pytest makes of them (as a `parametrize` mark's), or
-    # UNKNOWN_PARAMS when they are not literal; None when it has none. And its scope.
-    params: tuple[Any, ...] | str | None = None
+    # UNKNOWN_PARAMS when they are not literal, or refused_ids(); None when it has none.
+    # And its scope.
+    params: tuple[Any, ...] | str | dict[str, Any] | None = None
     scope: str = "function"
 
 
@@ -1606,7 +1607,7 @@ class _Visitor(ast.NodeVisitor):
         self, node: ast.FunctionDef | ast.AsyncFunctionDef, fixture: str | None, method: bool
     ) -> FunctionInfo:
         kind, abstract, autouse, patches = "function", False, False, 0
-        params: tuple[Any, ...] | str | None = None
+        params: tuple[Any, ...] | str | dict[str, Any] | None = None
         scope = "function"
         filled_by_name: set[str] = set()  # arguments hypothesis's @given fills by name
         filled_from_right = 0  # ... and how many it fills from the right
@@ -1634,7 +1635,10 @@ class _Visitor(ast.NodeVisitor):
                         self._sequence_named,
                         id_function=self._id_function(keywords.get("ids")),
                     )
-                    params = UNKNOWN_PARAMS if ids is None else tuple(ids)
+                    if ids is None:
+                        params = UNKNOWN_PARAMS
+                    else:
+                        params = ids if isinstance(ids, dict) else tuple(ids)
             elif dotted == "hypothesis.given" and call is not None:
                 filled_from_right = len(call.args)
                 filled_by_name = {k.arg for k in call.keywords if k.arg}
@@ -2352,6 +2356,21 @@ def direct_parameters(argnames: object, indirect: object = False) -> frozenset[s
     return frozenset()
 
 
+def refused_ids(sets: int, ids: int) -> dict[str, int]:
+    """What a parametrization's ids are when its explicit ``ids`` are more or fewer than its
+    parameter sets: pytest then fails to collect the module or class of each test it applies
+    to (:func:`refusal` tells why)."""
+    return {"sets": sets, "ids": ids}
+
+
+def refusal(ids: object) -> str | None:
+    """Why pytest refuses a parametrization (as its collection error puts it, after ``In
+    test_name: ``), or None when ``ids`` (a mark's ids, a fixture's params) are not refused."""
+    if isinstance(ids, dict) and isinstance(sets := ids.get("sets"), int):
+        return f"{sets} parameter sets specified, with different number of ids: {ids.get('ids')}"
+    return None
+
+
 def _parameter_ids(
     argnames: list[str],
     values_node: ast.expr | None,
@@ -2362,15 +2381,17 @@ def _parameter_ids(
     *,
     rows: bool = False,
     id_function: Callable[[object], str] | None = None,
-) -> list[str | list[Any]] | None:
+) -> list[str | list[Any]] | dict[str, Any] | None:
     """The ids pytest makes of ``argvalues`` (a ``parametrize`` mark's, or a fixture's
-    ``params`` for its one name), None when they are not literal. An id that depends on names
-    imported from elsewhere is a list of its parts, each a string or ``{"name": ...,
-    "fallback": ...}``, for :func:`resolved_ids` to finish. ``sequence_of`` tells the list
-    or tuple display a name given as ``argvalues`` or ``ids`` is bound to. ``rows``: each
-    value is a list or tuple of one value per name (else each is one name's value).
-    ``id_function``: the builtin ``ids=`` is (``str`` or ``repr``), which pytest calls on
-    each value of a set without an ``id=`` of its own."""
+    ``params`` for its one name), None when they are not literal, :func:`refused_ids` when
+    pytest refuses them (explicit ``ids`` that are more or fewer), ``{"notset": id}`` for
+    an empty list with an explicit id (which pytest before 8.4 gives its NOTSET set). An id
+    that depends on names imported from elsewhere is a list of its parts, each a string or
+    ``{"name": ..., "fallback": ...}``, for :func:`resolved_ids` to finish. ``sequence_of``
+    tells the list or tuple display a name given as ``argvalues`` or ``ids`` is bound to.
+    ``rows``: each value is a list or tuple of one value per name (else each is one name's
+    value). ``id_function``: the builtin ``ids=`` is (``str`` or ``repr``), which pytest
+    calls on each value of a set without an ``id=`` of its own."""
 
     def display(node: ast.expr | None) -> tuple[ast.expr | None, NameId | None]:
         """The display a name is bound to (with how to tell its ids), else ``node`` itself."""
@@ -2385,6 +2406,13 @@ def _parameter_ids(
     if isinstance(explicit, (ast.List, ast.Tuple)):
         if _has_starred(explicit):
             return None  # which id goes with which value is not known
+        sets = len(values_node.elts) or 1  # an empty list is one set: pytest's NOTSET
+        if explicit.elts and len(explicit.elts) != sets:
+            return refused_ids(sets, len(explicit.elts))
+        if not values_node.elts and explicit.elts and not _is_none(explicit.elts[0]):
+            # Before pytest 8.4 the NOTSET set takes the explicit id; from 8.4 it is NOTSET.
+            told = _explicit_id(explicit.elts[0], explicit_id)
+            return None if told is None else {"notset": told}
         for element in explicit.elts:
             if _is_none(element):
                 given.append(None)  # pytest makes this one's id itself

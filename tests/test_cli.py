@@ -350,6 +350,67 @@ def test_unparsable_files_are_counted_and_listed_never_fatal(tmp_path: Path, sso
     assert report["summary"]["tests"] == 1
 
 
+def test_modules_and_classes_pytest_fails_to_collect_are_unchecked_without_their_tests(
+    tmp_path: Path,
+    ssot,  # type: ignore[no-untyped-def]
+) -> None:
+    # Explicit ids that are more or fewer than the values: pytest fails to collect the module
+    # (or the class), so its tests neither run nor count, and the file is listed as unchecked.
+    refused = """
+        import os
+
+        import pytest
+        from framework.base import SSotBase
+
+        class TestOk(SSotBase):
+            def test_ok(self):
+                pass
+
+        @pytest.mark.parametrize("x", [1, 2], ids=["only"])
+        def test_short(x):
+            os.environ["X"] = "1"
+    """
+    class_refused = """
+        import pytest
+        from framework.base import SSotBase
+
+        class TestRefused:  # (pytest parametrizes no unittest.TestCase method)
+            @pytest.mark.parametrize("x", [1], ids=["a", "b"])
+            def test_long(self, x):
+                pass
+
+        class TestOk(SSotBase):
+            def test_ok(self):
+                pass
+    """
+    make_project(
+        tmp_path,
+        {
+            "tests/test_good.py": GOOD_TEST,
+            "tests/test_refused.py": refused,
+            "tests/test_class_refused.py": class_refused,
+        },
+        STRICT,
+    )
+    ran = ssot(tmp_path, "check", "--jobs", "1", "--format", "json")
+    report = ran.json()
+    assert report["unchecked"] == [
+        {
+            "path": "tests/test_class_refused.py",
+            "reason": "pytest fails to collect TestRefused: In test_long: 1 parameter sets "
+            "specified, with different number of ids: 2",
+        },
+        {
+            "path": "tests/test_refused.py",
+            "reason": "pytest fails to collect the module: In test_short: 2 parameter sets "
+            "specified, with different number of ids: 1",
+        },
+    ]
+    # test_good.py's test and test_class_refused.py's TestOk: not the refused ones.
+    assert report["summary"]["tests"] == 2
+    assert report["summary"]["compliance"] == 100.0
+
+
 def test_inline_ignores_and_exempt_markers_apply(tmp_path: Path, ssot) -> None:  # type: ignore[no-untyped-def]
     make_project(
         tmp_path,

@@ -81,8 +81,9 @@ def collected_as_pytest_collects(root: Path) -> set[str]:
     return found
 
 
-def pytest_nodeids(root: Path) -> set[str]:
-    """What pytest itself collects (in a subprocess: the suite imports its own modules)."""
+def pytest_nodeids(root: Path, *, collection_errors: bool = False) -> set[str]:
+    """What pytest itself collects (in a subprocess: the suite imports its own modules);
+    ``collection_errors``: some modules or classes are expected to fail to collect."""
     completed = subprocess.run(
         [
             sys.executable,
@@ -96,15 +97,21 @@ def pytest_nodeids(root: Path) -> set[str]:
             "no:cacheprovider",
             "-W",
             "ignore::pytest.PytestCollectionWarning",
+            *(["--continue-on-collection-errors"] if collection_errors else []),
         ],
         cwd=root,
         capture_output=True,
         text=True,
         check=False,
     )
-    assert completed.returncode in (0, 5), completed.stdout + completed.stderr
-    # (Not the lines of a warnings summary, which name tests too.)
-    return {line for line in completed.stdout.splitlines() if "::" in line and line[0] != " "}
+    expected = (1,) if collection_errors else (0, 5)
+    assert completed.returncode in expected, completed.stdout + completed.stderr
+    # (Not the lines of a warnings summary or of collection errors, which name tests too.)
+    return {
+        line
+        for line in completed.stdout.splitlines()
+        if "::" in line and line[0] != " " and not line.startswith("ERROR ")
+    }
 
 
 TRICKY_SUITE = {
@@ -1841,6 +1848,99 @@ def test_ids_made_by_the_builtin_str_or_repr_of_literal_values_are_pytests(
     } <= found
 
 
+def test_explicit_ids_more_or_fewer_than_the_values_fail_the_module_or_class_as_in_pytest(
+    tmp_path: Path,
+) -> None:
+    # pytest fails to collect the module or class of a function whose explicit ids are more
+    # or fewer than its parameter sets (an empty ids list is ignored; an empty list of values
+    # is one set): none of those tests exist, and discovery must not make them up.
+    write(
+        tmp_path,
+        {
+            "pytest.ini": "[pytest]\n",
+            "conftest.py": """
+                import pytest
+
+                @pytest.fixture(params=[1, 2], ids=["one"])
+                def flavour(request):
+                    return request.param
+            """,
+            "test_module_refused.py": """
+                import pytest
+
+                class TestCollectedOtherwise:
+                    def test_a(self):
+                        pass
+
+                @pytest.mark.parametrize("x", [1, 2, 3], ids=["a", "b"])
+                def test_short(x):
+                    pass
+            """,
+            "test_class_refused.py": """
+                import pytest
+
+                IDS = ("a", "b", "c")
+
+                class TestRefused:
+                    def test_plain(self):
+                        pass
+
+                    @pytest.mark.parametrize("x", [1, 2], ids=IDS)
+                    def test_long(self, x):
+                        pass
+
+                    class TestNested:  # not collected either
+                        @pytest.mark.parametrize("x", [1], ids=["a", "b"])
+                        def test_inner(self, x):
+                            pass
+
+                class TestFine:
+                    class TestNestedRefused:
+                        @pytest.mark.parametrize("x", [], ids=["a", "b"])
+                        def test_empty(self, x):
+                            pass
+
+                    @pytest.mark.parametrize("x", [1, 2], ids=[])
+                    def test_no_ids(self, x):
+                        pass
+
+                def test_function():
+                    pass
+            """,
+            "test_fixture_refused.py": """
+                def test_uses(flavour):
+                    pass
+            """,
+            "test_fixture_unused.py": """
+                def test_other():
+                    pass
+            """,
+        },
+    )
+    found = {t.nodeid for t in static_tests(tmp_path)}
+    assert found == pytest_nodeids(tmp_path, collection_errors=True)
+    assert found == {
+        "test_class_refused.py::TestFine::test_no_ids[1]",
+        "test_class_refused.py::TestFine::test_no_ids[2]",
+        "test_class_refused.py::test_function",
+        "test_fixture_unused.py::test_other",
+    }
+    settings = load_pytest_settings(tmp_path)
+    path = tmp_path / "test_class_refused.py"
+    facts = scan(path.read_bytes(), path.name, full=True)
+    assert facts.structure is not None
+    resolver = Resolver(
+        ModuleIndex([tmp_path]), lambda p: facts if p == path else None, module_name
+    )
+    collector = ModuleCollector(settings, resolver, path, facts.structure, fixtures_of(None))
+    collector.collect()
+    assert collector.refused == [
+        "TestRefused: In test_long: 2 parameter sets specified, with different number of ids: 3",
+        "TestFine::TestNestedRefused: In test_empty: 1 parameter sets specified, with different"
+        " number of ids: 2",
+    ]
+
+
 def test_str_or_repr_ids_that_cannot_be_told_leave_the_function_one_test(tmp_path: Path) -> None:
     source = """
         import pytest
@@ -1988,6 +2088,11 @@ EMPTY_SETS = """
         return request.param
 
 
+    @pytest.fixture(params=[], ids=["own"])
+    def tint(request):
+        return request.param
+
+
     @pytest.mark.parametrize("size,kind", [])
     def test_two(size, kind):
         pass
@@ -2010,6 +2115,15 @@ EMPTY_SETS = """
 
     def test_named_fixture(shade):
         pass
+
+
+    @pytest.mark.parametrize("x", [], ids=["own"])
+    def test_own_id(x):
+        pass
+
+
+    def test_fixture_own_id(tint):
+        pass
 """
 
 
@@ -2018,9 +2132,12 @@ def test_an_empty_parameter_set_is_named_as_the_installed_pytest_names_it(tmp_pa
     found = collected_as_pytest_collects(tmp_path)
     if names_empty_sets_notset(pytest.__version__):
         expected = ["NOTSET", "NOTSET", "NOTSET-1", "NOTSET-2", "NOTSET", "NOTSET"]
+        expected += ["NOTSET", "NOTSET"]
     else:
         expected = ["size0-kind0", "a0-b0", "size0-1", "size0-2", "color0", "shade0"]
+        expected += ["own", "own"]  # an explicit id names the NOTSET set
     names = ["two", "no_ids", "stacked", "stacked", "fixture", "named_fixture"]
+    names += ["own_id", "fixture_own_id"]
     assert found == {f"test_empty.py::test_{n}[{i}]" for n, i in zip(names, expected, strict=True)}
 
 

@@ -413,6 +413,24 @@ def test_a_file_that_imports_badly_is_unchecked_with_a_pointer_to_the_error(
     ]
 
 
+def test_a_class_pytest_fails_to_collect_leaves_its_file_unchecked_naming_the_class(
+    pytester: pytest.Pytester,
+) -> None:
+    _project(pytester, 'mode = "warn"\n', {"test_ok.py": "def test_ok(): pass\n"})
+    (pytester.path / "test_class.py").write_text(
+        "import pytest\n\n"
+        "class TestRefused:\n"
+        '    @pytest.mark.parametrize("x", [1, 2], ids=["one"])\n'
+        "    def test_a(self, x): pass\n\n"
+        "def test_b(): pass\n"
+    )
+    _, report = _report(pytester, "--continue-on-collection-errors")
+    assert report["unchecked"] == [
+        {"path": "test_class.py", "reason": "pytest failed to collect TestRefused (see errors)"}
+    ]
+    assert report["summary"]["tests"] == 2  # test_ok and test_b
+
+
 # -- what is counted -------------------------------------------------------------------------
 
 
