@@ -32,7 +32,7 @@ from pytest_ssot.model import MODULE_SCOPE, Scope, normalise_snippet
 
 # Bump when what a scan yields changes, so cached facts from older scanners are not reused,
 # or what `ssot check` makes of them (its saved results are keyed by it too).
-SCANNER_VERSION = "29"
+SCANNER_VERSION = "30"
 
 RefKind = Literal["use", "string", "import", "star-import", "monkeypatch", "fixture"]
 
@@ -59,7 +59,10 @@ PROCESS_CALLS = ("subprocess.", "os.system", "os.exec", "os.spawn", "os.popen")
 # pytest as a command word ("pytest", "python -m pytest -x", "/venv/bin/py.test"), not a
 # name that merely contains it ("make_pytest_report.py", "pytest_ssot").
 PYTEST_COMMAND_RE = re.compile(r"(?:^|[\s/\\]|-m)(?:pytest|py\.test)(?:$|\s)")
-SUPPRESSION_RE = re.compile(r"#\s*ssot:\s*ignore\b(?:\[([^\]]*)\])?")
+# An unclosed bracket runs to the end of its line (never into the next lines' comments, when
+# searching a whole file): a typo must not widen it to every rule.
+SUPPRESSION_RE = re.compile(r"#\s*ssot:\s*ignore\b(?:\[([^\]\r\n]*)\]?)?")
+NO_RULE = frozenset({""})  # what an inline ignore with empty brackets names
 LINE_SPLIT_RE = re.compile(r"\r\n|\r|\n")
 BUILTIN_TRIGGERS = (
     "environ",
@@ -541,13 +544,21 @@ def _suppressions(data: bytes) -> dict[int, frozenset[str]]:
             match = SUPPRESSION_RE.search(token.string)
             if match is None:
                 continue
-            codes = match.group(1)
-            found[token.start[0]] = frozenset(
-                c.strip() for c in (codes or "").split(",") if c.strip()
-            )
+            found[token.start[0]] = _ignored_codes(match)
     except (tokenize.TokenError, SyntaxError, UnicodeDecodeError):
         pass
     return found
+
+
+def _ignored_codes(match: re.Match[str]) -> frozenset[str]:
+    """The codes or names an inline ignore lists: none (every rule) for a bare ``# ssot:
+    ignore``; a brackets that list nothing (``ignore[]``, ``ignore[ , ]``) name no rule, so
+    they suppress nothing (and show as unused), rather than everything."""
+    listed = match.group(1)
+    if listed is None:
+        return frozenset()
+    codes = frozenset(c.strip() for c in listed.split(",") if c.strip())
+    return codes or NO_RULE
 
 
 def _suppressions_near(text: str, tree: ast.Module, starts: list[int]) -> dict[int, frozenset[str]]:
@@ -572,10 +583,7 @@ def _suppressions_near(text: str, tree: ast.Module, starts: list[int]) -> dict[i
                     done.add(number)
                     comment = SUPPRESSION_RE.search(token.string)
                     if comment is not None:
-                        codes = comment.group(1)
-                        found[number] = frozenset(
-                            c.strip() for c in (codes or "").split(",") if c.strip()
-                        )
+                        found[number] = _ignored_codes(comment)
             done.add(line)
     except (SyntaxError, ValueError):  # unexpected: be exact the slow way
         return _suppressions(text.encode("utf-8"))

@@ -12,7 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from pytest_ssot.model import Scope
-from pytest_ssot.scanner import ENV_TARGETS, MOCK_MODULES, FileFacts, scan
+from pytest_ssot.scanner import ENV_TARGETS, MOCK_MODULES, NO_RULE, FileFacts, scan
 
 WATCHED = ENV_TARGETS + MOCK_MODULES
 
@@ -463,6 +463,29 @@ def test_suppression_comments_are_read_with_tokenize() -> None:
         3: frozenset({"direct-environ-access", "SSOT003"}),
         4: frozenset(),
         6: frozenset({"SSOT002", "ad-hoc-mock"}),
+    }
+
+
+@pytest.mark.parametrize("prune", [False, True])
+def test_a_malformed_inline_ignore_never_widens_to_every_rule(prune: bool) -> None:
+    # An unclosed bracket names what follows it; empty brackets name no rule (so they ignore
+    # nothing and show as unused). Searching the whole file, an unclosed bracket once ran on
+    # into the next lines' comments and hid them.
+    source = textwrap.dedent(
+        """
+        import os
+        a = os.getenv("A")  # ssot: ignore[SSOT003
+        b = os.getenv("B")  # ssot: ignore[ , ]
+        c = os.getenv("C")  # ssot: ignore[]
+        d = os.getenv("D")  # ssot: ignore[SSOT002]
+        """
+    ).lstrip()
+    facts = scan(source.encode(), "test_x.py", prune=prune)
+    assert facts.suppressions == {
+        2: frozenset({"SSOT003"}),
+        3: NO_RULE,
+        4: NO_RULE,
+        5: frozenset({"SSOT002"}),
     }
 
 
