@@ -25,7 +25,7 @@ from pytest_ssot.model import Finding
 BASELINE_VERSION = 1
 ENTRY_KEYS = ("path", "line", "code", "scope", "message", "source", "fingerprint")
 _REQUIRED = ("fingerprint", "code", "path")
-_HINT = "fix it, or delete it and run with --ssot-update-baseline"
+_HINT = "fix it, or delete it and write it again (ssot baseline, or pytest --ssot-update-baseline)"
 
 Entry = Mapping[str, Any]
 
@@ -37,7 +37,7 @@ def load(path: Path) -> dict[str, dict[str, Any]]:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         return {}
-    except (OSError, UnicodeDecodeError) as exc:
+    except (OSError, UnicodeDecodeError, ValueError) as exc:  # ValueError: a NUL in the path
         reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
         raise BaselineError(f"{path}: cannot read the baseline ({reason})") from None
     try:
@@ -50,7 +50,8 @@ def load(path: Path) -> dict[str, dict[str, Any]]:
             f'{path}: not a pytest-ssot baseline (expected {{"version": 1, "entries": [...]}}); '
             f"{_HINT}"
         )
-    if data["version"] != BASELINE_VERSION:
+    # (Not True or 1.0, which equal 1 in Python: the file says what it is exactly.)
+    if type(data["version"]) is not int or data["version"] != BASELINE_VERSION:
         raise BaselineError(
             f"{path}: baseline version {data['version']!r} is not supported by this pytest-ssot "
             f"(it reads version {BASELINE_VERSION}); upgrade pytest-ssot or regenerate the file"
@@ -65,6 +66,18 @@ def load(path: Path) -> dict[str, dict[str, Any]]:
             raise BaselineError(f"{path}: entry {index + 1} {problem}; {_HINT}")
         known[item["fingerprint"]] = item
     return known
+
+
+def gone(root: Path, path: str) -> bool:
+    """Whether the file a baseline entry names (rootdir-relative) no longer exists: whatever
+    it held is fixed. A path no file can have (a name too long, a NUL) is gone too; one that
+    cannot be looked at (no permission) is not taken to be."""
+    try:
+        return not (root / path).exists()
+    except OSError as exc:
+        return exc.errno == errno.ENAMETOOLONG
+    except ValueError:
+        return True
 
 
 def _entry_problem(item: object) -> str | None:

@@ -65,6 +65,7 @@ from pytest_ssot.discovery import (
     load_pytest_settings,
     relpath,
     resolve_goals,
+    resolved,
 )
 from pytest_ssot.errors import ConfigError, os_reason
 from pytest_ssot.model import MODES, Exemption, Finding, RuleInfo, Scope, UncheckedFile
@@ -154,10 +155,19 @@ def load_project(
     else:
         pyproject = find_pyproject(cwd)
         root = pyproject.parent if pyproject is not None else settings.rootdir
+        other = settings.rootdir / "pyproject.toml"
+        if pyproject is not None and other != pyproject and find_pyproject(other.parent) == other:
+            # The paths are another project's, with its own [tool.ssot]: checking them with
+            # this one's would mix two projects (and write their entries to this baseline).
+            raise UsageError(
+                f"the paths given belong to the project at {settings.rootdir}, whose "
+                f"pyproject.toml has its own [tool.ssot], not {pyproject}; run ssot there "
+                "(or pass --config)"
+            )
         config = load(rootdir=root)
     config = config.with_overrides(
         mode=getattr(args, "mode", None),
-        baseline=Path(args.baseline).resolve() if getattr(args, "baseline", None) else None,
+        baseline=resolved(Path(args.baseline)) if getattr(args, "baseline", None) else None,
         fail_under=getattr(args, "fail_under", None),
     )
     check_required_version(config, VERSION)
@@ -634,7 +644,7 @@ class _Tee(io.TextIOBase):
 def _digest_file(path: Path) -> str:
     try:
         return hashlib.blake2b(path.read_bytes(), digest_size=16).hexdigest()
-    except OSError:
+    except (OSError, ValueError):  # ValueError: a NUL in the path (reading it says so)
         return "missing"
 
 
@@ -890,7 +900,7 @@ def _coverage(
     gone = frozenset(
         str(e.get("path"))
         for e in known.values()
-        if e.get("path") and not (project.root / str(e.get("path"))).exists()
+        if e.get("path") and baseline_file.gone(project.root, str(e.get("path")))
     )
     return baseline_file.Coverage(
         roots=roots,
@@ -1534,10 +1544,19 @@ def append_table(path: Path, table: str) -> None:
             separator = newline
         elif existing.endswith(newline * 2):
             separator = b""
+    combined = existing + separator + addition
+    try:
+        tomllib_loads(combined.decode("utf-8"))
+    except ValueError as exc:  # tomllib's TOMLDecodeError, UnicodeDecodeError
+        # (`tool = {black = {...}}` as an inline table: TOML allows no [tool.ssot] beside it.)
+        raise UsageError(
+            f"{path}: adding [tool.ssot] would not leave valid TOML ({exc}); add the table "
+            "by hand; nothing was changed"
+        ) from None
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as handle:
-            handle.write(existing + separator + addition)
+            handle.write(combined)
             handle.flush()
             os.fsync(handle.fileno())
         os.chmod(tmp, mode)

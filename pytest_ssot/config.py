@@ -314,7 +314,7 @@ class _Validator:
         self.problems: list[str] = []
 
     def bad(self, key: str, value: object, expected: str) -> None:
-        self.problems.append(f"{self.path}: {self.prefix}{key} = {value!r}: {expected}")
+        self.problems.append(f"{self.path}: {self.prefix}{key} = {_shown(value)}: {expected}")
 
     def mode(self, key: str, value: object) -> Mode | None:
         if value in MODES:
@@ -388,7 +388,9 @@ def parse(table: Mapping[str, Any], *, path: Path, root: Path, prefix: str = "")
         else:
             check.bad("runner", table["runner"], "expected a non-empty string")
     if "baseline" in table:
-        if isinstance(table["baseline"], str) and table["baseline"]:
+        if isinstance(table["baseline"], str) and "\0" in table["baseline"]:
+            check.bad("baseline", table["baseline"], "a path cannot hold a NUL character")
+        elif isinstance(table["baseline"], str) and table["baseline"]:
             values["baseline"] = root / table["baseline"]
         else:
             check.bad("baseline", table["baseline"], "expected a path")
@@ -485,6 +487,7 @@ def _sources(value: object, check: _Validator) -> tuple[SourceOfTruth, ...] | No
         return None
     sources: list[SourceOfTruth] = []
     codes: set[str] = set()
+    names: set[str] = set()
     for index, entry in enumerate(value):
         key = f"sources[{index}]"
         code = entry.get("code")
@@ -497,6 +500,10 @@ def _sources(value: object, check: _Validator) -> tuple[SourceOfTruth, ...] | No
         name = entry.get("name")
         if not isinstance(name, str) or not re.fullmatch(r"[a-z][a-z0-9-]*", name or ""):
             check.bad(f"{key}.name", name, "expected a kebab-case name like raw-websocket")
+        elif name in names:
+            # An inline ignore names a rule by code or name: one name, one rule.
+            check.bad(f"{key}.name", name, "each source needs its own name")
+        names.add(str(name))
         forbid = check.string_list(f"{key}.forbid", entry.get("forbid"), DOTTED_RE)
         if not forbid:
             check.bad(f"{key}.forbid", entry.get("forbid"), "list at least one forbidden API")
@@ -589,14 +596,13 @@ def _fix(value: object, check: _Validator, warnings: list[ConfigWarning]) -> dic
         else:
             good = True
             for statement in statements:
-                try:
-                    body = ast.parse(statement).body
-                except SyntaxError:
-                    body = []
-                if not body or not all(
-                    isinstance(n, (ast.Import, ast.ImportFrom)) and not getattr(n, "level", 0)
-                    for n in body
-                ):
+                parsed = _parsed(statement, "exec")
+                body: list[ast.Import | ast.ImportFrom] = [
+                    n
+                    for n in (parsed.body if isinstance(parsed, ast.Module) else [])
+                    if isinstance(n, (ast.Import, ast.ImportFrom)) and not getattr(n, "level", 0)
+                ]
+                if not body or len(body) != len(parsed.body):
                     check.bad("fix.env_import", statement, "expected an absolute import statement")
                     good = False
                     continue
@@ -624,9 +630,8 @@ def _fix(value: object, check: _Validator, warnings: list[ConfigWarning]) -> dic
             check.bad(f"fix.{key}", template, f"expected placeholders {allowed}")
             continue
         text = PLACEHOLDER_RE.sub(lambda m: placeholder_name(m.group(1)), template)
-        try:
-            tree = ast.parse(text.strip(), mode="eval")
-        except SyntaxError:
+        tree = _parsed(text.strip(), "eval")
+        if tree is None:
             check.bad(f"fix.{key}", template, "not a valid Python expression")
             continue
         free = sorted(
@@ -675,3 +680,25 @@ def parse_until(value: str) -> datetime.date | None:
         return datetime.date.fromisoformat(value)
     except ValueError:
         return None
+
+
+def _parsed(text: str, mode: str) -> Any:
+    """``text`` parsed (an ``ast`` tree), or None where Python cannot parse it: a syntax
+    error, a NUL byte, or nesting deeper than the parser's stack (a hostile template must be
+    a usage error)."""
+    import ast  # as in _fix: only a configured fix template needs it
+
+    try:
+        return ast.parse(text, mode=mode)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return None
+
+
+MAX_SHOWN = 200  # characters of a bad value an error message repeats
+
+
+def _shown(value: object) -> str:
+    """``repr(value)`` for an error message, cut short: the message stays one readable line
+    however long the value is."""
+    text = repr(value)
+    return text if len(text) <= MAX_SHOWN else f"{text[: MAX_SHOWN - 5]}...{text[-2:]}"

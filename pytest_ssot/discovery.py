@@ -221,10 +221,21 @@ def _bool(value: Any, default: bool) -> bool:
     return default
 
 
+def resolved(path: Path) -> Path:
+    """``path`` made absolute with its symlinks followed; a loop of symlinks is a usage error
+    naming it (``Path.resolve`` raises RuntimeError or OSError for one, by Python version)."""
+    try:
+        return path.resolve()
+    except (RuntimeError, OSError) as exc:
+        raise DiscoveryError(
+            f"{path}: cannot follow it ({exc}); pass a path without a symlink loop"
+        ) from None
+
+
 def load_pytest_settings(invocation_dir: Path, args: Sequence[Path] = ()) -> PytestSettings:
     """Read the pytest configuration the way pytest would for these arguments."""
     invocation_dir = invocation_dir.resolve()
-    dirs = [a if a.is_dir() else a.parent for a in (p.resolve() for p in args) if a.exists()]
+    dirs = [a if a.is_dir() else a.parent for a in map(resolved, args) if a.exists()]
     ancestor = common_ancestor(dirs, invocation_dir)
     rootdir, inifile, options = locate_config(ancestor)
     if rootdir is None:

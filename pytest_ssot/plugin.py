@@ -1176,7 +1176,8 @@ class SSOTPlugin:
         gone = {
             str(e["path"])
             for e in self.known.values()
-            if self.ssot.is_excluded(str(e["path"])) or not (self.root / str(e["path"])).exists()
+            if self.ssot.is_excluded(str(e["path"]))
+            or baseline_file.gone(self.root, str(e["path"]))
         }
         whole = not self.deselected and not narrowed
         stopped = bool(session.shouldfail or session.shouldstop)

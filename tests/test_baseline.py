@@ -160,6 +160,8 @@ def test_a_missing_baseline_is_empty(tmp_path: Path) -> None:
         ("[]", "not a pytest-ssot baseline"),
         ('{"entries": []}', "not a pytest-ssot baseline"),
         ('{"version": 2, "entries": []}', "baseline version 2 is not supported"),
+        ('{"version": true, "entries": []}', "baseline version True is not supported"),
+        ('{"version": 1.0, "entries": []}', "baseline version 1.0 is not supported"),
         ('{"version": 1, "entries": {}}', '"entries" must be a list'),
         ('{"version": 1, "entries": [3]}', "entry 1 is int"),
         ('{"version": 1, "entries": [{"code": "SSOT002", "path": "a"}]}', "'fingerprint'"),
@@ -360,3 +362,17 @@ def test_updated_keeps_what_the_run_could_not_judge_and_replaces_the_rest() -> N
 def test_stale_lists_only_judged_entries() -> None:
     coverage = baseline.Coverage(roots=("tests/api",), complete_files=frozenset({STATIC_B["path"]}))
     assert baseline.stale(ALL, coverage) == (STATIC_B,)
+
+
+def test_an_entry_whose_path_no_file_can_have_is_gone_not_an_error(tmp_path: Path) -> None:
+    # A hand-edited entry must not stop the session's end (and with it fail_under).
+    (tmp_path / "here.py").write_text("")
+    assert baseline.gone(tmp_path, "here.py") is False
+    assert baseline.gone(tmp_path, "missing.py") is True
+    assert baseline.gone(tmp_path, "tests/" + "a" * 300 + ".py") is True  # ENAMETOOLONG
+    assert baseline.gone(tmp_path, "a\0b.py") is True
+
+
+def test_a_baseline_path_with_a_nul_is_a_usage_error_naming_it(tmp_path: Path) -> None:
+    with pytest.raises(BaselineError, match="cannot read the baseline"):
+        baseline.load(tmp_path / "a\0b.json")

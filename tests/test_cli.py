@@ -411,6 +411,40 @@ def test_modules_and_classes_pytest_fails_to_collect_are_unchecked_without_their
     assert report["summary"]["compliance"] == 100.0
 
 
+def test_paths_of_another_project_with_its_own_config_are_refused_not_mixed(
+    tmp_path: Path,
+    ssot,  # type: ignore[no-untyped-def]
+) -> None:
+    # Checked with this project's config (and baseline) but the other's rootdir, they would
+    # overwrite this project's baseline with the other's entries.
+    here = make_project(tmp_path / "here", {"tests/test_legacy.py": LEGACY_TEST}, STRICT)
+    (here / "pyproject.toml").write_text(
+        (here / "pyproject.toml").read_text() + 'baseline = "baseline.json"\n'
+    )
+    other = make_project(
+        tmp_path / "other", {"tests/test_legacy.py": LEGACY_TEST}, 'mode = "warn"\n'
+    )
+    assert ssot(here, "baseline").code == 0
+    before = (here / "baseline.json").read_bytes()
+    ran = ssot(here, "baseline", str(other / "tests"))
+    assert ran.code == 2
+    assert f"belong to the project at {other}" in ran.err
+    assert (here / "baseline.json").read_bytes() == before
+    assert ssot(here, "check", str(other / "tests")).code == 2
+    assert ssot(here, "check", "tests").code == 0  # its own paths, from its own directory
+
+
+def test_a_symlink_loop_given_as_a_path_is_a_usage_error(tmp_path: Path, ssot) -> None:  # type: ignore[no-untyped-def]
+    make_project(tmp_path, {"tests/test_good.py": GOOD_TEST})
+    (tmp_path / "tests" / "loop1").symlink_to("loop2")
+    (tmp_path / "tests" / "loop2").symlink_to("loop1")
+    for args in (["check", "tests/loop1"], ["check", "--baseline", "tests/loop1"]):
+        ran = ssot(tmp_path, *args)
+        assert ran.code == 2
+        assert ran.err.startswith("ssot: error: tests/loop1: cannot follow it")
+        assert "Traceback" not in ran.err
+
+
 def test_inline_ignores_and_exempt_markers_apply(tmp_path: Path, ssot) -> None:  # type: ignore[no-untyped-def]
     make_project(
         tmp_path,

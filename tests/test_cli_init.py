@@ -213,3 +213,19 @@ def test_it_refuses_to_touch_an_existing_configuration(
     assert code == 2
     assert "already has [tool.ssot]" in err
     assert (root / "pyproject.toml").read_bytes() == before
+
+
+def test_it_refuses_to_append_a_table_the_file_could_not_hold(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # `tool` as an inline table: TOML allows no [tool.ssot] beside it, so appending one would
+    # leave a pyproject.toml that pip, pytest and every other tool refuse.
+    pyproject = tmp_path / "pyproject.toml"
+    pyproject.write_text("tool = {black = {line-length = 100}}\n")
+    (tmp_path / "tests").mkdir()
+    (tmp_path / "tests" / "test_x.py").write_text("def test_x():\n    pass\n")
+    code, _, err = run(tmp_path, monkeypatch, capsys, "--yes")
+    assert code == 2
+    assert "adding [tool.ssot] would not leave valid TOML" in err
+    assert pyproject.read_text() == "tool = {black = {line-length = 100}}\n"
+    assert not (tmp_path / "ssot-baseline.json").exists()

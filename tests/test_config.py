@@ -569,3 +569,46 @@ def test_bad_command_line_options_are_usage_errors(
     result = pytester.runpytest("-p", "ssot", option)
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     assert message in result.stderr.str()
+
+
+@pytest.mark.parametrize(
+    "template",
+    ["-" * 5000 + "{key}", "a" + ".a" * 3000 + "({key})", "get({key}\0)"],
+    ids=["deep-unary", "deep-attributes", "nul"],
+)
+def test_a_fix_template_python_cannot_parse_is_one_short_usage_error(template: str) -> None:
+    # Nesting deeper than the parser's stack raised RecursionError: an INTERNALERROR.
+    problems = _problems({"fix": {"env_get": template}})
+    assert len(problems) == 1
+    assert problems[0].startswith("/p/pyproject.toml: tool.ssot.fix.env_get = ")
+    assert problems[0].endswith(": not a valid Python expression")
+    assert len(problems[0]) < 300  # the value is cut short, the line stays readable
+
+
+def test_a_fix_import_python_cannot_parse_is_a_usage_error() -> None:
+    # An attribute chain too deep for the parser, where an import statement should be.
+    problems = _problems({"fix": {"env_import": "a" + ".a" * 100000}})
+    assert len(problems) == 1
+    assert "expected an absolute import statement" in problems[0]
+
+
+def test_a_baseline_path_with_a_nul_is_a_usage_error() -> None:
+    problems = _problems({"baseline": "a\0b.json"})
+    assert problems == [
+        "/p/pyproject.toml: tool.ssot.baseline = 'a\\x00b.json': a path cannot hold a NUL character"
+    ]
+
+
+def test_two_sources_cannot_share_a_name() -> None:
+    source = {"forbid": ["requests.get"], "use": "http.get"}
+    problems = _problems(
+        {
+            "sources": [
+                {"code": "SSOT201", "name": "raw-http", **source},
+                {"code": "SSOT202", "name": "raw-http", **source},
+            ]
+        }
+    )
+    assert problems == [
+        "/p/pyproject.toml: tool.ssot.sources[1].name = 'raw-http': each source needs its own name"
+    ]
