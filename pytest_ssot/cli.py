@@ -144,6 +144,14 @@ class Project:
         return self.settings.rootdir
 
 
+def _has_own_table(pyproject: Path) -> bool:
+    """Whether ``pyproject`` is a readable pyproject.toml with a ``[tool.ssot]`` table."""
+    try:
+        return pyproject.is_file() and "ssot" in tools(pyproject)
+    except ConfigError:
+        return False  # not read as a configuration here: pytest reports it there
+
+
 def load_project(
     args: argparse.Namespace, paths: Sequence[Path] = (), *, err: TextIO = sys.stderr
 ) -> Project:
@@ -156,7 +164,7 @@ def load_project(
         pyproject = find_pyproject(cwd)
         root = pyproject.parent if pyproject is not None else settings.rootdir
         other = settings.rootdir / "pyproject.toml"
-        if pyproject is not None and other != pyproject and find_pyproject(other.parent) == other:
+        if pyproject is not None and other != pyproject and _has_own_table(other):
             # The paths are another project's, with its own [tool.ssot]: checking them with
             # this one's would mix two projects (and write their entries to this baseline).
             raise UsageError(

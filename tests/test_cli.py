@@ -432,6 +432,11 @@ def test_paths_of_another_project_with_its_own_config_are_refused_not_mixed(
     assert (here / "baseline.json").read_bytes() == before
     assert ssot(here, "check", str(other / "tests")).code == 2
     assert ssot(here, "check", "tests").code == 0  # its own paths, from its own directory
+    # A project whose pyproject.toml has no [tool.ssot] of its own is checked as before.
+    (other / "pyproject.toml").write_text('[tool.pytest.ini_options]\ntestpaths = ["tests"]\n')
+    ran = ssot(here, "check", str(other / "tests"))
+    assert ran.code != 2
+    assert "belong to the project" not in ran.err
 
 
 def test_a_symlink_loop_given_as_a_path_is_a_usage_error(tmp_path: Path, ssot) -> None:  # type: ignore[no-untyped-def]
