@@ -192,9 +192,9 @@ class FunctionInfo:
     kind: str = "function"  # "function" | "staticmethod" | "classmethod"
     abstract: bool = False
     marks: tuple[Mark, ...] = ()
-    # A fixture's `params`: the ids pytest makes of them (as a `parametrize` mark's), or
-    # UNKNOWN_PARAMS when they are not literal, or refused_ids(); None when it has none.
-    # And its scope.
+    # A fixture's `params`: the ids pytest makes of them (as a `parametrize` mark's, also
+    # refused_ids() or {"notset": id}), or UNKNOWN_PARAMS when they are not literal; None
+    # when it has none. And its scope.
     params: tuple[Any, ...] | str | dict[str, Any] | None = None
     scope: str = "function"
 
@@ -552,7 +552,7 @@ def _suppressions(data: bytes) -> dict[int, frozenset[str]]:
 
 def _ignored_codes(match: re.Match[str]) -> frozenset[str]:
     """The codes or names an inline ignore lists: none (every rule) for a bare ``# ssot:
-    ignore``; a brackets that list nothing (``ignore[]``, ``ignore[ , ]``) name no rule, so
+    ignore``; brackets that list nothing (``ignore[]``, ``ignore[ , ]``) name no rule, so
     they suppress nothing (and show as unused), rather than everything."""
     listed = match.group(1)
     if listed is None:
