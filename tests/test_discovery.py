@@ -106,11 +106,12 @@ def pytest_nodeids(root: Path, *, collection_errors: bool = False) -> set[str]:
     )
     expected = (1,) if collection_errors else (0, 5)
     assert completed.returncode in expected, completed.stdout + completed.stderr
-    # (Not the lines of a warnings summary or of collection errors, which name tests too.)
+    # (Not the lines of a warnings summary or of collection errors, which name tests too:
+    # pytest 9.2 prints its "In test_x.py::test_a: ..." message among the node ids.)
     return {
         line
         for line in completed.stdout.splitlines()
-        if "::" in line and line[0] != " " and not line.startswith("ERROR ")
+        if "::" in line and line[0] != " " and not line.startswith(("ERROR ", "In "))
     }
 
 
