@@ -13,6 +13,7 @@ parametrized fixtures, ``collect_ignore`` in conftests) is out of reach and docu
 from __future__ import annotations
 
 import configparser
+import contextlib
 import dataclasses
 import fnmatch
 import functools
@@ -223,13 +224,18 @@ def _bool(value: Any, default: bool) -> bool:
 
 def resolved(path: Path) -> Path:
     """``path`` made absolute with its symlinks followed; a loop of symlinks is a usage error
-    naming it (``Path.resolve`` raises RuntimeError or OSError for one, by Python version)."""
+    naming it. ``Path.resolve`` raises RuntimeError for one before Python 3.13, and from 3.13
+    returns a path inside the loop, which only ``stat`` then tells apart from a missing one."""
     try:
-        return path.resolve()
+        found = path.resolve()
+        if path.is_symlink():
+            with contextlib.suppress(FileNotFoundError):  # dangling: missing, as in pytest
+                os.stat(path)
     except (RuntimeError, OSError) as exc:
         raise DiscoveryError(
             f"{path}: cannot follow it ({exc}); pass a path without a symlink loop"
         ) from None
+    return found
 
 
 def load_pytest_settings(invocation_dir: Path, args: Sequence[Path] = ()) -> PytestSettings:
