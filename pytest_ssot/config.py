@@ -25,6 +25,16 @@ else:  # pragma: no cover - exercised on 3.10 only
 DEFAULT_MOCK_ALLOWED_NAMES = ("ANY", "call", "sentinel", "DEFAULT")
 DEFAULT_TIER = "default"
 SOURCE_CODE_RE = re.compile(r"SSOT2\d\d")
+# The built-in rules' names (rules.py), which a team-defined source may not take.
+BUILTIN_RULE_NAMES = frozenset(
+    {
+        "non-ssot-test-class",
+        "direct-environ-access",
+        "ad-hoc-mock",
+        "unified-runner-bypass",
+        "runtime-environ-access",
+    }
+)
 RULE_CODE_RE = re.compile(r"SSOT\d{3}")
 DOTTED_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*")
 BASE_CLASS_RE = re.compile(r"[A-Za-z_][\w.]*:[A-Za-z_][\w.]*")
@@ -500,6 +510,8 @@ def _sources(value: object, check: _Validator) -> tuple[SourceOfTruth, ...] | No
         name = entry.get("name")
         if not isinstance(name, str) or not re.fullmatch(r"[a-z][a-z0-9-]*", name or ""):
             check.bad(f"{key}.name", name, "expected a kebab-case name like raw-websocket")
+        elif name in BUILTIN_RULE_NAMES:
+            check.bad(f"{key}.name", name, "a built-in rule has this name; choose another")
         elif name in names:
             # An inline ignore names a rule by code or name: one name, one rule.
             check.bad(f"{key}.name", name, "each source needs its own name")

@@ -126,8 +126,19 @@ def _fail_under(value: str) -> float:
     return number
 
 
+def _path(value: str) -> str:
+    """A path option's value: an empty one would otherwise mean the default, silently."""
+    if not value:
+        raise argparse.ArgumentTypeError("needs a path (an empty value names no file)")
+    if "\0" in value:
+        raise argparse.ArgumentTypeError(f"{value!r}: a path cannot hold a NUL character")
+    return value
+
+
 def _report(value: str) -> tuple[str, Path | None]:
     fmt, _, path = value.partition(":")
+    if "\0" in path:
+        raise argparse.ArgumentTypeError(f"{value!r}: a path cannot hold a NUL character")
     if fmt not in REPORT_FORMATS:
         raise argparse.ArgumentTypeError(
             f"{value!r}: unknown report format {fmt!r}; choose from "
@@ -161,12 +172,17 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     )
     group.addoption(
         "--ssot-config",
+        type=_path,
         default=None,
         metavar="PATH",
         help="standalone TOML file with the [tool.ssot] keys at top level.",
     )
     group.addoption(
-        "--ssot-baseline", default=None, metavar="PATH", help="JSON file of known violations."
+        "--ssot-baseline",
+        type=_path,
+        default=None,
+        metavar="PATH",
+        help="JSON file of known violations.",
     )
     group.addoption(
         "--ssot-update-baseline",
@@ -191,6 +207,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     )
     group.addoption(
         "--ssot-history",
+        type=_path,
         default=None,
         metavar="PATH",
         help="append one JSON line per completed session (time, commit, compliance, counts); "
@@ -221,6 +238,7 @@ def pytest_configure(config: pytest.Config) -> None:
         raise pytest.UsageError(*exc.problems) from None
     if ssot_config.disabled:
         return
+    _check_report_targets(config, ssot_config)
     plugin = SSOTPlugin(config, ssot_config)
     config.stash[PLUGIN_KEY] = plugin
     config.pluginmanager.register(plugin, "ssot-session")
@@ -275,6 +293,47 @@ def _check_path_options(config: pytest.Config) -> None:
         f"rootdir ({config.rootpath}), so it did not read {expected}; write "
         f"`{option}={value}` (pytest reads its configuration before plugin options)"
     )
+
+
+def _check_report_targets(config: pytest.Config, ssot_config: Config) -> None:
+    """Refuse a report that would replace a file this session reads or writes: written at
+    the end of the session, it would silently take the place of the baseline, the
+    configuration, the history or another report (``json:PATH`` given twice keeps one)."""
+    here = Path(config.invocation_params.dir)
+
+    def where(path: Path) -> str:
+        return os.path.normcase(os.path.realpath(here / path))
+
+    history = config.option.ssot_history
+    claimed: dict[str, str] = {}
+    for what, path in (
+        ("pytest-ssot's configuration", ssot_config.path),
+        ("pytest's configuration", config.inipath),
+        ("the baseline", ssot_config.baseline),
+        ("the history", Path(history) if history else None),
+    ):
+        if path is not None:
+            claimed.setdefault(where(path), what)
+    for fmt, path in config.option.ssot_report:
+        if path is None:
+            continue
+        target = where(path)
+        if target in claimed:
+            raise pytest.UsageError(
+                f"pytest-ssot: --ssot-report {fmt}:{path} would replace {claimed[target]} "
+                f"({path}); give each report a file of its own"
+            )
+        claimed[target] = f"the {fmt} report"
+
+
+def _shown_value(value: object) -> str:
+    """``repr(value)`` for a message, short, or its type where its ``__repr__`` raises (a
+    marker argument is whatever the test module made it)."""
+    try:
+        shown = repr(value)
+    except Exception:
+        return f"<{type(value).__name__} object>"
+    return shown if len(shown) <= 80 else f"{shown[:77]}..."
 
 
 def _import_base(entry: str, ssot_config: Config) -> type:
@@ -888,22 +947,26 @@ class SSOTPlugin:
             if mark.name != "ssot_exempt":
                 continue
             origin = node.nodeid or self._rel(item.path)
-            codes = mark.args
+            # Plain str copies: a str subclass's own methods could raise or lie.
+            codes = tuple(str.__str__(c) if isinstance(c, str) else c for c in mark.args)
             reason = mark.kwargs.get("reason")
+            reason = str.__str__(reason) if isinstance(reason, str) else ""
             until = mark.kwargs.get("until")
+            until = str.__str__(until) if isinstance(until, str) else until
             problem = None
             if not all(isinstance(c, str) for c in codes):
-                problem = f"codes must be strings such as 'SSOT002', got {codes!r}"
-            elif not isinstance(reason, str) or not reason.strip():
+                shown = ", ".join(map(_shown_value, codes))
+                problem = f"codes must be strings such as 'SSOT002', got {shown}"
+            elif not reason.strip():
                 problem = 'needs reason="why this test is exempt"'
             elif until is not None and (not isinstance(until, str) or parse_until(until) is None):
-                problem = f"until={until!r} is not a YYYY-MM-DD date"
+                problem = f"until={_shown_value(until)} is not a YYYY-MM-DD date"
             elif unknown := [c for c in codes if c not in self._rule_words]:
                 problem = f"names no rule: {', '.join(unknown)}"
             if problem is not None:
                 self.data.invalid_exemptions[origin] = f"ssot_exempt {problem}; not applied"
                 continue
-            yield Exemption(codes=frozenset(codes), reason=str(reason), until=until, origin=origin)
+            yield Exemption(codes=frozenset(codes), reason=reason, until=until, origin=origin)
 
     # -- verdicts ----------------------------------------------------------------------------
     def _decide(self, items: Iterable[pytest.Item]) -> None:
@@ -2235,15 +2298,17 @@ def _ruleset(config: pytest.Config, ssot_config: Config) -> RuleSet:
         ) from None
     for rule in rules:
         _check_rule(rule)
-    codes: dict[str, Rule] = {}
+    # An exemption or an inline ignore names a rule by its code or its name: one each.
+    claims: dict[tuple[str, str], Rule] = {}
     for rule in rules:
-        code = rule.info.code
-        if code in codes and codes[code] is not rule:
-            raise pytest.UsageError(
-                f"two pytest-ssot rules claim the code {code} ({codes[code].info.name} and "
-                f"{rule.info.name}); give the plugin's rule another code"
-            )
-        codes[code] = rule
+        for kind, word in (("code", rule.info.code), ("name", rule.info.name)):
+            other = claims.setdefault((kind, word), rule)
+            if other is not rule:
+                raise pytest.UsageError(
+                    f"two pytest-ssot rules claim the {kind} {word} ({other.info.code} "
+                    f"{other.info.name} and {rule.info.code} {rule.info.name}); give the "
+                    f"plugin's rule another {kind}"
+                )
     return RuleSet(tuple(rules))
 
 

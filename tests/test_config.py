@@ -560,6 +560,12 @@ def test_pytest_honours_required_version(
         ("--ssot-fail-under=101", "'101' is not a number from 0 to 100"),
         ("--ssot-report=json", "json needs a path"),
         ("--ssot-report=xml:out.xml", "unknown report format 'xml'"),
+        # An empty path used to mean the default file (or none), silently.
+        ("--ssot-config=", "argument --ssot-config: needs a path"),
+        ("--ssot-baseline=", "argument --ssot-baseline: needs a path"),
+        ("--ssot-history=", "argument --ssot-history: needs a path"),
+        ("--ssot-report=json:a\0b", "a path cannot hold a NUL character"),
+        ("--ssot-baseline=a\0b", "a path cannot hold a NUL character"),
     ],
 )
 def test_bad_command_line_options_are_usage_errors(
@@ -644,3 +650,19 @@ def test_two_sources_cannot_share_a_name() -> None:
     assert problems == [
         "/p/pyproject.toml: tool.ssot.sources[1].name = 'raw-http': each source needs its own name"
     ]
+
+
+def test_a_source_cannot_take_a_builtin_rules_name() -> None:
+    source = {"code": "SSOT201", "forbid": ["requests.get"], "use": "http.get"}
+    problems = _problems({"sources": [{"name": "direct-environ-access", **source}]})
+    assert problems == [
+        "/p/pyproject.toml: tool.ssot.sources[0].name = 'direct-environ-access': a built-in "
+        "rule has this name; choose another"
+    ]
+
+
+def test_the_reserved_names_are_the_builtin_rules_names() -> None:
+    from pytest_ssot.config import BUILTIN_RULE_NAMES
+    from pytest_ssot.rules import builtin_rules
+
+    assert {rule.info.name for rule in builtin_rules(Config(root=Path("/p")))} == BUILTIN_RULE_NAMES

@@ -163,6 +163,66 @@ def test_an_exemption_without_a_reason_is_listed_as_invalid_and_not_applied(
     )
 
 
+def test_a_marker_argument_that_cannot_be_shown_is_an_invalid_exemption(
+    pytester: pytest.Pytester,
+) -> None:
+    """Marker arguments are whatever the test module made them: a repr or a str method that
+    raises used to fail the whole session closed ("pytest-ssot failed ...")."""
+    result, report = _run(
+        pytester,
+        {
+            "test_hostile.py": """
+                import os
+
+                import pytest
+
+                class Unshowable:
+                    def __repr__(self):
+                        raise RuntimeError("no repr")
+
+                class Code(str):
+                    def __hash__(self):
+                        raise RuntimeError("no hash")
+
+                    def strip(self, *args):
+                        raise RuntimeError("no strip")
+
+                @pytest.mark.ssot_exempt(Unshowable(), reason="x")
+                def test_code():
+                    os.environ.get("A")
+
+                @pytest.mark.ssot_exempt("SSOT002", reason="x", until=Unshowable())
+                def test_until():
+                    os.environ.get("B")
+
+                @pytest.mark.ssot_exempt(Code("SSOT002"), reason=Code("migrating"))
+                def test_str_subclass():
+                    os.environ.get("C")
+
+                def test_clean():
+                    pass
+            """,
+        },
+    )
+    result.assert_outcomes(passed=2, errors=2)
+    assert "pytest-ssot failed" not in result.stdout.str()
+    assert _statuses(report) == {
+        ("test_hostile.py", 18): "new",
+        ("test_hostile.py", 22): "new",
+        ("test_hostile.py", 26): "exempted",
+    }
+    result.stdout.fnmatch_lines(
+        [
+            "invalid exemptions 2:",
+            "  test_hostile.py::test_code: ssot_exempt codes must be strings such as 'SSOT002', "
+            "got <Unshowable object>; not applied",
+            "  test_hostile.py::test_until: ssot_exempt until=<Unshowable object> is not a "
+            "YYYY-MM-DD date; not applied",
+        ],
+        consecutive=False,
+    )
+
+
 def test_an_expired_exemption_is_listed_and_not_applied(pytester: pytest.Pytester) -> None:
     result, report = _run(
         pytester,

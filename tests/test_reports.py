@@ -597,6 +597,29 @@ def test_a_bad_report_option_is_a_usage_error(
     result.stderr.fnmatch_lines([f"*{message}*"])
 
 
+@pytest.mark.parametrize(
+    ("options", "replaced"),
+    [
+        (["--ssot-report=json:known.json"], "the baseline (known.json)"),
+        (["--ssot-report=sarif:pyproject.toml"], "pytest-ssot's configuration (pyproject.toml)"),
+        (["--ssot-report=json:r.json", "--ssot-report=html:./r.json"], "the json report (r.json)"),
+        (["--ssot-history=h.jsonl", "--ssot-report=markdown:h.jsonl"], "the history (h.jsonl)"),
+    ],
+)
+def test_a_report_never_replaces_a_file_the_session_reads_or_writes(
+    pytester: pytest.Pytester, options: list[str], replaced: str
+) -> None:
+    pyproject = pytester.makepyprojecttoml('[tool.ssot]\nbaseline = "known.json"').read_text()
+    baseline = pytester.makefile(".json", known='{"version": 1, "entries": []}').read_text()
+    pytester.makepyfile(test_ok="def test_ok():\n    assert True\n")
+    result = pytester.runpytest("-p", "ssot", *options)
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines([f"ERROR: pytest-ssot: --ssot-report * would replace {replaced}*"])
+    assert (pytester.path / "known.json").read_text() == baseline
+    assert (pytester.path / "pyproject.toml").read_text() == pyproject
+    assert not (pytester.path / "r.json").exists()
+
+
 # -- the pure API the CLI uses ----------------------------------------------------------------
 def test_every_format_renders_from_plain_data_without_pytest() -> None:
     from pytest_ssot import reporting

@@ -308,6 +308,21 @@ def test_a_plugin_rule_cannot_take_a_builtin_code(pytester: pytest.Pytester) -> 
     result.stderr.fnmatch_lines(["ERROR: two pytest-ssot rules claim the code SSOT002*"])
 
 
+def test_a_plugin_rule_cannot_take_a_name_already_claimed(pytester: pytest.Pytester) -> None:
+    """`# ssot: ignore[name]` and ssot_exempt("name") must name one rule."""
+    pytester.makepyprojecttoml('[tool.ssot]\nmode = "warn"\n')
+    pytester.makeconftest(RULE_PLUGIN.replace('"raw-sql-in-tests"', '"ad-hoc-mock"'))
+    pytester.makepyfile(test_x="def test_x(): pass")
+    result = pytester.runpytest("-p", "ssot")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(
+        [
+            "ERROR: two pytest-ssot rules claim the name ad-hoc-mock (SSOT003 ad-hoc-mock and "
+            "SSOT301 ad-hoc-mock); give the plugin's rule another name"
+        ]
+    )
+
+
 @pytest.mark.parametrize(
     ("spec", "accepted"),
     [(">=0.1", True), ("<0.1", False), (">=0.1.0rc1,<1", True), ("==99.*", False)],
