@@ -162,6 +162,8 @@ def rewrite(
     except RecursionError:
         return Outcome(source, [], [], {}, error="nested too deeply to rewrite")
     except Exception as exc:  # one odd file must not stop a run over thousands
+        if _raised_in_recursion(exc):
+            return Outcome(source, [], [], {}, error="nested too deeply to rewrite")
         return Outcome(source, [], [], {}, error=f"cannot be rewritten: {type(exc).__name__}")
     code = changed.bytes if fixer.dirty else source
     if fixer.dirty and source.endswith(b"\r") and not code.endswith(b"\r"):
@@ -170,6 +172,19 @@ def rewrite(
 
 
 # -- helpers ---------------------------------------------------------------------------------
+
+
+def _raised_in_recursion(exc: BaseException) -> bool:
+    """Whether ``exc`` was raised while a RecursionError unwound: libcst's code generation
+    turns one in a deep expression into a KeyError as it leaves its position records."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        if isinstance(current, RecursionError):
+            return True
+        seen.add(id(current))
+        current = current.__cause__ or current.__context__
+    return False
 
 
 def _position(line: int, column: int) -> Position:

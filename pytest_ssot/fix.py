@@ -14,13 +14,11 @@ import contextlib
 import dataclasses
 import difflib
 import functools
-import io
 import itertools
 import os
 import re
 import stat
 import tempfile
-import tokenize
 from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
@@ -445,21 +443,35 @@ def _manual(
 # -- writing -------------------------------------------------------------------------------------
 
 
-def _encoding(data: bytes) -> str:
-    try:
-        return tokenize.detect_encoding(io.BytesIO(data).readline)[0]
-    except SyntaxError:
-        return "utf-8"
-
-
-def unified_diff(result: FileResult) -> str:
-    encoding = _encoding(result.before)
-    old = result.before.decode(encoding, errors="replace").splitlines(keepends=True)
-    new = result.after.decode(encoding, errors="replace").splitlines(keepends=True)
-    lines = difflib.unified_diff(old, new, f"a/{result.relpath}", f"b/{result.relpath}")
-    return "".join(
-        line if line.endswith("\n") else line + "\n\\ No newline at end of file\n" for line in lines
+def unified_diff(result: FileResult) -> bytes:
+    """A patch of the file's own bytes, split where ``patch`` and ``git apply`` split lines
+    (at LF only): text decoded and written again as UTF-8 would lose a BOM and change a
+    latin-1 file's bytes, and a file with old Mac (CR) line endings is one line to them."""
+    old, new = _lf_lines(result.before), _lf_lines(result.after)
+    name = result.relpath.encode("utf-8", "surrogateescape")
+    lines = difflib.diff_bytes(difflib.unified_diff, old, new, b"a/" + name, b"b/" + name)
+    return b"".join(
+        line if line.endswith(b"\n") else line + b"\n\\ No newline at end of file\n"
+        for line in lines
     )
+
+
+def _lf_lines(data: bytes) -> list[bytes]:
+    lines = data.split(b"\n")
+    ended = [line + b"\n" for line in lines[:-1]]
+    return [*ended, lines[-1]] if lines[-1] else ended
+
+
+def write_patch(out: TextIO, patch: bytes) -> None:
+    """``patch`` as it is where ``out`` has bytes underneath (stdout, a file); else (a
+    StringIO) decoded as UTF-8, undecodable bytes kept as escapes."""
+    buffer = getattr(out, "buffer", None)
+    if buffer is None:
+        out.write(patch.decode("utf-8", "surrogateescape"))
+        return
+    out.flush()
+    buffer.write(patch)
+    buffer.flush()
 
 
 def write_atomic(path: Path, data: bytes, expected: bytes) -> str | None:
@@ -539,7 +551,7 @@ def run(
         if not result.changed:
             continue
         if diff:
-            out.write(unified_diff(result))
+            write_patch(out, unified_diff(result))
             continue
         not_written = write_atomic(result.path, result.after, result.before)
         if not_written is not None:

@@ -1274,3 +1274,14 @@ def test_new_imports_go_after_the_docstring_apart_from_the_code(tmp_path: Path) 
         "from framework.base import SSotBaseTestCase\n\n\n"
         "class TestPlain(SSotBaseTestCase):\n    def test_ok(self):\n        pass\n"
     )
+
+
+def test_an_expression_too_deep_to_rewrite_is_left_untouched_saying_so(tmp_path: Path) -> None:
+    # libcst's code generation meets the RecursionError in a 3,000-term sum and turns it into
+    # a KeyError on its way out, which said "cannot be rewritten: KeyError".
+    terms = " + ".join(["1"] * 3000)
+    source = f'import os\n\n\ndef test_a():\n    x = {terms}\n    assert os.environ.get("A")\n'
+    result = run_fix(tmp_path, source)
+    assert result.skipped == "nested too deeply to rewrite"
+    assert not result.changed
+    assert (tmp_path / "test_mod.py").read_text(encoding="utf-8") == source

@@ -278,3 +278,48 @@ def test_the_diff_alone_goes_to_out_and_applies_to_the_same_result(project: Path
     assert applied.returncode == 0, applied.stderr
     fix(project, "tests")
     assert snapshot(copy) == snapshot(project)
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        pytest.param(b"\xef\xbb\xbf" + LEGACY.encode(), id="utf-8 with a BOM"),
+        pytest.param(
+            b"# -*- coding: latin-1 -*-\n" + LEGACY.replace('"test"', '"t\xe9st"').encode("latin-1"),
+            id="latin-1",
+        ),
+        pytest.param(LEGACY.replace("\n", "\r").encode(), id="CR line endings"),
+        pytest.param(LEGACY.replace("\n", "\r\n").encode(), id="CRLF line endings"),
+        pytest.param(LEGACY.encode().replace(b"\n", b"\r\n", 3), id="mixed line endings"),
+    ],
+)
+def test_the_patch_applies_to_files_in_any_encoding_and_line_ending(
+    project: Path, source: bytes, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """The patch holds the file's own bytes: decoded and written as UTF-8 text, a BOM went
+    missing and latin-1 bytes changed, and CR line endings are no line break to git."""
+    (project / "tests/test_thing.py").write_bytes(source)
+    elsewhere = tmp_path_factory.mktemp("applied")
+    copy = elsewhere / "copy"
+    shutil.copytree(project, copy)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PYTEST_")}
+    printed = subprocess.run(
+        [sys.executable, "-m", "pytest_ssot", "fix", "--diff", "tests/test_thing.py"],
+        cwd=project,
+        env=env,
+        capture_output=True,
+        timeout=300,
+        check=False,
+    )
+    assert printed.returncode == 0, printed.stderr
+    assert printed.stdout.startswith(b"--- a/tests/test_thing.py\n")
+    patch = elsewhere / "changes.patch"
+    patch.write_bytes(printed.stdout)
+    applied = subprocess.run(
+        ["git", "apply", "-p1", str(patch)], cwd=copy, capture_output=True, text=True, check=False
+    )
+    assert applied.returncode == 0, applied.stderr
+    fix(project, "tests/test_thing.py")
+    assert (copy / "tests/test_thing.py").read_bytes() == (
+        project / "tests/test_thing.py"
+    ).read_bytes() != source
