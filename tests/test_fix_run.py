@@ -285,7 +285,8 @@ def test_the_diff_alone_goes_to_out_and_applies_to_the_same_result(project: Path
     [
         pytest.param(b"\xef\xbb\xbf" + LEGACY.encode(), id="utf-8 with a BOM"),
         pytest.param(
-            b"# -*- coding: latin-1 -*-\n" + LEGACY.replace('"test"', '"t\xe9st"').encode("latin-1"),
+            b"# -*- coding: latin-1 -*-\n"
+            + LEGACY.replace('"test"', '"t\xe9st"').encode("latin-1"),
             id="latin-1",
         ),
         pytest.param(LEGACY.replace("\n", "\r").encode(), id="CR line endings"),
@@ -320,6 +321,8 @@ def test_the_patch_applies_to_files_in_any_encoding_and_line_ending(
     )
     assert applied.returncode == 0, applied.stderr
     fix(project, "tests/test_thing.py")
-    assert (copy / "tests/test_thing.py").read_bytes() == (
-        project / "tests/test_thing.py"
-    ).read_bytes() != source
+    assert (
+        (copy / "tests/test_thing.py").read_bytes()
+        == (project / "tests/test_thing.py").read_bytes()
+        != source
+    )
