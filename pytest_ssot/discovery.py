@@ -945,6 +945,8 @@ class ModuleCollector:
         origin: tuple[str, tuple[str, ...]],
         classes: tuple[tuple[str, tuple[str, ...]], ...],
     ) -> None:
+        if info.test_attr is False:  # `test_x.__test__ = False`: pytest leaves it out
+            return
         fixtures = visible if visible is not None else self.fixtures
         marks = [*info.marks, *(m for _, m in outer_marks)]
         # The closest decorator is applied first, so its ids come first in the node id.

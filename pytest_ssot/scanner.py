@@ -32,7 +32,7 @@ from pytest_ssot.model import MODULE_SCOPE, Scope, normalise_snippet
 
 # Bump when what a scan yields changes, so cached facts from older scanners are not reused,
 # or what `ssot check` makes of them (its saved results are keyed by it too).
-SCANNER_VERSION = "30"
+SCANNER_VERSION = "31"
 
 RefKind = Literal["use", "string", "import", "star-import", "monkeypatch", "fixture"]
 
@@ -197,6 +197,8 @@ class FunctionInfo:
     # when it has none. And its scope.
     params: tuple[Any, ...] | str | dict[str, Any] | None = None
     scope: str = "function"
+    # ``name.__test__ = <literal>`` after the def, at module level: False, pytest skips it.
+    test_attr: bool | None = None
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -207,7 +209,8 @@ class ClassDetail:
     bases: tuple[str, ...] = ()  # source text of each base expression
     metaclass: str | None = None
     names: tuple[str, ...] = ()  # names bound in the class body
-    test_attr: bool | None = None  # a literal ``__test__ = ...``
+    # A literal ``__test__ = ...`` in the body, or ``Name.__test__ = ...`` after it.
+    test_attr: bool | None = None
     marks: tuple[Mark, ...] = ()  # decorators and ``pytestmark``
 
 
@@ -222,7 +225,8 @@ class Structure:
     all_names: tuple[str, ...] | None = None  # a literal ``__all__``
     # What pytest skips the whole module without, when it runs unconditionally at module
     # level: the modules of ``pytest.importorskip("name")``, and whether it calls
-    # ``pytest.skip(..., allow_module_level=True)``.
+    # ``pytest.skip(..., allow_module_level=True)`` or sets ``__test__ = False`` (then pytest
+    # collects nothing from it).
     requires: tuple[str, ...] = ()
     skipped: bool = False
 
@@ -677,6 +681,9 @@ class _Visitor(ast.NodeVisitor):
         self._all_names: tuple[str, ...] | None = None
         self._requires: list[str] = []
         self._skipped = False
+        self._module_test_attr: bool | None = None
+        # `name.__test__ = <literal>` at module level, by name: the last one counts.
+        self._test_attrs: dict[str, bool] = {}
         self.aliases: dict[str, str] = {}
         # Names bound to a decorator that a fixture decorator's call made, with that call
         # (`module_fixture = pytest.fixture(scope="module")`): its keywords apply to each use.
@@ -712,6 +719,13 @@ class _Visitor(ast.NodeVisitor):
                 yield ref
 
     def structure(self) -> Structure:
+        for name, flag in self._test_attrs.items():
+            if name in self._functions:
+                self._functions[name] = dataclasses.replace(self._functions[name], test_attr=flag)
+            elif name in self._class_details:
+                detail = self._class_details[name]
+                names = detail.names if "__test__" in detail.names else (*detail.names, "__test__")
+                self._class_details[name] = dataclasses.replace(detail, names=names, test_attr=flag)
         return Structure(
             bindings=tuple(self._bindings),
             functions=self._functions,
@@ -719,7 +733,7 @@ class _Visitor(ast.NodeVisitor):
             marks=tuple(self._module_marks),
             all_names=self._all_names,
             requires=tuple(self._requires),
-            skipped=self._skipped,
+            skipped=self._skipped or self._module_test_attr is False,
         )
 
     def _column(self, line: int, offset: int) -> int:
@@ -872,6 +886,8 @@ class _Visitor(ast.NodeVisitor):
         for target in targets:
             if isinstance(target, (ast.Tuple, ast.List)):
                 names.extend(e.id for e in target.elts if isinstance(e, ast.Name))
+        if not self.scope.qualname and self.full:
+            self._note_test_attr(targets, value)
         if self.scope.qualname:  # a class body
             body = self._class_body[-1]
             body["names"].extend(names)
@@ -911,6 +927,27 @@ class _Visitor(ast.NodeVisitor):
             marks = self._marks_in(value) if isinstance(value, (ast.Call, ast.Attribute)) else []
             if len(marks) == 1:
                 self._mark_aliases[name] = marks[0]
+
+    def _note_test_attr(self, targets: list[ast.expr], value: ast.expr | None) -> None:
+        """``__test__ = False`` (the module) or ``test_x.__test__ = False`` (a function or
+        class of this module) at module level: pytest does not collect what it marks. Only
+        a literal set unconditionally counts; any other value leaves what pytest does untold,
+        taken as not set."""
+        literal = (
+            bool(value.value) if isinstance(value, ast.Constant) and not self._conditional else None
+        )
+        for target in targets:
+            if isinstance(target, ast.Name) and target.id == "__test__":
+                self._module_test_attr = literal
+            elif (
+                isinstance(target, ast.Attribute)
+                and target.attr == "__test__"
+                and isinstance(target.value, ast.Name)
+            ):
+                if literal is None:
+                    self._test_attrs.pop(target.value.id, None)
+                else:
+                    self._test_attrs[target.value.id] = literal
 
     def _module_skip(self, call: ast.Call) -> None:
         """Note ``pytest.importorskip("name")`` and ``pytest.skip(allow_module_level=True)``

@@ -1681,6 +1681,71 @@ def test_modules_that_skip_themselves_have_no_tests(tmp_path: Path) -> None:
     assert found == {"test_present.py::test_runs", "test_conditional.py::test_runs"}
 
 
+def test_what_a_literal_dunder_test_false_leaves_out_pytest_leaves_out(tmp_path: Path) -> None:
+    write(
+        tmp_path,
+        {
+            "pytest.ini": "[pytest]\n",
+            "test_flags.py": """
+                import os
+
+
+                def test_helper_named_like_a_test():
+                    pass
+
+
+                test_helper_named_like_a_test.__test__ = False
+
+
+                class TestNotATest:
+                    def test_inside(self):
+                        pass
+
+
+                TestNotATest.__test__ = False
+
+
+                class TestInherits(TestNotATest):
+                    def test_own(self):
+                        pass
+
+
+                def test_set_back():
+                    pass
+
+
+                test_set_back.__test__ = False
+                test_set_back.__test__ = True
+
+
+                def test_unknown():
+                    pass
+
+
+                test_unknown.__test__ = os.environ.get("NEVER_SET_HERE", "collected")
+
+
+                def test_kept():
+                    pass
+            """,
+            "test_module_off.py": """
+                def test_never():
+                    pass
+
+
+                __test__ = False
+            """,
+        },
+    )
+    found = collected_as_pytest_collects(tmp_path)
+    # Before, each of these was counted as one test pytest never collects.
+    assert found == {
+        "test_flags.py::test_set_back",
+        "test_flags.py::test_unknown",
+        "test_flags.py::test_kept",
+    }
+
+
 def test_parameter_ids_of_imported_names_are_pytests(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
