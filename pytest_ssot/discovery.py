@@ -803,11 +803,14 @@ class ModuleCollector:
             structure = self.resolver.structure(entry.path)
             if entry_detail is None or structure is None:
                 continue
+            aliases = dict(entry_detail.aliases)
             for member in entry_detail.names:
                 if member in seen:
                     continue
                 seen.add(member)
                 qualname = f"{entry.qualname}.{member}"
+                if member in aliases:  # `test_alias = test_x`: the function under this name
+                    qualname = f"{entry.qualname}.{aliases[member]}"
                 info = structure.functions.get(qualname)
                 if info is not None:
                     if self.settings.matches_function(member) and info.fixture is None:

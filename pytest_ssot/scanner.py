@@ -32,7 +32,7 @@ from pytest_ssot.model import MODULE_SCOPE, Scope, normalise_snippet
 
 # Bump when what a scan yields changes, so cached facts from older scanners are not reused,
 # or what `ssot check` makes of them (its saved results are keyed by it too).
-SCANNER_VERSION = "31"
+SCANNER_VERSION = "32"
 
 RefKind = Literal["use", "string", "import", "star-import", "monkeypatch", "fixture"]
 
@@ -212,6 +212,9 @@ class ClassDetail:
     # A literal ``__test__ = ...`` in the body, or ``Name.__test__ = ...`` after it.
     test_attr: bool | None = None
     marks: tuple[Mark, ...] = ()  # decorators and ``pytestmark``
+    # ``test_alias = test_x`` in the body, as (name, the name it is bound to): pytest
+    # collects the function under each name.
+    aliases: tuple[tuple[str, str], ...] = ()
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -271,6 +274,7 @@ class Structure:
                         "bases": tuple(v["bases"]),
                         "names": tuple(v["names"]),
                         "marks": _marks(v["marks"]),
+                        "aliases": tuple((a, b) for a, b in v["aliases"]),
                     }
                 )
                 for k, v in data["classes"].items()
@@ -302,6 +306,7 @@ def _class_dict(info: ClassDetail) -> dict[str, Any]:
     data["bases"] = list(info.bases)
     data["names"] = list(info.names)
     data["marks"] = [_mark_dict(m) for m in info.marks]
+    data["aliases"] = [list(pair) for pair in info.aliases]
     return data
 
 
@@ -891,6 +896,10 @@ class _Visitor(ast.NodeVisitor):
         if self.scope.qualname:  # a class body
             body = self._class_body[-1]
             body["names"].extend(names)
+            for name in names:
+                body["aliases"].pop(name, None)
+            if len(targets) == 1 and len(names) == 1 and isinstance(value, ast.Name):
+                body["aliases"][names[0]] = value.id
             if "__test__" in names and isinstance(value, ast.Constant):
                 body["test_attr"] = bool(value.value)
             if "pytestmark" in names and value is not None:
@@ -1786,6 +1795,7 @@ class _Visitor(ast.NodeVisitor):
         if structure:
             if self.scope.qualname:
                 self._class_body[-1]["names"].append(node.name)
+                self._class_body[-1]["aliases"].pop(node.name, None)
             self._binding(node.name, "class", qualname, line=node.lineno)
             self._class_nodes[qualname] = node
             self._class_body.append(
@@ -1794,6 +1804,7 @@ class _Visitor(ast.NodeVisitor):
                     "names": [],
                     "test_attr": None,
                     "mark_aliases": {},
+                    "aliases": {},
                     "marks": [m for d in node.decorator_list if (m := self._mark(d)) is not None],
                 }
             )
@@ -1810,6 +1821,7 @@ class _Visitor(ast.NodeVisitor):
                 names=tuple(body["names"]),
                 test_attr=body["test_attr"],
                 marks=tuple(body["marks"]),
+                aliases=tuple(body["aliases"].items()),
             )
 
     def visit_FunctionDef(self, node: ast.FunctionDef | ast.AsyncFunctionDef) -> None:
@@ -1825,6 +1837,7 @@ class _Visitor(ast.NodeVisitor):
                 method = bool(self.scope.qualname)
                 if method:
                     self._class_body[-1]["names"].append(node.name)
+                    self._class_body[-1]["aliases"].pop(node.name, None)
                 self._binding(node.name, "def", qualname, line=node.lineno)
                 self._functions[qualname] = self._function_info(node, fixture, method)
         self._push("def", node.name, fixture)

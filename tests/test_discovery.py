@@ -1746,6 +1746,60 @@ def test_what_a_literal_dunder_test_false_leaves_out_pytest_leaves_out(tmp_path:
     }
 
 
+def test_a_test_bound_to_a_second_name_in_its_class_is_collected_under_each(
+    tmp_path: Path,
+) -> None:
+    write(
+        tmp_path,
+        {
+            "pytest.ini": "[pytest]\n",
+            "test_aliases.py": """
+                import pytest
+
+
+                class TestAliases:
+                    def test_original(self):
+                        pass
+
+                    test_alias = test_original
+
+                    @pytest.mark.parametrize("n", [1, 2])
+                    def test_cases(self, n):
+                        pass
+
+                    test_more_cases = test_cases
+
+                    def helper(self):
+                        pass
+
+                    test_from_helper = helper
+
+                    test_rebound = test_original
+
+                    def test_rebound(self):
+                        pass
+
+                    test_not_a_function = 3
+
+                    class TestInner:
+                        def test_inner(self):
+                            pass
+
+                    TestInnerAgain = TestInner
+            """,
+        },
+    )
+    found = collected_as_pytest_collects(tmp_path)
+    # Before, the names bound by assignment were left out.
+    assert {
+        "test_aliases.py::TestAliases::test_alias",
+        "test_aliases.py::TestAliases::test_more_cases[1]",
+        "test_aliases.py::TestAliases::test_more_cases[2]",
+        "test_aliases.py::TestAliases::test_from_helper",
+        "test_aliases.py::TestAliases::TestInnerAgain::test_inner",
+    } < found
+
+
 def test_parameter_ids_of_imported_names_are_pytests(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
