@@ -466,8 +466,9 @@ def _tiers(value: object, check: _Validator) -> tuple[Tier, ...] | None:
         if name in names or name == DEFAULT_TIER:
             check.bad(f"{key}.name", name, "tier names must be unique and not 'default'")
         names.add(name)
-        paths = check.globs(f"{key}.paths", entry.get("paths"))
-        if not paths:
+        # One message per problem: a value of the wrong type is not also "no glob".
+        paths = check.globs(f"{key}.paths", entry["paths"]) if "paths" in entry else ()
+        if entry.get("paths", []) == []:
             check.bad(f"{key}.paths", entry.get("paths"), "a tier needs at least one glob")
         mode = check.mode(f"{key}.mode", entry["mode"]) if "mode" in entry else None
         unknown = set(entry) - {"name", "paths", "mode"}
@@ -482,6 +483,15 @@ def _required_version(value: object, check: _Validator) -> str | None:
 
     if not isinstance(value, str):
         check.bad("required_version", value, 'expected a PEP 440 specifier such as ">=0.1,<1"')
+        return None
+    if not value.strip():
+        # SpecifierSet("") accepts every version: a pin that pins nothing, silently.
+        check.bad(
+            "required_version",
+            value,
+            "an empty specifier accepts any version; write one such as "
+            '">=0.1,<1" or remove the key',
+        )
         return None
     try:
         SpecifierSet(value)

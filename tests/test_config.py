@@ -190,6 +190,8 @@ def test_unknown_keys_warn_and_name_the_key(tmp_path: Path) -> None:
         ("tiers", {"name": "x"}, "expected an array of tables"),
         ("required_version", "0.1", "PEP 440 specifier"),
         ("required_version", 1, "PEP 440 specifier"),
+        ("required_version", "", "an empty specifier accepts any version"),
+        ("required_version", " ", "an empty specifier accepts any version"),
         ("sources", {"code": "SSOT201"}, "expected an array of tables"),
         ("fix", "yes", "expected a table of templates"),
     ],
@@ -221,14 +223,18 @@ def test_bad_rules_entries_name_the_rule(value: object, key: str, expected: str)
         ({"name": "default", "paths": ["a/**"]}, "tiers[0].name", "not 'default'"),
         ({"name": "t", "paths": []}, "tiers[0].paths", "at least one glob"),
         ({"name": "t", "paths": "a/**"}, "tiers[0].paths", "expected a list of strings"),
+        ({"name": "t", "paths": [1]}, "tiers[0].paths", "expected a list of strings"),
+        ({"name": "t"}, "tiers[0].paths", "at least one glob"),
         ({"name": "t", "paths": [" "]}, "tiers[0].paths", "an empty glob matches every file"),
         ({"name": "t", "paths": ["a/**"], "mode": "loud"}, "tiers[0].mode", '"off", "warn"'),
         ({"name": "t", "paths": ["a/**"], "glob": "x"}, "tiers[0].glob", "unknown tier key"),
     ],
 )
 def test_bad_tiers_name_the_tier_and_key(tier: dict[str, Any], key: str, expected: str) -> None:
-    problems = _problems({"tiers": [tier]})
-    assert any(f"tool.ssot.{key} = " in p and expected in p for p in problems), problems
+    # One problem, one message: a list of the wrong type also said "needs at least one glob".
+    (problem,) = _problems({"tiers": [tier]})
+    assert f"tool.ssot.{key} = " in problem
+    assert expected in problem
 
 
 def test_tier_names_must_be_unique() -> None:
