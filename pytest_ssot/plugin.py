@@ -395,7 +395,9 @@ class SSOTPlugin:
         self._evaluated: tuple[tuple[int, ...], Result] | None = None
         self._undecided = False  # collected, verdicts not yet made
         self.result: Result | None = None
-        self.collection_errors = 0
+        # The collectors pytest failed to collect, by node id: under xdist each worker reports
+        # its own, and xdist passes on both when their tracebacks differ (a RecursionError).
+        self._failed_collectors: set[str] = set()
         self.deselected = 0
         self.interrupted = False
         self.stopped_early = False  # by -x / --maxfail, seen as an interruption (xdist)
@@ -521,8 +523,14 @@ class SSOTPlugin:
         with self._shielded("listing a file pytest could not collect"):
             self._collect_failed(report)
 
+    @property
+    def collection_errors(self) -> int:
+        return len(self._failed_collectors)
+
     def _collect_failed(self, report: pytest.CollectReport) -> None:
-        self.collection_errors += 1
+        if report.nodeid in self._failed_collectors:
+            return
+        self._failed_collectors.add(report.nodeid)
         # A test file pytest could not import is still part of the suite: scan it so the
         # summary says why it is unchecked (syntax error, bad encoding, ...).
         path = self.root / report.nodeid.split("::")[0]

@@ -536,6 +536,29 @@ def test_stopping_after_a_failure_is_a_partial_run_serial_and_distributed(
     assert report["summary"] == serial_report["summary"]
 
 
+def test_a_module_failing_differently_in_each_worker_is_one_collection_error(
+    pytester: pytest.Pytester,
+) -> None:
+    # xdist passes on each worker's collection error when their tracebacks differ (as a
+    # RecursionError's do): the summary counted one per worker, where the serial run has one.
+    pytester.makepyprojecttoml("[tool.ssot]\nallow_function_tests = true\n")
+    pytester.makepyfile(
+        test_broken="""
+            import os
+
+            raise RuntimeError("fails in " + os.environ.get("PYTEST_XDIST_WORKER", "serial"))
+        """,
+        test_ok="def test_ok():\n    pass\n",
+    )
+    serial, serial_report = _run(pytester, report="serial.json")
+    result, report = _run(pytester, "-n", "2")
+    result.stdout.fnmatch_lines(["ERROR test_broken.py - RuntimeError: fails in gw0"])
+    result.stdout.fnmatch_lines(["ERROR test_broken.py - RuntimeError: fails in gw1"])
+    assert any("[incomplete: 1 collection error(s)]" in line for line in _summary(serial))
+    assert _summary(result) == _summary(serial)
+    assert report == serial_report
+
+
 def test_the_plugin_works_with_xdist_disabled(pytester: pytest.Pytester) -> None:
     _suite(pytester, modules=2)
     result = pytester.runpytest_subprocess("-p", "ssot", "-p", "no:xdist")
