@@ -324,7 +324,7 @@ class _Validator:
         self.problems: list[str] = []
 
     def bad(self, key: str, value: object, expected: str) -> None:
-        self.problems.append(f"{self.path}: {self.prefix}{key} = {_shown(value)}: {expected}")
+        self.problems.append(f"{self.path}: {self.prefix}{key} = {shown_value(value)}: {expected}")
 
     def mode(self, key: str, value: object) -> Mode | None:
         if value in MODES:
@@ -719,8 +719,12 @@ def _parsed(text: str, mode: str) -> Any:
 MAX_SHOWN = 200  # characters of a bad value an error message repeats
 
 
-def _shown(value: object) -> str:
+def shown_value(value: object) -> str:
     """``repr(value)`` for an error message, cut short: the message stays one readable line
-    however long the value is."""
-    text = repr(value)
+    however long the value is. Where ``__repr__`` raises (a marker argument is whatever the
+    test module made it), the value's type."""
+    try:
+        text = repr(value)
+    except Exception:
+        return f"<{type(value).__name__} object>"
     return text if len(text) <= MAX_SHOWN else f"{text[: MAX_SHOWN - 5]}...{text[-2:]}"

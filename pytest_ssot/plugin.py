@@ -42,6 +42,7 @@ from pytest_ssot.config import (
     key_line,
     load,
     parse_until,
+    shown_value,
     unknown_rule_warnings,
     validate_fail_under,
 )
@@ -137,8 +138,8 @@ def _path(value: str) -> str:
 
 def _report(value: str) -> tuple[str, Path | None]:
     fmt, _, path = value.partition(":")
-    if "\0" in path:
-        raise argparse.ArgumentTypeError(f"{value!r}: a path cannot hold a NUL character")
+    if path:
+        _path(path)
     if fmt not in REPORT_FORMATS:
         raise argparse.ArgumentTypeError(
             f"{value!r}: unknown report format {fmt!r}; choose from "
@@ -324,16 +325,6 @@ def _check_report_targets(config: pytest.Config, ssot_config: Config) -> None:
                 f"({path}); give each report a file of its own"
             )
         claimed[target] = f"the {fmt} report"
-
-
-def _shown_value(value: object) -> str:
-    """``repr(value)`` for a message, short, or its type where its ``__repr__`` raises (a
-    marker argument is whatever the test module made it)."""
-    try:
-        shown = repr(value)
-    except Exception:
-        return f"<{type(value).__name__} object>"
-    return shown if len(shown) <= 80 else f"{shown[:77]}..."
 
 
 def _import_base(entry: str, ssot_config: Config) -> type:
@@ -963,12 +954,12 @@ class SSOTPlugin:
             until = str.__str__(until) if isinstance(until, str) else until
             problem = None
             if not all(isinstance(c, str) for c in codes):
-                shown = ", ".join(map(_shown_value, codes))
+                shown = ", ".join(map(shown_value, codes))
                 problem = f"codes must be strings such as 'SSOT002', got {shown}"
             elif not reason.strip():
                 problem = 'needs reason="why this test is exempt"'
             elif until is not None and (not isinstance(until, str) or parse_until(until) is None):
-                problem = f"until={_shown_value(until)} is not a YYYY-MM-DD date"
+                problem = f"until={shown_value(until)} is not a YYYY-MM-DD date"
             elif unknown := [c for c in codes if c not in self._rule_words]:
                 problem = f"names no rule: {', '.join(unknown)}"
             if problem is not None:

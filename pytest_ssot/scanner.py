@@ -687,8 +687,6 @@ class _Visitor(ast.NodeVisitor):
         self._requires: list[str] = []
         self._skipped = False
         self._module_test_attr: bool | None = None
-        # `name.__test__ = <literal>` at module level, by name: the last one counts.
-        self._test_attrs: dict[str, bool] = {}
         self.aliases: dict[str, str] = {}
         # Names bound to a decorator that a fixture decorator's call made, with that call
         # (`module_fixture = pytest.fixture(scope="module")`): its keywords apply to each use.
@@ -724,13 +722,6 @@ class _Visitor(ast.NodeVisitor):
                 yield ref
 
     def structure(self) -> Structure:
-        for name, flag in self._test_attrs.items():
-            if name in self._functions:
-                self._functions[name] = dataclasses.replace(self._functions[name], test_attr=flag)
-            elif name in self._class_details:
-                detail = self._class_details[name]
-                names = detail.names if "__test__" in detail.names else (*detail.names, "__test__")
-                self._class_details[name] = dataclasses.replace(detail, names=names, test_attr=flag)
         return Structure(
             bindings=tuple(self._bindings),
             functions=self._functions,
@@ -953,10 +944,20 @@ class _Visitor(ast.NodeVisitor):
                 and target.attr == "__test__"
                 and isinstance(target.value, ast.Name)
             ):
-                if literal is None:
-                    self._test_attrs.pop(target.value.id, None)
-                else:
-                    self._test_attrs[target.value.id] = literal
+                # On what the name holds now (a def or class above it; a later one of the
+                # same name is a new object, without it).
+                name = target.value.id
+                if name in self._functions:
+                    info = self._functions[name]
+                    self._functions[name] = dataclasses.replace(info, test_attr=literal)
+                elif name in self._class_details:
+                    detail = self._class_details[name]
+                    names = (*detail.names, "__test__")
+                    if "__test__" in detail.names:
+                        names = detail.names
+                    self._class_details[name] = dataclasses.replace(
+                        detail, names=names, test_attr=literal
+                    )
 
     def _module_skip(self, call: ast.Call) -> None:
         """Note ``pytest.importorskip("name")`` and ``pytest.skip(allow_module_level=True)``

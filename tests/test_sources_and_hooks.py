@@ -299,28 +299,31 @@ def test_a_conftest_can_add_a_rule_and_filter_violations(pytester: pytest.Pytest
     assert report["summary"]["by_rule"] == {"SSOT301": 1}
 
 
-def test_a_plugin_rule_cannot_take_a_builtin_code(pytester: pytest.Pytester) -> None:
-    pytester.makepyprojecttoml('[tool.ssot]\nmode = "warn"\n')
-    pytester.makeconftest(RULE_PLUGIN.replace('code="SSOT301"', 'code="SSOT002"'))
-    pytester.makepyfile(test_x="def test_x(): pass")
-    result = pytester.runpytest("-p", "ssot")
-    assert result.ret == pytest.ExitCode.USAGE_ERROR
-    result.stderr.fnmatch_lines(["ERROR: two pytest-ssot rules claim the code SSOT002*"])
-
-
-def test_a_plugin_rule_cannot_take_a_name_already_claimed(pytester: pytest.Pytester) -> None:
-    """`# ssot: ignore[name]` and ssot_exempt("name") must name one rule."""
-    pytester.makepyprojecttoml('[tool.ssot]\nmode = "warn"\n')
-    pytester.makeconftest(RULE_PLUGIN.replace('"raw-sql-in-tests"', '"ad-hoc-mock"'))
-    pytester.makepyfile(test_x="def test_x(): pass")
-    result = pytester.runpytest("-p", "ssot")
-    assert result.ret == pytest.ExitCode.USAGE_ERROR
-    result.stderr.fnmatch_lines(
-        [
+@pytest.mark.parametrize(
+    ("claimed", "error"),
+    [
+        (
+            ('code="SSOT301"', 'code="SSOT002"'),
+            "ERROR: two pytest-ssot rules claim the code SSOT002*",
+        ),
+        # `# ssot: ignore[name]` and ssot_exempt("name") must name one rule.
+        (
+            ('"raw-sql-in-tests"', '"ad-hoc-mock"'),
             "ERROR: two pytest-ssot rules claim the name ad-hoc-mock (SSOT003 ad-hoc-mock and "
-            "SSOT301 ad-hoc-mock); give the plugin's rule another name"
-        ]
-    )
+            "SSOT301 ad-hoc-mock); give the plugin's rule another name",
+        ),
+    ],
+    ids=["code", "name"],
+)
+def test_a_plugin_rule_cannot_take_a_code_or_name_already_claimed(
+    pytester: pytest.Pytester, claimed: tuple[str, str], error: str
+) -> None:
+    pytester.makepyprojecttoml('[tool.ssot]\nmode = "warn"\n')
+    pytester.makeconftest(RULE_PLUGIN.replace(*claimed))
+    pytester.makepyfile(test_x="def test_x(): pass")
+    result = pytester.runpytest("-p", "ssot")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines([error])
 
 
 @pytest.mark.parametrize(
