@@ -810,7 +810,10 @@ class ModuleCollector:
                 seen.add(member)
                 qualname = f"{entry.qualname}.{member}"
                 if member in aliases:  # `test_alias = test_x`: the function under this name
-                    qualname = f"{entry.qualname}.{aliases[member]}"
+                    bound_to = aliases[member]
+                    if bound_to is None:
+                        continue  # bound again to a value: no test, and hides a base's
+                    qualname = f"{entry.qualname}.{bound_to}"
                 info = structure.functions.get(qualname)
                 if info is not None:
                     if self.settings.matches_function(member) and info.fixture is None:
@@ -948,8 +951,8 @@ class ModuleCollector:
         origin: tuple[str, tuple[str, ...]],
         classes: tuple[tuple[str, tuple[str, ...]], ...],
     ) -> None:
-        if info.test_attr is False:  # `test_x.__test__ = False`: pytest leaves it out
-            return
+        if info.test_attr is False or info.kind == "property":
+            return  # `test_x.__test__ = False`, or not callable: pytest leaves it out
         fixtures = visible if visible is not None else self.fixtures
         marks = [*info.marks, *(m for _, m in outer_marks)]
         # The closest decorator is applied first, so its ids come first in the node id.

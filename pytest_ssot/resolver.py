@@ -431,7 +431,8 @@ class Resolver:
         elif structure.all_names is not None:
             result = frozenset(structure.all_names)
         else:
-            names = {b.name for b in structure.bindings if b.kind != "star"}
+            last = {b.name: b.kind for b in structure.bindings if b.kind != "star"}
+            names = {name for name, kind in last.items() if kind != "deleted"}
             for binding in structure.bindings:
                 if binding.kind != "star":
                     continue
@@ -453,6 +454,8 @@ class Resolver:
             return (FuncRef(path, binding.target, module),)
         if binding.kind == "value":
             return (Unresolved(f"{name} is a computed value ({where})"),)
+        if binding.kind == "deleted":
+            return (Unresolved(f"{name} is deleted ({where})"),)
         if binding.kind == "constant":
             return (Constant(binding.target, where),)
         if binding.kind == "import":

@@ -32,7 +32,7 @@ from pytest_ssot.model import MODULE_SCOPE, Scope, normalise_snippet
 
 # Bump when what a scan yields changes, so cached facts from older scanners are not reused,
 # or what `ssot check` makes of them (its saved results are keyed by it too).
-SCANNER_VERSION = "32"
+SCANNER_VERSION = "33"
 
 RefKind = Literal["use", "string", "import", "star-import", "monkeypatch", "fixture"]
 
@@ -80,6 +80,9 @@ CLASS_RE = re.compile(rb"^([ \t]*)class[ \t]+([A-Za-z_]\w*)", re.MULTILINE)
 # mentioning no trigger and no name bound to a watched API cannot yield a fact, so it is skipped.
 STATEMENT_TRIGGERS = ("MonkeyPatch",)
 MOCK_PATCH_DECORATORS = ("unittest.mock.patch", "mock.patch")
+PROPERTY_DECORATORS = frozenset(
+    {"property", "functools.cached_property", "abc.abstractproperty", "types.DynamicClassAttribute"}
+)
 _BLOCKS: tuple[type[ast.AST], ...] = (
     ast.Module,
     ast.ClassDef,
@@ -189,7 +192,7 @@ class FunctionInfo:
     args: tuple[str, ...] = ()  # what pytest may fill with fixtures (no defaults, no self)
     fixture: str | None = None
     autouse: bool = False
-    kind: str = "function"  # "function" | "staticmethod" | "classmethod"
+    kind: str = "function"  # "function" | "staticmethod" | "classmethod" | "property"
     abstract: bool = False
     marks: tuple[Mark, ...] = ()
     # A fixture's `params`: the ids pytest makes of them (as a `parametrize` mark's, also
@@ -213,8 +216,9 @@ class ClassDetail:
     test_attr: bool | None = None
     marks: tuple[Mark, ...] = ()  # decorators and ``pytestmark``
     # ``test_alias = test_x`` in the body, as (name, the name it is bound to): pytest
-    # collects the function under each name.
-    aliases: tuple[tuple[str, str], ...] = ()
+    # collects the function under each name. None: a name of the body bound again to
+    # something else (``for test_x in ...``), under which pytest finds no test.
+    aliases: tuple[tuple[str, str | None], ...] = ()
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -870,12 +874,24 @@ class _Visitor(ast.NodeVisitor):
             and not self._conditional
         ):
             self._module_skip(node.value)
+        if isinstance(node, ast.Delete):
+            deleted = [t.id for t in node.targets if isinstance(t, ast.Name)]
+            self._record_deletion(deleted, node.lineno)
+            return
         if isinstance(node, ast.Assign):
             targets, value = node.targets, node.value
         elif isinstance(node, ast.AnnAssign) and node.value is not None:
             targets, value = [node.target], node.value
-        elif isinstance(node, (ast.AugAssign, ast.AnnAssign)):
+        elif isinstance(node, (ast.AugAssign, ast.AnnAssign, ast.For, ast.AsyncFor)):
             targets, value = [node.target], None
+        elif isinstance(node, (ast.With, ast.AsyncWith)):
+            targets = [i.optional_vars for i in node.items if i.optional_vars is not None]
+            value = None
+        elif isinstance(node, (ast.Import, ast.ImportFrom)) and self.scope.qualname:
+            # At module level visit_Import records these bindings; in a class body an
+            # import only rebinds names, as any other statement binding them does.
+            bound = [a.asname or a.name.split(".")[0] for a in node.names if a.name != "*"]
+            targets, value = [ast.Name(id=name, ctx=ast.Store()) for name in bound], None
         else:
             return
         names = [t.id for t in targets if isinstance(t, ast.Name)]
@@ -886,9 +902,18 @@ class _Visitor(ast.NodeVisitor):
             self._note_test_attr(targets, value)
         if self.scope.qualname:  # a class body
             body = self._class_body[-1]
-            body["names"].extend(names)
             for name in names:
-                body["aliases"].pop(name, None)
+                # Bound again to something that is not this body's function or class (`for
+                # test_x in ...`, `test_x = None`): pytest no longer finds them under the name.
+                # `test_x = mark(test_x)` still binds the function.
+                rewrapped = isinstance(value, ast.Call) and any(
+                    isinstance(a, ast.Name) and a.id == name for a in value.args
+                )
+                if name in body["names"] and not rewrapped:
+                    body["aliases"][name] = None
+                else:
+                    body["aliases"].pop(name, None)
+            body["names"].extend(names)
             if len(targets) == 1 and len(names) == 1 and isinstance(value, ast.Name):
                 body["aliases"][names[0]] = value.id
             if "__test__" in names and isinstance(value, ast.Constant):
@@ -927,6 +952,18 @@ class _Visitor(ast.NodeVisitor):
             marks = self._marks_in(value) if isinstance(value, (ast.Call, ast.Attribute)) else []
             if len(marks) == 1:
                 self._mark_aliases[name] = marks[0]
+
+    def _record_deletion(self, names: list[str], line: int) -> None:
+        """``del name`` at module or class level: what was bound there is gone, so pytest
+        does not collect it (in a class, a base's attribute of that name shows again)."""
+        if self.scope.qualname:
+            body = self._class_body[-1]
+            body["names"] = [n for n in body["names"] if n not in names]
+            for name in names:
+                body["aliases"].pop(name, None)
+            return
+        for name in names:
+            self._binding(name, "deleted", line=line)
 
     def _note_test_attr(self, targets: list[ast.expr], value: ast.expr | None) -> None:
         """``__test__ = False`` (the module) or ``test_x.__test__ = False`` (a function or
@@ -1672,6 +1709,8 @@ class _Visitor(ast.NodeVisitor):
             dotted = self._peek(target) or (target.id if isinstance(target, ast.Name) else "")
             if dotted in ("staticmethod", "classmethod"):
                 kind = dotted
+            elif dotted in PROPERTY_DECORATORS:
+                kind = "property"  # not callable: pytest collects no test of it
             elif dotted.endswith("abstractmethod"):
                 abstract = True
             elif dotted in FIXTURE_DECORATORS and call is not None:

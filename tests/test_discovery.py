@@ -1800,6 +1800,104 @@ def test_a_test_bound_to_a_second_name_in_its_class_is_collected_under_each(
     } < found
 
 
+def test_names_deleted_rebound_or_made_properties_are_no_tests_as_in_pytest(
+    tmp_path: Path,
+) -> None:
+    write(
+        tmp_path,
+        {
+            "pytest.ini": "[pytest]\n",
+            "test_rebound.py": """
+                import functools
+                import os
+
+                import pytest
+
+
+                class TestBase:
+                    def test_inherited(self):
+                        pass
+
+
+                class TestChild(TestBase):
+                    pass
+
+
+                del TestBase
+
+
+                def test_deleted():
+                    pass
+
+
+                del test_deleted
+
+
+                def test_looped():
+                    pass
+
+
+                for test_looped in [1]:
+                    pass
+
+
+                def test_opened():
+                    pass
+
+
+                with open(os.devnull) as test_opened:
+                    pass
+
+
+                class TestBody(TestChild):
+                    @property
+                    def test_property(self):
+                        return 1
+
+                    @functools.cached_property
+                    def test_cached(self):
+                        return 1
+
+                    def test_original(self):
+                        pass
+
+                    test_alias = test_original
+                    for test_alias in [1]:
+                        pass
+
+                    def test_imported_over(self):
+                        pass
+
+                    from os import sep as test_imported_over
+
+                    def test_valued(self):
+                        pass
+
+                    test_valued = None
+
+                    def test_rewrapped(self):
+                        pass
+
+                    test_rewrapped = pytest.mark.slow(test_rewrapped)
+
+                    def test_gone(self):
+                        pass
+
+                    del test_gone
+
+                    test_inherited = 3  # hides the base's test
+            """,
+        },
+    )
+    found = collected_as_pytest_collects(tmp_path)
+    # Before, each of the names left out here was counted as a test.
+    assert found == {
+        "test_rebound.py::TestChild::test_inherited",
+        "test_rebound.py::TestBody::test_original",
+        "test_rebound.py::TestBody::test_rewrapped",
+    }
+
+
 def test_parameter_ids_of_imported_names_are_pytests(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
