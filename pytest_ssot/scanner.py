@@ -2258,9 +2258,7 @@ def _constant(node: ast.expr, depth: int = 0) -> Any:
         left, right = _constant(node.left, depth + 1), _constant(node.right, depth + 1)
         if not (isinstance(left, numbers) and isinstance(right, numbers)):
             return _NO_VALUE
-        if isinstance(node.op, (ast.Pow, ast.LShift)) and not (
-            isinstance(right, int) and abs(right) <= 64 and abs(left) < 2**64
-        ):
+        if isinstance(node.op, (ast.Pow, ast.LShift)) and not _small_result(node.op, left, right):
             return _NO_VALUE
         try:
             value = _BINARY[type(node.op)](left, right)
@@ -2270,6 +2268,18 @@ def _constant(node: ast.expr, depth: int = 0) -> Any:
             return _NO_VALUE
         return value
     return _NO_VALUE
+
+
+def _small_result(op: ast.operator, left: complex, right: complex) -> bool:
+    """Whether ``left ** right`` or ``left << right`` can be worked out cheaply: an integer
+    result of at most :data:`MAX_ID_BITS` (``2**70`` is a parameter pytest names by its
+    digits; ``10**10**10`` would take the scan minutes)."""
+    if isinstance(op, ast.LShift):
+        return isinstance(left, int) and isinstance(right, int) and right <= MAX_ID_BITS
+    if not (isinstance(left, int) and isinstance(right, int)) or right < 0:
+        return True  # a float or complex result: it overflows (OverflowError), never grows
+    # At least this many bits: what is computed stays within twice the limit.
+    return (left.bit_length() - 1) * right <= MAX_ID_BITS
 
 
 _COMPARED: dict[type[ast.cmpop], Callable[[Any, Any], Any]] = {

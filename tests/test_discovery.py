@@ -352,6 +352,11 @@ PARAMETER_IDS = """
         pass
 
 
+    @pytest.mark.parametrize("v", [2**70, -(3**100), 1 << 200, 2**-3, 0.5**80, 2**4000 // 2**3999])
+    def test_large_powers(v):
+        pass
+
+
     @pytest.mark.parametrize("v", [b"\\n\\t\\x00\\xff\\\\", "\\x00\\t\\u2603\\\\", "a b", "\\xe9"])
     def test_escapes(v):
         pass
@@ -411,6 +416,9 @@ def test_parameter_ids_are_the_ones_pytest_generates(tmp_path: Path) -> None:
         "test_ids.py::test_stacked_empty_ids[-x]",
         "test_ids.py::test_explicit_ids[0]",
         "test_ids.py::test_arithmetic[9223372036854775807]",
+        "test_ids.py::test_large_powers[1180591620717411303424]",
+        "test_ids.py::test_large_powers[1606938044258990275541962092341162602522202993782792835301376]",
+        "test_ids.py::test_large_powers[2]",
         "test_ids.py::test_one_name_in_a_list[1]",
         "test_ids.py::test_one_name_in_a_list[x]",
         "test_ids.py::test_one_name_in_a_tuple[None]",
@@ -626,6 +634,20 @@ def test_a_comprehension_making_more_values_than_a_suite_has_is_one_test(tmp_pat
     )
     write(tmp_path, {"pytest.ini": "[pytest]\n", "test_many.py": source})
     assert [t.nodeid for t in static_tests(tmp_path)] == ["test_many.py::test_v"]
+
+
+def test_powers_too_large_to_work_out_give_position_ids(tmp_path: Path) -> None:
+    # Never computed (10**10**10 would take the scan hours): pytest's ids are the values'
+    # digits, which only importing the module tells. Not run by pytest here for that reason.
+    source = (
+        "import pytest\n\n\n"
+        '@pytest.mark.parametrize("v", [10**10**10, 1 << 10**10, 7**10**6, 2**4097, 2**70])\n'
+        "def test_v(v):\n    pass\n"
+    )
+    write(tmp_path, {"pytest.ini": "[pytest]\n", "test_huge.py": source})
+    assert [t.nodeid for t in static_tests(tmp_path)] == [
+        f"test_huge.py::test_v[{i}]" for i in ("v0", "v1", "v2", "v3", 2**70)
+    ]
 
 
 CALL_MADE_IDS = """
