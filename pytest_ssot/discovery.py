@@ -586,6 +586,35 @@ def closure(
     return names, used
 
 
+# pytest's own fixtures: none of them requests a fixture of the suite's.
+PYTEST_FIXTURES = frozenset(
+    {
+        "cache",
+        "capfd",
+        "capfdbinary",
+        "caplog",
+        "capsys",
+        "capsysbinary",
+        "capteesys",
+        "doctest_namespace",
+        "monkeypatch",
+        "pytestconfig",
+        "pytester",
+        "record_property",
+        "record_testsuite_property",
+        "record_xml_attribute",
+        "recwarn",
+        "request",
+        "subtests",
+        "testdir",
+        "tmp_path",
+        "tmp_path_factory",
+        "tmpdir",
+        "tmpdir_factory",
+    }
+)
+
+
 def _usefixtures(marks: Iterable[Mark]) -> list[str]:
     return [a for m in marks if m.name == "usefixtures" for a in m.args if isinstance(a, str)]
 
@@ -977,6 +1006,16 @@ class ModuleCollector:
             *argnames,
         ]
         (fixturenames, fixturedefs), ordered = self._closure(initial, fixtures, direct)
+        if argnames:
+            self._check_parametrized_names(
+                origin[1][-1],
+                info,
+                parametrize,
+                mark_names,
+                initial[: -len(argnames)],
+                fixtures,
+                direct,
+            )
         base = f"{parent_nodeid}::{name}"
         defined_in = Path(origin[0])
         # pytest parametrizes the fixtures first, then applies the marks.
@@ -1012,6 +1051,43 @@ class ModuleCollector:
                     function=origin,
                 )
             )
+
+    @staticmethod
+    def _check_parametrized_names(
+        function: str,
+        info: FunctionInfo,
+        parametrize: list[Mark],
+        mark_names: list[tuple[str, ...]],
+        initial: list[str],
+        fixtures: Fixtures,
+        direct: Container[str],
+    ) -> None:
+        """Refuse (as pytest fails to collect the module or class) a ``parametrize`` mark,
+        the function's or one from its class or module, naming what the test neither takes
+        nor requests through its fixtures (``initial``: what it requests itself). Only
+        where every fixture it requests is known here: an installed plugin's fixture may
+        request the name."""
+        parametrized = {n for own in mark_names for n in own}
+        requested, _ = closure(initial, fixtures, direct)
+        if any(
+            n not in fixtures.defs and n not in PYTEST_FIXTURES and n not in parametrized
+            for n in requested
+        ):
+            return
+        taken = set(requested)
+        for mark, own in zip(parametrize, mark_names, strict=True):
+            indirect = mark.kwargs.get("indirect", False)
+            if not isinstance(indirect, (bool, list)):
+                return  # not written as a literal: which message pytest gives is not known
+            for name in own:
+                if name in taken:
+                    continue
+                if name in info.defaults:
+                    why = f"function already takes an argument '{name}' with a default value"
+                else:
+                    fixture = name in indirect if isinstance(indirect, list) else indirect
+                    why = f"function uses no {'fixture' if fixture else 'argument'} '{name}'"
+                raise _Refused(f"In {function}: {why}")
 
     def _named_id(self, path: Path, local: str) -> str | None:
         """The id pytest makes of the object that name ``local``, imported into module

@@ -202,6 +202,8 @@ class FunctionInfo:
     scope: str = "function"
     # ``name.__test__ = <literal>`` after the def, at module level: False, pytest skips it.
     test_attr: bool | None = None
+    # Arguments with a default value (not positional-only), which no parametrize may name.
+    defaults: tuple[str, ...] = ()
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -263,6 +265,7 @@ class Structure:
                     **{
                         **v,
                         "args": tuple(v["args"]),
+                        "defaults": tuple(v["defaults"]),
                         "marks": _marks(v["marks"]),
                         "params": tuple(v["params"])
                         if isinstance(v["params"], list)
@@ -1747,6 +1750,11 @@ class _Visitor(ast.NodeVisitor):
         a = node.args
         positional_args = [*a.posonlyargs, *a.args]
         required = positional_args[: len(positional_args) - len(a.defaults)]
+        defaulted = positional_args[len(required) :]
+        defaults = tuple(
+            [x.arg for x in defaulted if x not in a.posonlyargs]
+            + [x.arg for x, d in zip(a.kwonlyargs, a.kw_defaults, strict=False) if d is not None]
+        )
         names = [x.arg for x in required]
         names += [x.arg for x, d in zip(a.kwonlyargs, a.kw_defaults, strict=False) if d is None]
         if method and kind != "staticmethod":
@@ -1758,8 +1766,11 @@ class _Visitor(ast.NodeVisitor):
             filled = filled_by_name | {x.arg for x in rightmost}
             names = [n for n in names if n not in filled]
         if not decorators:  # most test methods
-            return FunctionInfo(line=node.lineno, args=tuple(names), fixture=fixture)
+            return FunctionInfo(
+                line=node.lineno, args=tuple(names), fixture=fixture, defaults=defaults
+            )
         return FunctionInfo(
+            defaults=defaults,
             line=min(node.lineno, *(d.lineno for d in decorators)),
             args=tuple(names[patches:]),
             fixture=fixture,

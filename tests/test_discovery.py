@@ -2181,6 +2181,118 @@ def test_explicit_ids_more_or_fewer_than_the_values_fail_the_module_or_class_as_
     ]
 
 
+def test_parametrize_naming_what_a_test_does_not_take_fails_the_module_or_class_as_in_pytest(
+    tmp_path: Path,
+) -> None:
+    write(
+        tmp_path,
+        {
+            "pytest.ini": "[pytest]\n",
+            "test_module_mark.py": """
+                import pytest
+
+                pytestmark = pytest.mark.parametrize("x", [1, 2])
+
+
+                def test_takes(x):
+                    pass
+
+
+                def test_lacks():
+                    pass
+            """,
+            "test_classes.py": """
+                import pytest
+
+
+                @pytest.fixture
+                def through(x):
+                    return x
+
+
+                @pytest.fixture
+                def other():
+                    return 0
+
+
+                @pytest.mark.parametrize("x", [1, 2])
+                def test_through_a_fixture(through):
+                    pass
+
+
+                @pytest.mark.parametrize("other", [5], indirect=["other"])
+                def test_indirect(other):
+                    pass
+
+
+                @pytest.mark.usefixtures("through")
+                class TestUsesFixtures:
+                    pytestmark = pytest.mark.parametrize("x", [3])
+
+                    def test_a(self, tmp_path, request):
+                        pass
+
+
+                @pytest.mark.parametrize("other", [1, 2])
+                class TestLacks:
+                    def test_takes(self, other):
+                        pass
+
+                    def test_lacks(self):
+                        pass
+
+
+                class TestDefault:
+                    @pytest.mark.parametrize("k", [1])
+                    def test_keyword(self, *, k=2):
+                        pass
+
+
+                class TestIndirectUnused:
+                    @pytest.mark.parametrize("x", [1], indirect=True)
+                    def test_unused(self, other):
+                        pass
+            """,
+            "test_plugin_fixture.py": """
+                import pytest
+
+
+                # A fixture of an installed plugin may request x: not refused here. (pytest
+                # refuses it, as no plugin defines `from_a_plugin`.)
+                @pytest.mark.parametrize("x", [1])
+                def test_from_a_plugin(from_a_plugin):
+                    pass
+            """,
+        },
+    )
+    found = {t.nodeid for t in static_tests(tmp_path)}
+    assert found - {"test_plugin_fixture.py::test_from_a_plugin[1]"} == pytest_nodeids(
+        tmp_path, collection_errors=True
+    )
+    # Before, the tests of the module and the classes pytest refuses were counted.
+    assert found == {
+        "test_classes.py::test_through_a_fixture[1]",
+        "test_classes.py::test_through_a_fixture[2]",
+        "test_classes.py::test_indirect[5]",
+        "test_classes.py::TestUsesFixtures::test_a[3]",
+        "test_plugin_fixture.py::test_from_a_plugin[1]",
+    }
+    settings = load_pytest_settings(tmp_path)
+    path = tmp_path / "test_classes.py"
+    facts = scan(path.read_bytes(), path.name, full=True)
+    assert facts.structure is not None
+    resolver = Resolver(
+        ModuleIndex([tmp_path]), lambda p: facts if p == path else None, module_name
+    )
+    collector = ModuleCollector(settings, resolver, path, facts.structure, fixtures_of(None))
+    collector.collect()
+    assert collector.refused == [
+        "TestLacks: In test_lacks: function uses no argument 'other'",
+        "TestDefault: In test_keyword: function already takes an argument 'k' with a default value",
+        "TestIndirectUnused: In test_unused: function uses no fixture 'x'",
+    ]
+
+
 def test_str_or_repr_ids_that_cannot_be_told_leave_the_function_one_test(tmp_path: Path) -> None:
     source = """
         import pytest
