@@ -1077,7 +1077,7 @@ class ModuleCollector:
         taken = set(requested)
         for mark, own in zip(parametrize, mark_names, strict=True):
             indirect = mark.kwargs.get("indirect", False)
-            if not isinstance(indirect, (bool, list)):
+            if not isinstance(indirect, (bool, list, tuple, str)):
                 return  # not written as a literal: which message pytest gives is not known
             for name in own:
                 if name in taken:
@@ -1085,7 +1085,8 @@ class ModuleCollector:
                 if name in info.defaults:
                     why = f"function already takes an argument '{name}' with a default value"
                 else:
-                    fixture = name in indirect if isinstance(indirect, list) else indirect
+                    # As pytest tells them: `in` a sequence (a string's substrings too).
+                    fixture = indirect if isinstance(indirect, bool) else name in indirect
                     why = f"function uses no {'fixture' if fixture else 'argument'} '{name}'"
                 raise _Refused(f"In {function}: {why}")
 

@@ -2252,6 +2252,12 @@ def test_parametrize_naming_what_a_test_does_not_take_fails_the_module_or_class_
                     @pytest.mark.parametrize("x", [1], indirect=True)
                     def test_unused(self, other):
                         pass
+
+
+                class TestIndirectTuple:
+                    @pytest.mark.parametrize("x, y", [(1, 2)], indirect=("y",))
+                    def test_unused(self, other):
+                        pass
             """,
             "test_plugin_fixture.py": """
                 import pytest
@@ -2290,6 +2296,7 @@ def test_parametrize_naming_what_a_test_does_not_take_fails_the_module_or_class_
         "TestLacks: In test_lacks: function uses no argument 'other'",
         "TestDefault: In test_keyword: function already takes an argument 'k' with a default value",
         "TestIndirectUnused: In test_unused: function uses no fixture 'x'",
+        "TestIndirectTuple: In test_unused: function uses no argument 'x'",
     ]
 
 
