@@ -908,9 +908,12 @@ class _Visitor(ast.NodeVisitor):
             for name in names:
                 # Bound again to something that is not this body's function or class (`for
                 # test_x in ...`, `test_x = None`): pytest no longer finds them under the name.
-                # `test_x = mark(test_x)` still binds the function.
-                rewrapped = isinstance(value, ast.Call) and any(
-                    isinstance(a, ast.Name) and a.id == name for a in value.args
+                # `test_x = mark(test_x)` still binds the function; `property(test_x)` not.
+                rewrapped = (
+                    isinstance(value, ast.Call)
+                    and any(isinstance(a, ast.Name) and a.id == name for a in value.args)
+                    and (self._peek(value.func) or getattr(value.func, "id", ""))
+                    not in PROPERTY_DECORATORS
                 )
                 if name in body["names"] and not rewrapped:
                     body["aliases"][name] = None

@@ -1902,6 +1902,11 @@ def test_names_deleted_rebound_or_made_properties_are_no_tests_as_in_pytest(
 
                     test_rewrapped = pytest.mark.slow(test_rewrapped)
 
+                    def test_made_property(self):
+                        return 1
+
+                    test_made_property = property(test_made_property)
+
                     def test_gone(self):
                         pass
 
