@@ -81,6 +81,18 @@ def collected_as_pytest_collects(root: Path) -> set[str]:
     return found
 
 
+def refused_classes(root: Path, name: str) -> list[str]:
+    """What discovery says pytest refuses to collect in module ``name`` (one module alone)."""
+    settings = load_pytest_settings(root)
+    path = root / name
+    facts = scan(path.read_bytes(), path.name, full=True)
+    assert facts.structure is not None
+    resolver = Resolver(ModuleIndex([root]), lambda p: facts if p == path else None, module_name)
+    collector = ModuleCollector(settings, resolver, path, facts.structure, fixtures_of(None))
+    collector.collect()
+    return collector.refused
+
+
 def pytest_nodeids(root: Path, *, collection_errors: bool = False) -> set[str]:
     """What pytest itself collects (in a subprocess: the suite imports its own modules);
     ``collection_errors``: some modules or classes are expected to fail to collect."""
@@ -2170,16 +2182,7 @@ def test_explicit_ids_more_or_fewer_than_the_values_fail_the_module_or_class_as_
         "test_class_refused.py::test_function",
         "test_fixture_unused.py::test_other",
     }
-    settings = load_pytest_settings(tmp_path)
-    path = tmp_path / "test_class_refused.py"
-    facts = scan(path.read_bytes(), path.name, full=True)
-    assert facts.structure is not None
-    resolver = Resolver(
-        ModuleIndex([tmp_path]), lambda p: facts if p == path else None, module_name
-    )
-    collector = ModuleCollector(settings, resolver, path, facts.structure, fixtures_of(None))
-    collector.collect()
-    assert collector.refused == [
+    assert refused_classes(tmp_path, "test_class_refused.py") == [
         "TestRefused: In test_long: 2 parameter sets specified, with different number of ids: 3",
         "TestFine::TestNestedRefused: In test_empty: 1 parameter sets specified, with different"
         " number of ids: 2",
@@ -2288,16 +2291,7 @@ def test_parametrize_naming_what_a_test_does_not_take_fails_the_module_or_class_
         "test_classes.py::TestUsesFixtures::test_a[3]",
         "test_plugin_fixture.py::test_from_a_plugin[1]",
     }
-    settings = load_pytest_settings(tmp_path)
-    path = tmp_path / "test_classes.py"
-    facts = scan(path.read_bytes(), path.name, full=True)
-    assert facts.structure is not None
-    resolver = Resolver(
-        ModuleIndex([tmp_path]), lambda p: facts if p == path else None, module_name
-    )
-    collector = ModuleCollector(settings, resolver, path, facts.structure, fixtures_of(None))
-    collector.collect()
-    assert collector.refused == [
+    assert refused_classes(tmp_path, "test_classes.py") == [
         "TestLacks: In test_lacks: function uses no argument 'other'",
         "TestDefault: In test_keyword: function already takes an argument 'k' with a default value",
         "TestIndirectUnused: In test_unused: function uses no fixture 'x'",
