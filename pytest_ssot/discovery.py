@@ -31,6 +31,7 @@ from pytest_ssot.resolver import (
     Constant,
     External,
     FuncRef,
+    Listed,
     ModuleRef,
     Resolver,
     Target,
@@ -45,6 +46,7 @@ from pytest_ssot.scanner import (
     Mark,
     Structure,
     direct_parameters,
+    listed_ids,
     parameter_id,
     refusal,
     resolved_ids,
@@ -1024,11 +1026,13 @@ class ModuleCollector:
             for fixture, definition in fixture_params(ordered, fixtures, direct, argnames):
                 where = Path(definition.origin)
                 told_at = functools.partial(self._named_id, where)
-                id_lists.append(IdList(definition.params, told_at, (fixture,)))
+                listed_at = functools.partial(self._listed, where)
+                id_lists.append(IdList(definition.params, told_at, (fixture,), listed_at))
         told_here = functools.partial(self._named_id, defined_in)
+        listed_here = functools.partial(self._listed, defined_in)
         for mark, own in zip(parametrize, mark_names, strict=True):
             ids = mark.args[1] if len(mark.args) > 1 else None
-            id_lists.append(IdList(ids, told_here, own))
+            id_lists.append(IdList(ids, told_here, own, listed_here))
         for id_list in id_lists:
             if (why := refusal(id_list.ids)) is not None:
                 # As pytest says it, by the name the function was defined with.
@@ -1115,6 +1119,17 @@ class ModuleCollector:
             return target.id
         return None
 
+    def _listed(self, path: Path, local: str) -> tuple[Any, ...] | None:
+        """The elements (as their module's scan told them) of the list that name ``local``,
+        imported into module ``path``, is bound to; None when it is not such a list."""
+        if "." in local:  # an attribute of an imported module
+            targets = self.resolver.resolve(path, local, None)
+        else:
+            targets = self.resolver.lookup(path, local, None)
+        if len(targets) != 1 or not isinstance(targets[0], Listed):
+            return None
+        return targets[0].elements
+
     def _closure(
         self, initial: Iterable[str], visible: Fixtures, direct: Container[str] = ()
     ) -> tuple[Closure, list[str]]:
@@ -1134,11 +1149,13 @@ class ModuleCollector:
 class IdList:
     """One parametrization of a function (a ``parametrize`` mark, a fixture's params): the
     ids its scan gave (None or a string when not literal), what tells the ids of the names
-    it imports, and the names it gives values to."""
+    it imports, the names it gives values to, and what tells the elements of a list it
+    imports (see :func:`~pytest_ssot.scanner.listed_ids`)."""
 
     ids: Any
     name_id: Callable[[str], str | None]
     argnames: tuple[str, ...]
+    listed: Callable[[str], tuple[Any, ...] | None] = lambda _: None
 
 
 def _param_ids(id_lists: Sequence[IdList], notset_ids: bool) -> list[str | None]:
@@ -1154,6 +1171,10 @@ def _param_ids(id_lists: Sequence[IdList], notset_ids: bool) -> list[str | None]
         ids = id_list.ids
         if isinstance(ids, dict) and "notset" in ids:  # an empty list with an explicit id
             ids = [] if notset_ids else [ids["notset"]]
+        elif isinstance(ids, dict) and "listed" in ids:  # a list imported from elsewhere
+            elements = id_list.listed(str(ids["listed"]))
+            rows = bool(ids.get("rows"))
+            ids = None if elements is None else listed_ids(list(elements), id_list.argnames, rows)
         if not isinstance(ids, (list, tuple)):
             return [None]
         if ids:

@@ -23,11 +23,13 @@ import functools
 import importlib
 import importlib.util
 import inspect
+import json
 import os
 import sys
 import sysconfig
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
+from typing import Any
 
 from pytest_ssot.scanner import Binding, ClassDetail, FileFacts, Structure, scan
 
@@ -100,7 +102,17 @@ class Constant:
     where: str
 
 
-Target = ClassRef | FuncRef | ModuleRef | External | Unresolved | Constant
+@dataclasses.dataclass(frozen=True, slots=True)
+class Listed:
+    """A name bound to a list (``CASES = [1, 2]``): no id of its own as a parameter, but
+    ``parametrize`` makes a test of each element; ``elements`` as the scan told them
+    (:func:`pytest_ssot.scanner.listed_ids` makes the ids)."""
+
+    elements: tuple[Any, ...]
+    where: str
+
+
+Target = ClassRef | FuncRef | ModuleRef | External | Unresolved | Constant | Listed
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -458,6 +470,8 @@ class Resolver:
             return (Unresolved(f"{name} is deleted ({where})"),)
         if binding.kind == "constant":
             return (Constant(binding.target, where),)
+        if binding.kind == "listed":
+            return (Listed(tuple(json.loads(binding.target)), where),)
         if binding.kind == "import":
             return (self.module(binding.target),)
         if binding.kind == "alias":
@@ -496,7 +510,7 @@ class Resolver:
             if structure is not None and nested in structure.classes:
                 return (ClassRef(target.path, nested, target.module),)
             return (Unresolved(f"{target.dotted}.{attr} is not a class statement"),)
-        if isinstance(target, Constant):
+        if isinstance(target, (Constant, Listed)):
             return (Unresolved(f"{attr} is looked up on a constant ({target.where})"),)
         return (Unresolved(f"{attr} is looked up on a function"),)
 

@@ -19,20 +19,21 @@ import enum
 import functools
 import io
 import itertools
+import json
 import operator
 import re
 import sys
 import threading
 import tokenize
 import warnings
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any, Literal, TypeVar
 
 from pytest_ssot.model import MODULE_SCOPE, Scope, normalise_snippet
 
 # Bump when what a scan yields changes, so cached facts from older scanners are not reused,
 # or what `ssot check` makes of them (its saved results are keyed by it too).
-SCANNER_VERSION = "33"
+SCANNER_VERSION = "34"
 
 RefKind = Literal["use", "string", "import", "star-import", "monkeypatch", "fixture"]
 
@@ -172,7 +173,9 @@ class Binding:
     ``kind`` is ``import`` (``target`` = module), ``from`` (``target`` = module, with leading
     dots when relative; ``attr`` = imported name), ``star`` (``name`` = ``*``), ``alias``
     (``target`` = dotted expression), ``class``/``def`` (``target`` = qualname), ``constant``
-    (``target`` = the id pytest makes of its value, for parameters) or ``value`` (anything
+    (``target`` = the id pytest makes of its value, for parameters), ``listed`` (a list
+    or tuple whose elements' ids are known: ``target`` = them as JSON, see
+    :meth:`_Visitor._listed_elements`), ``deleted`` (``del name``) or ``value`` (anything
     else). ``conditional``: under ``if``/``try``/a loop, so it may not happen.
     """
 
@@ -686,6 +689,7 @@ class _Visitor(ast.NodeVisitor):
         self.module: ast.Module | None = None
         self._stores: dict[int, dict[str, list[tuple[int, Any]]]] = {}  # by id() of its node
         self._touched: dict[str, int] | None = None  # see _changed_in_place
+        self._source: str | None = None  # see _named_again
         self._expanding: set[int] = set()  # the bound displays being read (`X = [*X]`)
         self._class_nodes: dict[str, ast.ClassDef] = {}
         self._module_marks: list[Mark] = []
@@ -943,6 +947,13 @@ class _Visitor(ast.NodeVisitor):
                 and (known := _constant(value)) is not _NO_VALUE
             ):
                 self._binding(name, "constant", parameter_id(known) or "", line=node.lineno)
+            elif (
+                self.full
+                and simple
+                and value is not None
+                and (elements := self._listed_elements(name, value)) is not None
+            ):
+                self._binding(name, "listed", elements, line=node.lineno)
             else:
                 self._binding(name, "value", line=node.lineno)
         if not simple or value is None:
@@ -958,6 +969,48 @@ class _Visitor(ast.NodeVisitor):
             marks = self._marks_in(value) if isinstance(value, (ast.Call, ast.Attribute)) else []
             if len(marks) == 1:
                 self._mark_aliases[name] = marks[0]
+
+    def _listed_elements(self, name: str, value: ast.expr) -> str | None:
+        """What a module-level list another module may give ``parametrize`` (``CASES =
+        [1, pytest.param(2, id="two")]``, or a display :meth:`_sequence_named` makes) tells
+        of the ids pytest makes of each element, as JSON for :func:`listed_ids`; None when
+        the module names it again (it may change it in place), or an element's id depends
+        on what this module imports (told only here, never by the module that imports it)."""
+        # Only a list its module never names again is told: then nothing there can change
+        # it, which spares every module with a list working out all its changes (a second
+        # walk of the whole module, as costly as its parse). Rarely a parameter list.
+        if name.startswith("__") or self._named_again(name):
+            return None
+        found = self._display_of(value, module_only=True, copied_at=None)
+        if found is None or len(found[0].elts) > MAX_RANGE:
+            return None
+        display, value_id = found
+        elements: list[list[Any]] = []
+        for element in display.elts:
+            explicit: Any = None
+            given: list[Any] | None = None  # pytest.param's values
+            row: list[Any] | None = None  # a tuple or list's, as one value per name
+            if isinstance(element, ast.Call) and self._peek(element.func) == "pytest.param":
+                given = [_id_value(v, value_id) for v in element.args]
+                for keyword in element.keywords:
+                    if keyword.arg == "id" and not _is_none(keyword.value):
+                        explicit = _explicit_id(keyword.value, value_id)
+                        if not isinstance(explicit, str):
+                            return None
+            elif isinstance(element, (ast.Tuple, ast.List)):
+                row = [_id_value(v, value_id) for v in element.elts]
+            whole = _id_value(element, value_id)
+            if any(isinstance(i, dict) for i in (whole, *(given or ()), *(row or ()))):
+                return None
+            elements.append([explicit, given, row, whole])
+        return json.dumps(elements)
+
+    def _named_again(self, name: str) -> bool:
+        """Whether ``name`` occurs more than once in the module's text (as a word or within
+        one: a quick, cautious look)."""
+        if self._source is None:
+            self._source = self.text if self.text is not None else "\n".join(self.lines)
+        return self._source.count(name) > 1
 
     def _record_deletion(self, names: list[str], line: int) -> None:
         """``del name`` at module or class level: what was bound there is gone, so pytest
@@ -1040,7 +1093,12 @@ class _Visitor(ast.NodeVisitor):
             # `indirect` decides whether pytest runs the fixtures of those names.
             indirect = {k.arg: _literal(k.value) for k in call.keywords if k.arg == "indirect"}
             args = _parametrize(
-                call, self._peek, self._name_id, self._sequence_named, self._id_function
+                call,
+                self._peek,
+                self._name_id,
+                self._sequence_named,
+                self._id_function,
+                self._imported_list,
             )
             return Mark(name, node.lineno, args, indirect)
         return Mark(
@@ -1093,6 +1151,32 @@ class _Visitor(ast.NodeVisitor):
         if binding.kind == "from":
             return {"name": node.id}  # what it names is for the resolver to tell
         return None
+
+    def _imported_list(self, node: ast.expr) -> str | None:
+        """The name (``CASES``, ``cases.CASES``) by which ``node`` reads what this module
+        imports from elsewhere, where that may be a list another module defines: its
+        elements are for discovery to tell. None for anything else, and for a list this
+        module may change in place before pytest reads it."""
+        if not isinstance(node, (ast.Name, ast.Attribute)):
+            return None
+        told = self._name_id(node)
+        if told is None and isinstance(node, ast.Name) and self._star_imported(node):
+            told = {"name": node.id}
+        if not isinstance(told, dict):
+            return None
+        name = told["name"]
+        return None if self._changed_in_place(name, None) else name
+
+    def _star_imported(self, name: ast.Name) -> bool:
+        """Whether ``name`` can only be what a ``from module import *`` of this module binds
+        (the module binds no such name, nor a builtin)."""
+        in_class, _ = self._constant_named(name.id, name.lineno)
+        return (
+            not in_class
+            and self._module_binding(name.id) is None
+            and not hasattr(builtins, name.id)
+            and any(b.kind == "star" for b in self._bindings)
+        )
 
     def _constants_of(self, node: ast.Module | ast.ClassDef) -> dict[str, list[tuple[int, Any]]]:
         """:func:`_constants_bound` of a module or class body, once per scan."""
@@ -1734,6 +1818,7 @@ class _Visitor(ast.NodeVisitor):
                         self._name_id,
                         self._sequence_named,
                         id_function=self._id_function(keywords.get("ids")),
+                        imported_list=self._imported_list,
                     )
                     if ids is None:
                         params = UNKNOWN_PARAMS
@@ -2427,6 +2512,7 @@ def _parametrize(
     name_id: NameId | None = None,
     sequence_of: SequenceOf | None = None,
     id_function_of: Callable[[ast.expr | None], Callable[[object], str] | None] | None = None,
+    imported_list: Callable[[ast.expr], str | None] | None = None,
 ) -> tuple[Any, ...]:
     """``(argnames, ids)`` of a ``parametrize`` call, ``ids`` None when not literal (see
     :func:`_parameter_ids`). ``id_function_of`` tells the builtin an ``ids=`` names."""
@@ -2454,6 +2540,7 @@ def _parametrize(
         sequence_of,
         rows=rows,
         id_function=id_function_of(ids_node) if id_function_of is not None else None,
+        imported_list=imported_list,
     )
     return (argnames, ids)
 
@@ -2503,6 +2590,7 @@ def _parameter_ids(
     *,
     rows: bool = False,
     id_function: Callable[[object], str] | None = None,
+    imported_list: Callable[[ast.expr], str | None] | None = None,
 ) -> list[str | list[Any]] | dict[str, Any] | None:
     """The ids pytest makes of ``argvalues`` (a ``parametrize`` mark's, or a fixture's
     ``params`` for its one name), None when they are not literal, :func:`refused_ids` when
@@ -2513,7 +2601,10 @@ def _parameter_ids(
     tells the list or tuple display a name given as ``argvalues`` or ``ids`` is bound to.
     ``rows``: each value is a list or tuple of one value per name (else each is one name's
     value). ``id_function``: the builtin ``ids=`` is (``str`` or ``repr``), which pytest
-    calls on each value of a set without an ``id=`` of its own."""
+    calls on each value of a set without an ``id=`` of its own. ``imported_list`` tells the
+    name a list imported from another module is read by (``CASES`` of ``from cases import
+    CASES``): its ids are then ``{"listed": name, "rows": rows}``, for :func:`listed_ids`
+    to make of what that module's scan tells of its elements."""
 
     def display(node: ast.expr | None) -> tuple[ast.expr | None, NameId | None]:
         """The display a name is bound to (with how to tell its ids), else ``node`` itself."""
@@ -2521,6 +2612,14 @@ def _parameter_ids(
         return found if found is not None else (node, name_id)
 
     values_node, value_id = display(values_node)
+    if (
+        imported_list is not None
+        and values_node is not None
+        and (ids_node is None or _is_none(ids_node))
+        and id_function is None
+        and (name := imported_list(values_node)) is not None
+    ):
+        return {"listed": name, "rows": rows}
     if not isinstance(values_node, (ast.List, ast.Tuple)) or _has_starred(values_node):
         return None  # how many is not known
     explicit, explicit_id = display(ids_node)
@@ -2630,6 +2729,28 @@ def _explicit_id(node: ast.expr, name_id: NameId | None) -> str | list[Any] | No
     if isinstance(value, dict):
         return [value]
     return None
+
+
+def listed_ids(elements: list[Any], argnames: Sequence[str], rows: bool) -> list[str] | None:
+    """The ids pytest makes of a list imported from another module (its elements as
+    :meth:`_Visitor._listed_elements` told them there) for a ``parametrize`` mark's
+    ``argnames``; ``rows``: each element holds one value per name. None when pytest would
+    take an element apart itself, or refuse it for holding more or fewer values than names."""
+    ids: list[str] = []
+    for index, (explicit, given, row, whole) in enumerate(elements):
+        if explicit is not None:
+            ids.append(explicit)
+            continue
+        values = given if given is not None else (row if rows else [whole])
+        if values is None or len(values) != len(argnames):
+            return None
+        ids.append(
+            "-".join(
+                f"{name}{index}" if v is None else v
+                for v, name in zip(values, argnames, strict=True)
+            )
+        )
+    return ids
 
 
 def resolved_ids(ids: list[Any], name_id: Callable[[str], str | None]) -> list[str] | None:

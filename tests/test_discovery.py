@@ -441,6 +441,157 @@ def test_parameter_ids_are_the_ones_pytest_generates(tmp_path: Path) -> None:
     } <= found
 
 
+IMPORTED_CASES = {
+    "pytest.ini": "[pytest]\n",
+    "tests/__init__.py": "",
+    "tests/cases.py": """
+import enum
+
+import pytest
+
+TIMEOUT = 30
+
+
+class Color(enum.Enum):
+    RED = 1
+
+
+class Widget:
+    pass
+
+
+CASES = [1, "two", (3, 4), pytest.param(5, id="five"), None, TIMEOUT, Widget, Color.RED]
+PAIRS = [(1, 2), ("a", "b"), pytest.param(3, 4, id="p"), [{"k": 1}, 2.5]]
+SAME = (7, 7, "x")
+NONE = []
+SQUARES = [n * n for n in range(3)]
+""",
+    "tests/shared/__init__.py": "from ..cases import PAIRS as ROWS\n",
+    "tests/test_imported.py": """
+import pytest
+
+import tests.cases as c
+from tests import cases
+from tests.cases import CASES, NONE, PAIRS, SAME
+from tests.shared import ROWS
+
+from .cases import *
+
+
+@pytest.mark.parametrize("x", CASES)
+def test_values(x):
+    pass
+
+
+@pytest.mark.parametrize("a,b", PAIRS)
+def test_rows(a, b):
+    pass
+
+
+@pytest.mark.parametrize(("a", "b"), ROWS)
+def test_rows_through_a_package(a, b):
+    pass
+
+
+@pytest.mark.parametrize("x", cases.SAME)
+def test_duplicates_made_unique(x):
+    pass
+
+
+@pytest.mark.parametrize("x", c.SQUARES, indirect=False)
+def test_comprehension(x):
+    pass
+
+
+@pytest.mark.parametrize("x", NONE)
+def test_empty(x):
+    pass
+
+
+class TestInAClass:
+    @pytest.mark.parametrize("a,b", PAIRS)
+    @pytest.mark.parametrize("x", SAME)
+    def test_stacked(self, x, a, b):
+        pass
+
+
+@pytest.fixture(params=SQUARES)
+def square(request):
+    return request.param
+
+
+def test_fixture_params(square):
+    pass
+""",
+}
+
+
+def test_a_parameter_list_imported_from_another_module_gives_pytest_ids(tmp_path: Path) -> None:
+    write(tmp_path, IMPORTED_CASES)
+    found = collected_as_pytest_collects(tmp_path)
+    # Each was one test by its name before (how many there are was not known).
+    assert {
+        "tests/test_imported.py::test_values[x2]",
+        "tests/test_imported.py::test_values[five]",
+        "tests/test_imported.py::test_values[30]",
+        "tests/test_imported.py::test_values[Widget]",
+        "tests/test_imported.py::test_values[Color.RED]",
+        "tests/test_imported.py::test_rows[p]",
+        "tests/test_imported.py::test_rows[a3-2.5]",
+        "tests/test_imported.py::test_rows_through_a_package[a-b]",
+        "tests/test_imported.py::test_duplicates_made_unique[7_1]",
+        "tests/test_imported.py::test_comprehension[4]",
+        "tests/test_imported.py::TestInAClass::test_stacked[7_0-p]",
+        "tests/test_imported.py::test_fixture_params[1]",
+    } <= found
+    assert not {n for n in found if n.endswith(("test_values", "test_rows", "test_empty"))}
+
+
+def test_an_imported_list_whose_elements_cannot_be_told_there_is_one_test(tmp_path: Path) -> None:
+    """Where the ids are not known for sure the function is one test by its name, never
+    made-up ids: a list changed in place (by its module or the importing one), an element
+    that names what its module imports, a list bound in branches, ``ids=`` given, and (a
+    cautious shortcut) a list its module names again anywhere, even only to read it."""
+    write(
+        tmp_path,
+        {
+            "pytest.ini": "[pytest]\n",
+            "colors.py": "import enum\n\n\nclass Color(enum.Enum):\n    RED = 1\n",
+            "cases.py": (
+                "from colors import Color\n\n"
+                "GROWN = [1]\nGROWN.append(2)\nIMPORTED = [Color.RED, 2]\nKEPT = [1, 2]\n"
+                "READ = [1, 2]\nCOPY = sorted(READ)\n"
+                "if Color.RED.value:\n    MAYBE = [1, 2]\nelse:\n    MAYBE = [1]\n"
+                "ROWS = [(1, 2, 3)]\n"
+            ),
+            "test_it.py": (
+                "import pytest\n\nfrom cases import GROWN, IMPORTED, KEPT, MAYBE, READ\n\n"
+                "KEPT.append(3)\n\n\n"
+                '@pytest.mark.parametrize("x", GROWN)\ndef test_grown(x):\n    pass\n\n\n'
+                '@pytest.mark.parametrize("x", IMPORTED)\ndef test_imported(x):\n    pass\n\n\n'
+                '@pytest.mark.parametrize("x", KEPT)\ndef test_kept(x):\n    pass\n\n\n'
+                '@pytest.mark.parametrize("x", MAYBE)\ndef test_maybe(x):\n    pass\n\n\n'
+                '@pytest.mark.parametrize("x", GROWN, ids=str)\ndef test_ids(x):\n    pass\n\n\n'
+                '@pytest.mark.parametrize("x", READ)\ndef test_read(x):\n    pass\n'
+            ),
+            # pytest refuses rows of three values for two names: not guessed either.
+            "test_rows.py": (
+                "import pytest\n\nfrom cases import ROWS\n\n\n"
+                '@pytest.mark.parametrize("a,b", ROWS)\ndef test_rows(a, b):\n    pass\n'
+            ),
+        },
+    )
+    names = ("grown", "imported", "kept", "maybe", "ids", "read")
+    assert {t.nodeid for t in static_tests(tmp_path)} == {
+        *(f"test_it.py::test_{name}" for name in names),
+        "test_rows.py::test_rows",
+    }
+    # pytest makes two or three tests of each of them.
+    by_pytest = pytest_nodeids(tmp_path, collection_errors=True)
+    for name in names:
+        assert len({n for n in by_pytest if n.startswith(f"test_it.py::test_{name}[")}) >= 2
+
+
 COMPREHENSION_IDS = """
     from typing import Final
 
