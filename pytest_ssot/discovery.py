@@ -46,6 +46,7 @@ from pytest_ssot.scanner import (
     Mark,
     Structure,
     direct_parameters,
+    listed_elements,
     listed_ids,
     parameter_id,
     refusal,
@@ -1128,7 +1129,14 @@ class ModuleCollector:
             targets = self.resolver.lookup(path, local, None)
         if len(targets) != 1 or not isinstance(targets[0], Listed):
             return None
-        return targets[0].elements
+        listed = targets[0]
+        if listed.elements is not None:
+            return listed.elements
+        try:
+            data = listed.path.read_bytes()
+        except OSError:
+            return None
+        return listed_elements(data, str(listed.path), listed.name)
 
     def _closure(
         self, initial: Iterable[str], visible: Fixtures, direct: Container[str] = ()

@@ -108,8 +108,10 @@ class Listed:
     ``parametrize`` makes a test of each element; ``elements`` as the scan told them
     (:func:`pytest_ssot.scanner.listed_ids` makes the ids)."""
 
-    elements: tuple[Any, ...]
+    elements: tuple[Any, ...] | None  # None: named again there, see scanner.listed_elements
     where: str
+    path: Path  # the module binding it
+    name: str  # the name it binds it to
 
 
 Target = ClassRef | FuncRef | ModuleRef | External | Unresolved | Constant | Listed
@@ -471,7 +473,9 @@ class Resolver:
         if binding.kind == "constant":
             return (Constant(binding.target, where),)
         if binding.kind == "listed":
-            return (Listed(tuple(json.loads(binding.target)), where),)
+            told = json.loads(binding.target)
+            elements = tuple(told["elements"]) if "elements" in told else None
+            return (Listed(elements, where, path, binding.name),)
         if binding.kind == "import":
             return (self.module(binding.target),)
         if binding.kind == "alias":

@@ -33,7 +33,7 @@ from pytest_ssot.model import MODULE_SCOPE, Scope, normalise_snippet
 
 # Bump when what a scan yields changes, so cached facts from older scanners are not reused,
 # or what `ssot check` makes of them (its saved results are keyed by it too).
-SCANNER_VERSION = "34"
+SCANNER_VERSION = "35"
 
 RefKind = Literal["use", "string", "import", "star-import", "monkeypatch", "fixture"]
 
@@ -690,6 +690,7 @@ class _Visitor(ast.NodeVisitor):
         self._stores: dict[int, dict[str, list[tuple[int, Any]]]] = {}  # by id() of its node
         self._touched: dict[str, int] | None = None  # see _changed_in_place
         self._source: str | None = None  # see _named_again
+        self._listing: str | None = None  # the name listed_elements() asks for
         self._expanding: set[int] = set()  # the bound displays being read (`X = [*X]`)
         self._class_nodes: dict[str, ast.ClassDef] = {}
         self._module_marks: list[Mark] = []
@@ -973,14 +974,16 @@ class _Visitor(ast.NodeVisitor):
     def _listed_elements(self, name: str, value: ast.expr) -> str | None:
         """What a module-level list another module may give ``parametrize`` (``CASES =
         [1, pytest.param(2, id="two")]``, or a display :meth:`_sequence_named` makes) tells
-        of the ids pytest makes of each element, as JSON for :func:`listed_ids`; None when
-        the module names it again (it may change it in place), or an element's id depends
-        on what this module imports (told only here, never by the module that imports it)."""
-        # Only a list its module never names again is told: then nothing there can change
-        # it, which spares every module with a list working out all its changes (a second
-        # walk of the whole module, as costly as its parse). Rarely a parameter list.
-        if name.startswith("__") or self._named_again(name):
+        of the ids pytest makes of each element, as JSON (``{"elements": ...}``) for
+        :func:`listed_ids`. A list the module names again may change in place: it is told
+        ``{"named_again": true}`` only, for :func:`listed_elements` to work out should
+        another module give it to ``parametrize`` (rarely: working out all of a module's
+        changes walks all of it again, as costly as its parse). None when it is no list,
+        or an element's id depends on what this module imports (told only here)."""
+        if name.startswith("__"):
             return None
+        if name != self._listing and self._named_again(name):
+            return json.dumps({"named_again": True}) if _may_list(value) else None
         found = self._display_of(value, module_only=True, copied_at=None)
         if found is None or len(found[0].elts) > MAX_RANGE:
             return None
@@ -1003,7 +1006,7 @@ class _Visitor(ast.NodeVisitor):
             if any(isinstance(i, dict) for i in (whole, *(given or ()), *(row or ()))):
                 return None
             elements.append([explicit, given, row, whole])
-        return json.dumps(elements)
+        return json.dumps({"elements": elements})
 
     def _named_again(self, name: str) -> bool:
         """Whether ``name`` occurs more than once in the module's text (as a word or within
@@ -2729,6 +2732,42 @@ def _explicit_id(node: ast.expr, name_id: NameId | None) -> str | list[Any] | No
     if isinstance(value, dict):
         return [value]
     return None
+
+
+# Built-in calls that may make a list :meth:`_Visitor._called` tells (never a class).
+_LIST_MAKERS = frozenset({"range", "sorted", "list", "tuple", "itertools.product"})
+
+
+def _may_list(value: ast.expr) -> bool:
+    """Whether ``value`` may be a list whose elements the scan can tell: a display, a
+    comprehension or a call of a builtin that makes one (never what may be a class)."""
+    if isinstance(value, ast.Call):
+        return _dotted_source(value.func) in _LIST_MAKERS
+    return isinstance(value, (ast.List, ast.Tuple, ast.ListComp, ast.GeneratorExp, ast.Dict))
+
+
+@functools.lru_cache(maxsize=32)
+def listed_elements(data: bytes, path: str, name: str) -> tuple[Any, ...] | None:
+    """The elements (as :meth:`_Visitor._listed_elements` tells them) of the list that
+    module ``data`` binds ``name`` to last, where the module names it again: None when what
+    the module runs as it is imported may change it in place (``CASES.append(4)``) before a
+    module importing it gives it to ``parametrize``, or it cannot be told."""
+    try:
+        with _room_to_recurse():
+            tree = _parse(data, path)
+            visitor = _Visitor(LINE_SPLIT_RE.split(_decode(data)), (), full=True)
+            visitor.module = tree
+            visitor._listing = name
+            visitor.visit(tree)
+            if visitor._changed_in_place(name, None):
+                return None
+    except (SyntaxError, ValueError, UnicodeDecodeError, RecursionError, MemoryError):
+        return None
+    last = visitor._module_binding(name)
+    if last is None or last.kind != "listed":
+        return None
+    elements = json.loads(last.target).get("elements")
+    return None if elements is None else tuple(elements)
 
 
 def listed_ids(elements: list[Any], argnames: Sequence[str], rows: bool) -> list[str] | None:

@@ -465,6 +465,9 @@ PAIRS = [(1, 2), ("a", "b"), pytest.param(3, 4, id="p"), [{"k": 1}, 2.5]]
 SAME = (7, 7, "x")
 NONE = []
 SQUARES = [n * n for n in range(3)]
+# Named again, only to be read: the lists are still known.
+ALL = [*PAIRS, *SAME]
+__all__ = ["CASES", "PAIRS", "SAME", "NONE", "SQUARES", "ALL", "Color", "Widget", "TIMEOUT"]
 """,
     "tests/shared/__init__.py": "from ..cases import PAIRS as ROWS\n",
     "tests/test_imported.py": """
@@ -550,8 +553,7 @@ def test_a_parameter_list_imported_from_another_module_gives_pytest_ids(tmp_path
 def test_an_imported_list_whose_elements_cannot_be_told_there_is_one_test(tmp_path: Path) -> None:
     """Where the ids are not known for sure the function is one test by its name, never
     made-up ids: a list changed in place (by its module or the importing one), an element
-    that names what its module imports, a list bound in branches, ``ids=`` given, and (a
-    cautious shortcut) a list its module names again anywhere, even only to read it."""
+    that names what its module imports, a list bound in branches, ``ids=`` given."""
     write(
         tmp_path,
         {
@@ -560,19 +562,19 @@ def test_an_imported_list_whose_elements_cannot_be_told_there_is_one_test(tmp_pa
             "cases.py": (
                 "from colors import Color\n\n"
                 "GROWN = [1]\nGROWN.append(2)\nIMPORTED = [Color.RED, 2]\nKEPT = [1, 2]\n"
-                "READ = [1, 2]\nCOPY = sorted(READ)\n"
                 "if Color.RED.value:\n    MAYBE = [1, 2]\nelse:\n    MAYBE = [1]\n"
                 "ROWS = [(1, 2, 3)]\n"
             ),
             "test_it.py": (
-                "import pytest\n\nfrom cases import GROWN, IMPORTED, KEPT, MAYBE, READ\n\n"
+                "import pytest\n\nfrom cases import GROWN, IMPORTED, KEPT, MAYBE\n"
+                "from cases import GROWN as RENAMED\n\n"
                 "KEPT.append(3)\n\n\n"
                 '@pytest.mark.parametrize("x", GROWN)\ndef test_grown(x):\n    pass\n\n\n'
                 '@pytest.mark.parametrize("x", IMPORTED)\ndef test_imported(x):\n    pass\n\n\n'
                 '@pytest.mark.parametrize("x", KEPT)\ndef test_kept(x):\n    pass\n\n\n'
                 '@pytest.mark.parametrize("x", MAYBE)\ndef test_maybe(x):\n    pass\n\n\n'
                 '@pytest.mark.parametrize("x", GROWN, ids=str)\ndef test_ids(x):\n    pass\n\n\n'
-                '@pytest.mark.parametrize("x", READ)\ndef test_read(x):\n    pass\n'
+                '@pytest.mark.parametrize("x", RENAMED)\ndef test_renamed(x):\n    pass\n'
             ),
             # pytest refuses rows of three values for two names: not guessed either.
             "test_rows.py": (
@@ -581,7 +583,7 @@ def test_an_imported_list_whose_elements_cannot_be_told_there_is_one_test(tmp_pa
             ),
         },
     )
-    names = ("grown", "imported", "kept", "maybe", "ids", "read")
+    names = ("grown", "imported", "kept", "maybe", "ids", "renamed")
     assert {t.nodeid for t in static_tests(tmp_path)} == {
         *(f"test_it.py::test_{name}" for name in names),
         "test_rows.py::test_rows",
