@@ -174,8 +174,9 @@ class Binding:
     dots when relative; ``attr`` = imported name), ``star`` (``name`` = ``*``), ``alias``
     (``target`` = dotted expression), ``class``/``def`` (``target`` = qualname), ``constant``
     (``target`` = the id pytest makes of its value, for parameters), ``listed`` (a list
-    or tuple whose elements' ids are known: ``target`` = them as JSON, see
-    :meth:`_Visitor._listed_elements`), ``deleted`` (``del name``) or ``value`` (anything
+    or tuple another module may parametrize with: ``target`` = JSON, the ids of its
+    elements or that the module names it again, see :meth:`_Visitor._listed_elements`),
+    ``deleted`` (``del name``) or ``value`` (anything
     else). ``conditional``: under ``if``/``try``/a loop, so it may not happen.
     """
 
@@ -1009,11 +1010,15 @@ class _Visitor(ast.NodeVisitor):
         return json.dumps({"elements": elements})
 
     def _named_again(self, name: str) -> bool:
-        """Whether ``name`` occurs more than once in the module's text (as a word or within
-        one: a quick, cautious look)."""
+        """Whether ``name`` occurs more than once in the module's text."""
+        return self._occurrences(name) > 1
+
+    def _occurrences(self, name: str) -> int:
+        """How often ``name`` occurs in the module's text, as a word or within one (a quick,
+        cautious look: more than it is named, never fewer)."""
         if self._source is None:
             self._source = self.text if self.text is not None else "\n".join(self.lines)
-        return self._source.count(name) > 1
+        return self._source.count(name)
 
     def _record_deletion(self, names: list[str], line: int) -> None:
         """``del name`` at module or class level: what was bound there is gone, so pytest
@@ -1163,12 +1168,18 @@ class _Visitor(ast.NodeVisitor):
         if not isinstance(node, (ast.Name, ast.Attribute)):
             return None
         told = self._name_id(node)
+        # Where the import statement names it, it may be named there and here only.
+        named_by_import = isinstance(node, ast.Name)
         if told is None and isinstance(node, ast.Name) and self._star_imported(node):
-            told = {"name": node.id}
+            told, named_by_import = {"name": node.id}, False
         if not isinstance(told, dict):
             return None
         name = told["name"]
-        return None if self._changed_in_place(name, None) else name
+        # Named nowhere else, it is not changed: the common case, which spares working out
+        # all of this module's changes.
+        if self._occurrences(name) > 1 + named_by_import and self._changed_in_place(name, None):
+            return None
+        return name
 
     def _star_imported(self, name: ast.Name) -> bool:
         """Whether ``name`` can only be what a ``from module import *`` of this module binds

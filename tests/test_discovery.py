@@ -576,6 +576,11 @@ def test_an_imported_list_whose_elements_cannot_be_told_there_is_one_test(tmp_pa
                 '@pytest.mark.parametrize("x", GROWN, ids=str)\ndef test_ids(x):\n    pass\n\n\n'
                 '@pytest.mark.parametrize("x", RENAMED)\ndef test_renamed(x):\n    pass\n'
             ),
+            "more.py": "STAR = [1, 2]\n",
+            "test_star.py": (
+                "import pytest\n\nfrom more import *\n\nSTAR.append(3)\n\n\n"
+                '@pytest.mark.parametrize("x", STAR)\ndef test_star(x):\n    pass\n'
+            ),
             # pytest refuses rows of three values for two names: not guessed either.
             "test_rows.py": (
                 "import pytest\n\nfrom cases import ROWS\n\n\n"
@@ -586,6 +591,7 @@ def test_an_imported_list_whose_elements_cannot_be_told_there_is_one_test(tmp_pa
     names = ("grown", "imported", "kept", "maybe", "ids", "renamed")
     assert {t.nodeid for t in static_tests(tmp_path)} == {
         *(f"test_it.py::test_{name}" for name in names),
+        "test_star.py::test_star",
         "test_rows.py::test_rows",
     }
     # pytest makes two or three tests of each of them.
