@@ -1100,10 +1100,7 @@ class ModuleCollector:
         ``path`` (or ``module.attr`` of a module imported there), is: its ``__name__`` (a
         class, function or module), or its value where that is known (a literal constant, a
         standard-library value); None when it cannot be told."""
-        if "." in local:  # an attribute of an imported module
-            targets = self.resolver.resolve(path, local, None)
-        else:
-            targets = self.resolver.lookup(path, local, None)
+        targets = self._imported_targets(path, local)
         if len(targets) != 1:
             return None
         target: Target | None = targets[0]
@@ -1120,13 +1117,17 @@ class ModuleCollector:
             return target.id
         return None
 
+    def _imported_targets(self, path: Path, local: str) -> tuple[Target, ...]:
+        """What name ``local`` (or ``module.attr`` of a module imported there) is in module
+        ``path`` once it ran."""
+        if "." in local:  # an attribute of an imported module
+            return self.resolver.resolve(path, local, None)
+        return self.resolver.lookup(path, local, None)
+
     def _listed(self, path: Path, local: str) -> tuple[Any, ...] | None:
         """The elements (as their module's scan told them) of the list that name ``local``,
         imported into module ``path``, is bound to; None when it is not such a list."""
-        if "." in local:  # an attribute of an imported module
-            targets = self.resolver.resolve(path, local, None)
-        else:
-            targets = self.resolver.lookup(path, local, None)
+        targets = self._imported_targets(path, local)
         if len(targets) != 1 or not isinstance(targets[0], Listed):
             return None
         listed = targets[0]

@@ -690,7 +690,8 @@ class _Visitor(ast.NodeVisitor):
         self.module: ast.Module | None = None
         self._stores: dict[int, dict[str, list[tuple[int, Any]]]] = {}  # by id() of its node
         self._touched: dict[str, int] | None = None  # see _changed_in_place
-        self._source: str | None = None  # see _named_again
+        self._source: str | None = None  # see _named_more_than
+        self._searched = 0  # characters searched by _named_more_than
         self._listing: str | None = None  # the name listed_elements() asks for
         self._expanding: set[int] = set()  # the bound displays being read (`X = [*X]`)
         self._class_nodes: dict[str, ast.ClassDef] = {}
@@ -983,7 +984,7 @@ class _Visitor(ast.NodeVisitor):
         or an element's id depends on what this module imports (told only here)."""
         if name.startswith("__"):
             return None
-        if name != self._listing and self._named_again(name):
+        if name != self._listing and self._named_more_than(name, 1):
             return json.dumps({"named_again": True}) if _may_list(value) else None
         found = self._display_of(value, module_only=True, copied_at=None)
         if found is None or len(found[0].elts) > MAX_RANGE:
@@ -994,13 +995,12 @@ class _Visitor(ast.NodeVisitor):
             explicit: Any = None
             given: list[Any] | None = None  # pytest.param's values
             row: list[Any] | None = None  # a tuple or list's, as one value per name
-            if isinstance(element, ast.Call) and self._peek(element.func) == "pytest.param":
-                given = [_id_value(v, value_id) for v in element.args]
-                for keyword in element.keywords:
-                    if keyword.arg == "id" and not _is_none(keyword.value):
-                        explicit = _explicit_id(keyword.value, value_id)
-                        if not isinstance(explicit, str):
-                            return None
+            if (param := _param_call(element, self._peek)) is not None:
+                given = [_id_value(v, value_id) for v in param[0]]
+                if param[1] is not None:
+                    explicit = _explicit_id(param[1], value_id)
+                    if not isinstance(explicit, str):
+                        return None
             elif isinstance(element, (ast.Tuple, ast.List)):
                 row = [_id_value(v, value_id) for v in element.elts]
             whole = _id_value(element, value_id)
@@ -1009,16 +1009,16 @@ class _Visitor(ast.NodeVisitor):
             elements.append([explicit, given, row, whole])
         return json.dumps({"elements": elements})
 
-    def _named_again(self, name: str) -> bool:
-        """Whether ``name`` occurs more than once in the module's text."""
-        return self._occurrences(name) > 1
-
-    def _occurrences(self, name: str) -> int:
-        """How often ``name`` occurs in the module's text, as a word or within one (a quick,
-        cautious look: more than it is named, never fewer)."""
+    def _named_more_than(self, name: str, times: int) -> bool:
+        """Whether ``name`` occurs more than ``times`` times in the module's text, as a word
+        or within one (a quick, cautious look: it may say yes for a name that is not named
+        again, never no for one that is). Yes, as cautiously, for every name once the
+        searches of this module went through ``_SEARCH_BUDGET`` characters: a module of
+        thousands of lists would otherwise be searched once per list."""
         if self._source is None:
             self._source = self.text if self.text is not None else "\n".join(self.lines)
-        return self._source.count(name)
+        self._searched += len(self._source)
+        return self._searched > _SEARCH_BUDGET or self._source.count(name) > times
 
     def _record_deletion(self, names: list[str], line: int) -> None:
         """``del name`` at module or class level: what was bound there is gone, so pytest
@@ -1177,7 +1177,7 @@ class _Visitor(ast.NodeVisitor):
         name = told["name"]
         # Named nowhere else, it is not changed: the common case, which spares working out
         # all of this module's changes.
-        if self._occurrences(name) > 1 + named_by_import and self._changed_in_place(name, None):
+        if self._named_more_than(name, 1 + named_by_import) and self._changed_in_place(name, None):
             return None
         return name
 
@@ -2336,6 +2336,7 @@ _BINARY: dict[type[ast.operator], Callable[[Any, Any], Any]] = {
     ast.BitAnd: operator.and_,
     ast.BitXor: operator.xor,
 }
+_SEARCH_BUDGET = 50_000_000  # characters _named_more_than may search in one module
 MAX_RANGE = 100_000  # a `range()` longer than this is no suite's parameter list
 MAX_MADE = 10_000  # nor are more values made by a comprehension (each one a copy)
 MAX_ID_BITS = 4096  # `2**63 - 1` is a parameter; `10**10**10` is no value to compute here
@@ -2664,13 +2665,12 @@ def _parameter_ids(
     for index, element in enumerate(values_node.elts):
         values: list[ast.expr] = [element]
         ident: str | list[Any] | None = None
-        if isinstance(element, ast.Call) and peek(element.func) == "pytest.param":
-            values = list(element.args)
-            for keyword in element.keywords:
-                if keyword.arg == "id" and not _is_none(keyword.value):
-                    ident = _explicit_id(keyword.value, value_id)
-                    if ident is None:
-                        return None
+        if (param := _param_call(element, peek)) is not None:
+            values, id_node = param
+            if id_node is not None:
+                ident = _explicit_id(id_node, value_id)
+                if ident is None:
+                    return None
         elif rows and isinstance(element, (ast.Tuple, ast.List)):
             values = list(element.elts)
         if ident is None and index < len(given) and given[index] is not None:
@@ -2693,6 +2693,15 @@ def _parameter_ids(
             ident = "-".join(parts) if all(isinstance(p, str) for p in parts) else parts
         ids.append(ident)
     return ids
+
+
+def _param_call(element: ast.expr, peek: Any) -> tuple[list[ast.expr], ast.expr | None] | None:
+    """The values and the ``id=`` (None when not given, or given as None) of a parameter
+    set written as ``pytest.param(...)``; None for any other element."""
+    if not isinstance(element, ast.Call) or peek(element.func) != "pytest.param":
+        return None
+    ids = [k.value for k in element.keywords if k.arg == "id" and not _is_none(k.value)]
+    return list(element.args), ids[-1] if ids else None
 
 
 # The builtins given as `ids=` whose ids can be told from literal values.

@@ -14,6 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from packaging.version import Version
 
+from pytest_ssot import scanner
 from pytest_ssot.discovery import (
     DiscoveryError,
     Fixtures,
@@ -548,6 +549,18 @@ def test_a_parameter_list_imported_from_another_module_gives_pytest_ids(tmp_path
         "tests/test_imported.py::test_fixture_params[1]",
     } <= found
     assert not {n for n in found if n.endswith(("test_values", "test_rows", "test_empty"))}
+
+
+def test_imported_lists_are_told_the_same_once_the_text_search_budget_is_spent(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A module searched past its budget takes every list as named again: its elements are
+    then worked out when another module parametrizes with one, with the same ids."""
+    write(tmp_path, IMPORTED_CASES)
+    told = {t.nodeid for t in static_tests(tmp_path)}
+    monkeypatch.setattr(scanner, "_SEARCH_BUDGET", 0)
+    assert {t.nodeid for t in static_tests(tmp_path)} == told
+    assert "tests/test_imported.py::test_values[five]" in told
 
 
 def test_an_imported_list_whose_elements_cannot_be_told_there_is_one_test(tmp_path: Path) -> None:
