@@ -3,21 +3,24 @@
 The pytest configuration is read from the same files pytest reads (``pytest.toml``,
 ``pytest.ini``, ``pyproject.toml`` ``[tool.pytest]``/``[tool.pytest.ini_options]``, ``tox.ini``,
 ``setup.cfg``), found the same way (the first one walking up from the common ancestor of the
-arguments). Files are found with ``testpaths``, ``python_files``, ``norecursedirs`` and
-``--ignore``; tests with ``python_classes``/``python_functions``, unittest ``TestCase``
-classes, inherited test methods, ``__test__``, ``__init__``/``__new__``, abstract classes and
-literal ``parametrize`` lists. What pytest decides at run time (``pytest_generate_tests``,
-parametrized fixtures, ``collect_ignore`` in conftests) is out of reach and documented.
+arguments). Files are found with ``testpaths``, ``python_files``, ``norecursedirs``,
+``--ignore`` and the ``collect_ignore`` lists conftests spell out; tests with
+``python_classes``/``python_functions``, unittest ``TestCase`` classes, inherited test
+methods, ``__test__``, ``__init__``/``__new__``, abstract classes and literal
+``parametrize`` lists. What pytest decides at run time (``pytest_generate_tests``, a
+conftest's computed ignore lists) is out of reach and documented.
 """
 
 from __future__ import annotations
 
+import ast
 import configparser
 import contextlib
 import dataclasses
 import fnmatch
 import functools
 import os
+import platform
 import shlex
 import sys
 from collections.abc import Callable, Container, Iterable, Iterator, Mapping, Sequence
@@ -352,10 +355,12 @@ def _in_venv(path: Path) -> bool:
         return False
 
 
-def _ignored(path: Path, settings: PytestSettings) -> bool:
-    if path in settings.ignore:
+def _ignored(path: Path, settings: PytestSettings, conftests: _IgnoreLists) -> bool:
+    if path in settings.ignore or path in conftests.paths:
         return True
-    return any(fnmatch.fnmatch(str(path), pattern) for pattern in settings.ignore_glob)
+    return any(
+        fnmatch.fnmatch(str(path), pattern) for pattern in (*settings.ignore_glob, *conftests.globs)
+    )
 
 
 def find_test_files(settings: PytestSettings, paths: Sequence[Path]) -> list[Path]:
@@ -372,14 +377,15 @@ def find_test_files(settings: PytestSettings, paths: Sequence[Path]) -> list[Pat
                 seen.add(path)
                 files.append(path)
             continue
-        for found in _walk(path, settings):
+        for found in _walk(path, settings, _inherited_ignores(path, settings)):
             if found not in seen:
                 seen.add(found)
                 files.append(found)
     return files
 
 
-def _walk(directory: Path, settings: PytestSettings) -> Iterator[Path]:
+def _walk(directory: Path, settings: PytestSettings, inherited: _IgnoreLists) -> Iterator[Path]:
+    ignores = _ignores_here(directory, settings, inherited)
     try:
         entries = sorted(os.scandir(directory), key=lambda e: e.name)
     except OSError:
@@ -392,16 +398,360 @@ def _walk(directory: Path, settings: PytestSettings) -> Iterator[Path]:
         except OSError:  # a symlink loop: pytest skips such entries too
             continue
         if is_dir:
-            if entry.name == "__pycache__" or _ignored(path, settings) or _in_venv(path):
+            if entry.name == "__pycache__" or _ignored(path, settings, ignores) or _in_venv(path):
                 continue
             if any(fnmatch_path(p, path) for p in settings.norecursedirs):
                 continue
-            yield from _walk(path, settings)
+            yield from _walk(path, settings, ignores)
         elif is_file and entry.name.endswith(".py") and entry.name != "conftest.py":
-            if _ignored(path, settings):
+            if _ignored(path, settings, ignores):
                 continue
             if any(fnmatch_path(p, path) for p in settings.python_files):
                 yield path
+
+
+# -- conftest ignore lists -------------------------------------------------------------------
+IGNORE_LISTS = ("collect_ignore", "collect_ignore_glob")
+# The modules a conftest's tests on the platform name (`if sys.version_info < (3, 12):`).
+_PLATFORM_MODULES = frozenset({"sys", "os", "platform"})
+_PLATFORM_FACTS: dict[tuple[str, str], Callable[[], Any]] = {
+    ("sys", "version_info"): lambda: sys.version_info,
+    ("sys", "platform"): lambda: sys.platform,
+    ("sys", "implementation"): lambda: sys.implementation,
+    ("os", "name"): lambda: os.name,
+}
+_PLATFORM_CALLS: dict[tuple[str, str], Callable[[], Any]] = {
+    ("platform", "system"): platform.system,
+    ("platform", "python_implementation"): platform.python_implementation,
+}
+_FACT_ATTRIBUTES = frozenset({"major", "minor", "micro", "releaselevel", "name"})
+_UNKNOWN: Any = object()
+_CHANGING = (
+    ast.Call,
+    ast.Attribute,
+    ast.Subscript,
+    ast.NamedExpr,
+    ast.AugAssign,
+    ast.Global,
+    ast.Delete,
+)
+_COMPARISONS: dict[type[ast.cmpop], Callable[[Any, Any], Any]] = {
+    ast.Eq: lambda a, b: a == b,
+    ast.NotEq: lambda a, b: a != b,
+    ast.Lt: lambda a, b: a < b,
+    ast.LtE: lambda a, b: a <= b,
+    ast.Gt: lambda a, b: a > b,
+    ast.GtE: lambda a, b: a >= b,
+    ast.In: lambda a, b: a in b,
+    ast.NotIn: lambda a, b: a not in b,
+}
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class _IgnoreLists:
+    """What conftest ``collect_ignore`` (paths) and ``collect_ignore_glob`` (patterns) keep
+    out of one directory's entries. pytest takes each list from the nearest conftest that
+    defines it, without merging."""
+
+    paths: tuple[Path, ...] = ()
+    globs: tuple[str, ...] = ()
+
+
+def _inherited_ignores(directory: Path, settings: PytestSettings) -> _IgnoreLists:
+    """The lists in effect where ``directory`` is an entry: from the conftests of its parent
+    and above, up to the rootdir (pytest loads none above it)."""
+    if settings.rootdir not in directory.parents:
+        return _IgnoreLists()
+    parent = directory.parent
+    return _ignores_here(parent, settings, _inherited_ignores(parent, settings))
+
+
+def _ignores_here(
+    directory: Path, settings: PytestSettings, inherited: _IgnoreLists
+) -> _IgnoreLists:
+    """The lists in effect for ``directory``'s entries: its own conftest's where it defines
+    them, entries relative to it as pytest joins them."""
+    if directory != settings.rootdir and settings.rootdir not in directory.parents:
+        return inherited
+    try:
+        source = (directory / "conftest.py").read_bytes()
+    except OSError:  # none here (an unreadable one fails pytest in its own words)
+        return inherited
+    defined = conftest_ignore_lists(source)
+
+    def joined(entry: str) -> str:
+        return os.path.abspath(directory / entry.replace("/", os.sep))
+
+    paths, globs = inherited.paths, inherited.globs
+    if "collect_ignore" in defined:
+        paths = tuple(Path(joined(entry)) for entry in defined["collect_ignore"])
+    if "collect_ignore_glob" in defined:
+        globs = tuple(joined(entry) for entry in defined["collect_ignore_glob"])
+    return _IgnoreLists(paths, globs)
+
+
+def conftest_ignore_lists(source: bytes) -> dict[str, tuple[str, ...]]:
+    """Per ignore list a conftest defines as it is imported, the entries it surely holds,
+    read from its module code: literal strings assigned, appended, extended or added with
+    ``+=``, also under ``if`` tests on ``sys.version_info``, ``sys.platform``, ``os.name``
+    or ``platform.system()`` (told for this interpreter, the one that runs the suite). An
+    entry the source does not tell (a branch on anything else, a ``try``, a loop, a
+    computed path, a list handed to a function) is left out, so its file is checked rather
+    than skipped."""
+    try:
+        module = ast.parse(source)
+    except (SyntaxError, ValueError):  # pytest fails on it with its own error
+        return {}
+    reader = _IgnoreListReader()
+    reader.run(module.body, sure=True)
+    return {name: tuple(entries) for name, entries in reader.lists.items()}
+
+
+class _IgnoreListReader:
+    """Runs a conftest's module-level statements over its ignore lists, as far as the
+    source tells. ``sure``: the statement runs whenever the module is imported."""
+
+    def __init__(self) -> None:
+        self.lists: dict[str, list[str]] = {}  # absent: not defined
+        self.modules: dict[str, str] = {}  # a local name bound to sys, os or platform
+
+    def run(self, statements: Iterable[ast.stmt], *, sure: bool) -> None:
+        for statement in statements:
+            self._statement(statement, sure=sure)
+
+    def _statement(self, statement: ast.stmt, *, sure: bool) -> None:
+        if isinstance(statement, ast.If):
+            self._doubt_changes(statement.test)
+            truth = self._truth(statement.test)
+            if truth is None:
+                self.run(statement.body, sure=False)
+                self.run(statement.orelse, sure=False)
+            else:
+                self.run(statement.body if truth else statement.orelse, sure=sure)
+        elif isinstance(statement, (ast.Import, ast.ImportFrom)):
+            for alias in statement.names:
+                if isinstance(statement, ast.Import):
+                    top = alias.name.partition(".")[0]  # `import os.path` binds os
+                    bound, module = (
+                        (top, top) if alias.asname is None else (alias.asname, alias.name)
+                    )
+                else:
+                    bound, module = alias.asname or alias.name, ""
+                self._bound(bound, sure=sure, module=module)
+        elif isinstance(statement, (ast.Assign, ast.AnnAssign)) and statement.value is not None:
+            value = statement.value
+            targets = statement.targets if isinstance(statement, ast.Assign) else [statement.target]
+            entries = self._strings(value)
+            self._doubt_changes(value)
+            for target in targets:
+                if isinstance(target, ast.Name):
+                    if target.id in IGNORE_LISTS:
+                        self._assign(target.id, entries, sure=sure)
+                    else:
+                        self._bound(target.id, sure=sure)
+                else:
+                    self._doubt_named(target)
+            if isinstance(value, ast.Name):  # an alias: changed through either name
+                self._doubt_named(value)
+                for target in targets:
+                    self._doubt_named(target)
+        elif (
+            isinstance(statement, ast.AugAssign)
+            and isinstance(statement.target, ast.Name)
+            and statement.target.id in IGNORE_LISTS
+            and isinstance(statement.op, ast.Add)
+        ):
+            entries = self._strings(statement.value)
+            self._doubt_changes(statement.value)
+            self._add(statement.target.id, entries, sure=sure)
+        elif isinstance(statement, ast.Expr) and isinstance(statement.value, ast.Call):
+            self._call(statement.value, sure=sure)
+        elif isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            # Its body runs later if at all (a hook may, before pytest reads the lists): what
+            # it may change is doubted, what it only reads is not.
+            self._doubt_changes(statement)
+            self._bound(statement.name, sure=sure)
+        else:
+            # A loop, try, with or match runs its parts maybe, or more than once; any other
+            # statement naming a list (`del`, `collect_ignore[0] = ...`) may change it.
+            blocks = ("body", "orelse", "finalbody", "handlers", "cases")
+            for field, value in ast.iter_fields(statement):
+                if field not in blocks:
+                    if isinstance(value, ast.AST):
+                        self._doubt_named(value)
+                    elif isinstance(value, list):
+                        for item in value:
+                            if isinstance(item, ast.AST):
+                                self._doubt_named(item)
+            for block in ("body", "orelse", "finalbody"):
+                self.run(getattr(statement, block, ()), sure=False)
+            for part in (*getattr(statement, "handlers", ()), *getattr(statement, "cases", ())):
+                self.run(part.body, sure=False)
+
+    def _call(self, call: ast.Call, *, sure: bool) -> None:
+        func = call.func
+        if (
+            isinstance(func, ast.Attribute)
+            and isinstance(func.value, ast.Name)
+            and func.value.id in IGNORE_LISTS
+            and not call.keywords
+        ):
+            args = call.args
+            added: ast.expr | None = None
+            if func.attr == "append" and len(args) == 1:
+                added = ast.List(elts=list(args))
+            elif func.attr == "extend" and len(args) == 1:
+                added = args[0]
+            elif func.attr == "insert" and len(args) == 2:
+                added = ast.List(elts=[args[1]])
+            if added is not None:
+                entries = self._strings(added)
+                for arg in args:
+                    self._doubt_changes(arg)
+                self._add(func.value.id, entries, sure=sure)
+                return
+        self._doubt_named(call)
+
+    def _bound(self, name: str, *, sure: bool, module: str = "") -> None:
+        if name in IGNORE_LISTS:
+            self._assign(name, None, sure=sure)
+        if module in _PLATFORM_MODULES and sure:
+            self.modules[name] = module
+        else:
+            self.modules.pop(name, None)
+
+    def _assign(self, name: str, entries: list[str] | None, *, sure: bool) -> None:
+        if sure:
+            self.lists[name] = list(entries or ())
+        else:  # maybe these entries, maybe those before (or none: shadowing the outer lists)
+            self.lists[name] = [e for e in self.lists.get(name, ()) if e in (entries or ())]
+
+    def _add(self, name: str, entries: list[str] | None, *, sure: bool) -> None:
+        if sure and name in self.lists:
+            self.lists[name].extend(entries or ())
+
+    def _doubt_changes(self, node: ast.AST) -> None:
+        """Doubt the lists code may change as it runs (by a call, through an attribute or
+        item of theirs, or rebinding a global); naming one to read it changes nothing."""
+        for sub in ast.walk(node):
+            if isinstance(sub, _CHANGING):
+                self._doubt_named(sub)
+
+    def _doubt_named(self, node: ast.AST) -> None:
+        for sub in ast.walk(node):
+            if isinstance(sub, ast.Name) and sub.id in self.lists:
+                self.lists[sub.id] = []
+            elif isinstance(sub, ast.Global):
+                for name in sub.names:
+                    if name in self.lists:
+                        self.lists[name] = []
+
+    def _strings(self, node: ast.expr) -> list[str] | None:
+        """The string entries a list display (or a sum of them) surely holds; None: not a
+        value this reader follows."""
+        if isinstance(node, (ast.List, ast.Tuple)):
+            return [
+                e.value
+                for e in node.elts
+                if isinstance(e, ast.Constant) and isinstance(e.value, str)
+            ]
+        if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Add):
+            left, right = self._strings(node.left), self._strings(node.right)
+            return None if left is None or right is None else left + right
+        if isinstance(node, ast.Name) and node.id in IGNORE_LISTS:
+            return list(self.lists.get(node.id, ()))
+        if isinstance(node, ast.IfExp):
+            truth = self._truth(node.test)
+            if truth is not None:
+                return self._strings(node.body if truth else node.orelse)
+            body, orelse = self._strings(node.body), self._strings(node.orelse)
+            return None if body is None or orelse is None else [e for e in body if e in orelse]
+        return None
+
+    def _truth(self, test: ast.expr) -> bool | None:
+        value = self._value(test)
+        return None if value is _UNKNOWN else bool(value)
+
+    def _value(self, node: ast.expr) -> Any:
+        """What ``node`` evaluates to on this interpreter, if it only reads constants and the
+        platform's facts; _UNKNOWN otherwise."""
+        if isinstance(node, ast.Constant):
+            return node.value
+        if isinstance(node, ast.Tuple):
+            items = [self._value(e) for e in node.elts]
+            return _UNKNOWN if _UNKNOWN in items else tuple(items)
+        if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.Not):
+            operand = self._value(node.operand)
+            return _UNKNOWN if operand is _UNKNOWN else not operand
+        if isinstance(node, ast.BoolOp):
+            truths = [self._truth(v) for v in node.values]
+            decisive = isinstance(node.op, ast.Or)  # what settles it: any True for or
+            if decisive in truths:
+                return decisive
+            return _UNKNOWN if None in truths else not decisive
+        if isinstance(node, ast.Compare):
+            left = self._value(node.left)
+            for op, comparator in zip(node.ops, node.comparators, strict=True):
+                right = self._value(comparator)
+                compare = _COMPARISONS.get(type(op))
+                if left is _UNKNOWN or right is _UNKNOWN or compare is None:
+                    return _UNKNOWN
+                try:
+                    if not compare(left, right):
+                        return False
+                except TypeError:
+                    return _UNKNOWN
+                left = right
+            return True
+        if isinstance(node, ast.Attribute):
+            if isinstance(node.value, ast.Name) and node.value.id in self.modules:
+                fact = _PLATFORM_FACTS.get((self.modules[node.value.id], node.attr))
+                return _UNKNOWN if fact is None else fact()
+            owner = self._value(node.value)
+            if owner is _UNKNOWN or node.attr not in _FACT_ATTRIBUTES:
+                return _UNKNOWN
+            return getattr(owner, node.attr, _UNKNOWN)
+        if isinstance(node, ast.Subscript):
+            owner, index = self._value(node.value), self._index(node.slice)
+            if owner is _UNKNOWN or index is _UNKNOWN or not isinstance(owner, (tuple, str)):
+                return _UNKNOWN
+            try:
+                return owner[index]
+            except (IndexError, TypeError):
+                return _UNKNOWN
+        if (
+            isinstance(node, ast.Call)
+            and not node.keywords
+            and isinstance(node.func, ast.Attribute)
+        ):
+            func = node.func
+            if isinstance(func.value, ast.Name) and func.value.id in self.modules:
+                call = _PLATFORM_CALLS.get((self.modules[func.value.id], func.attr))
+                return _UNKNOWN if call is None or node.args else call()
+            owner = self._value(func.value)
+            args = [self._value(a) for a in node.args]
+            if (
+                isinstance(owner, str)
+                and func.attr in ("startswith", "endswith")
+                and len(args) == 1
+                and isinstance(args[0], (str, tuple))
+            ):
+                try:
+                    return getattr(owner, func.attr)(args[0])
+                except TypeError:
+                    return _UNKNOWN
+        return _UNKNOWN
+
+    def _index(self, node: ast.expr) -> Any:
+        if isinstance(node, ast.Slice):
+            parts = [
+                None if p is None else self._value(p) for p in (node.lower, node.upper, node.step)
+            ]
+            if _UNKNOWN in parts or not all(p is None or type(p) is int for p in parts):
+                return _UNKNOWN
+            return slice(*parts)
+        index = self._value(node)
+        return index if type(index) is int else _UNKNOWN
 
 
 def conftests_for(test_file: Path, rootdir: Path) -> list[Path]:

@@ -427,6 +427,74 @@ def test_cli_and_plugin_agree_on_conftest_fixtures_overridden_nearer_the_test(
     assert by_line["tests/test_classes.py", local] == ["tests/test_classes.py::test_local"]
 
 
+IGNORED_BY_CONFTESTS = {
+    "pyproject.toml": """
+        [tool.pytest.ini_options]
+        testpaths = ["tests"]
+
+        [tool.ssot]
+        mode = "warn"
+        allow_function_tests = true
+    """,
+    "tests/conftest.py": """
+        import sys
+
+        collect_ignore = ["test_retired.py", "vendored"]
+        collect_ignore.append("deeper/test_outer_only.py")
+        if sys.version_info >= (3, 8):
+            collect_ignore_glob = ["*_legacy.py"]
+        if sys.platform == "no-such-platform":
+            collect_ignore.append("test_kept.py")
+    """,
+    # Nearer, and defining its own list: the outer entry for this directory no longer applies.
+    "tests/deeper/conftest.py": "collect_ignore = []\n",
+    "tests/deeper/test_outer_only.py": """
+        import os
+
+        def test_deeper():
+            assert os.environ.get("DEEPER") is None
+    """,
+    "tests/test_kept.py": """
+        import os
+
+        def test_kept():
+            assert os.environ.get("KEPT") is None
+    """,
+    "tests/test_retired.py": """
+        import os
+
+        def test_retired():
+            os.environ["RETIRED"] = "1"
+    """,
+    "tests/test_old_legacy.py": """
+        import os
+
+        def test_legacy():
+            os.environ["LEGACY"] = "1"
+    """,
+    "tests/vendored/test_vendored.py": """
+        import os
+
+        def test_vendored():
+            os.environ["VENDORED"] = "1"
+    """,
+}
+
+
+def test_cli_and_plugin_agree_on_files_conftests_keep_from_collection(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    write(tmp_path, IGNORED_BY_CONFTESTS)
+    plugin = plugin_report(tmp_path)
+    static_check = cli_report(tmp_path, monkeypatch)
+    assert_agree(plugin, static_check)
+    assert static_check["summary"]["tests"] == 2
+    assert {v["path"] for v in static_check["violations"]} == {
+        "tests/deeper/test_outer_only.py",
+        "tests/test_kept.py",
+    }
+
+
 REACHED_AT_RUN_TIME = {
     "pyproject.toml": """
         [tool.ssot]

@@ -20,6 +20,7 @@ from pytest_ssot.discovery import (
     Fixtures,
     ModuleCollector,
     StaticTest,
+    conftest_ignore_lists,
     conftests_for,
     default_paths,
     find_test_files,
@@ -2885,6 +2886,132 @@ def test_norecursedirs_virtualenvs_and_ignores_are_skipped(tmp_path: Path) -> No
     settings = load_pytest_settings(tmp_path)
     files = find_test_files(settings, [tmp_path])
     assert [f.name for f in files] == ["test_kept.py"]
+
+
+@pytest.mark.parametrize(
+    ("source", "expected"),
+    [
+        ('collect_ignore = ["a.py", "sub"]\n', {"collect_ignore": ("a.py", "sub")}),
+        ('collect_ignore_glob: list[str] = ["*_py2.py"]\n', {"collect_ignore_glob": ("*_py2.py",)}),
+        (
+            'collect_ignore = []\ncollect_ignore.append("a.py")\n'
+            'collect_ignore.extend(["b.py"])\ncollect_ignore += ("c.py",)\n'
+            'collect_ignore.insert(0, "d.py")\ncollect_ignore = collect_ignore + ["e.py"]\n',
+            {"collect_ignore": ("a.py", "b.py", "c.py", "d.py", "e.py")},
+        ),
+        # Entries the source does not spell are left out, the others kept.
+        (
+            'import os\ncollect_ignore = ["a.py", os.path.join("x", "b.py"), *EXTRA]\n',
+            {"collect_ignore": ("a.py",)},
+        ),
+        # Tests on the interpreter are told for this one.
+        (
+            "import sys\nimport os.path\nimport platform as pf\n"
+            'if sys.version_info >= (3, 8):\n    collect_ignore = ["new.py"]\n'
+            'else:\n    collect_ignore = ["old.py"]\n'
+            "if sys.version_info[:2] < (3, 0) or sys.version_info.major == 2:\n"
+            '    collect_ignore.append("py2.py")\n'
+            'if not sys.platform.startswith("no-such") and os.name == os.name:\n'
+            '    collect_ignore.append("here.py")\n'
+            'if pf.system() == "NoSuchSystem":\n    collect_ignore.append("there.py")\n'
+            'collect_ignore_glob = ["*_pypy.py"] if sys.implementation.name != "pypy" else []\n',
+            {"collect_ignore": ("new.py", "here.py"), "collect_ignore_glob": ("*_pypy.py",)},
+        ),
+        # What may or may not run adds nothing for sure...
+        (
+            'collect_ignore = ["a.py"]\nif FLAG:\n    collect_ignore.append("b.py")\n'
+            'try:\n    import numpy\nexcept ImportError:\n    collect_ignore.append("c.py")\n'
+            'for name in NAMES:\n    collect_ignore.append("d.py")\n',
+            {"collect_ignore": ("a.py",)},
+        ),
+        # ... and an assignment that may run keeps only what either value holds (a
+        # conftest that defines a list at all shadows the outer conftests' one).
+        (
+            'collect_ignore = ["a.py", "b.py"]\nif FLAG:\n    collect_ignore = ["b.py"]\n'
+            'if OTHER:\n    collect_ignore_glob = ["*.py"]\n',
+            {"collect_ignore": ("b.py",), "collect_ignore_glob": ()},
+        ),
+        # Whatever else may change a list leaves nothing sure in it.
+        ('collect_ignore = ["a.py"]\ncollect_ignore.remove("a.py")\n', {"collect_ignore": ()}),
+        ('collect_ignore = ["a.py"]\nprune(collect_ignore)\n', {"collect_ignore": ()}),
+        ('collect_ignore = ["a.py"]\nlast = collect_ignore.pop()\n', {"collect_ignore": ()}),
+        (
+            'collect_ignore = ["a.py"]\ncollect_ignore.append(collect_ignore.pop())\n',
+            {"collect_ignore": ()},
+        ),
+        ('collect_ignore = ["a.py"]\nif collect_ignore.pop():\n    pass\n', {"collect_ignore": ()}),
+        (
+            'collect_ignore = ["a.py"]\ncollect_ignore_glob = collect_ignore + ["*.txt"]\n',
+            {"collect_ignore": ("a.py",), "collect_ignore_glob": ("a.py", "*.txt")},
+        ),
+        ('collect_ignore = ["a.py"]\ndel collect_ignore[0]\n', {"collect_ignore": ()}),
+        ('collect_ignore = ["a.py"]\nALL = collect_ignore\nALL.clear()\n', {"collect_ignore": ()}),
+        (
+            'collect_ignore = ["a.py"]\ndef setup():\n    collect_ignore.clear()\nsetup()\n',
+            {"collect_ignore": ()},
+        ),
+        ('collect_ignore = ["a.py"]\nfrom other import collect_ignore\n', {"collect_ignore": ()}),
+        (
+            'collect_ignore = ["a.py"]\ndef pytest_configure():\n    global collect_ignore\n'
+            "    collect_ignore = []\n",
+            {"collect_ignore": ()},
+        ),
+        # A hook that only reads a list changes nothing.
+        (
+            'collect_ignore = ["a.py"]\ndef pytest_ignore_collect(collection_path):\n'
+            "    return collection_path.name in collect_ignore\n",
+            {"collect_ignore": ("a.py",)},
+        ),
+        # `sys` bound to something else is no longer the interpreter's.
+        (
+            'import sys\nsys = object()\nif sys.platform == "x":\n    collect_ignore = []\n'
+            'else:\n    collect_ignore = ["a.py"]\n',
+            {"collect_ignore": ()},
+        ),
+        ("def pytest_ignore_collect(collection_path):\n    return None\n", {}),
+        ('collect_ignore = ["a.py"\n', {}),
+    ],
+)
+def test_conftest_ignore_lists_hold_the_entries_the_source_surely_gives(
+    source: str, expected: dict[str, tuple[str, ...]]
+) -> None:
+    assert conftest_ignore_lists(source.encode()) == expected
+
+
+def test_conftest_ignore_lists_keep_files_from_the_walk_as_pytest_does(tmp_path: Path) -> None:
+    write(
+        tmp_path,
+        {
+            "pytest.ini": "[pytest]\n",
+            "conftest.py": 'collect_ignore = ["tests/test_top.py"]\n',
+            "tests/conftest.py": 'collect_ignore_glob = ["*_slow.py"]\n',
+            "tests/test_top.py": "def test_a(): pass\n",
+            "tests/test_really_slow.py": "def test_a(): pass\n",
+            "tests/test_kept.py": "def test_a(): pass\n",
+            # Nearer lists replace the outer ones, they do not add to them.
+            "tests/sub/conftest.py": "collect_ignore_glob = []\n",
+            "tests/sub/test_sub_slow.py": "def test_a(): pass\n",
+            # A directory its parent's conftest names is not entered.
+            "other/conftest.py": 'collect_ignore = ["skipped"]\n',
+            "other/skipped/test_skipped.py": "def test_a(): pass\n",
+            "other/test_other.py": "def test_a(): pass\n",
+        },
+    )
+    settings = load_pytest_settings(tmp_path)
+    expected = {"tests/test_kept.py", "tests/sub/test_sub_slow.py", "other/test_other.py"}
+    found = {
+        f.relative_to(tmp_path.resolve()).as_posix() for f in find_test_files(settings, [tmp_path])
+    }
+    assert found == expected
+    assert {n.partition("::")[0] for n in pytest_nodeids(tmp_path)} == expected
+    # Below the rootdir, the conftests above the given directory still apply; a file named
+    # explicitly is collected whatever they say, as pytest does.
+    tests = tmp_path.resolve() / "tests"
+    assert [f.name for f in find_test_files(settings, [tests])] == [
+        "test_sub_slow.py",
+        "test_kept.py",
+    ]
+    assert find_test_files(settings, [tests / "test_top.py"]) == [tests / "test_top.py"]
 
 
 def test_a_file_named_explicitly_is_a_test_module_whatever_its_name(tmp_path: Path) -> None:
