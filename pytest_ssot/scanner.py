@@ -33,7 +33,7 @@ from pytest_ssot.model import MODULE_SCOPE, Scope, normalise_snippet
 
 # Bump when what a scan yields changes, so cached facts from older scanners are not reused,
 # or what `ssot check` makes of them (its saved results are keyed by it too).
-SCANNER_VERSION = "35"
+SCANNER_VERSION = "36"
 
 RefKind = Literal["use", "string", "import", "star-import", "monkeypatch", "fixture"]
 
@@ -939,13 +939,16 @@ class _Visitor(ast.NodeVisitor):
                 if len(marks) == 1:
                     body["mark_aliases"][names[0]] = marks[0]
             return
-        simple = len(targets) == 1 and len(names) == 1 and value is not None
+        # `s = attributes = attrs` binds each name to the one value; a list bound so is
+        # changed through either name, which only a single name lets the scan follow.
+        chained = value is not None and all(isinstance(t, ast.Name) for t in targets)
+        simple = chained and len(targets) == 1
         for name in names:
-            if simple and _dotted_source(value) is not None:
+            if chained and _dotted_source(value) is not None:
                 self._binding(name, "alias", _dotted_source(value) or "", line=node.lineno)
             elif (
                 self.full  # bindings are kept for full scans only: no value to work out else
-                and simple
+                and chained
                 and value is not None
                 and (known := _constant(value)) is not _NO_VALUE
             ):
@@ -1116,7 +1119,9 @@ class _Visitor(ast.NodeVisitor):
             {k.arg: _literal(k.value) for k in call.keywords if k.arg},
         )
 
-    def _name_id(self, node: ast.expr, *, module_only: bool = False) -> str | dict[str, str] | None:
+    def _name_id(
+        self, node: ast.expr, *, module_only: bool = False, depth: int = 0
+    ) -> str | dict[str, str] | None:
         """The ``__name__`` pytest puts in a node id for a parameter that is a name bound to
         a class, a function or a module (by this module, or a builtin), or the value of a
         constant; ``{"name": ...}`` for a name imported from elsewhere, which discovery
@@ -1158,6 +1163,16 @@ class _Visitor(ast.NodeVisitor):
             return getattr(module, "__name__", binding.target)
         if binding.kind == "from":
             return {"name": node.id}  # what it names is for the resolver to tell
+        if binding.kind == "alias" and not binding.conditional and depth < _MAX_ALIASES:
+            # `first = shared`: what the name it was given named then, if not bound since.
+            parts = binding.target.split(".")
+            origin = self._module_binding(parts[0])
+            if origin is not None and (origin.line > binding.line or origin.conditional):
+                return None
+            aliased: ast.expr = ast.Name(id=parts[0], ctx=ast.Load(), lineno=binding.line)
+            for part in parts[1:]:
+                aliased = ast.Attribute(aliased, part, ast.Load(), lineno=binding.line)
+            return self._name_id(aliased, module_only=True, depth=depth + 1)
         return None
 
     def _imported_list(self, node: ast.expr) -> str | None:
@@ -2506,6 +2521,7 @@ def _formatted(node: ast.JoinedStr, depth: int) -> Any:
 
 
 NameId = Callable[[ast.expr], "str | dict[str, str] | None"]
+_MAX_ALIASES = 8  # `a = b`, `b = c`...: followed this far (a loop of them is not a value)
 _Read = TypeVar("_Read")  # what _Visitor._followed makes of a name's value
 # The list or tuple display a name is bound to, and how to tell its elements' ids there.
 SequenceOf = Callable[[ast.expr], "tuple[ast.List | ast.Tuple, NameId] | None"]
@@ -2518,6 +2534,8 @@ def _id_value(node: ast.expr, name_id: NameId | None = None) -> str | dict[str, 
     value = _constant(node)
     if value is not _NO_VALUE:
         return parameter_id(value)
+    if isinstance(node, ast.Lambda):
+        return "<lambda>"  # its __name__
     return name_id(node) if name_id is not None else None
 
 

@@ -409,6 +409,19 @@ PARAMETER_IDS = """
     @pytest.mark.parametrize("v", [(1,)])
     def test_one_name_as_a_string_takes_the_tuple_whole(v):
         pass
+
+
+    def shared():
+        pass
+
+
+    # Each of a chained assignment's names is bound to the one function.
+    first = second = shared
+
+
+    @pytest.mark.parametrize(("f", "g"), [(lambda: 1, first), (second, lambda x: x)])
+    def test_lambdas_and_chained_names(f, g):
+        pass
 """
 
 
@@ -440,6 +453,8 @@ def test_parameter_ids_are_the_ones_pytest_generates(tmp_path: Path) -> None:
         "test_ids.py::test_module_attributes[ClassVar]",
         "test_ids.py::test_module_attributes[Thing]",
         "test_ids.py::test_module_attributes[Element]",
+        "test_ids.py::test_lambdas_and_chained_names[<lambda>-shared]",
+        "test_ids.py::test_lambdas_and_chained_names[shared-<lambda>]",
     } <= found
 
 
@@ -462,14 +477,22 @@ class Widget:
     pass
 
 
-CASES = [1, "two", (3, 4), pytest.param(5, id="five"), None, TIMEOUT, Widget, Color.RED]
+def build():
+    pass
+
+
+make = made = build
+CASES = [
+    1, "two", (3, 4), pytest.param(5, id="five"), None, TIMEOUT, Widget, Color.RED, lambda: 0
+]
+MADE = [make, made]
 PAIRS = [(1, 2), ("a", "b"), pytest.param(3, 4, id="p"), [{"k": 1}, 2.5]]
 SAME = (7, 7, "x")
 NONE = []
 SQUARES = [n * n for n in range(3)]
 # Named again, only to be read: the lists are still known.
 ALL = [*PAIRS, *SAME]
-__all__ = ["CASES", "PAIRS", "SAME", "NONE", "SQUARES", "ALL", "Color", "Widget", "TIMEOUT"]
+__all__ = ["CASES", "PAIRS", "SAME", "NONE", "SQUARES", "ALL", "Color", "Widget", "TIMEOUT", "MADE"]
 """,
     "tests/shared/__init__.py": "from ..cases import PAIRS as ROWS\n",
     "tests/test_imported.py": """
@@ -513,6 +536,16 @@ def test_empty(x):
     pass
 
 
+@pytest.mark.parametrize("f", MADE)
+def test_chained_names(f):
+    pass
+
+
+@pytest.mark.parametrize("f", [c.make, c.made])
+def test_chained_names_imported_one_by_one(f):
+    pass
+
+
 class TestInAClass:
     @pytest.mark.parametrize("a,b", PAIRS)
     @pytest.mark.parametrize("x", SAME)
@@ -548,6 +581,9 @@ def test_a_parameter_list_imported_from_another_module_gives_pytest_ids(tmp_path
         "tests/test_imported.py::test_comprehension[4]",
         "tests/test_imported.py::TestInAClass::test_stacked[7_0-p]",
         "tests/test_imported.py::test_fixture_params[1]",
+        "tests/test_imported.py::test_values[<lambda>]",
+        "tests/test_imported.py::test_chained_names[build0]",
+        "tests/test_imported.py::test_chained_names_imported_one_by_one[build1]",
     } <= found
     assert not {n for n in found if n.endswith(("test_values", "test_rows", "test_empty"))}
 
