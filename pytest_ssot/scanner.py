@@ -33,7 +33,7 @@ from pytest_ssot.model import MODULE_SCOPE, Scope, normalise_snippet
 
 # Bump when what a scan yields changes, so cached facts from older scanners are not reused,
 # or what `ssot check` makes of them (its saved results are keyed by it too).
-SCANNER_VERSION = "36"
+SCANNER_VERSION = "37"
 
 RefKind = Literal["use", "string", "import", "star-import", "monkeypatch", "fixture"]
 
@@ -2574,6 +2574,7 @@ def _parametrize(
         rows=rows,
         id_function=id_function_of(ids_node) if id_function_of is not None else None,
         imported_list=imported_list,
+        counted=True,
     )
     return (argnames, ids)
 
@@ -2605,11 +2606,25 @@ def refused_ids(sets: int, ids: int) -> dict[str, int]:
     return {"sets": sets, "ids": ids}
 
 
+def refused_values(names: int, values: int) -> dict[str, int]:
+    """What a parametrization's ids are when one of its parameter sets has more or fewer
+    values than it has names: pytest then fails to collect the module or class of each test
+    it applies to (:func:`refusal` tells why)."""
+    return {"names": names, "values": values}
+
+
 def refusal(ids: object) -> str | None:
     """Why pytest refuses a parametrization (as its collection error puts it, after ``In
     test_name: ``), or None when ``ids`` (a mark's ids, a fixture's params) are not refused."""
-    if isinstance(ids, dict) and isinstance(sets := ids.get("sets"), int):
+    if not isinstance(ids, dict):
+        return None
+    if isinstance(sets := ids.get("sets"), int):
         return f"{sets} parameter sets specified, with different number of ids: {ids.get('ids')}"
+    if isinstance(names := ids.get("names"), int):
+        return (
+            f'in "parametrize" the number of names ({names}) must be equal to the number of'
+            f" values ({ids.get('values')})"
+        )
     return None
 
 
@@ -2624,10 +2639,13 @@ def _parameter_ids(
     rows: bool = False,
     id_function: Callable[[object], str] | None = None,
     imported_list: Callable[[ast.expr], str | None] | None = None,
+    counted: bool = False,
 ) -> list[str | list[Any]] | dict[str, Any] | None:
     """The ids pytest makes of ``argvalues`` (a ``parametrize`` mark's, or a fixture's
-    ``params`` for its one name), None when they are not literal, :func:`refused_ids` when
-    pytest refuses them (explicit ``ids`` that are more or fewer), ``{"notset": id}`` for
+    ``params`` for its one name), None when they are not literal, :func:`refused_ids` or
+    :func:`refused_values` when pytest refuses them (explicit ``ids`` that are more or fewer;
+    with ``counted``, as for a mark, a parameter set of more or fewer values than names),
+    ``{"notset": id}`` for
     an empty list with an explicit id (which pytest before 8.4 gives its NOTSET set). An id
     that depends on names imported from elsewhere is a list of its parts, each a string or
     ``{"name": ..., "fallback": ...}``, for :func:`resolved_ids` to finish. ``sequence_of``
@@ -2655,6 +2673,20 @@ def _parameter_ids(
         return {"listed": name, "rows": rows}
     if not isinstance(values_node, (ast.List, ast.Tuple)) or _has_starred(values_node):
         return None  # how many is not known
+    if counted:
+        # Checked by pytest before anything else of the mark, at its first such set.
+        for element in values_node.elts:
+            param = _param_call(element, peek)
+            if param is not None:
+                given_values = param[0]
+            elif rows and isinstance(element, (ast.Tuple, ast.List)):
+                given_values = element.elts
+            else:
+                continue  # one value (for one name), or a row the source does not spell out
+            if any(isinstance(v, ast.Starred) for v in given_values):
+                return None  # how many values it has is not known
+            if len(given_values) != len(argnames):
+                return refused_values(len(argnames), len(given_values))
     explicit, explicit_id = display(ids_node)
     given: list[Any] = []
     if isinstance(explicit, (ast.List, ast.Tuple)):

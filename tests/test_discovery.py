@@ -121,11 +121,15 @@ def pytest_nodeids(root: Path, *, collection_errors: bool = False) -> set[str]:
     expected = (1,) if collection_errors else (0, 5)
     assert completed.returncode in expected, completed.stdout + completed.stderr
     # (Not the lines of a warnings summary or of collection errors, which name tests too:
-    # pytest 9.2 prints its "In test_x.py::test_a: ..." message among the node ids.)
+    # pytest 9.2 prints its "In test_x.py::test_a: ..." message among the node ids, and
+    # "test_x.py::test_a: in "parametrize" ..." for a parameter set of the wrong length.)
     return {
         line
         for line in completed.stdout.splitlines()
-        if "::" in line and line[0] != " " and not line.startswith(("ERROR ", "In "))
+        if "::" in line
+        and line[0] != " "
+        and not line.startswith(("ERROR ", "In "))
+        and ": " not in line.partition("[")[0]
     }
 
 
@@ -2312,6 +2316,59 @@ def test_ids_made_by_the_builtin_str_or_repr_of_literal_values_are_pytests(
         "test_ids.py::test_fixture['a']",
         "test_ids.py::TestInClass::test_method[7]",
     } <= found
+
+
+def test_a_parameter_set_of_more_or_fewer_values_than_names_fails_the_module_or_class(
+    tmp_path: Path,
+) -> None:
+    write(
+        tmp_path,
+        {
+            "pytest.ini": "[pytest]\n",
+            "test_row_refused.py": """
+                import pytest
+
+                @pytest.mark.parametrize("a, b", [(1, 2), (3,)])
+                def test_short_row(a, b):
+                    pass
+
+                def test_other():
+                    pass
+            """,
+            "test_param_refused.py": """
+                import pytest
+
+                ROWS = [[1, 2], pytest.param(3, 4, 5, id="long")]
+
+                class TestRefused:
+                    @pytest.mark.parametrize(["a", "b"], ROWS)
+                    def test_long_param(self, a, b):
+                        pass
+
+                class TestAlsoRefused:
+                    @pytest.mark.parametrize("x", [1, pytest.param(2, 3)])
+                    def test_param_for_one_name(self, x):
+                        pass
+
+                class TestFine:
+                    # One name as a string: each value is taken whole, a tuple too.
+                    @pytest.mark.parametrize("x", [(1, 2, 3), [4]])
+                    @pytest.mark.parametrize(("y",), [(1,), [2], pytest.param(3)])
+                    def test_whole(self, x, y):
+                        pass
+            """,
+        },
+    )
+    found = {t.nodeid for t in static_tests(tmp_path)}
+    assert found == pytest_nodeids(tmp_path, collection_errors=True)
+    assert not any("test_row_refused.py" in n for n in found)
+    assert len(found) == 6  # TestFine's: 2 x 3
+    assert refused_classes(tmp_path, "test_param_refused.py") == [
+        'TestRefused: In test_long_param: in "parametrize" the number of names (2) must be'
+        " equal to the number of values (3)",
+        'TestAlsoRefused: In test_param_for_one_name: in "parametrize" the number of names (1)'
+        " must be equal to the number of values (2)",
+    ]
 
 
 def test_explicit_ids_more_or_fewer_than_the_values_fail_the_module_or_class_as_in_pytest(
