@@ -2683,10 +2683,11 @@ def _parameter_ids(
                 given_values = element.elts
             else:
                 continue  # one value (for one name), or a row the source does not spell out
-            if any(isinstance(v, ast.Starred) for v in given_values):
+            count = _count_values(given_values)
+            if count is None:
                 return None  # how many values it has is not known
-            if len(given_values) != len(argnames):
-                return refused_values(len(argnames), len(given_values))
+            if count != len(argnames):
+                return refused_values(len(argnames), count)
     explicit, explicit_id = display(ids_node)
     given: list[Any] = []
     if isinstance(explicit, (ast.List, ast.Tuple)):
@@ -2743,6 +2744,20 @@ def _parameter_ids(
             ident = "-".join(parts) if all(isinstance(p, str) for p in parts) else parts
         ids.append(ident)
     return ids
+
+
+def _count_values(values: Sequence[ast.expr]) -> int | None:
+    """How many values ``values`` are once ``*`` parts of displays are spliced in (a
+    comprehension's ``pytest.param(*row)``, with ``row`` worked out); None if not known."""
+    count = 0
+    for value in values:
+        if not isinstance(value, ast.Starred):
+            count += 1
+        elif isinstance(value.value, (ast.List, ast.Tuple)) and not _has_starred(value.value):
+            count += len(value.value.elts)
+        else:
+            return None
+    return count
 
 
 def _param_call(element: ast.expr, peek: Any) -> tuple[list[ast.expr], ast.expr | None] | None:

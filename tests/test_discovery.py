@@ -2350,6 +2350,11 @@ def test_a_parameter_set_of_more_or_fewer_values_than_names_fails_the_module_or_
                     def test_param_for_one_name(self, x):
                         pass
 
+                class TestSplicedRefused:
+                    @pytest.mark.parametrize("a, b", [pytest.param(*c) for c in [(1, 2, 3)]])
+                    def test_spliced(self, a, b):
+                        pass
+
                 class TestFine:
                     # One name as a string: each value is taken whole, a tuple too.
                     @pytest.mark.parametrize("x", [(1, 2, 3), [4]])
@@ -2368,6 +2373,8 @@ def test_a_parameter_set_of_more_or_fewer_values_than_names_fails_the_module_or_
         " equal to the number of values (3)",
         'TestAlsoRefused: In test_param_for_one_name: in "parametrize" the number of names (1)'
         " must be equal to the number of values (2)",
+        'TestSplicedRefused: In test_spliced: in "parametrize" the number of names (2) must be'
+        " equal to the number of values (3)",
     ]
 
 
