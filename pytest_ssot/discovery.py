@@ -498,12 +498,13 @@ def conftest_ignore_lists(source: bytes) -> dict[str, tuple[str, ...]]:
     entry the source does not tell (a branch on anything else, a ``try``, a loop, a
     computed path, a list handed to a function) is left out, so its file is checked rather
     than skipped."""
+    reader = _IgnoreListReader()
     try:
-        module = ast.parse(source)
+        reader.run(ast.parse(source).body, sure=True)
     except (SyntaxError, ValueError):  # pytest fails on it with its own error
         return {}
-    reader = _IgnoreListReader()
-    reader.run(module.body, sure=True)
+    except (RecursionError, MemoryError):  # nested too deeply to follow: nothing is sure
+        return {}
     return {name: tuple(entries) for name, entries in reader.lists.items()}
 
 

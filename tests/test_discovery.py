@@ -3069,6 +3069,9 @@ def test_norecursedirs_virtualenvs_and_ignores_are_skipped(tmp_path: Path) -> No
             {"collect_ignore": ()},
         ),
         ("def pytest_ignore_collect(collection_path):\n    return None\n", {}),
+        # Nested deeper than can be followed: nothing, never a crash.
+        ('collect_ignore = ["a"]' + ' + ["b"]' * 20_000 + "\n", {}),
+        ("import sys\nif " + "not " * 5_000 + 'sys.platform:\n    collect_ignore = ["a"]\n', {}),
         ('collect_ignore = ["a.py"\n', {}),
     ],
 )
