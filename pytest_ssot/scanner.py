@@ -2673,10 +2673,10 @@ def _parameter_ids(
         return {"listed": name, "rows": rows}
     if not isinstance(values_node, (ast.List, ast.Tuple)) or _has_starred(values_node):
         return None  # how many is not known
+    params = [_param_call(element, peek) for element in values_node.elts]
     if counted:
         # Checked by pytest before anything else of the mark, at its first such set.
-        for element in values_node.elts:
-            param = _param_call(element, peek)
+        for element, param in zip(values_node.elts, params, strict=True):
             if param is not None:
                 given_values = param[0]
             elif rows and isinstance(element, (ast.Tuple, ast.List)):
@@ -2713,10 +2713,10 @@ def _parameter_ids(
     if id_function is not None and not values_node.elts:
         return None  # pytest before 8.4 calls it on its NOTSET marker: an id of its own
     ids: list[str | list[Any]] = []
-    for index, element in enumerate(values_node.elts):
+    for index, (element, param) in enumerate(zip(values_node.elts, params, strict=True)):
         values: list[ast.expr] = [element]
         ident: str | list[Any] | None = None
-        if (param := _param_call(element, peek)) is not None:
+        if param is not None:
             values, id_node = param
             if id_node is not None:
                 ident = _explicit_id(id_node, value_id)
