@@ -200,15 +200,24 @@ def _print_rows(
 
 # -- instructions ------------------------------------------------------------------------------
 def count_instructions(suite: Suite) -> dict[str, int] | None:
-    """Instructions of a warm ``--collect-only`` without and with the plugin (callgrind)."""
+    """Instructions of a warm ``--collect-only`` without and with the plugin (callgrind), of
+    the whole suite and of its first test module alone: there, importing and setting up the
+    plugin is nearly all it adds, as in a developer's run of the file they are editing."""
     valgrind = shutil.which("valgrind")
     if valgrind is None:
         print("\nvalgrind not found: no instruction counts")
         return None
     collect = ("--collect-only",)
+    one_file = (*collect, str(_first_test_module(suite.root).relative_to(suite.root)))
     _pytest(suite.root, collect, plugin=True)  # a warm scan cache
-    print("\ncounting instructions under callgrind (both runs at once) ...", flush=True)
-    # Counts do not depend on load, so the two share the machine.
+    print("\ncounting instructions under callgrind (all runs at once) ...", flush=True)
+    # Counts do not depend on load, so the runs share the machine.
+    variants = {
+        "collect-base": (False, collect),
+        "collect-warm": (True, collect),
+        "one-file-base": (False, one_file),
+        "one-file-warm": (True, one_file),
+    }
     runs = {
         name: subprocess.Popen(
             [
@@ -220,7 +229,7 @@ def count_instructions(suite: Suite) -> dict[str, int] | None:
                 "pytest",
                 "-q",
                 *(("-p", "ssot") if plugin else ()),
-                *collect,
+                *args,
             ],
             cwd=suite.root,
             env=_env(),
@@ -228,7 +237,7 @@ def count_instructions(suite: Suite) -> dict[str, int] | None:
             stderr=subprocess.PIPE,
             text=True,
         )
-        for name, plugin in (("collect-base", False), ("collect-warm", True))
+        for name, (plugin, args) in variants.items()
     }
     counts: dict[str, int] = {}
     for name, run in runs.items():
@@ -245,7 +254,17 @@ def count_instructions(suite: Suite) -> dict[str, int] | None:
         f"instructions, collect-only, plugin, warm cache  {warm / 1e9:10.3f} G  "
         f"{warm / base:.3f}x (target {target:.2f}x)"
     )
+    one_base, one_warm = counts["one-file-base"], counts["one-file-warm"]
+    print(f"instructions, one test module, no plugin       {one_base / 1e9:10.3f} G")
+    print(
+        f"instructions, one test module, plugin, warm     {one_warm / 1e9:10.3f} G  "
+        f"{one_warm / one_base:.3f}x (no target)"
+    )
     return counts
+
+
+def _first_test_module(root: Path) -> Path:
+    return min((root / "tests").rglob("test_*.py"))
 
 
 # -- memory ------------------------------------------------------------------------------------

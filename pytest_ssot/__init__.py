@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from pytest_ssot._version import __version__
 from pytest_ssot.errors import (
     ConfigError,
     EnvAccessError,
@@ -15,13 +16,6 @@ from pytest_ssot.errors import (
     SourceAccessError,
     SSOTError,
 )
-
-try:
-    from importlib.metadata import PackageNotFoundError, version
-
-    __version__ = version("pytest-ssot")
-except PackageNotFoundError:  # pragma: no cover - running from a source tree
-    __version__ = "0.0.0+unknown"
 
 if TYPE_CHECKING:
     from pytest_ssot.plugin import SSOTWarning

@@ -30,6 +30,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from pytest_ssot._version import __version__ as VERSION
 from pytest_ssot.scanner import FileFacts
 
 CACHE_FORMAT = 2
@@ -43,20 +44,6 @@ KEY_INDEX_FORMAT = 1
 # are as coarse as the kernel's tick, two seconds on FAT): its key is not remembered until
 # it has been still for longer (git's "racily clean" entries).
 SETTLED_NS = 2_000_000_000
-
-
-def _version() -> str:
-    # Read here, not from pytest_ssot/__init__ (which can reach the pytest plugin): the core
-    # never imports pytest.
-    try:
-        from importlib.metadata import version
-
-        return version("pytest-ssot")
-    except Exception:  # pragma: no cover - a source tree without metadata
-        return "unknown"
-
-
-VERSION = _version()
 
 
 def _digest(data: bytes) -> str:

@@ -37,6 +37,7 @@ from typing import Any, Protocol, TextIO
 from pytest_ssot import attribution, gcpause, heap, reporting
 from pytest_ssot import baseline as baseline_file
 from pytest_ssot import resolver as resolver_module
+from pytest_ssot._version import __version__ as VERSION
 from pytest_ssot.cache import ScanCache
 from pytest_ssot.config import (
     DEFAULT_TIER,
@@ -104,20 +105,6 @@ RUNNER_ENV = "PYTEST_SSOT_RUNNER"
 # Below this many files, starting worker processes costs more than it saves.
 MIN_FILES_FOR_POOL = 64
 PROGRESS_MIN_FILES = 200
-
-
-def _installed_version() -> str:
-    # Not `pytest_ssot.__version__`: the package's __init__ refers to the plugin (for the
-    # lazily loaded SSOTWarning), and the CLI stays clear of anything that imports pytest.
-    from importlib.metadata import PackageNotFoundError, version
-
-    try:
-        return version("pytest-ssot")
-    except PackageNotFoundError:  # pragma: no cover - running from a source tree
-        return "0.0.0+unknown"
-
-
-VERSION = _installed_version()
 
 
 class Writer(Protocol):

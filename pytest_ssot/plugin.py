@@ -26,7 +26,7 @@ import weakref
 from collections.abc import Callable, Generator, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from types import FunctionType
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import pytest
 
@@ -93,8 +93,11 @@ from pytest_ssot.rules import (
     runtime_rule_names,
 )
 from pytest_ssot.scanner import FileFacts, direct_parameters
-from pytest_ssot.sourceguard import Call, SourceGuard, Unrecordable
 from pytest_ssot.store import FindingStore, Key, StaticSites
+
+if TYPE_CHECKING:
+    # Imported where a session installs it: only suites whose config names sources do.
+    from pytest_ssot.sourceguard import Call, SourceGuard, Unrecordable
 
 
 class SSOTWarning(pytest.PytestWarning):
@@ -251,7 +254,8 @@ def pytest_configure(config: pytest.Config) -> None:
         if said.due:
             config.pluginmanager.register(said, "ssot-session-warnings")
     guard = RuntimeGuard(plugin)
-    watching = guard.environ or guard.sources
+    # --collect-only runs no test phase: installing the guards would only cost time.
+    watching = (guard.environ or guard.sources) and not config.option.collectonly
     if watching:
         config.pluginmanager.register(guard, "ssot-guard")
     if ssot_config.may_be_strict:
@@ -1751,6 +1755,8 @@ class RuntimeGuard:
         if sources:
             # After collection, so the test modules (and what they import) are loaded; the
             # interceptors keep the identity of what they patch, so names bound earlier work.
+            from pytest_ssot.sourceguard import SourceGuard
+
             self.source_guard = SourceGuard(classifier, sources, self._call_verdict)
             problems: list[Unrecordable] = []
             with self.plugin._shielded("installing the run-time guard of team-defined sources"):

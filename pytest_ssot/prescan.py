@@ -32,9 +32,7 @@ import sys
 from pathlib import Path
 from typing import IO
 
-from pytest_ssot import heap
 from pytest_ssot.cache import ScanCache
-from pytest_ssot.scanner import scan
 
 # Unset or anything else: on where it helps; "0": off (for comparisons and bug reports).
 ENV_SWITCH = "PYTEST_SSOT_PRESCAN"
@@ -134,6 +132,11 @@ class Prescan:
 
 def serve(stream: IO[bytes]) -> int:
     """The helper's loop: scan each path read from ``stream`` into the cache."""
+    # Here, not at the top: the plugin imports this module in every session, and a session
+    # that never starts the helper has no use for them.
+    from pytest_ssot import heap
+    from pytest_ssot.scanner import scan
+
     header = stream.readline()
     try:
         settings = json.loads(header)
