@@ -1328,6 +1328,7 @@ def cmd_fix(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         out=out,
         jobs=args.jobs,
         err=err,
+        settings=project.settings,
     )
 
 

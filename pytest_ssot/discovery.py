@@ -384,7 +384,15 @@ def find_test_files(settings: PytestSettings, paths: Sequence[Path]) -> list[Pat
     return files
 
 
-def _walk(directory: Path, settings: PytestSettings, inherited: _IgnoreLists) -> Iterator[Path]:
+def collected_files(settings: PytestSettings, directory: Path) -> Iterator[Path]:
+    """The test modules pytest collects under ``directory``, and the conftest.py of each
+    directory it collects from (pytest loads them): what is test code there to pytest."""
+    return _walk(directory, settings, _inherited_ignores(directory, settings), conftests=True)
+
+
+def _walk(
+    directory: Path, settings: PytestSettings, inherited: _IgnoreLists, *, conftests: bool = False
+) -> Iterator[Path]:
     ignores = _ignores_here(directory, settings, inherited)
     try:
         entries = sorted(os.scandir(directory), key=lambda e: e.name)
@@ -402,8 +410,11 @@ def _walk(directory: Path, settings: PytestSettings, inherited: _IgnoreLists) ->
                 continue
             if any(fnmatch_path(p, path) for p in settings.norecursedirs):
                 continue
-            yield from _walk(path, settings, ignores)
-        elif is_file and entry.name.endswith(".py") and entry.name != "conftest.py":
+            yield from _walk(path, settings, ignores, conftests=conftests)
+        elif is_file and entry.name == "conftest.py":
+            if conftests:
+                yield path
+        elif is_file and entry.name.endswith(".py"):
             if _ignored(path, settings, ignores):
                 continue
             if any(fnmatch_path(p, path) for p in settings.python_files):

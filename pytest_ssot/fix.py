@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
 from pytest_ssot.config import FIX_CLASS_KEYS, FIX_TEMPLATES, Config
+from pytest_ssot.discovery import PytestSettings, collected_files, load_pytest_settings
 from pytest_ssot.model import Finding
 from pytest_ssot.paths import in_modules, module_name, relpath
 from pytest_ssot.processes import pool_context
@@ -48,9 +49,6 @@ RULE_NAMES = {
 }
 STATIC_CODES = (DIRECT_ENVIRON_ACCESS.code, UNIFIED_RUNNER_BYPASS.code)
 # Directories that never hold the project's own tests.
-SKIP_DIRS = frozenset(
-    {"__pycache__", "node_modules", "site-packages", "build", "dist", "venv", "env"}
-)
 TEST_FUNCTION_RE = re.compile(rb"^(?:async[ \t]+)?def[ \t]+test", re.MULTILINE)
 PARALLEL_FROM = 48  # below this many files, starting worker processes costs more than it saves
 INSTALL_HINT = "ssot fix needs the fix extra (libcst): pip install 'pytest-ssot[fix]'"
@@ -98,23 +96,6 @@ def is_test_file(name: str) -> bool:
     )
 
 
-def _walk(directory: Path) -> Iterator[Path]:
-    for current, dirs, files in os.walk(directory):
-        here = Path(current)
-        dirs[:] = sorted(
-            d
-            for d in dirs
-            if not d.startswith(".")
-            and d not in SKIP_DIRS
-            and not d.endswith(".egg-info")
-            and not (here / d).is_symlink()
-            and not (here / d / "pyvenv.cfg").exists()
-        )
-        for name in sorted(files):
-            if is_test_file(name):
-                yield here / name
-
-
 def _is_test_code(path: Path, root: Path) -> bool:
     """Whether a file named on the command line is test code (SPEC: test modules, conftest.py
     files and the other modules inside the directories that hold them). The rootdir counts
@@ -138,9 +119,13 @@ def _holds_tests(directory: Path) -> bool:
         return False
 
 
-def collect(paths: Iterable[Path], config: Config) -> tuple[list[Path], list[FileResult]]:
-    """The files to fix under ``paths`` (test modules and conftest.py files in directories,
-    any test code named explicitly), and those left out with the reason."""
+def collect(
+    paths: Iterable[Path], config: Config, settings: PytestSettings
+) -> tuple[list[Path], list[FileResult]]:
+    """The files to fix under ``paths``, and those left out with the reason: in a directory
+    the test modules pytest collects there and the conftest.py files it loads (``settings``:
+    ``python_files``, ``norecursedirs``, ``--ignore`` and conftest ``collect_ignore`` lists,
+    virtualenvs), never what pytest leaves alone; any test code named explicitly."""
     sanctioned = (
         *config.env_modules,
         *config.mock_modules,
@@ -151,9 +136,12 @@ def collect(paths: Iterable[Path], config: Config) -> tuple[list[Path], list[Fil
     left_out: list[FileResult] = []
     seen: set[Path] = set()
     for given in paths:
-        candidates = _walk(given) if given.is_dir() else iter([given])
+        walked = given.is_dir()
+        candidates = collected_files(settings, given.resolve()) if walked else iter([given])
         for path in candidates:
             absolute = path.absolute()
+            if walked and path.parent.resolve() != path.parent:
+                continue  # under a linked directory: perhaps outside the project, never fixed
             if absolute in seen:
                 continue
             seen.add(absolute)
@@ -522,8 +510,10 @@ def run(
     out: TextIO,
     jobs: int | None = None,
     err: TextIO | None = None,
+    settings: PytestSettings | None = None,
 ) -> int:
-    """Fix the files under ``paths`` (default: the root). Returns 0 when nothing failed, 1 when
+    """Fix the files under ``paths`` (default: the root) that pytest collects or loads there,
+    with its ``settings`` (default: those of the root). Returns 0 when nothing failed, 1 when
     a file could not be written, 2 on a usage error (nothing to rewrite to, a missing path,
     libcst not installed). ``jobs``: worker processes (default: the usable cores).
 
@@ -541,7 +531,9 @@ def run(
         for problem in problems:
             print(problem, file=err)
         return 2
-    files, results = collect(paths, config)
+    if settings is None:
+        settings = load_pytest_settings(config.root)
+    files, results = collect(paths, config, settings)
     failed = False
     jobs = default_jobs() if jobs is None else jobs
     for result in fix_all(

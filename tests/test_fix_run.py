@@ -326,3 +326,66 @@ def test_the_patch_applies_to_files_in_any_encoding_and_line_ending(
         == (project / "tests/test_thing.py").read_bytes()
         != source
     )
+
+
+def test_it_fixes_only_the_files_pytest_collects_or_loads(project: Path) -> None:
+    # pytest's own settings keep files from collection (python_files, norecursedirs,
+    # --ignore) and so do conftest lists: ssot check never reports them, so ssot fix leaves
+    # them as they are, and fixes the test modules python_files names however they look.
+    pyproject = project / "pyproject.toml"
+    pyproject.write_text(
+        PYPROJECT
+        + "\n[tool.pytest.ini_options]\n"
+        + 'python_files = ["test_*.py", "check_*.py"]\n'
+        + 'norecursedirs = ["generated"]\n'
+        + 'addopts = ["--ignore=tests/snapshots"]\n',
+        encoding="utf-8",
+    )
+    (project / "tests/conftest.py").write_text(
+        'collect_ignore = ["test_manual.py"]\ncollect_ignore_glob = ["*_wip.py"]\n',
+        encoding="utf-8",
+    )
+    kept_out = (
+        "tests/test_manual.py",
+        "tests/test_feature_wip.py",
+        "tests/generated/test_made.py",
+        "tests/snapshots/test_shot.py",
+    )
+    for name in (*kept_out, "tests/check_custom.py", "tests/generated/conftest.py"):
+        path = project / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(LEGACY, encoding="utf-8")
+
+    code, out = fix(project, "tests")
+
+    assert code == 0
+    for name in kept_out:
+        assert (project / name).read_text(encoding="utf-8") == LEGACY, name
+    # Nor the conftest.py of a directory pytest never enters: it is never loaded.
+    assert (project / "tests/generated/conftest.py").read_text(encoding="utf-8") == LEGACY
+    for name in ("tests/test_thing.py", "tests/check_custom.py"):
+        assert "SSotBaseTestCase" in (project / name).read_text(encoding="utf-8"), name
+    assert out.startswith("ssot fix: 2 of 4 files changed\n")  # and conftest.py, test_broken
+
+
+def test_the_files_it_fixes_are_those_ssot_check_checks(project: Path) -> None:
+    (project / "tests/conftest.py").write_text(
+        'collect_ignore = ["test_manual.py"]\n', encoding="utf-8"
+    )
+    (project / "tests/test_manual.py").write_text(LEGACY, encoding="utf-8")
+    shown = subprocess.run(
+        [sys.executable, "-m", "pytest_ssot", "check", "--show-files", "tests"],
+        cwd=project,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    checked = {line for line in shown.stdout.splitlines() if line}
+
+    before = snapshot(project)
+    fix(project, "tests")
+    changed = {name for name, data in snapshot(project).items() if before.get(name) != data}
+
+    assert changed
+    assert changed <= checked, (changed, checked)
+    assert "tests/test_manual.py" not in changed | checked
