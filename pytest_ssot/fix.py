@@ -48,7 +48,6 @@ RULE_NAMES = {
     for info in (NON_SSOT_TEST_CLASS, DIRECT_ENVIRON_ACCESS, UNIFIED_RUNNER_BYPASS)
 }
 STATIC_CODES = (DIRECT_ENVIRON_ACCESS.code, UNIFIED_RUNNER_BYPASS.code)
-# Directories that never hold the project's own tests.
 TEST_FUNCTION_RE = re.compile(rb"^(?:async[ \t]+)?def[ \t]+test", re.MULTILINE)
 PARALLEL_FROM = 48  # below this many files, starting worker processes costs more than it saves
 INSTALL_HINT = "ssot fix needs the fix extra (libcst): pip install 'pytest-ssot[fix]'"

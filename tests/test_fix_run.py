@@ -389,3 +389,15 @@ def test_the_files_it_fixes_are_those_ssot_check_checks(project: Path) -> None:
     assert changed
     assert changed <= checked, (changed, checked)
     assert "tests/test_manual.py" not in changed | checked
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="symbolic links need privileges")
+def test_it_never_fixes_files_through_a_linked_directory(project: Path) -> None:
+    # pytest follows the link; a rewrite through it could reach files outside the project.
+    (project / "tests/linked").symlink_to(project / "other", target_is_directory=True)
+
+    code, _ = fix(project, "tests")
+
+    assert code == 0
+    assert (project / "other/test_outside.py").read_text(encoding="utf-8") == LEGACY
+    assert "SSotBaseTestCase" in (project / "tests/test_thing.py").read_text(encoding="utf-8")
