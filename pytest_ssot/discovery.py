@@ -45,6 +45,7 @@ from pytest_ssot.resolver import (
     standard_object,
 )
 from pytest_ssot.scanner import (
+    COMPARISONS,
     FunctionInfo,
     Mark,
     Structure,
@@ -446,16 +447,6 @@ _CHANGING = (
     ast.Global,
     ast.Delete,
 )
-_COMPARISONS: dict[type[ast.cmpop], Callable[[Any, Any], Any]] = {
-    ast.Eq: lambda a, b: a == b,
-    ast.NotEq: lambda a, b: a != b,
-    ast.Lt: lambda a, b: a < b,
-    ast.LtE: lambda a, b: a <= b,
-    ast.Gt: lambda a, b: a > b,
-    ast.GtE: lambda a, b: a >= b,
-    ast.In: lambda a, b: a in b,
-    ast.NotIn: lambda a, b: a not in b,
-}
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -705,11 +696,12 @@ class _IgnoreListReader:
             left = self._value(node.left)
             for op, comparator in zip(node.ops, node.comparators, strict=True):
                 right = self._value(comparator)
-                compare = _COMPARISONS.get(type(op))
-                if left is _UNKNOWN or right is _UNKNOWN or compare is None:
+                # Identity is the interpreter's business: which objects a conftest gets.
+                identity = isinstance(op, (ast.Is, ast.IsNot))
+                if left is _UNKNOWN or right is _UNKNOWN or identity:
                     return _UNKNOWN
                 try:
-                    if not compare(left, right):
+                    if not COMPARISONS[type(op)](left, right):
                         return False
                 except TypeError:
                     return _UNKNOWN

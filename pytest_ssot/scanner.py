@@ -2411,7 +2411,9 @@ def _small_result(op: ast.operator, left: complex, right: complex) -> bool:
     return (left.bit_length() - 1) * right <= MAX_ID_BITS
 
 
-_COMPARED: dict[type[ast.cmpop], Callable[[Any, Any], Any]] = {
+# What each comparison operator computes, for the literal conditions the scanner and test
+# discovery work out (identity only where they allow it).
+COMPARISONS: dict[type[ast.cmpop], Callable[[Any, Any], Any]] = {
     ast.Eq: operator.eq,
     ast.NotEq: operator.ne,
     ast.Lt: operator.lt,
@@ -2465,7 +2467,7 @@ def _truth(node: ast.expr, depth: int = 0) -> Any:
             ):
                 return _NO_VALUE  # identity of other values is the interpreter's business
             try:
-                holds = bool(_COMPARED[type(op)](left, right))
+                holds = bool(COMPARISONS[type(op)](left, right))
             except (TypeError, ValueError):  # "a" < 1, 1 in "abc"
                 return _NO_VALUE
             if not holds:
