@@ -38,7 +38,11 @@ libc.mallinfo2.restype = MallInfo2
 def freed_and_kept():
     # A burst of heap memory allocated and freed, as a parse does: how much of the heap's
     # top the process still holds afterwards (glibc's keepcost).
-    chunks = [libc.malloc(CHUNK) for _ in range(CHUNKS)]
+    # The list is made whole first: grown while the burst is allocated, its buffer could
+    # land between the chunks and split the freed top in two.
+    chunks = [None] * CHUNKS
+    for index in range(CHUNKS):
+        chunks[index] = libc.malloc(CHUNK)
     for chunk in reversed(chunks):
         libc.free(chunk)
     return libc.mallinfo2().keepcost
